@@ -1,0 +1,1 @@
+"""Pure computation: numpy, scipy, rasterio, geopandas. Never qgis, never tensorflow."""

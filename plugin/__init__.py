@@ -1,0 +1,1 @@
+"""The QgisInterface side: plugin class, menu, toolbar, dock widget."""

@@ -1,0 +1,1 @@
+"""Thin QgsProcessingAlgorithm wrappers over ``core`` and ``models``."""
