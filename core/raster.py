@@ -1,0 +1,163 @@
+"""The evidence-stack contract (DESIGN.md, "Data contracts") and GeoTIFF writing shared by all steps.
+
+An evidence stack is a float32 GeoTIFF, tiled and compressed, one band per factor, the band
+description being the factor name. Every band has the same nodata value
+(:data:`STACK_NODATA`); a pixel is valid only where every band is valid (not nodata, finite).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .atomic import atomic_output
+from .errors import DeepProspectError
+
+STACK_NODATA = -9999.0
+GEOTIFF_OPTIONS = dict(driver="GTiff", tiled=True, blockxsize=256, blockysize=256, compress="deflate",
+                       predictor=3, BIGTIFF="IF_SAFER")
+
+
+@dataclass
+class StackInfo:
+    """What later steps need to know about an evidence stack."""
+
+    path: str
+    factor_names: list
+    crs: object          # rasterio CRS
+    transform: object    # affine.Affine
+    width: int
+    height: int
+    nodata: float
+
+    @property
+    def pixel_size(self):
+        return abs(self.transform.a)
+
+    @property
+    def bounds(self):
+        left, top = self.transform.c, self.transform.f
+        return left, top - self.height * abs(self.transform.e), left + self.width * self.transform.a, top
+
+
+def read_stack_info(path):
+    """Open an evidence stack and check it is usable; returns :class:`StackInfo`.
+
+    Raises :class:`DeepProspectError` if a band has no description (factor name), names
+    repeat, or the raster has no nodata value.
+    """
+    import rasterio
+
+    try:
+        dataset = rasterio.open(path)
+    except Exception as error:
+        raise DeepProspectError("Cannot open the evidence stack {}: {}".format(path, error))
+    with dataset:
+        names = list(dataset.descriptions)
+        if any(not name for name in names):
+            raise DeepProspectError(
+                "The evidence stack {} has bands without a factor name (band description). "
+                "Build it with deepprospect:stack, which names every band.".format(path))
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise DeepProspectError("The evidence stack {} repeats factor names: {}.".format(path, ", ".join(duplicated)))
+        nodata = dataset.nodata
+        if nodata is None:
+            nodata = float("nan")
+        return StackInfo(str(path), names, dataset.crs, dataset.transform, dataset.width, dataset.height, float(nodata))
+
+
+def valid_pixels(block, nodata):
+    """Boolean mask (rows, cols) of pixels valid in every band of ``block`` (bands, rows, cols)."""
+    valid = np.all(np.isfinite(block), axis=0)
+    if not np.isnan(nodata):
+        valid &= np.all(block != nodata, axis=0)
+    return valid
+
+
+def points_to_pixels(info, xy):
+    """Row and column indices (integer arrays) of map coordinates ``xy`` (n, 2) in the stack's grid.
+
+    Points outside the raster get indices outside ``[0, height) × [0, width)``.
+    """
+    inverse = ~info.transform
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    cols, rows = inverse * (xy[:, 0], xy[:, 1])
+    return np.floor(rows).astype(np.int64), np.floor(cols).astype(np.int64)
+
+
+def pixel_centres(info, rows, cols):
+    """Map coordinates (n, 2) of the centres of pixels ``rows``, ``cols``."""
+    xs, ys = info.transform * (np.asarray(cols) + 0.5, np.asarray(rows) + 0.5)
+    return np.column_stack([xs, ys])
+
+
+def sample_stack(path, xy):
+    """Factor values at points ``xy`` (n, 2; map units of the stack's CRS).
+
+    Returns ``(values, inside_valid, rows, cols)``: ``values`` float64 (n, n_factors) with NaN
+    where a point is outside the raster or on nodata; ``inside_valid`` bool (n,).
+    Reads only the windows that contain points, so it is cheap on large stacks.
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    info = read_stack_info(path)
+    rows, cols = points_to_pixels(info, xy)
+    values = np.full((len(rows), len(info.factor_names)), np.nan)
+    inside = (rows >= 0) & (rows < info.height) & (cols >= 0) & (cols < info.width)
+    if inside.any():
+        with rasterio.open(path) as dataset:
+            row0, row1 = rows[inside].min(), rows[inside].max() + 1
+            col0, col1 = cols[inside].min(), cols[inside].max() + 1
+            # one window around all points when that is small, else point by point
+            if (row1 - row0) * (col1 - col0) * dataset.count <= 50_000_000:
+                block = dataset.read(window=Window(col0, row0, col1 - col0, row1 - row0)).astype(np.float64)
+                values[inside] = block[:, rows[inside] - row0, cols[inside] - col0].T
+            else:
+                for index in np.flatnonzero(inside):
+                    values[index] = dataset.read(window=Window(cols[index], rows[index], 1, 1))[:, 0, 0]
+    bad = ~np.isfinite(values).all(axis=1)
+    if not np.isnan(info.nodata):
+        bad |= (values == info.nodata).any(axis=1)
+    values[bad] = np.nan
+    return values, ~bad, rows, cols
+
+
+def write_geotiff(path, bands, transform, crs, descriptions, nodata=STACK_NODATA, dtype="float32"):
+    """Write ``bands`` (n_bands, rows, cols) as a tiled, compressed GeoTIFF, atomically.
+
+    ``descriptions`` names each band (factor names for stacks). Returns ``path``.
+    """
+    import rasterio
+
+    bands = np.asarray(bands)
+    if bands.ndim == 2:
+        bands = bands[None]
+    options = dict(GEOTIFF_OPTIONS)
+    if np.dtype(dtype).kind != "f":
+        options["predictor"] = 2
+    with atomic_output(path) as temporary:
+        with rasterio.open(temporary, "w", width=bands.shape[2], height=bands.shape[1], count=bands.shape[0],
+                           dtype=dtype, crs=crs, transform=transform, nodata=nodata, **options) as dataset:
+            dataset.write(bands.astype(dtype))
+            for index, description in enumerate(descriptions, start=1):
+                dataset.set_band_description(index, str(description))
+    return str(path)
+
+
+def check_factor_names(expected, found, what="model"):
+    """Raise a clear error unless ``found`` (the stack's band names) equals ``expected`` in order."""
+    expected, found = list(expected), list(found)
+    if expected == found:
+        return
+    missing = [name for name in expected if name not in found]
+    extra = [name for name in found if name not in expected]
+    parts = []
+    if missing:
+        parts.append("missing from the stack: " + ", ".join(missing))
+    if extra:
+        parts.append("not known to the {}: {}".format(what, ", ".join(extra)))
+    if not parts:
+        parts.append("same factors in another order (the {} expects {})".format(what, ", ".join(expected)))
+    raise DeepProspectError(
+        "The evidence stack's factors do not match the {}'s: {}. Use the stack the {} was trained on, "
+        "or rebuild the stack with the same layers in the same order.".format(what, "; ".join(parts), what))
