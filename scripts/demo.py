@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""``make demo``: the whole DeepProspect chain through ``qgis_process``, as a batch user runs it.
+
+On the synthetic province (default 100 × 100 km, seed 1, the paper's 16 factors):
+IDW of nine elements → distance to shear zones, lineament density and lithology with QGIS's
+own algorithms → 16-factor stack at 444 m → non-deposit sampling → training with spatial-block
+validation and baselines → probability, uncertainty and class maps with the success-rate
+curve → SHAP charts → a QGIS project (``DeepProspect_demo.qgz``) with every layer, styled
+and grouped. Prints a summary with honest numbers and the wall time of each step.
+
+Usage: scripts/demo.py [--size-km 100] [--seed 1] [--output demo_output]
+                       [--architecture pradhan2022_dense|cnn1d|cnn2d_patch] [--pixel-size 444]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"
+ELEMENTS = ["Sb_con", "Pb_con", "As_con", "Al_con", "Hg_con", "Sn_con", "Co_con", "Cu_con", "SiO2_con"]
+ARCHITECTURES = ["pradhan2022_dense", "cnn1d", "cnn2d_patch"]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-km", type=float, default=100.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--output", default=str(ROOT / "demo_output"))
+    parser.add_argument("--architecture", choices=ARCHITECTURES, default="pradhan2022_dense")
+    parser.add_argument("--pixel-size", type=float, default=444.0, help="stack pixel (m); the paper used 444 m")
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--ensemble-size", type=int, default=3)
+    parser.add_argument("--shap-samples", type=int, default=1000)
+    args = parser.parse_args(argv)
+    demo = Demo(Path(args.output).resolve(), args)
+    demo.run()
+    return 0
+
+
+class Demo:
+    def __init__(self, output, args):
+        self.output, self.args = output, args
+        self.timings = []
+        self.files = {}
+
+    def run(self):
+        started = time.perf_counter()
+        self.output.mkdir(parents=True, exist_ok=True)
+        args, out = self.args, self.output
+        evidence = out / "evidence"
+        evidence.mkdir(exist_ok=True)
+
+        province = self.step("synthetic province", "deepprospect:synthetic_province",
+                             SIZE_KM=args.size_km, SEED=args.seed, OUTPUT_FOLDER=out / "province")
+        truth = json.loads(Path(province["TRUTH"]).read_text())
+        extent = truth["extent"]
+        extent_text = "{xmin},{xmax},{ymin},{ymax} [EPSG:32645]".format(**extent)
+        fine = min(100.0, args.pixel_size)
+
+        idw = self.step("IDW of nine elements", "deepprospect:idw",
+                        INPUT=province["GEOCHEMISTRY"], FIELDS=ELEMENTS, PIXEL_SIZE=250.0, EXTENT=extent_text,
+                        POWER=2.0, NEIGHBORS=12, RADIUS=3000.0, OUTPUT=evidence / "geochemistry_idw.tif")
+        shear_raster = self.step("rasterise shear zones", "gdal:rasterize",
+                                 INPUT=province["SHEAR_ZONES"], BURN=1, UNITS=1, WIDTH=fine, HEIGHT=fine,
+                                 EXTENT=extent_text, INIT=0, DATA_TYPE=0, OUTPUT=evidence / "shear_zones_burnt.tif")
+        self.step("distance to shear zones", "gdal:proximity",
+                  INPUT=shear_raster["OUTPUT"], BAND=1, VALUES="1", UNITS=0, DATA_TYPE=5,
+                  OUTPUT=evidence / "Dist_shear.tif")
+        self.step("lineament density", "native:linedensity",
+                  INPUT=province["LINEAMENTS"], RADIUS=2500.0, PIXEL_SIZE=fine, OUTPUT=evidence / "Linea_den.tif")
+        self.step("rasterise lithology", "gdal:rasterize",
+                  INPUT=province["LITHOLOGY"], FIELD="gold_favourable", UNITS=1, WIDTH=fine, HEIGHT=fine,
+                  EXTENT=extent_text, DATA_TYPE=0, NODATA=255, OUTPUT=evidence / "Lith_gold.tif")
+
+        layers = [idw["OUTPUT"], province["MAGNETIC"], province["BOUGUER"], province["CLAY"], province["SILICA"],
+                  str(evidence / "Dist_shear.tif"), str(evidence / "Lith_gold.tif"), str(evidence / "Linea_den.tif")]
+        stack = self.step("stack 16 factors at {:g} m".format(args.pixel_size), "deepprospect:stack",
+                          LAYERS=layers, CATEGORICAL=[str(evidence / "Lith_gold.tif")], REFERENCE=idw["OUTPUT"],
+                          PIXEL_SIZE=args.pixel_size, OUTPUT=out / "evidence_stack.tif")
+        points = self.step("sample non-deposits", "deepprospect:sample_negatives",
+                           STACK=stack["OUTPUT"], DEPOSITS=province["DEPOSITS"], MIN_DISTANCE=1000.0, SEED=args.seed,
+                           OUTPUT=out / "training_points.gpkg")
+        block_size = max(5000.0, args.size_km * 1000.0 / 8)
+        train = self.step("train {}".format(args.architecture), "deepprospect:train",
+                          STACK=stack["OUTPUT"], POINTS=points["OUTPUT"], ARCHITECTURE=ARCHITECTURES.index(args.architecture),
+                          EPOCHS=args.epochs, VALIDATION=1, BLOCK_SIZE=block_size, ENSEMBLE_SIZE=args.ensemble_size,
+                          SEED=42, OUTPUT_MODEL=out / "model.dpm", OUTPUT_REPORT=out / "training_report.html")
+        predict = self.step("predict the map", "deepprospect:predict",
+                            STACK=stack["OUTPUT"], MODEL=train["OUTPUT_MODEL"], DEPOSITS=province["DEPOSITS"],
+                            OUTPUT=out / "probability.tif", OUTPUT_UNCERTAINTY=out / "uncertainty.tif",
+                            OUTPUT_CLASSES=out / "classes.tif")
+        shap = self.step("SHAP explanation", "deepprospect:shap",
+                         MODEL=train["OUTPUT_MODEL"], STACK=stack["OUTPUT"], POINTS=points["OUTPUT"],
+                         SAMPLE_SIZE=args.shap_samples, BACKGROUND_SIZE=100, EXPLAINER=0, SEED=args.seed,
+                         OUTPUT_FOLDER=out / "shap")
+
+        layers_for_project = {
+            "Inputs": [("Geochemical samples", province["GEOCHEMISTRY"], "vector"),
+                       ("Known deposits", province["DEPOSITS"], "vector"),
+                       ("Shear zones", province["SHEAR_ZONES"], "vector"),
+                       ("Lineaments", province["LINEAMENTS"], "vector"),
+                       ("Lithology", province["LITHOLOGY"], "vector"),
+                       ("Magnetic anomaly (nT)", province["MAGNETIC"], "raster"),
+                       ("Bouguer anomaly (mGal)", province["BOUGUER"], "raster"),
+                       ("Landsat clay ratio", province["CLAY"], "raster"),
+                       ("Landsat silica ratio", province["SILICA"], "raster"),
+                       ("True probability (synthetic truth)", province["TRUTH_PROBABILITY"], "raster")],
+            "Evidence": [("Geochemistry (IDW, 9 elements)", idw["OUTPUT"], "raster"),
+                         ("Distance to shear zones (m)", str(evidence / "Dist_shear.tif"), "raster"),
+                         ("Lineament density", str(evidence / "Linea_den.tif"), "raster"),
+                         ("Gold-favourable lithology", str(evidence / "Lith_gold.tif"), "raster"),
+                         ("Evidence stack (16 factors)", stack["OUTPUT"], "raster")],
+            "Model": [("Training points", points["OUTPUT"], "vector")],
+            "Results": [("Prospectivity classes", predict["OUTPUT_CLASSES"], "raster"),
+                        ("Uncertainty (ensemble sd)", predict["OUTPUT_UNCERTAINTY"], "raster"),
+                        ("Probability of gold", predict["OUTPUT"], "raster")],
+        }
+        project_started = time.perf_counter()
+        project_path = out / "DeepProspect_demo.qgz"
+        write_project(project_path, layers_for_project)
+        self.timings.append(("QGIS project", time.perf_counter() - project_started))
+
+        self.summary(truth, train, predict, shap, project_path, time.perf_counter() - started)
+
+    def step(self, title, algorithm, **parameters):
+        print("\n== {} ({})".format(title, algorithm), flush=True)
+        started = time.perf_counter()
+        results = qgis_process(algorithm, parameters)
+        elapsed = time.perf_counter() - started
+        self.timings.append((title, elapsed))
+        print("   done in {:.1f} s".format(elapsed), flush=True)
+        return results
+
+    def summary(self, truth, train, predict, shap, project_path, total):
+        sys.path.insert(0, str(_import_dir()))
+        from deepprospect.models.bundle import read_metadata
+
+        metadata = read_metadata(train["OUTPUT_MODEL"])
+        lines = ["", "=" * 72, "DeepProspect demo: summary", "=" * 72]
+        lines.append("Validation ({}; points in whole held-out blocks):".format(metadata.get("validation", "spatial blocks")))
+        lines.append("  {:<24} {:>9} {:>9} {:>9}".format("model", "ROC-AUC", "accuracy", "F1 gold"))
+        rows = [(metadata["architecture"], metadata["metrics"])]
+        rows += [(name.replace("_", " "), values) for name, values in metadata.get("baselines", {}).items()]
+        for name, metrics in rows:
+            lines.append("  {:<24} {:>9.3f} {:>9.3f} {:>9.3f}".format(
+                name, metrics.get("roc_auc", float("nan")), metrics.get("accuracy", float("nan")), _f1_gold(metrics)))
+        lines.append("Success-rate AUC of the probability map for the known deposits: {:.3f}".format(
+            float(predict.get("SUCCESS_RATE_AUC", float("nan")))))
+        importance = _read_importance(Path(shap["OUTPUT_FOLDER"]) / "importance.csv")
+        lines.append("Top five factors by mean |SHAP|: " + ", ".join(importance[:5]))
+        lines.append("True top five of the synthetic law:  " + ", ".join(truth["importance_ranking"][:5]))
+        hits = len(set(importance[:5]) & set(truth["importance_ranking"][:3]))
+        lines.append("  ({} of the true top three are in the computed top five)".format(hits))
+        lines.append("Files in {}:".format(self.output))
+        lines.append("  project: {}".format(project_path))
+        lines.append("  probability: {}   uncertainty: {}".format(predict["OUTPUT"], predict.get("OUTPUT_UNCERTAINTY")))
+        lines.append("  training report: {}   SHAP page: {}".format(
+            train.get("OUTPUT_REPORT"), Path(shap["OUTPUT_FOLDER"]) / "explanation.html"))
+        lines.append("Wall time per step:")
+        for title, seconds in self.timings:
+            lines.append("  {:<34} {:7.1f} s".format(title, seconds))
+        lines.append("  {:<34} {:7.1f} s".format("total", total))
+        text = "\n".join(lines)
+        print(text)
+        (self.output / "summary.txt").write_text(text + "\n")
+
+
+def qgis_process(algorithm, parameters):
+    """Run one algorithm with /usr/bin/qgis_process.bin and return its results dict."""
+    arguments = [QGIS_PROCESS, "--json", "run", algorithm, "--"]
+    for name, value in parameters.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        arguments += ["{}={}".format(name, item) for item in values]
+    environment = dict(os.environ, QT_QPA_PLATFORM="offscreen", TF_CPP_MIN_LOG_LEVEL="2")
+    completed = subprocess.run(arguments, capture_output=True, text=True, env=environment)
+    if completed.returncode != 0 or "{" not in completed.stdout:
+        sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
+        raise SystemExit("{} failed (exit code {}).".format(algorithm, completed.returncode))
+    report = json.loads(completed.stdout[completed.stdout.index("{"):])
+    for line in report.get("log", {}).get("info", "").splitlines()[-6:] if isinstance(report.get("log"), dict) else []:
+        print("   " + line)
+    return report["results"]
+
+
+def write_project(path, groups):
+    """A QGIS project with each layer styled (QML beside it, if any) in named groups."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsVectorLayer
+
+    application = QgsApplication.instance() or QgsApplication([], False)
+    if QgsApplication.instance() is application and not getattr(write_project, "initialised", False):
+        application.initQgis()
+        write_project.initialised = True
+    sys.path.insert(0, str(_import_dir()))
+    project = QgsProject()
+    root = project.layerTreeRoot()
+    for group_name in ("Results", "Model", "Evidence", "Inputs"):
+        group = root.addGroup(group_name)
+        for name, source, kind in groups[group_name]:
+            if source is None:
+                continue
+            layer = QgsVectorLayer(str(source), name, "ogr") if kind == "vector" else QgsRasterLayer(str(source), name)
+            if not layer.isValid():
+                raise SystemExit("The demo output {} does not open in QGIS.".format(source))
+            style = _style_for(source, name)
+            if style:
+                layer.loadNamedStyle(str(style))
+            project.addMapLayer(layer, False)
+            node = group.addLayer(layer)
+            if group_name in ("Inputs", "Evidence"):
+                node.setItemVisibilityChecked(name in ("Known deposits", "Shear zones"))
+    project.setCrs(project.mapLayersByName("Probability of gold")[0].crs())
+    if not project.write(str(path)):
+        raise SystemExit("Could not write the QGIS project {}.".format(path))
+    return path
+
+
+def _style_for(source, name):
+    source = Path(str(source).split("|")[0])
+    beside = source.with_suffix(".qml")
+    if beside.exists():
+        return beside
+    styles = ROOT / "resources" / "styles"
+    by_name = {"Known deposits": "deposits.qml", "Training points": "training_points.qml", "Shear zones": "shear_zones.qml"}
+    candidate = styles / by_name.get(name, "")
+    return candidate if candidate.is_file() else None
+
+
+def _f1_gold(metrics):
+    for key in ("f1_deposit", "f1"):
+        if key in metrics:
+            return metrics[key]
+    per_class = metrics.get("per_class") or metrics.get("classes") or {}
+    for key in ("deposit", "1", 1):
+        if key in per_class and "f1" in per_class[key]:
+            return per_class[key]["f1"]
+    return float("nan")
+
+
+def _read_importance(path):
+    import csv
+
+    with open(path) as handle:
+        return [row["factor"] for row in csv.DictReader(handle)]
+
+
+def _import_dir():
+    folder = Path(tempfile.gettempdir()) / "deepprospect-demo-import"
+    folder.mkdir(exist_ok=True)
+    link = folder / "deepprospect"
+    if not link.exists():
+        link.symlink_to(ROOT, target_is_directory=True)
+    return folder
+
+
+if __name__ == "__main__":
+    sys.exit(main())
