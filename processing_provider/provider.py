@@ -3,14 +3,27 @@ import importlib
 import inspect
 from pathlib import Path
 
-from qgis.core import QgsProcessingAlgorithm, QgsProcessingProvider, QgsMessageLog, Qgis
+from qgis.core import (
+    Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingModelAlgorithm, QgsProcessingProvider,
+)
 from qgis.PyQt.QtGui import QIcon
 
 from .base import ICON_PATH, DeepProspectAlgorithm
 
+MODELS_PATH = Path(__file__).resolve().parent.parent / "resources" / "models"
+
 
 class DeepProspectProvider(QgsProcessingProvider):
-    """Provider id ``deepprospect``; algorithms are grouped as DESIGN.md lists them."""
+    """Provider id ``deepprospect``; algorithms are grouped as DESIGN.md lists them.
+
+    The shipped Model Builder models (resources/models/*.model3) are listed too. Their child
+    steps are DeepProspect algorithms, which the registry can only resolve once this provider
+    is registered, so the models are added by a second refresh right after registration.
+    """
+
+    def __init__(self):
+        super().__init__()
+        QgsApplication.processingRegistry().providerAdded.connect(self._on_provider_added)
 
     def id(self):
         return "deepprospect"
@@ -30,6 +43,26 @@ class DeepProspectProvider(QgsProcessingProvider):
     def loadAlgorithms(self):
         for algorithm_class in algorithm_classes():
             self.addAlgorithm(algorithm_class())
+        if QgsApplication.processingRegistry().providerById(self.id()) is self:
+            for model in shipped_models():
+                self.addAlgorithm(model)
+
+    def _on_provider_added(self, provider_id):
+        if provider_id == self.id() and QgsApplication.processingRegistry().providerById(self.id()) is self:
+            QgsApplication.processingRegistry().providerAdded.disconnect(self._on_provider_added)
+            self.refreshAlgorithms()
+
+
+def shipped_models():
+    """The Model Builder models in resources/models, loaded as algorithms."""
+    models = []
+    for path in sorted(MODELS_PATH.glob("*.model3")):
+        model = QgsProcessingModelAlgorithm()
+        if model.fromFile(str(path)):
+            models.append(model)
+        else:
+            QgsMessageLog.logMessage("Could not read the model {}".format(path.name), "DeepProspect", Qgis.Warning)
+    return models
 
 
 def algorithm_classes():
