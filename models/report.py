@@ -1,0 +1,305 @@
+"""The training report: one self-contained HTML page (charts embedded as base64 PNGs) that a
+geologist can send to a colleague.
+
+It shows the data summary (points per class, factors), every hyper-parameter, the validation
+metrics of the network beside logistic regression and random forest fitted on the same split,
+the confusion matrix in the layout of Pradhan et al. (2022, Table 3), ROC and precision–recall
+curves, the training curves (their Figure 7), and a map of the training/validation split.
+matplotlib is used through its Agg canvas only, so this works inside QGIS and headless.
+"""
+import base64
+import html
+import io
+
+import numpy as np
+
+from ..core.atomic import atomic_output
+from .evaluation import RANDOM_SPLIT_WARNING
+
+NETWORK_COLOUR, LOGISTIC_COLOUR, FOREST_COLOUR = "#1f5fa8", "#d9822b", "#3c8c3c"
+DEPOSIT_COLOUR, BACKGROUND_COLOUR = "#c0392b", "#7f8c8d"
+
+
+def write_report(path, result):
+    """Write the HTML report of a :class:`models.training.TrainingResult` to ``path`` (atomically).
+
+    Returns ``path``.
+    """
+    page = render_report(result)
+    with atomic_output(path) as temporary:
+        temporary.write_text(page, encoding="utf-8")
+    return str(path)
+
+
+def render_report(result):
+    """The report's HTML text for a training result."""
+    meta = result.metadata
+    metrics, baselines = result.metrics, result.baselines
+    hyper = meta["hyperparameters"]
+    labels = result.validation_labels
+    parts = [_HEAD.format(title=html.escape("DeepProspect training report — " + meta["architecture"]))]
+    parts.append("<h1>Prospectivity model training report</h1>")
+    parts.append("<p class='lead'>{} trained on {} deposits and {} non-deposits over {} evidence layers; "
+                 "validated on a <b>{}</b> split ({} points held out).</p>".format(
+                     html.escape(meta["architecture_description"]), meta["class_balance"]["deposit"],
+                     meta["class_balance"]["non_deposit"], len(meta["factor_names"]),
+                     "spatial-block" if meta["validation"]["scheme"] == "spatial_blocks" else "random",
+                     meta["validation"]["validation_points"]))
+    parts.append("<p class='verdict'>{}</p>".format(html.escape(verdict(metrics, baselines))))
+
+    parts.append("<h2>Validation metrics</h2>")
+    parts.append(_metrics_table(metrics, baselines))
+    parts.append("<p class='note'>{} {}</p>".format(
+        html.escape(RANDOM_SPLIT_WARNING),
+        html.escape(_scheme_sentence(meta["validation"]))))
+    parts.append(_figure(_roc_pr_figure(labels, result.validation_probability, result.baseline_probabilities),
+                         "ROC and precision–recall curves on the validation points."))
+
+    parts.append("<h2>Confusion matrix</h2>")
+    parts.append("<p>Validation points, threshold {:.2f} on the deposit probability, laid out as Table 3 of "
+                 "Pradhan et al. (2022).</p>".format(metrics["threshold"]))
+    parts.append(_confusion_table(metrics["confusion_matrix"]))
+    parts.append(_figure(_confusion_figure(metrics["confusion_matrix"]), "Confusion matrix (validation)."))
+
+    parts.append("<h2>Training curves</h2>")
+    parts.append(_figure(_history_figure(meta["history"]),
+                         "Loss and accuracy per epoch on the training and the validation points (cf. Figure 7 of "
+                         "Pradhan et al. 2022). The dotted line marks the epoch whose weights were kept."))
+    parts.append("<h2>Data</h2>")
+    parts.append(_data_table(meta))
+    parts.append("<p><b>Factors (in stack order):</b> {}</p>".format(html.escape(", ".join(meta["factor_names"]))))
+    parts.append(_figure(_split_map_figure(result), "Training and validation points" + (
+        "; shaded squares are the blocks held out for validation." if result.split.validation_blocks else ".")))
+    parts.append("<h2>Hyper-parameters</h2>")
+    parts.append(_key_value_table(dict(hyper, seed=meta["seed"], trainable_parameters=meta["trainable_parameters"],
+                                       training_seconds=meta["training_seconds"])))
+    if meta.get("patch_padding"):
+        parts.append("<p class='note'>Patch padding: {}</p>".format(html.escape(meta["patch_padding"])))
+    parts.append("<h2>Software</h2>")
+    parts.append(_key_value_table(meta.get("versions") or _versions()))
+    parts.append("<p class='note'>Written by DeepProspect on {}.</p></body></html>".format(html.escape(meta["created"])))
+    return "\n".join(parts)
+
+
+def verdict(metrics, baselines):
+    """One sentence: does the network beat the simple baselines on the validation split?"""
+    network = metrics["roc_auc"]
+    best_name, best = max(((name, values["roc_auc"]) for name, values in baselines.items()), key=lambda item: item[1])
+    readable = best_name.replace("_", " ")
+    if network >= best + 0.01:
+        return ("The network earns its keep: validation ROC-AUC {:.3f} against {:.3f} for the best baseline "
+                "({}).".format(network, best, readable))
+    if network >= best - 0.01:
+        return ("The network and the best baseline ({}) score alike (ROC-AUC {:.3f} vs {:.3f}); the simpler "
+                "model is as good on these data.".format(readable, network, best))
+    return ("The {} beats the network on the validation points (ROC-AUC {:.3f} vs {:.3f}): prefer the simpler "
+            "model, or regularise the network more (dropout, L2, early stopping).".format(readable, best, network))
+
+
+# Tables ---------------------------------------------------------------------------------------
+
+def _metrics_table(metrics, baselines):
+    columns = [("Network", metrics), ("Logistic regression", baselines["logistic_regression"]),
+               ("Random forest", baselines["random_forest"])]
+    rows = [("ROC-AUC", lambda m: m["roc_auc"]), ("PR-AUC (average precision)", lambda m: m["pr_auc"]),
+            ("Accuracy", lambda m: m["accuracy"]),
+            ("Deposit precision", lambda m: m["deposit"]["precision"]),
+            ("Deposit recall", lambda m: m["deposit"]["recall"]), ("Deposit F1", lambda m: m["deposit"]["f1"]),
+            ("Non-deposit precision", lambda m: m["non_deposit"]["precision"]),
+            ("Non-deposit recall", lambda m: m["non_deposit"]["recall"]),
+            ("Non-deposit F1", lambda m: m["non_deposit"]["f1"])]
+    out = ["<table><tr><th>Metric (validation)</th>" + "".join("<th>{}</th>".format(n) for n, _ in columns) + "</tr>"]
+    for label, get in rows:
+        values = [get(m) for _, m in columns]
+        best = np.nanmax(values)
+        cells = "".join("<td{}>{:.3f}</td>".format(" class='best'" if v == best else "", v) for v in values)
+        out.append("<tr><td>{}</td>{}</tr>".format(label, cells))
+    support = "{} deposits, {} non-deposits".format(metrics["deposit"]["support"], metrics["non_deposit"]["support"])
+    out.append("<tr><td>Validation points</td><td colspan='3'>{}</td></tr></table>".format(support))
+    return "\n".join(out)
+
+
+def _confusion_table(confusion):
+    (tp, fn), (fp, tn) = confusion
+    return ("<table class='confusion'><tr><th rowspan='2'>Actual</th><th colspan='2'>Predicted</th></tr>"
+            "<tr><th>Deposit</th><th>Non-deposit</th></tr>"
+            "<tr><th>Deposit</th><td>{} (TP)</td><td>{} (FN)</td></tr>"
+            "<tr><th>Non-deposit</th><td>{} (FP)</td><td>{} (TN)</td></tr></table>").format(tp, fn, fp, tn)
+
+
+def _data_table(meta):
+    data = meta["data"]
+    rows = [("Training", data["training"]), ("Validation", data["validation"]),
+            ("All", meta["class_balance"])]
+    out = ["<table><tr><th>Points</th><th>Deposits (1)</th><th>Non-deposits (0)</th></tr>"]
+    for name, counts in rows:
+        out.append("<tr><td>{}</td><td>{}</td><td>{}</td></tr>".format(name, counts["deposit"], counts["non_deposit"]))
+    out.append("</table>")
+    out.append("<p>Points: {} (label field <code>{}</code>); evidence stack: {}; pixel size {:g} map units.</p>".format(
+        html.escape(str(data["points"])), html.escape(str(data["label_field"])), html.escape(str(data["stack"])),
+        meta["grid"]["pixel_size"]))
+    return "\n".join(out)
+
+
+def _key_value_table(values):
+    out = ["<table>"]
+    for key, value in values.items():
+        if isinstance(value, float):
+            value = "{:g}".format(value)
+        elif isinstance(value, dict):
+            value = ", ".join("{}: {:.3g}".format(k, v) if isinstance(v, float) else "{}: {}".format(k, v)
+                              for k, v in value.items())
+        out.append("<tr><td>{}</td><td>{}</td></tr>".format(html.escape(str(key).replace("_", " ")),
+                                                         html.escape(str(value))))
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _scheme_sentence(validation):
+    if validation["scheme"] == "spatial_blocks":
+        return ("This model was validated on {} whole blocks of {:g} map units that held no training point, so "
+                "these scores estimate skill in new ground.".format(validation["validation_blocks"],
+                                                                      validation["block_size"]))
+    return ("This model was validated on a random split: expect lower scores in unexplored ground; retrain with "
+            "VALIDATION = spatial_blocks for an honest estimate.")
+
+
+# Figures --------------------------------------------------------------------------------------
+
+def _figure(figure, caption):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return ("<figure><img alt='{0}' src='data:image/png;base64,{1}'/><figcaption>{0}</figcaption></figure>"
+            .format(html.escape(caption, quote=True), encoded))
+
+
+def _new_figure(width, height, columns=1):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height))
+    axes = [figure.add_subplot(1, columns, index + 1) for index in range(columns)]
+    return figure, axes
+
+
+def _roc_pr_figure(labels, network, baselines):
+    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
+    figure, (roc_axes, pr_axes) = _new_figure(10, 4.3, 2)
+    curves = [("Network", network, NETWORK_COLOUR, 2.2),
+              ("Logistic regression", baselines["logistic_regression"], LOGISTIC_COLOUR, 1.5),
+              ("Random forest", baselines["random_forest"], FOREST_COLOUR, 1.5)]
+    for name, probability, colour, width in curves:
+        fpr, tpr, _ = roc_curve(labels, probability)
+        roc_axes.plot(fpr, tpr, color=colour, lw=width, label="{} (AUC {:.3f})".format(name, roc_auc_score(labels, probability)))
+        precision, recall, _ = precision_recall_curve(labels, probability)
+        pr_axes.step(recall, precision, where="post", color=colour, lw=width,
+                     label="{} (AP {:.3f})".format(name, average_precision_score(labels, probability)))
+    roc_axes.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="Chance")
+    roc_axes.set(xlabel="False positive rate (non-deposits called deposits)", ylabel="True positive rate (deposits found)",
+                 title="ROC curve (validation)", xlim=(0, 1), ylim=(0, 1.01))
+    prevalence = float(np.mean(labels))
+    pr_axes.axhline(prevalence, color="0.6", ls="--", lw=1, label="Chance ({:.2f})".format(prevalence))
+    pr_axes.set(xlabel="Recall (deposits found)", ylabel="Precision (calls that are deposits)",
+                title="Precision–recall curve (validation)", xlim=(0, 1), ylim=(0, 1.01))
+    for axes in (roc_axes, pr_axes):
+        axes.legend(loc="lower right" if axes is roc_axes else "lower left", fontsize=8)
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def _confusion_figure(confusion):
+    figure, (axes,) = _new_figure(4.2, 3.6)
+    matrix = np.asarray(confusion)
+    axes.imshow(matrix, cmap="Blues", vmin=0, vmax=max(1, matrix.max()))
+    names = ["Deposit", "Non-deposit"]
+    for row in range(2):
+        for col in range(2):
+            value = matrix[row, col]
+            axes.text(col, row, "{}\n{}".format(value, [["TP", "FN"], ["FP", "TN"]][row][col]), ha="center",
+                      va="center", fontsize=12, color="white" if value > matrix.max() / 2 else "black")
+    axes.set_xticks([0, 1], names)
+    axes.set_yticks([0, 1], names)
+    axes.set(xlabel="Predicted", ylabel="Actual", title="Confusion matrix (validation)")
+    figure.tight_layout()
+    return figure
+
+
+def _history_figure(history):
+    figure, (loss_axes, accuracy_axes) = _new_figure(10, 4.0, 2)
+    several = len(history) > 1
+    for index, record in enumerate(history):
+        epochs = np.arange(1, len(record["loss"]) + 1)
+        alpha = 0.55 if several else 1.0
+        suffix = " (member {})".format(index + 1) if several else ""
+        for axes, key, title in ((loss_axes, "loss", "Loss (cross-entropy)"), (accuracy_axes, "accuracy", "Accuracy")):
+            axes.plot(epochs, record[key], color=NETWORK_COLOUR, alpha=alpha, lw=1.4,
+                      label="Training" + suffix if index == 0 or several else None)
+            if record.get("val_" + key):
+                axes.plot(epochs, record["val_" + key], color=DEPOSIT_COLOUR, alpha=alpha, lw=1.4,
+                          label="Validation" + suffix if index == 0 or several else None)
+            if key == "loss" and record.get("stopping_loss"):
+                axes.plot(epochs, record["stopping_loss"], color="0.45", alpha=alpha, lw=1.0, ls="--",
+                          label="Stopping subset" + suffix if index == 0 or several else None)
+            if record.get("best_epoch") and record["best_epoch"] < len(epochs):
+                axes.axvline(record["best_epoch"], color="0.3", ls=":", lw=1)
+            axes.set(xlabel="Epoch", title=title)
+            axes.grid(alpha=0.3)
+    loss_axes.set_ylabel("Loss")
+    accuracy_axes.set_ylabel("Share of points classified right")
+    for axes in (loss_axes, accuracy_axes):
+        axes.legend(fontsize=8, loc="best")
+    figure.tight_layout()
+    return figure
+
+
+def _split_map_figure(result):
+    from matplotlib.patches import Rectangle
+
+    figure, (axes,) = _new_figure(6.2, 5.6)
+    xy, labels, split = result.data.xy, result.data.labels, result.split
+    for bounds in split.validation_blocks:
+        axes.add_patch(Rectangle((bounds[0], bounds[1]), bounds[2] - bounds[0], bounds[3] - bounds[1],
+                                 facecolor="#f6d7a7", edgecolor="#d9822b", lw=0.6, zorder=0))
+    left, bottom, right, top = result.data.stack.bounds
+    axes.add_patch(Rectangle((left, bottom), right - left, top - bottom, fill=False, edgecolor="0.4", lw=1))
+    for indices, filled in ((split.train, True), (split.validation, False)):
+        for value, colour, marker, name in ((0, BACKGROUND_COLOUR, "o", "non-deposit"), (1, DEPOSIT_COLOUR, "^", "deposit")):
+            chosen = indices[labels[indices] == value]
+            axes.scatter(xy[chosen, 0], xy[chosen, 1], s=22 if value else 12, marker=marker,
+                         facecolors=colour if filled else "none", edgecolors=colour, lw=1.0,
+                         label="{} {} ({})".format("Training" if filled else "Validation", name, len(chosen)))
+    axes.set_aspect("equal")
+    axes.set(xlim=(left, right), ylim=(bottom, top), xlabel="Easting (map units)", ylabel="Northing (map units)",
+             title="Training / validation split ({})".format(split.scheme.replace("_", " ")))
+    axes.ticklabel_format(style="plain", useOffset=False)
+    axes.tick_params(labelsize=7)
+    axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+    figure.tight_layout()
+    return figure
+
+
+def _versions():
+    from .bundle import package_versions
+
+    return package_versions()
+
+
+_HEAD = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1060px; margin: 2em auto; color: #222;
+       line-height: 1.45; padding: 0 1em; }}
+h1 {{ color: #1f3f66; }} h2 {{ color: #1f3f66; border-bottom: 1px solid #ccd; padding-bottom: 0.2em; margin-top: 1.6em; }}
+table {{ border-collapse: collapse; margin: 0.6em 0; }}
+td, th {{ border: 1px solid #ccd; padding: 0.25em 0.7em; text-align: left; }}
+th {{ background: #eef2f7; }} td.best {{ font-weight: bold; background: #eaf6ea; }}
+table.confusion td {{ text-align: center; min-width: 7em; }}
+figure {{ margin: 1em 0; }} img {{ max-width: 100%; }} figcaption {{ color: #555; font-size: 0.9em; }}
+.lead {{ font-size: 1.1em; }} .verdict {{ background: #f4f7fb; border-left: 4px solid #1f5fa8; padding: 0.5em 0.8em; }}
+.note {{ color: #444; font-size: 0.93em; }}
+</style></head><body>"""
