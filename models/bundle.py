@@ -10,6 +10,38 @@ Contents::
     background.npy       optional: raw (not standardised) factor values of a background sample
                          for SHAP, shape (n, n_factors) or (n, p, p, n_factors)
 
+Metadata written by ``models.training.train_model`` (kind "prospectivity"; the dock and the
+explanation step read these keys)::
+
+    architecture            "pradhan2022_dense" | "cnn1d" | "cnn2d_patch"
+    architecture_description  one line for people
+    factor_names            [str] in stack band order
+    normalisation           {mean: [f], std: [f]} of the training split only (raw units)
+    patch_size              int (1 for pixel models); patch_padding: how patches are padded
+    hyperparameters         {architecture, patch_size, epochs, batch_size, learning_rate, dropout, l2,
+                             optimizer, loss, early_stopping, patience, stopping_fraction,
+                             balance_classes, class_weight, ensemble_size, validation,
+                             validation_fraction, block_size, augmentation, label_field}
+    trainable_parameters    int (124402 for pradhan2022_dense on 16 factors)
+    grid                    {crs_wkt, pixel_size, width, height, transform (GDAL-order 6), bounds}
+    class_balance           {deposit, non_deposit}: all training points
+    data                    {points, label_field, stack, training: {deposit, non_deposit},
+                             validation: {deposit, non_deposit}}
+    validation              {scheme: "random" | "spatial_blocks", training_points, validation_points,
+                             block_size, validation_blocks, training_blocks}
+    metrics                 network on the validation split: accuracy, roc_auc, pr_auc, macro_f1,
+                            deposit {precision, recall, f1, support}, non_deposit {…},
+                            confusion_matrix [[TP, FN], [FP, TN]] (rows actual, columns predicted,
+                            deposit first: Table 3 of Pradhan et al. 2022), threshold, n,
+                            members_roc_auc [one per member]
+    baselines               {logistic_regression: {same keys}, random_forest: {same keys}}
+    history                 [per member {loss, val_loss, accuracy, val_accuracy, stopping_loss,
+                             epochs_run, best_epoch, seed}] (Figure 7 of the paper)
+    seed, training_seconds, created
+
+``background.npy`` holds up to 100 raw training samples (patches for ``cnn2d_patch``, padded
+cells at the training mean).
+
 Pixel models (``pradhan2022_dense``, ``cnn1d``) take standardised inputs (n, n_factors);
 ``cnn2d_patch`` takes standardised patches (n, p, p, n_factors) (see ``core.patches``).
 Every model's output is (n, 2) softmax [non-deposit, deposit] or (n, 1) sigmoid; the
