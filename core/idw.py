@@ -1,0 +1,452 @@
+"""Inverse-distance-weighted (IDW) interpolation of geochemical samples onto a regular grid.
+
+Pradhan et al. (2022) turned each element of the 1 km soil-sample survey into a raster by IDW.
+This module does the same for many fields at once, with the semantics of GDAL's
+``gdal_grid -a invdistnn`` (power ``P``, at most ``K`` nearest samples, search radius ``R``):
+
+    z(x) = Σ w_i z_i / Σ w_i,   w_i = 1 / d(x, x_i)^P,
+
+over the ``K`` samples nearest to the cell centre ``x`` that lie within ``R`` of it
+(``K = 0``: all samples, ``R = 0``: no radius). A cell with no sample within ``R`` is nodata;
+a cell centre exactly on a sample takes that sample's value.
+
+Grid convention: values at cell centres; ``columns = ceil(width / pixel_size)`` and likewise
+rows, anchored at the extent's top-left corner.
+
+Speed: the grid is cut into small square tiles of ``T × T`` cells. One k-d-tree query per tile
+centre returns a candidate set that provably holds every cell's ``K`` nearest samples (triangle
+inequality: they lie within ``d_K(centre) + 2h`` of the centre, ``h`` the tile's half-diagonal);
+the exact per-cell selection and weighting are then dense float32 array operations, run on
+all cores. Cells are processed in row blocks so memory stays bounded for any grid size.
+"""
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .errors import DeepProspectError
+from .feedback import ensure_feedback
+from .raster import STACK_NODATA
+
+#: float32 output: values beyond this cannot be stored in the evidence raster.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: Rows of cells per block (a multiple of every tile size and of the GeoTIFF's 256 tiles).
+BLOCK_ROWS = 256
+#: Elements of the (tiles, cells, candidates) work arrays handled at once per thread.
+CHUNK_ELEMENTS = 131072
+
+
+def grid_for_extent(extent, pixel_size):
+    """The grid for ``extent`` = (xmin, ymin, xmax, ymax) in map units and ``pixel_size`` (map units).
+
+    Returns ``(transform, width, height)``: an affine transform anchored at the extent's top-left
+    corner, and ``ceil(extent size / pixel_size)`` columns and rows (at least 1 each).
+    """
+    from affine import Affine
+
+    xmin, ymin, xmax, ymax = (float(value) for value in extent)
+    pixel_size = float(pixel_size)
+    if not (math.isfinite(pixel_size) and pixel_size > 0):
+        raise DeepProspectError("PIXEL_SIZE must be a positive number of map units (got {}).".format(pixel_size))
+    if not all(math.isfinite(value) for value in (xmin, ymin, xmax, ymax)) or xmax < xmin or ymax < ymin:
+        raise DeepProspectError("The extent {} is not a valid rectangle (xmin, ymin, xmax, ymax).".format(extent))
+    width = max(1, int(math.ceil((xmax - xmin) / pixel_size - 1e-9)))
+    height = max(1, int(math.ceil((ymax - ymin) / pixel_size - 1e-9)))
+    if width * height > 400_000_000:
+        raise DeepProspectError(
+            "A {} × {} grid ({:.0f} million cells) is too large; choose a larger PIXEL_SIZE or a smaller "
+            "EXTENT.".format(width, height, width * height / 1e6))
+    return Affine(pixel_size, 0.0, xmin, 0.0, -pixel_size, ymax), width, height
+
+
+def idw_grid(xy, values, transform, width, height, power=2.0, neighbors=12, radius=0.0, feedback=None,
+             block_callback=None, nodata=STACK_NODATA):
+    """Interpolate ``values`` (n, n_fields) at points ``xy`` (n, 2; map units) onto a grid.
+
+    The grid is ``width`` × ``height`` cells of a north-up affine ``transform``; values are computed
+    at cell centres. ``power`` P > 0; ``neighbors`` K ≥ 0 (0 = all samples); ``radius`` R ≥ 0 in
+    map units (0 = unlimited). Samples at the same location are averaged first
+    (:func:`merge_duplicates`). Returns float32 (n_fields, height, width) with ``nodata`` where no
+    sample lies within R — unless ``block_callback(row0, block)`` is given, which then receives
+    each row block (n_fields, rows, width) in turn and nothing is kept (bounded memory).
+    """
+    feedback = ensure_feedback(feedback)
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, None]
+    _check_parameters(power, neighbors, radius)
+    if len(xy) == 0 or len(values) != len(xy):
+        raise DeepProspectError("IDW needs at least one sample with a value (got {} points, {} values)."
+                                .format(len(xy), len(values)))
+    if transform.b != 0 or transform.d != 0 or transform.a <= 0 or transform.e >= 0:
+        raise DeepProspectError("IDW needs a north-up grid (no rotation).")
+    if not (np.isfinite(xy).all() and np.isfinite(values).all()):
+        raise DeepProspectError("IDW got samples with missing (NaN) or infinite coordinates or values; "
+                                "remove them or leave them empty so they are skipped.")
+    if np.abs(values).max() > FLOAT32_MAX:
+        raise DeepProspectError("IDW values beyond ±3.4e38 cannot be stored in a float32 raster; "
+                                "convert the unit or interpolate log10 of the values.")
+    xy, values, _ = merge_duplicates(xy, values)
+    engine = _Engine(xy, values, transform, width, power, int(neighbors), float(radius))
+    result = None if block_callback else np.empty((values.shape[1], height, width), dtype=np.float32)
+    blocks = range(0, height, BLOCK_ROWS)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for index, row0 in enumerate(blocks):
+            feedback.check_canceled()
+            rows = min(BLOCK_ROWS, height - row0)
+            block = engine.rows(row0, rows, pool, nodata)
+            if block_callback:
+                block_callback(row0, block)
+            else:
+                result[:, row0:row0 + rows] = block
+            feedback.set_progress(100.0 * (index + 1) / len(blocks))
+    return result
+
+
+def idw_at(xy, values, targets, power=2.0, neighbors=12, radius=0.0, exclude_self=False):
+    """IDW estimates (float64, (m, n_fields)) at arbitrary ``targets`` (m, 2), NaN where no sample is in reach.
+
+    The straightforward per-point form (k-d-tree, float64), used for cross-validation:
+    with ``exclude_self`` the targets are the samples themselves and each is predicted from
+    the others (leave-one-out).
+    """
+    from scipy.spatial import cKDTree
+
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, None]
+    targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
+    _check_parameters(power, neighbors, radius)
+    n = len(xy) - (1 if exclude_self else 0)
+    estimates = np.full((len(targets), values.shape[1]), np.nan)
+    if n <= 0:
+        return estimates
+    tree = cKDTree(xy)
+    k = min(int(neighbors) if neighbors else n, n) + (1 if exclude_self else 0)
+    bound = float(radius) if radius else np.inf
+    padded = np.vstack([values, np.zeros((1, values.shape[1]))])
+    chunk = max(1, 4_000_000 // k)
+    for start in range(0, len(targets), chunk):
+        stop = min(len(targets), start + chunk)
+        distance, index = tree.query(targets[start:stop], k=k, distance_upper_bound=bound, workers=-1)
+        distance, index = distance.reshape(stop - start, k), index.reshape(stop - start, k)
+        if exclude_self:
+            own = index == np.arange(start, stop)[:, None]
+            distance = np.where(own, np.inf, distance)
+            index = np.where(own, len(xy), index)
+        usable = np.isfinite(distance) & (distance <= bound)
+        with np.errstate(divide="ignore"):
+            weight = np.where(usable, np.power(np.maximum(distance, 1e-300), -float(power)), 0.0)
+        hit = usable & (distance == 0)
+        weight[hit.any(axis=1)] = np.where(hit[hit.any(axis=1)], 1.0, 0.0)
+        total = weight.sum(axis=1)
+        ok = total > 0
+        estimates[start:stop][ok] = np.einsum("nk,nkf->nf", weight[ok] / total[ok, None], padded[index[ok]])
+    return estimates
+
+
+def merge_duplicates(xy, values):
+    """Merge samples at identical locations into one whose values are their mean.
+
+    ``xy`` (n, 2), ``values`` (n, n_fields). Returns ``(xy, values, merged_count)`` where
+    ``merged_count`` is how many samples were folded into another one.
+    """
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    values = np.asarray(values, dtype=np.float64).reshape(len(xy), -1)
+    unique, inverse, counts = np.unique(xy, axis=0, return_inverse=True, return_counts=True)
+    if len(unique) == len(xy):
+        return xy, values, 0
+    inverse = inverse.reshape(-1)
+    sums = np.zeros((len(unique), values.shape[1]))
+    # divide before summing so that huge values cannot overflow
+    np.add.at(sums, inverse, values / counts[inverse, None])
+    return unique, sums, len(xy) - len(unique)
+
+
+def interpolate_points(points, fields, output, pixel_size, extent=None, power=2.0, neighbors=12, radius=0.0,
+                       log10=False, layer=None, feedback=None):
+    """Interpolate numeric ``fields`` of a point file onto one multiband float32 GeoTIFF.
+
+    ``points``: path of a vector file (``layer``: its layer name, for GeoPackages) in a projected
+    CRS; ``pixel_size``, ``radius`` in its map units; ``extent`` (xmin, ymin, xmax, ymax) or None
+    for the layer's extent; ``log10`` interpolates log10 of the values (band names get ``_log10``).
+    Writes ``output`` atomically (one band per field, description = field name, nodata
+    :data:`STACK_NODATA`) and returns a dict: ``path``, ``band_names``, ``cv_rmse`` (field →
+    leave-one-out RMSE, in the interpolated units), ``skipped`` (field → samples skipped),
+    ``width``, ``height``, ``transform``, ``crs``.
+    """
+    import geopandas as gpd
+
+    feedback = ensure_feedback(feedback)
+    fields = [str(field) for field in (fields if not isinstance(fields, str) else [fields])]
+    if not fields:
+        raise DeepProspectError("Choose at least one numeric field to interpolate (FIELDS).")
+    _check_parameters(power, neighbors, radius)
+    frame = gpd.read_file(points, layer=layer) if layer else gpd.read_file(points)
+    if frame.crs is None:
+        feedback.warning("The point layer has no CRS; its coordinates are taken as map units.")
+    elif frame.crs.is_geographic:
+        raise DeepProspectError(
+            "The point layer is in a geographic CRS ({}): distances in degrees make IDW meaningless. "
+            "Reproject it to a projected CRS in metres (e.g. the UTM zone of the area) first."
+            .format(frame.crs.to_string()))
+    missing = [field for field in fields if field not in frame.columns]
+    if missing:
+        raise DeepProspectError("The point layer has no field {}; its fields are: {}.".format(
+            ", ".join(missing), ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)))
+    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+    frame = frame.explode(index_parts=False)
+    if len(frame) and not (frame.geom_type == "Point").all():
+        raise DeepProspectError("INPUT must be a point layer (found {} geometries).".format(
+            ", ".join(sorted(set(frame.geom_type)))))
+    xy = np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()]) if len(frame) \
+        else np.empty((0, 2))
+    columns, skipped, names = [], {}, []
+    for field in fields:
+        column, skip = _numeric_column(frame[field], field, log10, feedback)
+        columns.append(column)
+        skipped[field] = skip
+        names.append(field + "_log10" if log10 else field)
+    if extent is None:
+        finite = np.isfinite(xy).all(axis=1)
+        if not finite.any():
+            raise DeepProspectError("The point layer has no points with coordinates; nothing to interpolate.")
+        extent = (*xy[finite].min(axis=0), *xy[finite].max(axis=0))
+    transform, width, height = grid_for_extent(extent, pixel_size)
+    feedback.info("Grid: {} columns × {} rows of {:g} map units, power {:g}, {} neighbours, radius {}.".format(
+        width, height, float(pixel_size), float(power), int(neighbors) or "all",
+        "{:g}".format(float(radius)) if radius else "unlimited"))
+    return _interpolate_columns(xy, columns, names, fields, output, transform, width, height, power,
+                                int(neighbors), float(radius), frame.crs, skipped, feedback)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _check_parameters(power, neighbors, radius):
+    if not (math.isfinite(float(power)) and float(power) > 0):
+        raise DeepProspectError("POWER must be a positive number (2 is usual; got {}).".format(power))
+    if int(neighbors) < 0:
+        raise DeepProspectError("NEIGHBORS must be 0 (all samples) or a positive count (got {}).".format(neighbors))
+    if not (math.isfinite(float(radius)) and float(radius) >= 0):
+        raise DeepProspectError("RADIUS must be 0 (unlimited) or a positive distance (got {}).".format(radius))
+
+
+def _numeric_column(series, field, log10, feedback):
+    """Float64 values of a field with NaN where unusable, and how many were skipped."""
+    import pandas as pd
+
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    usable = np.isfinite(values)
+    nulls = int(series.isna().sum())
+    non_numeric = int(len(values) - usable.sum()) - nulls
+    if usable.any() and (values[usable] == STACK_NODATA).any():
+        codes = int((values[usable] == STACK_NODATA).sum())
+        feedback.warning("{}: {} samples hold {:g}, taken as a missing-value code and skipped."
+                         .format(field, codes, STACK_NODATA))
+        usable &= values != STACK_NODATA
+    if log10:
+        positive = usable & (values > 0)
+        if (usable & ~positive).any():
+            feedback.warning("{}: {} samples ≤ 0 have no log10 and are skipped (replace below-detection "
+                             "values by half the detection limit to keep them).".format(field, int((usable & ~positive).sum())))
+        usable = positive
+        values = np.where(usable, np.log10(np.where(usable, values, 1.0)), np.nan)
+    if nulls or non_numeric:
+        feedback.info("{}: skipped {} null and {} non-numeric values.".format(field, nulls, non_numeric))
+    if not usable.any():
+        raise DeepProspectError(
+            "Field '{}' has no usable numeric value{}; choose a numeric field with data.".format(
+                field, " (log10 needs values > 0)" if log10 else ""))
+    if np.abs(values[usable]).max() > FLOAT32_MAX:
+        raise DeepProspectError(
+            "Field '{}' has values beyond ±3.4e38, which a float32 raster cannot hold; convert its unit or "
+            "use LOG10.".format(field))
+    values = np.where(usable, values, np.nan)
+    return values, int(len(values) - usable.sum())
+
+
+def _interpolate_columns(xy, columns, names, fields, output, transform, width, height, power, neighbors, radius,
+                         crs, skipped, feedback):
+    """Group fields that share the same usable samples, interpolate each group, write one GeoTIFF."""
+    import rasterio
+
+    from .atomic import atomic_output
+    from .raster import GEOTIFF_OPTIONS
+
+    located = np.isfinite(xy).all(axis=1)
+    masks = [np.isfinite(column) & located for column in columns]
+    groups = {}
+    for index, mask in enumerate(masks):
+        groups.setdefault(mask.tobytes(), []).append(index)
+    cv_rmse = {}
+    with atomic_output(output) as temporary:
+        with rasterio.open(temporary, "w", width=width, height=height, count=len(columns), dtype="float32",
+                           crs=crs, transform=transform, nodata=STACK_NODATA, **GEOTIFF_OPTIONS) as dataset:
+            for band, name in enumerate(names, start=1):
+                dataset.set_band_description(band, name)
+            for position, members in enumerate(groups.values()):
+                mask = masks[members[0]]
+                values = np.column_stack([columns[i][mask] for i in members])
+                points, values, merged = merge_duplicates(xy[mask], values)
+                if merged:
+                    feedback.info("{}: {} samples at already-sampled locations were averaged with them."
+                                  .format(", ".join(fields[i] for i in members), merged))
+                loo = idw_at(points, values, points, power, neighbors, radius, exclude_self=True)
+                for column, i in enumerate(members):
+                    error = loo[:, column] - values[:, column]
+                    error = error[np.isfinite(error)]
+                    cv_rmse[fields[i]] = float(np.sqrt(np.mean(error ** 2))) if len(error) else float("nan")
+                part = feedback.scaled(100.0 * position / len(groups), 100.0 * (position + 1) / len(groups))
+
+                def write(row0, block, members=members):
+                    window = rasterio.windows.Window(0, row0, width, block.shape[1])
+                    for column, i in enumerate(members):
+                        dataset.write(block[column], i + 1, window=window)
+
+                idw_grid(points, values, transform, width, height, power, neighbors, radius, part, write)
+    for field, name in zip(fields, names):
+        feedback.info("{}: {} samples skipped; leave-one-out RMSE {:.6g}{}.".format(
+            name, skipped[field], cv_rmse[field], " (log10 units)" if name.endswith("_log10") else ""))
+    return dict(path=str(output), band_names=names, cv_rmse=cv_rmse, skipped=skipped, width=width,
+                height=height, transform=transform, crs=crs)
+
+
+class _Engine:
+    """The tiled IDW evaluator for one set of samples (see the module docstring)."""
+
+    def __init__(self, xy, values, transform, width, power, neighbors, radius):
+        from scipy.spatial import cKDTree
+
+        self.n = len(xy)
+        self.tree = cKDTree(xy)
+        # index n = "no sample", infinitely far away
+        self.xs, self.ys = np.append(xy[:, 0], np.inf), np.append(xy[:, 1], np.inf)
+        # Values are centred and scaled to about ±1 so float32 keeps precision and huge values cannot overflow.
+        low, high = values.min(axis=0), values.max(axis=0)
+        self.low, self.high = low, high
+        self.centre = low / 2 + high / 2
+        self.scale = np.where(high / 2 - low / 2 > 0, high / 2 - low / 2, 1.0)
+        scaled = (values / 2 - self.centre / 2) / self.scale * 2
+        self.values = np.vstack([scaled, np.zeros((1, values.shape[1]))]).astype(np.float32)
+        self.transform, self.width = transform, width
+        self.cell = float(transform.a)
+        self.power = float(power)
+        self.k = neighbors if 0 < neighbors < self.n else 0   # 0: every sample takes part
+        self.radius = radius
+        self.tile = self._tile_size(xy)
+        offsets = (np.arange(self.tile) - (self.tile - 1) / 2.0) * self.cell
+        self.cell_dx = np.tile(offsets, self.tile).astype(np.float32)
+        self.cell_dy = np.repeat(-offsets, self.tile).astype(np.float32)
+        self.half_diagonal = math.hypot(offsets[0], offsets[0])
+        # a sample this close to a cell centre counts as on it (GDAL: d² < 1e-13)
+        self.hit_distance2 = np.float32(max(1e-13, (1e-6 * self.cell) ** 2))
+        self.tiles_x = -(-width // self.tile)
+        self.candidates = self._initial_candidates(xy)
+
+    def _tile_size(self, xy):
+        if not self.k:
+            return 8
+        span = xy.max(axis=0) - xy.min(axis=0)
+        area = max(span[0] * span[1], (self.cell * 8) ** 2)
+        # typical distance to the K-th sample, in cells; tiles of about a third of it
+        kth = math.sqrt(self.k * area / (math.pi * self.n)) / self.cell
+        return int(min(32, max(2, 2 ** round(math.log2(max(1.0, kth / 3))))))
+
+    def _initial_candidates(self, xy):
+        if not self.k:
+            return self.n
+        span = xy.max(axis=0) - xy.min(axis=0)
+        kth = math.sqrt(self.k * max(span[0] * span[1], self.cell ** 2) / (math.pi * self.n))
+        grow = ((kth + 2 * self.half_diagonal) / max(kth, 1e-12)) ** 2
+        return int(min(self.n, math.ceil(self.k * grow * 1.3) + 4))
+
+    def rows(self, row0, rows, pool, nodata):
+        """Float32 (n_fields, rows, width) for grid rows ``row0 … row0 + rows - 1``."""
+        tile = self.tile
+        tiles_y = -(-rows // tile)
+        ty, tx = np.divmod(np.arange(tiles_y * self.tiles_x), self.tiles_x)
+        centres = np.column_stack([
+            self.transform.c + (tx * tile + tile / 2.0) * self.cell,
+            self.transform.f - (row0 + ty * tile + tile / 2.0) * self.cell])
+        out = np.empty((len(centres), tile * tile, self.values.shape[1]), dtype=np.float32)
+        jobs = []
+        self._plan(np.arange(len(centres)), centres, self.candidates, jobs)
+        list(pool.map(lambda job: self._evaluate(job, centres, out), jobs))
+        grid = out.reshape(tiles_y, self.tiles_x, tile, tile, -1).transpose(4, 0, 2, 1, 3)
+        grid = grid.reshape(-1, tiles_y * tile, self.tiles_x * tile)[:, :rows, :self.width]
+        grid = grid.astype(np.float64) * self.scale[:, None, None] + self.centre[:, None, None]
+        # IDW is a weighted mean: keep float32 rounding from stepping outside the samples' range
+        grid = np.clip(grid, self.low[:, None, None], self.high[:, None, None])
+        return np.where(np.isnan(grid), nodata, grid).astype(np.float32)
+
+    def _plan(self, tiles, centres, count, jobs):
+        """Find for ``tiles`` candidate sets that surely contain every cell's neighbours; queue the work."""
+        bound = self.radius + self.half_diagonal if self.radius else np.inf
+        count = min(count, self.n)
+        if count == self.n and not self.radius:
+            index = np.broadcast_to(np.arange(self.n), (len(tiles), self.n))
+            complete = np.ones(len(tiles), bool)
+        else:
+            distance, index = self.tree.query(centres[tiles], k=count, distance_upper_bound=bound, workers=-1)
+            distance, index = distance.reshape(len(tiles), count), index.reshape(len(tiles), count)
+            if self.k:
+                reach = (distance[:, self.k - 1] + 2 * self.half_diagonal) * (1 + 1e-9) + 1e-9 * self.cell
+                reach = np.minimum(reach, bound)
+            else:
+                reach = np.full(len(tiles), bound)
+            complete = (distance[:, -1] >= reach) | (count >= self.n)
+        if (~complete).any():
+            self._plan(tiles[~complete], centres, count * 2, jobs)
+        tiles, index = tiles[complete], index[complete]
+        per_job = max(1, CHUNK_ELEMENTS // (self.tile * self.tile * max(1, index.shape[1])))
+        for start in range(0, len(tiles), per_job):
+            jobs.append((tiles[start:start + per_job], index[start:start + per_job]))
+
+    def _evaluate(self, job, centres, out):
+        tiles, index = job
+        # offsets from the tile centre: small numbers, so float32 keeps sub-millimetre precision
+        ox = (self.xs[index] - centres[tiles, 0, None]).astype(np.float32)               # (t, m)
+        oy = (self.ys[index] - centres[tiles, 1, None]).astype(np.float32)
+        dx = np.subtract(ox[:, None, :], self.cell_dx[None, :, None])
+        distance2 = np.subtract(oy[:, None, :], self.cell_dy[None, :, None])
+        np.square(dx, out=dx)
+        np.square(distance2, out=distance2)
+        distance2 += dx                                                                  # (t, cells, m)
+        del dx
+        if self.k and index.shape[1] > self.k:
+            # np.sort of short rows is several times faster than np.partition here
+            ordered = np.sort(distance2, axis=2)
+            threshold, nearest = ordered[..., self.k - 1:self.k], ordered[..., 0]
+            del ordered
+        else:
+            threshold, nearest = np.float32(np.inf), distance2.min(axis=2)
+        if self.radius:
+            threshold = np.minimum(threshold, np.float32(self.radius) ** 2)
+        selected = distance2 <= threshold
+        np.maximum(distance2, self.hit_distance2, out=distance2)
+        if self.power == 2.0:
+            weight = np.reciprocal(distance2, out=distance2)
+        else:
+            weight = np.power(distance2, np.float32(-self.power / 2.0), out=distance2)
+        weight *= selected
+        gathered = self.values[index]                                               # (t, m, fields)
+        total = weight.sum(axis=2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result = np.matmul(weight, gathered) / total[..., None]
+        result[total == 0] = np.nan
+        hits = np.nonzero(nearest < self.hit_distance2)
+        if len(hits[0]):
+            which = np.argmin(self._distance2_rows(tiles, index, centres, hits), axis=1)
+            result[hits] = gathered[hits[0], which]
+        out[tiles] = result
+
+    def _distance2_rows(self, tiles, index, centres, hits):
+        """Exact (float64) squared distances for the cells ``hits`` that sit on a sample."""
+        tile_rows, cells = hits
+        ox = self.xs[index[tile_rows]] - centres[tiles[tile_rows], 0, None]
+        oy = self.ys[index[tile_rows]] - centres[tiles[tile_rows], 1, None]
+        return (ox - self.cell_dx[cells][:, None]) ** 2 + (oy - self.cell_dy[cells][:, None]) ** 2

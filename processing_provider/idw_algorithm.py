@@ -1,0 +1,88 @@
+"""deepprospect:idw — IDW interpolation of geochemical samples (core/idw.py)."""
+import json
+
+from qgis.core import (
+    QgsProcessing, QgsProcessingException, QgsProcessingOutputString, QgsProcessingParameterBoolean,
+    QgsProcessingParameterDistance, QgsProcessingParameterExtent, QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField, QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
+)
+
+from .base import DeepProspectAlgorithm
+
+
+class IdwAlgorithm(DeepProspectAlgorithm):
+    NAME = "idw"
+    DISPLAY_NAME = "IDW interpolation of geochemistry"
+    GROUP = "evidence"
+    HELP = (
+        "Turns geochemical sample points into element rasters by inverse distance weighting, as "
+        "Pradhan et al. (2022) did for their 1 km soil survey. Every chosen field becomes one band "
+        "of the output, named after the field, so the result can go straight into the evidence stack.\n\n"
+        "PIXEL_SIZE: cell size in map units (metres). EXTENT: the area to cover (default: the samples' "
+        "extent); cells are counted from its top-left corner.\n"
+        "POWER: how fast a sample's influence fades with distance (2 is usual; higher = more local).\n"
+        "NEIGHBORS: how many nearest samples a cell uses (0 = all samples).\n"
+        "RADIUS: ignore samples farther than this (0 = no limit). Cells with no sample within the radius "
+        "stay empty (nodata), e.g. unsampled forest reserves, instead of being guessed.\n"
+        "LOG10: interpolate the logarithm of the concentrations, better for skewed (log-normal) "
+        "geochemistry; the band is then named e.g. Sb_con_log10.\n\n"
+        "Empty or non-numeric values are skipped and counted in the log. Samples at the same place are "
+        "averaged. The log and the CV_RMSE output give each field's leave-one-out cross-validation "
+        "error (each sample predicted from the others): compare it across powers or neighbour counts "
+        "to choose the settings. The layer must be in a projected CRS (metres), not in degrees."
+    )
+
+    INPUT, FIELDS, PIXEL_SIZE, EXTENT = "INPUT", "FIELDS", "PIXEL_SIZE", "EXTENT"
+    POWER, NEIGHBORS, RADIUS, LOG10, OUTPUT = "POWER", "NEIGHBORS", "RADIUS", "LOG10", "OUTPUT"
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.INPUT, self.tr("Geochemical sample points"), [QgsProcessing.TypeVectorPoint]))
+        self.addParameter(QgsProcessingParameterField(
+            self.FIELDS, self.tr("Fields to interpolate (one band each)"), parentLayerParameterName=self.INPUT,
+            type=QgsProcessingParameterField.Any, allowMultiple=True))
+        self.addParameter(QgsProcessingParameterDistance(
+            self.PIXEL_SIZE, self.tr("Pixel size"), defaultValue=250.0, parentParameterName=self.INPUT,
+            minValue=1e-9))
+        self.addParameter(QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent (default: the samples')"),
+                                                       optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.POWER, self.tr("Power"), QgsProcessingParameterNumber.Double, defaultValue=2.0, minValue=0.01))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.NEIGHBORS, self.tr("Nearest samples used per cell (0 = all)"), QgsProcessingParameterNumber.Integer,
+            defaultValue=12, minValue=0))
+        self.addParameter(QgsProcessingParameterDistance(
+            self.RADIUS, self.tr("Search radius (0 = unlimited)"), defaultValue=0.0, parentParameterName=self.INPUT,
+            minValue=0.0))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.LOG10, self.tr("Interpolate log10 of the values"), defaultValue=False))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Interpolated elements")))
+        self.addOutput(QgsProcessingOutputString(
+            "CV_RMSE", self.tr("Leave-one-out RMSE per field (JSON: field → RMSE)")))
+
+    def execute(self, parameters, context, feedback, qgis_feedback):
+        from ..core.idw import interpolate_points
+
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        if source is None:
+            raise QgsProcessingException(self.tr("INPUT is not a readable point layer."))
+        crs = source.sourceCrs()
+        if crs.isValid() and crs.isGeographic():
+            raise QgsProcessingException(self.tr(
+                "The sample layer is in a geographic CRS ({}): IDW needs distances in metres. Reproject it "
+                "(Vector ▸ Reproject layer) to a projected CRS such as the area's UTM zone first.").format(crs.authid()))
+        fields = self.parameterAsFields(parameters, self.FIELDS, context)
+        extent = None
+        if parameters.get(self.EXTENT) not in (None, ""):
+            rectangle = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
+            if not rectangle.isNull():
+                extent = (rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(), rectangle.yMaximum())
+        path, layer_name = self.vector_path(parameters, self.INPUT, context, qgis_feedback)
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        result = interpolate_points(
+            path, fields, output, self.parameterAsDouble(parameters, self.PIXEL_SIZE, context), extent=extent,
+            power=self.parameterAsDouble(parameters, self.POWER, context),
+            neighbors=self.parameterAsInt(parameters, self.NEIGHBORS, context),
+            radius=self.parameterAsDouble(parameters, self.RADIUS, context),
+            log10=self.parameterAsBool(parameters, self.LOG10, context), layer=layer_name, feedback=feedback)
+        return {self.OUTPUT: result["path"], "CV_RMSE": json.dumps(result["cv_rmse"])}
