@@ -329,3 +329,99 @@ def test_styles_written_beside_outputs_open_styled_in_qgis(qgis_app, dense_bundl
     spread = _read(result.uncertainty)[0]
     maximum = spread[spread != STACK_NODATA].max()
     assert maximum * 0.5 <= shader.maximumValue() <= maximum * 2.5   # the ramp spans this map's spread
+
+
+# deepprospect:predict in QGIS ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def province_bundle(province, province_stack, tmp_path_factory):
+    """A one-layer softmax over the province's 16 factors, leaning on the true pathfinders."""
+    import rasterio
+    import tensorflow as tf
+
+    from deepprospect.core.raster import valid_pixels
+    from deepprospect.models.bundle import save_bundle
+
+    with rasterio.open(province_stack) as dataset:
+        data, names = dataset.read(), list(dataset.descriptions)
+    values = data[:, valid_pixels(data, STACK_NODATA)]
+    weights = np.zeros((len(names), 2), dtype=np.float32)
+    for name, weight in {"Sb_con": 1.5, "Oli_clay": 1.0, "Pb_con": 0.8}.items():
+        weights[names.index(name), 1] = weight
+    members = []
+    for shift in (0.0, 0.3):
+        model = tf.keras.Sequential([tf.keras.Input((len(names),)), tf.keras.layers.Dense(2, activation="softmax")])
+        model.layers[0].set_weights([weights + shift * (weights > 0), np.array([0.0, -3.0], dtype=np.float32)])
+        members.append(model)
+    metadata = {"architecture": "pradhan2022_dense", "factor_names": names,
+                "normalisation": {"mean": values.mean(axis=1), "std": values.std(axis=1) + 1e-6}}
+    return save_bundle(tmp_path_factory.mktemp("province_bundle") / "province.dpm", members, metadata)
+
+
+def test_predict_algorithm_in_qgis(qgis_app, province, province_stack, province_bundle, tmp_path):
+    import processing
+    from qgis.core import QgsProject
+    from sklearn.metrics import roc_auc_score
+
+    from deepprospect.core.raster import read_stack_info
+    from deepprospect.models.predict import predict_at_points
+
+    QgsProject.instance().removeAllMapLayers()
+    result = processing.runAndLoadResults("deepprospect:predict", {
+        "STACK": province_stack, "MODEL": province_bundle, "BLOCK_SIZE": 256, "DEPOSITS": province["deposits"],
+        "OUTPUT": str(tmp_path / "prospectivity.tif"), "OUTPUT_UNCERTAINTY": str(tmp_path / "spread.tif"),
+        "OUTPUT_CLASSES": str(tmp_path / "classes.tif")})
+    for name in ("prospectivity", "spread", "classes"):
+        assert (tmp_path / (name + ".tif")).exists() and (tmp_path / (name + ".qml")).exists()
+    assert (tmp_path / "prospectivity_success_rate.png").exists()
+    # The layers were loaded with their styles applied.
+    renderers = {layer.name(): layer.renderer().type() for layer in QgsProject.instance().mapLayers().values()}
+    assert renderers == {"Prospectivity": "singlebandpseudocolor", "Uncertainty": "singlebandpseudocolor",
+                         "Prospectivity classes": "paletted"}
+    QgsProject.instance().removeAllMapLayers()
+
+    # The AUC against scikit-learn's, from the written map and the map's value at each deposit.
+    import geopandas as gpd
+
+    probability, _, _ = _read(result["OUTPUT"])
+    valid = probability != STACK_NODATA
+    deposits = gpd.read_file(province["deposits"])
+    xy = np.column_stack([deposits.geometry.x, deposits.geometry.y])
+    at_deposits = predict_at_points(province_bundle, province_stack, xy).mean(axis=0)
+    at_deposits = at_deposits[np.isfinite(at_deposits)]
+    expected = roc_auc_score(np.r_[np.zeros(valid.sum()), np.ones(at_deposits.size)],
+                             np.r_[probability[valid], at_deposits])
+    assert result["SUCCESS_RATE_AUC"] == pytest.approx(expected, abs=1e-5)
+    assert result["SUCCESS_RATE_AUC"] > 0.6
+    assert result["VALID_PIXELS"] == valid.sum() == read_stack_info(province_stack).width ** 2
+
+
+def test_predict_algorithm_rejects_a_mismatched_stack_and_one_member_uncertainty(qgis_app, stack, province_bundle,
+                                                                                patch_bundle, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException, match="missing from the stack"):
+        processing.run("deepprospect:predict", {"STACK": stack, "MODEL": province_bundle,
+                                                "OUTPUT": str(tmp_path / "p.tif")})
+    with pytest.raises(QgsProcessingException, match="single member"):
+        processing.run("deepprospect:predict", {"STACK": stack, "MODEL": patch_bundle.path,
+                                                "OUTPUT": str(tmp_path / "p.tif"),
+                                                "OUTPUT_UNCERTAINTY": str(tmp_path / "u.tif")})
+    assert not (tmp_path / "p.tif").exists()
+
+
+def test_predict_runs_from_qgis_process(stack, dense_bundle_path, tmp_path):
+    import json
+    import os
+    import subprocess
+
+    environment = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    completed = subprocess.run(
+        ["/usr/bin/qgis_process.bin", "--json", "run", "deepprospect:predict", "--", "STACK=" + stack,
+         "MODEL=" + dense_bundle_path, "BLOCK_SIZE=32", "OUTPUT=" + str(tmp_path / "p.tif")],
+        capture_output=True, text=True, timeout=300, env=environment)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    results = json.loads(completed.stdout[completed.stdout.index("{"):])["results"]
+    assert results["OUTPUT"] == str(tmp_path / "p.tif")
+    assert (tmp_path / "p.qml").exists()

@@ -1,0 +1,153 @@
+"""deepprospect:predict — a trained model applied to a whole evidence stack (models/predict.py)."""
+from pathlib import Path
+
+from qgis.core import (
+    QgsProcessing, QgsProcessingException, QgsProcessingOutputFile, QgsProcessingOutputNumber,
+    QgsProcessingParameterDefinition, QgsProcessingParameterFeatureSource, QgsProcessingParameterFile,
+    QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
+)
+
+from .base import DeepProspectAlgorithm
+
+
+class PredictAlgorithm(DeepProspectAlgorithm):
+    NAME = "predict"
+    DISPLAY_NAME = "Predict prospectivity map"
+    GROUP = "modelling"
+    REQUIRES = ("tensorflow",)
+    HELP = (
+        "Applies a trained model (.dpm) to every pixel of an evidence stack and writes the probability "
+        "that a deposit is present (0–1), the prospectivity map.\n\n"
+        "STACK: the evidence stack, with the same factors in the same order as the one the model was "
+        "trained on (a mismatch is reported, listing missing and extra factors). Pixels with nodata in "
+        "any factor stay nodata.\n"
+        "MODEL: the model bundle written by the training step.\n"
+        "BLOCK_SIZE: pixels per side of each processing window. The stack is read window by window so "
+        "any size of province fits in memory; the default suits most computers. For patch models each "
+        "window is read with a margin so the result is exactly the same as pixel by pixel.\n"
+        "DEPOSITS (optional): known occurrences, to check the map. DeepProspect ranks the area from "
+        "most to least prospective and draws the success-rate curve: the share of known deposits "
+        "captured against the share of area. Its area under the curve (SUCCESS_RATE_AUC) is 0.5 for "
+        "a map no better than chance and close to 1 when the deposits sit in the most prospective "
+        "few percent. The curve is saved as a chart (PNG) and a table (CSV) beside the map.\n"
+        "OUTPUT_UNCERTAINTY (optional): the spread (standard deviation) between the members of an "
+        "ensemble model: high where the members disagree. Needs a model trained as an ensemble.\n"
+        "OUTPUT_CLASSES (optional): very high / high / moderate / low classes by share of area: by "
+        "default the top 5 % of the area is very high, the next 5 % high, the next 15 % moderate "
+        "(Pradhan et al. 2022 expected gold in about 5–7 % of their province).\n\n"
+        "Each map is written with a style file (.qml) beside it, so it opens coloured in QGIS."
+    )
+
+    STACK, MODEL, BLOCK_SIZE, DEPOSITS = "STACK", "MODEL", "BLOCK_SIZE", "DEPOSITS"
+    OUTPUT, OUTPUT_UNCERTAINTY, OUTPUT_CLASSES = "OUTPUT", "OUTPUT_UNCERTAINTY", "OUTPUT_CLASSES"
+    VERY_HIGH_PERCENT, HIGH_PERCENT, MODERATE_PERCENT = "VERY_HIGH_PERCENT", "HIGH_PERCENT", "MODERATE_PERCENT"
+
+    def initAlgorithm(self, config=None):
+        from ..models.predict import DEFAULT_BLOCK_SIZE, DEFAULT_CLASS_FRACTIONS
+
+        self.addParameter(QgsProcessingParameterRasterLayer(self.STACK, self.tr("Evidence stack")))
+        self.addParameter(QgsProcessingParameterFile(
+            self.MODEL, self.tr("Model bundle (.dpm)"), QgsProcessingParameterFile.File, extension="dpm"))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.BLOCK_SIZE, self.tr("Processing window (pixels per side)"), QgsProcessingParameterNumber.Integer,
+            defaultValue=DEFAULT_BLOCK_SIZE, minValue=16, maxValue=8192))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.DEPOSITS, self.tr("Known deposits, to draw the success-rate curve"),
+            [QgsProcessing.TypeVectorPoint], optional=True))
+        for name, label, default in zip(
+                (self.VERY_HIGH_PERCENT, self.HIGH_PERCENT, self.MODERATE_PERCENT),
+                ("Classes: very high = top … % of the area", "Classes: high = down to top … %",
+                 "Classes: moderate = down to top … %"),
+                DEFAULT_CLASS_FRACTIONS):
+            parameter = QgsProcessingParameterNumber(name, self.tr(label), QgsProcessingParameterNumber.Double,
+                                                     defaultValue=100 * default, minValue=0.01, maxValue=99.99)
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Prospectivity (probability)")))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT_UNCERTAINTY, self.tr("Uncertainty (spread between ensemble members)"),
+            optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT_CLASSES, self.tr("Prospectivity classes"), optional=True, createByDefault=False))
+        self.addOutput(QgsProcessingOutputNumber("SUCCESS_RATE_AUC", self.tr("Success-rate AUC")))
+        self.addOutput(QgsProcessingOutputFile("SUCCESS_RATE_CSV", self.tr("Success-rate curve (CSV)")))
+        self.addOutput(QgsProcessingOutputFile("SUCCESS_RATE_PNG", self.tr("Success-rate chart (PNG)")))
+        self.addOutput(QgsProcessingOutputNumber("VALID_PIXELS", self.tr("Pixels predicted")))
+
+    def execute(self, parameters, context, feedback, qgis_feedback):
+        from ..models.bundle import load_bundle, read_metadata
+        from ..models.predict import predict_map
+
+        stack = self.raster_path(parameters, self.STACK, context)
+        model_path = self.parameterAsFile(parameters, self.MODEL, context)
+        if not model_path:
+            raise QgsProcessingException(self.tr("Choose a model bundle (.dpm) written by the training step."))
+        metadata = read_metadata(model_path)      # a clear error for a wrong file, before loading TensorFlow
+        output = self._destination(parameters, self.OUTPUT, context)
+        uncertainty = self._destination(parameters, self.OUTPUT_UNCERTAINTY, context)
+        classes = self._destination(parameters, self.OUTPUT_CLASSES, context)
+        if uncertainty and int(metadata.get("ensemble_size", 1)) < 2:
+            raise QgsProcessingException(self.tr(
+                "The model has a single member, so there is no spread between members to map as uncertainty: "
+                "train an ensemble of two or more members, or leave the uncertainty output empty."))
+        fractions = [self.parameterAsDouble(parameters, name, context) / 100.0
+                     for name in (self.VERY_HIGH_PERCENT, self.HIGH_PERCENT, self.MODERATE_PERCENT)]
+        deposits_xy = self._deposits(parameters, context, feedback, qgis_feedback, stack)
+
+        feedback.info("Loading the model {} ({}).".format(Path(model_path).name, metadata.get("architecture")))
+        bundle = load_bundle(model_path)
+        result = predict_map(bundle, stack, output,
+                             block_size=self.parameterAsInt(parameters, self.BLOCK_SIZE, context),
+                             output_uncertainty=uncertainty, output_classes=classes, class_fractions=fractions,
+                             deposits_xy=deposits_xy, feedback=feedback)
+        if result.class_thresholds:
+            feedback.info("Class thresholds (probability): very high ≥ {:.4f}, high ≥ {:.4f}, moderate ≥ {:.4f}."
+                          .format(*result.class_thresholds))
+
+        self.load_with_style(context, output, result.styles["probability"], self.tr("Prospectivity"))
+        outputs = {self.OUTPUT: output, "VALID_PIXELS": result.valid_pixels}
+        if uncertainty:
+            self.load_with_style(context, uncertainty, result.styles["uncertainty"], self.tr("Uncertainty"))
+            outputs[self.OUTPUT_UNCERTAINTY] = uncertainty
+        if classes:
+            self.load_with_style(context, classes, result.styles["classes"], self.tr("Prospectivity classes"))
+            outputs[self.OUTPUT_CLASSES] = classes
+        if result.success_rate is not None:
+            outputs.update(SUCCESS_RATE_AUC=result.auc, SUCCESS_RATE_CSV=result.success_rate_csv,
+                           SUCCESS_RATE_PNG=result.success_rate_png)
+        return outputs
+
+    def _destination(self, parameters, name, context):
+        """The output path, or None when an optional output was left empty; GeoTIFF only."""
+        path = self.parameterAsOutputLayer(parameters, name, context)
+        if not path:
+            return None
+        if Path(path).suffix.lower() not in (".tif", ".tiff"):
+            raise QgsProcessingException(self.tr(
+                "{}: DeepProspect writes GeoTIFF; give the file a .tif extension ({}).").format(name, path))
+        return path
+
+    def _deposits(self, parameters, context, feedback, qgis_feedback, stack):
+        """Deposit coordinates (n, 2) in the stack's CRS, or None without DEPOSITS."""
+        if self.parameterAsSource(parameters, self.DEPOSITS, context) is None:
+            return None
+        import geopandas as gpd
+        import numpy as np
+
+        from ..core.raster import read_stack_info
+
+        path, layer_name = self.vector_path(parameters, self.DEPOSITS, context, qgis_feedback)
+        frame = gpd.read_file(path, layer=layer_name) if layer_name else gpd.read_file(path)
+        frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
+        if frame.empty:
+            raise QgsProcessingException(self.tr(
+                "DEPOSITS has no features with a geometry: choose a layer of known deposit points."))
+        if frame.crs is None:
+            raise QgsProcessingException(self.tr(
+                "DEPOSITS has no coordinate reference system: set its CRS in the layer properties."))
+        frame = frame.to_crs(read_stack_info(stack).crs)
+        points = frame.geometry.explode(index_parts=False)
+        if not (points.geom_type == "Point").all():
+            feedback.warning("Some deposits are not points; their representative points are used.")
+            points = points.representative_point()
+        return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
