@@ -1,0 +1,258 @@
+"""Stack evidence layers onto one grid: the evidence stack of DESIGN.md ("Data contracts").
+
+Every band of every input raster is reprojected and resampled by GDAL's warper onto the target
+grid (the reference raster's CRS, pixel grid and extent, optionally at another pixel size):
+bilinear for continuous layers, nearest neighbour for categorical ones (classes are never
+blended). The work goes window by window through warped VRTs, so memory stays far below the
+size of the stack itself.
+
+A pixel is valid only where every band has data and, when a study-area mask is given, its
+centre lies inside the mask; everywhere else every band holds :data:`STACK_NODATA`, so all
+later steps (sampling, training, prediction) agree on the same valid area.
+"""
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DeepProspectError
+from .feedback import ensure_feedback
+from .raster import GEOTIFF_OPTIONS, STACK_NODATA
+
+#: Pixels per side of a processing window (a multiple of the output's 256-pixel tiles).
+BLOCK_SIZE = 512
+
+
+@dataclass
+class EvidenceLayer:
+    """One input raster: its file, the name used for a single unnamed band, and whether it holds classes."""
+
+    path: str
+    name: str = ""
+    categorical: bool = False
+
+    def __post_init__(self):
+        self.path = str(self.path)
+        if not self.name:
+            self.name = Path(self.path).stem
+
+
+@dataclass
+class TargetGrid:
+    """The grid every band is warped onto."""
+
+    crs: object
+    transform: object
+    width: int
+    height: int
+
+    @property
+    def bounds(self):
+        left, top = self.transform.c, self.transform.f
+        return left, top + self.height * self.transform.e, left + self.width * self.transform.a, top
+
+
+def band_names(layers):
+    """Factor names of all bands of ``layers`` (list of :class:`EvidenceLayer`), in order.
+
+    A multiband raster contributes each band under its description (``<layer>_<band>`` when it has
+    none); a single-band raster is named by its description if it has one, else by the layer name.
+    Raises :class:`DeepProspectError` naming both layers when two bands would get the same name.
+    """
+    names, owners = [], {}
+    for layer in layers:
+        with _open(layer.path) as dataset:
+            descriptions = dataset.descriptions
+        for band, description in enumerate(descriptions, start=1):
+            if description:
+                name = description.strip()
+            else:
+                name = layer.name if len(descriptions) == 1 else "{}_{}".format(layer.name, band)
+            if name in owners:
+                raise DeepProspectError(
+                    "Two bands would both be called '{}': one from layer '{}' and one from layer '{}'. A factor "
+                    "name must be unique: rename one of the layers (or its band description), or leave one out."
+                    .format(name, owners[name], layer.name))
+            owners[name] = layer.name
+            names.append(name)
+    return names
+
+
+def target_grid(reference, pixel_size=None):
+    """The :class:`TargetGrid` of raster ``reference``; with ``pixel_size`` (its map units) the same
+    extent and CRS cut into ``ceil(extent / pixel_size)`` columns and rows from its top-left corner."""
+    from affine import Affine
+
+    with _open(reference) as dataset:
+        if dataset.crs is None:
+            raise DeepProspectError("The reference raster {} has no CRS; assign one (Raster ▸ Projections ▸ "
+                                    "Assign projection) first.".format(reference))
+        transform = dataset.transform
+        if transform.b != 0 or transform.d != 0:
+            raise DeepProspectError("The reference raster {} is rotated; warp it to a north-up grid first."
+                                    .format(reference))
+        grid = TargetGrid(dataset.crs, transform, dataset.width, dataset.height)
+    if pixel_size:
+        pixel_size = float(pixel_size)
+        if not (math.isfinite(pixel_size) and pixel_size > 0):
+            raise DeepProspectError("PIXEL_SIZE must be a positive number of map units (got {}).".format(pixel_size))
+        left, bottom, right, top = grid.bounds
+        width = max(1, int(math.ceil((right - left) / pixel_size - 1e-9)))
+        height = max(1, int(math.ceil((top - bottom) / pixel_size - 1e-9)))
+        grid = TargetGrid(grid.crs, Affine(pixel_size, 0.0, left, 0.0, -pixel_size, top), width, height)
+    return grid
+
+
+def build_stack(layers, output, reference=None, pixel_size=None, mask=None, mask_layer=None, feedback=None,
+                block_size=BLOCK_SIZE):
+    """Warp all bands of ``layers`` onto one grid and write the evidence stack ``output``.
+
+    ``layers``: list of :class:`EvidenceLayer` (or paths); ``reference``: raster defining CRS, grid
+    and extent (default: the first layer); ``pixel_size``: optional cell size in the reference's map
+    units; ``mask``/``mask_layer``: optional polygon file (and layer name) of the study area.
+    Writes a float32, tiled, deflate GeoTIFF atomically, one band per factor (description = factor
+    name), nodata :data:`STACK_NODATA` wherever any band lacks data or the pixel is outside the mask.
+    Returns a dict: ``path``, ``factor_names``, ``valid_fraction`` (factor → fraction of the grid
+    where that band has data), ``valid_fraction_all`` (fraction valid in every band and the mask),
+    ``width``, ``height``, ``crs``, ``transform``.
+    """
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
+
+    from .atomic import atomic_output
+    from .blocks import iter_blocks
+
+    feedback = ensure_feedback(feedback)
+    layers = [layer if isinstance(layer, EvidenceLayer) else EvidenceLayer(layer) for layer in layers]
+    if not layers:
+        raise DeepProspectError("Choose at least one evidence layer to stack (LAYERS).")
+    names = band_names(layers)
+    grid = target_grid(reference or layers[0].path, pixel_size)
+    feedback.info("Target grid: {} columns × {} rows of {:g} map units in {}.".format(
+        grid.width, grid.height, grid.transform.a, grid.crs.to_string()))
+    for layer in layers:
+        _check_overlap(layer, grid)
+    study_area = _mask_geometries(mask, mask_layer, grid) if mask else None
+
+    sources, vrts, band_owner = [], [], []
+    valid_counts = np.zeros(len(names), dtype=np.int64)
+    all_valid = 0
+    try:
+        for layer in layers:
+            source = _open(layer.path)
+            sources.append(source)
+            vrts.append(WarpedVRT(
+                source, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
+                resampling=Resampling.nearest if layer.categorical else Resampling.bilinear,
+                src_nodata=source.nodata, nodata=np.nan, dtype="float32",
+                tolerance=1e-6))   # (almost) exact transformation, as gdalwarp -et 0: results do not depend on windows
+            band_owner.extend([layer.name] * source.count)
+        profile = dict(GEOTIFF_OPTIONS, width=grid.width, height=grid.height, count=len(names), dtype="float32",
+                       crs=grid.crs, transform=grid.transform, nodata=STACK_NODATA)
+        with atomic_output(output) as temporary:
+            with rasterio.open(temporary, "w", **profile) as dataset:
+                for band, name in enumerate(names, start=1):
+                    dataset.set_band_description(band, name)
+                for block in iter_blocks(grid.width, grid.height, block_size, tile_size=256):
+                    feedback.check_canceled()
+                    window = block.window
+                    data = np.concatenate([vrt.read(window=window) for vrt in vrts]).astype(np.float32, copy=False)
+                    has_data = np.isfinite(data)
+                    valid_counts += has_data.reshape(len(names), -1).sum(axis=1)
+                    valid = has_data.all(axis=0)
+                    if study_area is not None:
+                        valid &= _inside(study_area, grid, window)
+                    all_valid += int(valid.sum())
+                    data[:, ~valid] = STACK_NODATA
+                    dataset.write(data, window=window)
+                    feedback.set_progress(100.0 * (block.index + 1) / block.count)
+                _check_coverage(names, band_owner, valid_counts, all_valid, study_area is not None)
+    finally:
+        for handle in vrts + sources:
+            handle.close()
+    total = float(grid.width * grid.height)
+    fractions = {name: float(count) / total for name, count in zip(names, valid_counts)}
+    for name, fraction in fractions.items():
+        feedback.info("{}: data on {:.1%} of the grid.".format(name, fraction))
+    feedback.info("Valid in every band{}: {:.1%} of the grid.".format(
+        " and inside the mask" if study_area is not None else "", all_valid / total))
+    return dict(path=str(output), factor_names=names, valid_fraction=fractions, valid_fraction_all=all_valid / total,
+                width=grid.width, height=grid.height, crs=grid.crs, transform=grid.transform)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _open(path):
+    import rasterio
+
+    try:
+        return rasterio.open(path)
+    except Exception as error:
+        raise DeepProspectError("Cannot open the raster {}: {}".format(path, error))
+
+
+def _check_overlap(layer, grid):
+    from rasterio.warp import transform_bounds
+
+    with _open(layer.path) as dataset:
+        if dataset.crs is None:
+            raise DeepProspectError("Layer '{}' has no CRS, so it cannot be placed on the grid; assign its CRS "
+                                    "first (Raster ▸ Projections ▸ Assign projection).".format(layer.name))
+        try:
+            left, bottom, right, top = transform_bounds(dataset.crs, grid.crs, *dataset.bounds, densify_pts=21)
+        except Exception as error:
+            raise DeepProspectError("Layer '{}' cannot be transformed to the stack's CRS: {}".format(layer.name, error))
+    g_left, g_bottom, g_right, g_top = grid.bounds
+    finite = all(math.isfinite(v) for v in (left, bottom, right, top))
+    if not finite or left >= g_right or right <= g_left or bottom >= g_top or top <= g_bottom:
+        raise DeepProspectError(
+            "Layer '{}' does not overlap the stack's extent ({:.6g}, {:.6g}, {:.6g}, {:.6g}); check its CRS and "
+            "location, or choose another REFERENCE.".format(layer.name, g_left, g_bottom, g_right, g_top))
+
+
+def _check_coverage(names, owners, valid_counts, all_valid, masked):
+    empty = [(name, owner) for name, owner, count in zip(names, owners, valid_counts) if count == 0]
+    if empty:
+        raise DeepProspectError(
+            "Layer '{}' (band '{}') has no data inside the stack's extent: it overlaps only with nodata. "
+            "Check the layer, or leave it out.".format(empty[0][1], empty[0][0]))
+    if all_valid == 0:
+        raise DeepProspectError(
+            "No pixel has data in every layer{}: the layers' data areas do not overlap. Check their extents{}."
+            .format(" inside the mask" if masked else "", " and the MASK" if masked else ""))
+
+
+def _mask_geometries(path, layer, grid):
+    import geopandas as gpd
+
+    frame = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+    if not len(frame):
+        raise DeepProspectError("The MASK layer has no polygons; draw the study area or leave MASK empty.")
+    if not frame.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise DeepProspectError("MASK must be a polygon layer (found {}).".format(", ".join(sorted(set(frame.geom_type)))))
+    if frame.crs is not None:
+        frame = frame.to_crs(grid.crs)
+    geometries = [geometry for geometry in frame.geometry if geometry is not None]
+    left, bottom, right, top = grid.bounds
+    if not any(g.intersects(_box(left, bottom, right, top)) for g in geometries):
+        raise DeepProspectError("The MASK polygons do not overlap the stack's extent; check the mask's CRS and location.")
+    return geometries
+
+
+def _box(left, bottom, right, top):
+    from shapely.geometry import box
+
+    return box(left, bottom, right, top)
+
+
+def _inside(geometries, grid, window):
+    """Boolean (rows, cols): pixel centres of ``window`` inside the study-area polygons."""
+    from rasterio.features import geometry_mask
+    from rasterio.windows import transform as window_transform
+
+    return geometry_mask(geometries, out_shape=(int(window.height), int(window.width)),
+                         transform=window_transform(window, grid.transform), invert=True)

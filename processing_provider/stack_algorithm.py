@@ -1,0 +1,82 @@
+"""deepprospect:stack — stack evidence layers onto one grid (core/stack.py)."""
+from qgis.core import (
+    QgsProcessing, QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString,
+    QgsProcessingParameterFeatureSource, QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
+)
+
+from .base import DeepProspectAlgorithm
+
+
+class StackAlgorithm(DeepProspectAlgorithm):
+    NAME = "stack"
+    DISPLAY_NAME = "Stack evidence layers"
+    GROUP = "evidence"
+    HELP = (
+        "Puts all evidence layers (element rasters, geophysics, Landsat ratios, distance to shear zones, "
+        "lithology, lineament density, …) onto one grid and writes them as one multiband raster: the "
+        "evidence stack that sampling, training and prediction use.\n\n"
+        "LAYERS: the rasters. Each band becomes one factor, named after its band description, or after the "
+        "layer name for a single-band layer without one (so name files after the factor, e.g. "
+        "Dist_shear.tif). Two factors with the same name are an error.\n"
+        "CATEGORICAL: those layers that hold classes (e.g. lithology codes): resampled by nearest "
+        "neighbour, never averaged. The others are resampled bilinearly.\n"
+        "REFERENCE: the raster whose CRS, pixel grid and extent the stack takes (default: the first layer). "
+        "PIXEL_SIZE: another cell size for that extent (e.g. 444 m as in Pradhan et al. 2022).\n"
+        "MASK: optional study-area polygons; pixels outside are left empty.\n\n"
+        "A pixel counts as valid only where every layer has data (and inside the mask); elsewhere all "
+        "bands are nodata. The log gives, for each factor, the share of the grid where it has data."
+    )
+
+    LAYERS, CATEGORICAL, REFERENCE, PIXEL_SIZE, MASK, OUTPUT = (
+        "LAYERS", "CATEGORICAL", "REFERENCE", "PIXEL_SIZE", "MASK", "OUTPUT")
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.LAYERS, self.tr("Evidence layers"), QgsProcessing.TypeRaster))
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.CATEGORICAL, self.tr("Categorical layers among them (classes: nearest neighbour)"),
+            QgsProcessing.TypeRaster, optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            self.REFERENCE, self.tr("Reference grid (default: the first layer)"), optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.PIXEL_SIZE, self.tr("Pixel size (default: the reference's)"), QgsProcessingParameterNumber.Double,
+            optional=True, minValue=0.0))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.MASK, self.tr("Study area mask"), [QgsProcessing.TypeVectorPolygon], optional=True))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Evidence stack")))
+        self.addOutput(QgsProcessingOutputString("FACTOR_NAMES", self.tr("Factor names (comma-separated)")))
+        self.addOutput(QgsProcessingOutputNumber("VALID_FRACTION", self.tr("Fraction of valid pixels")))
+
+    def execute(self, parameters, context, feedback, qgis_feedback):
+        from ..core.stack import EvidenceLayer, build_stack
+
+        layers = self.parameterAsLayerList(parameters, self.LAYERS, context)
+        if not layers:
+            raise QgsProcessingException(self.tr("Choose at least one evidence layer (LAYERS)."))
+        categorical = {self._file(layer) for layer in self.parameterAsLayerList(parameters, self.CATEGORICAL, context)}
+        evidence = [EvidenceLayer(self._file(layer), layer.name(), self._file(layer) in categorical) for layer in layers]
+        unknown = categorical - {layer.path for layer in evidence}
+        if unknown:
+            raise QgsProcessingException(self.tr(
+                "CATEGORICAL must only list layers that are also in LAYERS; not in LAYERS: {}").format(", ".join(sorted(unknown))))
+        reference = None
+        if parameters.get(self.REFERENCE) not in (None, ""):
+            reference = self.raster_path(parameters, self.REFERENCE, context)
+        pixel_size = None
+        if parameters.get(self.PIXEL_SIZE) not in (None, ""):
+            pixel_size = self.parameterAsDouble(parameters, self.PIXEL_SIZE, context) or None
+        mask = mask_layer = None
+        if parameters.get(self.MASK) not in (None, ""):
+            mask, mask_layer = self.vector_path(parameters, self.MASK, context, qgis_feedback)
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        result = build_stack(evidence, output, reference=reference, pixel_size=pixel_size, mask=mask,
+                             mask_layer=mask_layer, feedback=feedback)
+        return {self.OUTPUT: result["path"], "FACTOR_NAMES": ",".join(result["factor_names"]),
+                "VALID_FRACTION": result["valid_fraction_all"]}
+
+    def _file(self, layer):
+        if layer.providerType() != "gdal":
+            raise QgsProcessingException(self.tr(
+                "Layer '{}' is not a file raster; save it as GeoTIFF first.").format(layer.name()))
+        return layer.source()
