@@ -1,0 +1,80 @@
+"""deepprospect:sample_negatives — deposits plus random non-deposits as training points (core/sampling.py)."""
+from qgis.core import (
+    QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsGeometry, QgsPointXY, QgsProcessing,
+    QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingParameterDistance,
+    QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource, QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer, QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
+
+from .base import DeepProspectAlgorithm
+
+
+class SampleNegativesAlgorithm(DeepProspectAlgorithm):
+    NAME = "sample_negatives"
+    DISPLAY_NAME = "Sample non-deposit locations (training points)"
+    GROUP = "evidence"
+    HELP = (
+        "Makes the training points for a model: every known deposit (label = 1) plus randomly chosen "
+        "non-deposit locations (label = 0), each with the values of all factors of the evidence stack as "
+        "attributes. Open the output's attribute table to see the training table.\n\n"
+        "COUNT: how many non-deposits (default: as many as there are deposits; Pradhan et al. 2022 used "
+        "903 deposits and 500 non-deposits).\n"
+        "MIN_DISTANCE: no non-deposit closer than this to any known deposit (an exclusion buffer, in "
+        "map units), so that ground near known mineralisation is not called barren.\n"
+        "SEED: the same seed gives the same points.\n\n"
+        "Non-deposits are placed at pixel centres of valid stack pixels (data in every band), at most one "
+        "per pixel and never on a deposit's pixel. Deposits outside the stack or on empty pixels are left "
+        "out, and the log says how many. Deposits in another CRS are transformed to the stack's CRS. If "
+        "the area left cannot hold COUNT points the algorithm stops and tells you the largest possible COUNT."
+    )
+
+    STACK, DEPOSITS, COUNT, MIN_DISTANCE, SEED, OUTPUT = (
+        "STACK", "DEPOSITS", "COUNT", "MIN_DISTANCE", "SEED", "OUTPUT")
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterRasterLayer(self.STACK, self.tr("Evidence stack")))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.DEPOSITS, self.tr("Known deposits"), [QgsProcessing.TypeVectorPoint]))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.COUNT, self.tr("Number of non-deposits (0 = as many as deposits)"),
+            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0, optional=True))
+        self.addParameter(QgsProcessingParameterDistance(
+            self.MIN_DISTANCE, self.tr("Minimum distance from any deposit"), defaultValue=0.0,
+            parentParameterName=self.STACK, minValue=0.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=0))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Training points"), QgsProcessing.TypeVectorPoint))
+        self.addOutput(QgsProcessingOutputNumber("DEPOSIT_COUNT", self.tr("Deposits used")))
+        self.addOutput(QgsProcessingOutputNumber("NON_DEPOSIT_COUNT", self.tr("Non-deposits drawn")))
+
+    def execute(self, parameters, context, feedback, qgis_feedback):
+        from ..core.sampling import sample_training_points
+
+        stack_layer = self.parameterAsRasterLayer(parameters, self.STACK, context)
+        stack = self.raster_path(parameters, self.STACK, context)
+        deposits, deposits_layer = self.vector_path(parameters, self.DEPOSITS, context, qgis_feedback)
+        count = self.parameterAsInt(parameters, self.COUNT, context) if parameters.get(self.COUNT) not in (None, "") else 0
+        table = sample_training_points(
+            stack, deposits, count=count or None,
+            min_distance=self.parameterAsDouble(parameters, self.MIN_DISTANCE, context),
+            seed=self.parameterAsInt(parameters, self.SEED, context), deposits_layer=deposits_layer, feedback=feedback)
+        factor_names = [column for column in table.columns if column not in ("label", table.geometry.name)]
+        fields = QgsFields()
+        fields.append(QgsField("label", QVariant.Int))
+        for name in factor_names:
+            fields.append(QgsField(name, QVariant.Double))
+        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Point,
+                                                 stack_layer.crs())
+        if sink is None:
+            raise QgsProcessingException(self.tr("Cannot create the OUTPUT layer."))
+        for row, point in zip(table[["label"] + factor_names].itertuples(index=False), table.geometry):
+            feedback.check_canceled()
+            feature = QgsFeature(fields)
+            feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(point.x, point.y)))
+            feature.setAttributes([int(row[0])] + [float(value) for value in row[1:]])
+            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        labels = table["label"].to_numpy()
+        return {self.OUTPUT: destination, "DEPOSIT_COUNT": int((labels == 1).sum()),
+                "NON_DEPOSIT_COUNT": int((labels == 0).sum())}
