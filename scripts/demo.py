@@ -72,7 +72,8 @@ class Demo:
                   INPUT=shear_raster["OUTPUT"], BAND=1, VALUES="1", UNITS=0, DATA_TYPE=5,
                   OUTPUT=evidence / "Dist_shear.tif")
         self.step("lineament density", "native:linedensity",
-                  INPUT=province["LINEAMENTS"], RADIUS=2500.0, PIXEL_SIZE=fine, OUTPUT=evidence / "Linea_den.tif")
+                  INPUT=province["LINEAMENTS"], RADIUS=2500.0, PIXEL_SIZE=args.pixel_size,
+                  OUTPUT=evidence / "Linea_den.tif")  # QGIS's line density is slow at fine pixels
         self.step("rasterise lithology", "gdal:rasterize",
                   INPUT=province["LITHOLOGY"], FIELD="gold_favourable", UNITS=1, WIDTH=fine, HEIGHT=fine,
                   EXTENT=extent_text, DATA_TYPE=0, NODATA=255, OUTPUT=evidence / "Lith_gold.tif")
