@@ -10,13 +10,13 @@ from qgis.core import (
 from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
-    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QTableWidgetItem,
+    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QTableWidgetItem,
     QToolButton, QVBoxLayout, QWidget,
 )
 
 from . import tasks
 from .dock_charts import ChartCanvas
-from .dock_model import _table
+from .dock_model import _fit_height, _table
 
 #: EXPLAINER enum of deepprospect:shap, same order.
 EXPLAINERS = ("gradient", "deep", "kernel")
@@ -109,10 +109,11 @@ class PixelTab(QWidget):
         values_box = QGroupBox(self.tr("Factor values at this pixel"))
         values_layout = QVBoxLayout(values_box)
         self.values_table = _table(0, 3)
-        self.values_table.setVerticalScrollBarPolicy(Qt.ScrollBarAsNeeded)
         self.values_table.setHorizontalHeaderLabels([self.tr("Factor"), self.tr("Value"), self.tr("SHAP")])
         self.values_table.verticalHeader().setVisible(False)
-        self.values_table.setMinimumHeight(180)
+        header = self.values_table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
         values_layout.addWidget(self.values_table)
         layout.addWidget(values_box)
         layout.addStretch(1)
@@ -264,6 +265,7 @@ class PixelTab(QWidget):
         self.location_label.setText("–")
         self.probability_label.setText("–")
         self.values_table.setRowCount(0)
+        _fit_height(self.values_table)
         self.waterfall.message("")
         return None
 
@@ -294,6 +296,7 @@ class PixelTab(QWidget):
                 if column:
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.values_table.setItem(row, column, item)
+        _fit_height(self.values_table)  # every factor visible: the tab scrolls, not the table
         if shap_values is not None:
             self.waterfall.plot(lambda axes: draw_waterfall(axes, result))
 

@@ -114,15 +114,23 @@ def waterfall(axes, shap_values, base_value, factors, factor_values, max_display
         labels.append("{} other factors".format(len(rest)))
         pushes.append(float(shap_values[rest].sum()))
     start = float(base_value)
+    ends = [start]
     for position, push in enumerate(pushes):
         colour = DEPOSIT_COLOUR if push >= 0 else NON_DEPOSIT_COLOUR
-        axes.barh(len(pushes) - 1 - position, push, left=start, color=colour, height=0.7)
+        y = len(pushes) - 1 - position
+        axes.barh(y, push, left=start, color=colour, height=0.7)
+        axes.text(max(start, start + push), y, " {:+.3f}".format(push), va="center", ha="left", fontsize=6.5,
+                  color="#333333")
         start += push
+        ends.append(start)
     axes.set_yticks(range(len(pushes)))
     axes.set_yticklabels(labels[::-1], fontsize=7)
     axes.axvline(base_value, color="#888888", linestyle=":", linewidth=1)
     axes.axvline(start, color="#222222", linewidth=1)
-    axes.set_xlabel("deposit probability  (base {:.3f} → this pixel {:.3f})".format(base_value, start), fontsize=8)
+    low, high = min(ends), max(ends)
+    span = max(high - low, 1e-3)
+    axes.set_xlim(low - 0.05 * span, high + 0.22 * span)  # room for the value labels on the right
+    axes.set_xlabel("deposit probability: average {:.3f} → this pixel {:.3f}".format(base_value, start), fontsize=7.5)
     axes.tick_params(axis="x", labelsize=7)
 
 
