@@ -88,7 +88,7 @@ class Demo:
                            OUTPUT=out / "training_points.gpkg")
         block_size = max(5000.0, args.size_km * 1000.0 / 8)
         train = self.step("train {}".format(args.architecture), "deepprospect:train",
-                          STACK=stack["OUTPUT"], POINTS=points["OUTPUT"], ARCHITECTURE=ARCHITECTURES.index(args.architecture),
+                          STACK=stack["OUTPUT"], POINTS=points["OUTPUT"], LABEL_FIELD="label", ARCHITECTURE=ARCHITECTURES.index(args.architecture),
                           EPOCHS=args.epochs, VALIDATION=1, BLOCK_SIZE=block_size, ENSEMBLE_SIZE=args.ensemble_size,
                           SEED=42, OUTPUT_MODEL=out / "model.dpm", OUTPUT_REPORT=out / "training_report.html")
         predict = self.step("predict the map", "deepprospect:predict",
@@ -183,8 +183,9 @@ def qgis_process(algorithm, parameters):
         sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
         raise SystemExit("{} failed (exit code {}).".format(algorithm, completed.returncode))
     report = json.loads(completed.stdout[completed.stdout.index("{"):])
-    for line in report.get("log", {}).get("info", "").splitlines()[-6:] if isinstance(report.get("log"), dict) else []:
-        print("   " + line)
+    log = report.get("log", {}).get("info", []) if isinstance(report.get("log"), dict) else []
+    for line in (log.splitlines() if isinstance(log, str) else log)[-6:]:
+        print("   " + str(line).strip())
     return report["results"]
 
 
