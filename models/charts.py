@@ -128,7 +128,7 @@ def correlation_heatmap(ax, factor_names, factor_values):
     n = len(factor_names)
     ax.set_xticks(np.arange(n))
     ax.set_yticks(np.arange(n))
-    ax.set_xticklabels(factor_names, rotation=60, ha="right", rotation_mode="anchor")
+    ax.set_xticklabels(factor_names, rotation=90)
     ax.set_yticklabels(factor_names)
     size = 8 if n <= 12 else 6.5
     for row in range(n):

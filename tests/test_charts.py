@@ -9,7 +9,7 @@ from deepprospect.core.synthetic import FACTOR_NAMES, UNITS
 def _result(n=300, seed=0):
     rng = np.random.default_rng(seed)
     values = rng.lognormal(size=(n, 16))
-    weights = np.linspace(1.0, 0.0, 16)
+    weights = 0.7 ** np.arange(16)
     shap_values = (values - values.mean(axis=0)) / values.std(axis=0) * weights * 0.05
     labels = np.where(np.arange(n) < 30, 1.0, np.nan)
     return dict(factor_names=list(FACTOR_NAMES), units=UNITS, shap_values=shap_values, factor_values=values,
