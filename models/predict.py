@@ -362,7 +362,7 @@ def _predict_window_valid(bundle, raw, nodata, inner, batch_size, feedback):
                 feedback.check_canceled()
             chunk = slice(start, start + _PIXEL_CHUNK)
             values = bundle.standardise(raw[:, rows[chunk], cols[chunk]].T)
-            outputs.append(bundle.predict_members(values, batch_size=batch_size))
+            outputs.append(_predict_members(bundle, values, batch_size))
         return np.concatenate(outputs, axis=1), valid
     return _predict_patches(bundle, raw, valid_all, rows, cols, batch_size, feedback), valid
 
@@ -385,8 +385,28 @@ def _predict_patches(bundle, raw, valid_all, rows, cols, batch_size, feedback):
         # extract_patches pads, as outside the raster) or rows the patches never reach.
         top, bottom = max(0, int(r.min()) - half), min(height, int(r.max()) + half + 1)
         patches = extract_patches(standardised[:, top:bottom], valid_all[top:bottom], r - top, c, patch)
-        outputs.append(bundle.predict_members(patches, batch_size=batch_size))
+        outputs.append(_predict_members(bundle, patches, batch_size))
     return np.concatenate(outputs, axis=1)
+
+
+def _predict_members(bundle, inputs, batch_size):
+    """Like ``ModelBundle.predict_members`` (deposit probability per member, (n_members, n)),
+    through one compiled graph per member: eager calls cost about twice the arithmetic on a CPU."""
+    import tensorflow as tf
+
+    functions = getattr(bundle, "_compiled_members", None)
+    if functions is None:
+        functions = []
+        for model in bundle.members:
+            signature = [tf.TensorSpec((None,) + tuple(model.input_shape[1:]), tf.float32)]
+            functions.append(tf.function(lambda x, model=model: model(x, training=False), input_signature=signature))
+        bundle._compiled_members = functions
+    outputs = np.empty((len(functions), len(inputs)), dtype=np.float32)
+    for index, function in enumerate(functions):
+        for start in range(0, len(inputs), batch_size):
+            predicted = function(tf.constant(inputs[start:start + batch_size])).numpy()
+            outputs[index, start:start + len(predicted)] = predicted[:, -1] if predicted.shape[-1] > 1 else predicted[:, 0]
+    return outputs
 
 
 def _fill(values, valid):

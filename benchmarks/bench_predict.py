@@ -1,0 +1,248 @@
+"""Map-wide prediction: throughput, FLOP/s and peak memory against in-memory Keras predict.
+
+    /usr/bin/python3 benchmarks/bench_predict.py [--dense-sizes 2000,4000,10000]
+                                                 [--patch-sizes 1000,2000,4000] [--folder DIR]
+
+For each size N a synthetic N × N × 16 evidence stack (float32, 256-pixel tiles, deflate, ~2 %
+nodata) is written once. Every measurement runs in its own subprocess so its peak resident
+memory (``resource.getrusage``) is its own:
+
+* end to end: ``models.predict.predict_map`` (read, mask, standardise, predict, write);
+* anchor: the same model's ``model.predict`` on the same (standardised) pixels already in
+  memory, measured in the same run right before and after the end-to-end run at the anchor
+  size (the machine is shared, so the anchor is averaged around the measurement it anchors).
+  The anchor predicts the first 4,000,000 valid pixels of that stack (250,000 for the patch
+  model: all 4000² patches would take 25 GB), which keeps the run short on a shared machine.
+
+Prints pixels/s, the ratio end-to-end / in-memory, GFLOP/s (from the layers' multiply-adds:
+≈ 247 kFLOP per pixel for the paper's net), time and peak RSS per size.
+Outputs go to benchmarks/output/ (git-ignored) unless --folder is given.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_IMPORT_DIR = Path(tempfile.mkdtemp(prefix="deepprospect-import-"))
+(_IMPORT_DIR / "deepprospect").symlink_to(ROOT, target_is_directory=True)
+sys.path.insert(0, str(_IMPORT_DIR))
+
+import deepprospect.dependencies  # noqa: E402
+
+deepprospect.dependencies.add_dependency_folder_to_path()
+
+import numpy as np  # noqa: E402
+
+N_FACTORS = 16
+PATCH_SIZE = 5
+ANCHOR_BATCH = 16384
+PATCH_ANCHOR_PIXELS = 250_000
+DENSE_ANCHOR_PIXELS = 4_000_000
+
+
+# Parent ---------------------------------------------------------------------------------------
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dense-sizes", default="2000,4000,10000")
+    parser.add_argument("--patch-sizes", default="1000,2000,4000")
+    parser.add_argument("--anchor-size", type=int, default=4000, help="stack side for the in-memory anchor")
+    parser.add_argument("--folder", default=str(ROOT / "benchmarks" / "output" / "predict"))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--stack", help=argparse.SUPPRESS)
+    parser.add_argument("--bundle", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.child:
+        result = {"end_to_end": _child_end_to_end, "in_memory": _child_in_memory}[arguments.child](arguments)
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        print("RESULT " + json.dumps(result), flush=True)
+        return
+
+    folder = Path(arguments.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    dense_sizes = [int(s) for s in arguments.dense_sizes.split(",") if s]
+    patch_sizes = [int(s) for s in arguments.patch_sizes.split(",") if s]
+    bundles = _make_bundles(folder)
+    print("CPU cores: {}; load average now: {:.1f}".format(os.cpu_count(), os.getloadavg()[0]), flush=True)
+
+    for architecture, sizes in (("pradhan2022_dense", dense_sizes), ("cnn2d_patch", patch_sizes)):
+        bundle = bundles[architecture]
+        flops = bundle["flops_per_pixel"]
+        print("\n== {} ({:.0f} kFLOP per pixel) ==".format(architecture, flops / 1e3), flush=True)
+        anchor_size = arguments.anchor_size if arguments.anchor_size in sizes else max(sizes)
+        anchors, rows = [], []
+        for size in sizes:
+            stack = _make_stack(folder, size)
+            if size == anchor_size:
+                anchors.append(_run("in_memory", stack, bundle["path"]))
+            run = _run("end_to_end", stack, bundle["path"], output=folder / "prob_{}_{}.tif".format(architecture, size))
+            if size == anchor_size:
+                anchors.append(_run("in_memory", stack, bundle["path"]))
+                end_to_end_anchor = run
+            rows.append((size, run))
+            (folder / "prob_{}_{}.tif".format(architecture, size)).unlink(missing_ok=True)
+        anchor_rate = float(np.mean([a["pixels_per_second"] for a in anchors]))
+        print("anchor: in-memory model.predict (batch {}) on {:,} pixels of the {}² stack: "
+              "{:,.0f} px/s ({:.1f} GFLOP/s); before/after: {}".format(
+                  ANCHOR_BATCH, anchors[0]["pixels"], anchor_size, anchor_rate, anchor_rate * flops / 1e9,
+                  ", ".join("{:,.0f}".format(a["pixels_per_second"]) for a in anchors)), flush=True)
+        print("{:>7} {:>12} {:>9} {:>12} {:>8} {:>9} {:>10} {:>9}".format(
+            "size", "pixels", "seconds", "px/s", "GFLOP/s", "vs anchor", "s per Mpx", "peak RSS"))
+        for size, run in rows:
+            rate = run["pixels_per_second"]
+            print("{:>6}² {:>12,} {:>9.1f} {:>12,.0f} {:>8.1f} {:>8.0f} % {:>10.2f} {:>6.0f} MB".format(
+                size, run["pixels"], run["seconds"], rate, rate * flops / 1e9, 100 * rate / anchor_rate,
+                run["seconds"] / (run["pixels"] / 1e6), run["peak_rss_mb"]), flush=True)
+        print("end to end / in-memory at {}²: {:.2f}".format(
+            anchor_size, end_to_end_anchor["pixels_per_second"] / anchor_rate), flush=True)
+
+
+def _run(mode, stack, bundle, output=None):
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--stack", str(stack),
+               "--bundle", str(bundle)]
+    if output:
+        command += ["--output", str(output)]
+    completed = subprocess.run(command, capture_output=True, text=True)
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+    if completed.returncode != 0 or not lines:
+        raise SystemExit("benchmark child failed:\n" + completed.stdout[-3000:] + completed.stderr[-3000:])
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def _make_bundles(folder):
+    """The paper's dense net and the patch CNN as users train them (models/architectures.py),
+    with fixed random weights: prediction cost does not depend on the weights' values."""
+    import tensorflow as tf
+
+    from deepprospect.core.synthetic import FACTOR_NAMES
+    from deepprospect.models.architectures import build_model
+    from deepprospect.models.bundle import save_bundle
+
+    bundles = {}
+    for architecture in ("pradhan2022_dense", "cnn2d_patch"):
+        tf.keras.utils.set_random_seed(1)
+        model = build_model(architecture, N_FACTORS, patch_size=PATCH_SIZE)
+        path = folder / "{}.dpm".format(architecture)
+        save_bundle(path, [model], {
+            "architecture": architecture, "factor_names": list(FACTOR_NAMES), "patch_size": PATCH_SIZE,
+            "normalisation": {"mean": [0.0] * N_FACTORS, "std": [1.0] * N_FACTORS}})
+        bundles[architecture] = {"path": path, "flops_per_pixel": _flops_per_pixel(model)}
+    return bundles
+
+
+def _flops_per_pixel(model):
+    """Floating-point operations of one pixel's forward pass: 2 per multiply-add of Dense/Conv layers."""
+    import tensorflow as tf
+
+    flops = 0
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.Dense):
+            flops += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif isinstance(layer, tf.keras.layers.Conv2D):
+            height, width = layer.output_shape[1:3]
+            flops += 2 * int(np.prod(layer.kernel.shape)) * height * width
+    return flops
+
+
+def _make_stack(folder, size):
+    """A size × size × 16 stack of smooth fields with a nodata corner and scattered nodata, written
+    window by window (bounded memory)."""
+    import rasterio
+    from rasterio.windows import Window
+
+    from deepprospect.core.raster import GEOTIFF_OPTIONS, STACK_NODATA
+    from deepprospect.core.synthetic import FACTOR_NAMES
+
+    path = folder / "stack_{}.tif".format(size)
+    if path.exists():
+        return path
+    started = time.perf_counter()
+    rng = np.random.default_rng(size)
+    frequencies = rng.uniform(0.002, 0.02, (N_FACTORS, 2))
+    phases = rng.uniform(0, 2 * np.pi, (N_FACTORS, 2))
+    temporary = path.with_name(path.stem + ".partial.tif")
+    transform = rasterio.transform.from_origin(500000, 2400000, 250, 250)
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"):
+        with rasterio.open(temporary, "w", width=size, height=size, count=N_FACTORS, dtype="float32",
+                           crs="EPSG:32645", transform=transform, nodata=STACK_NODATA,
+                           **dict(GEOTIFF_OPTIONS, NUM_THREADS="ALL_CPUS")) as dataset:
+            step = 1024
+            for row in range(0, size, step):
+                rows = min(step, size - row)
+                y = np.arange(row, row + rows, dtype=np.float32)[:, None]
+                x = np.arange(size, dtype=np.float32)[None, :]
+                block = np.empty((N_FACTORS, rows, size), dtype=np.float32)
+                for band in range(N_FACTORS):
+                    block[band] = (np.sin(frequencies[band, 0] * x + phases[band, 0])
+                                   * np.cos(frequencies[band, 1] * y + phases[band, 1]))
+                block += rng.normal(0, 0.01, block.shape).astype(np.float32)
+                # ~1.5 % nodata: a corner outside the survey and scattered gaps in single layers
+                corner = (x + y) < 0.17 * size
+                block[:, corner] = STACK_NODATA
+                holes = rng.random((rows, size)) < 0.002
+                block[rng.integers(0, N_FACTORS), holes] = STACK_NODATA
+                dataset.write(block, window=Window(0, row, size, rows))
+            for index, name in enumerate(FACTOR_NAMES, start=1):
+                dataset.set_band_description(index, name)
+    os.replace(temporary, path)
+    print("wrote {}² × 16 stack ({:.2f} GB on disk) in {:.0f} s".format(
+        size, path.stat().st_size / 1e9, time.perf_counter() - started), flush=True)
+    return path
+
+
+# Children -------------------------------------------------------------------------------------
+
+def _child_end_to_end(arguments):
+    from deepprospect.models.bundle import load_bundle
+    from deepprospect.models.predict import predict_map
+
+    bundle = load_bundle(arguments.bundle)
+    started = time.perf_counter()
+    result = predict_map(bundle, arguments.stack, arguments.output)
+    seconds = time.perf_counter() - started
+    return {"pixels": result.valid_pixels, "seconds": seconds, "pixels_per_second": result.valid_pixels / seconds}
+
+
+def _child_in_memory(arguments):
+    import rasterio
+
+    from deepprospect.core.patches import extract_patches
+    from deepprospect.core.raster import valid_pixels
+    from deepprospect.models.bundle import load_bundle
+
+    bundle = load_bundle(arguments.bundle)
+    model = bundle.members[0]
+    with rasterio.open(arguments.stack) as dataset:
+        if bundle.uses_patches:
+            side = int(np.sqrt(PATCH_ANCHOR_PIXELS * 1.1)) + 2 * PATCH_SIZE
+            row0 = dataset.height // 2
+            raw = dataset.read(window=((row0, row0 + side), (row0, row0 + side)))
+        else:
+            raw = dataset.read()
+        valid = valid_pixels(raw, dataset.nodata)
+    rows, cols = np.nonzero(valid)
+    if bundle.uses_patches:
+        rows, cols = rows[:PATCH_ANCHOR_PIXELS], cols[:PATCH_ANCHOR_PIXELS]
+        standardised = ((raw - bundle.mean[:, None, None]) / bundle.std[:, None, None]).astype(np.float32)
+        inputs = extract_patches(standardised, valid, rows, cols, bundle.patch_size)
+    else:
+        rows, cols = rows[:DENSE_ANCHOR_PIXELS], cols[:DENSE_ANCHOR_PIXELS]
+        inputs = bundle.standardise(raw[:, rows, cols].T)
+    del raw
+    model.predict(inputs[:4 * ANCHOR_BATCH], batch_size=ANCHOR_BATCH, verbose=0)   # build the graph first
+    started = time.perf_counter()
+    model.predict(inputs, batch_size=ANCHOR_BATCH, verbose=0)
+    seconds = time.perf_counter() - started
+    return {"pixels": len(inputs), "seconds": seconds, "pixels_per_second": len(inputs) / seconds}
+
+
+if __name__ == "__main__":
+    main()
