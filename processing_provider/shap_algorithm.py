@@ -1,0 +1,120 @@
+"""deepprospect:shap — SHAP factor importance, the paper's Figures 5 and 6, contribution maps."""
+from qgis.core import (
+    QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+    QgsProcessingParameterFeatureSource, QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer, QgsProcessing,
+)
+
+from .base import DeepProspectAlgorithm
+
+EXPLAINERS = ("gradient", "deep", "kernel")
+
+
+class ShapAlgorithm(DeepProspectAlgorithm):
+    NAME = "shap"
+    DISPLAY_NAME = "Explain the model (SHAP)"
+    GROUP = "explanation"
+    REQUIRES = ("tensorflow", "shap")
+    HELP = (
+        "Shows which evidence layers the model relies on, and how, with SHAP values (Pradhan et al. 2022, "
+        "Figures 5 and 6). A SHAP value is how much one factor moved one pixel's deposit probability up or down "
+        "from the average (the base value); base value + the sum of a pixel's SHAP values = its prediction.\n\n"
+        "MODEL: the .dpm bundle from deepprospect:train. STACK: the evidence stack it was trained on. "
+        "POINTS (optional): known deposits (field 'label': 1 deposit, 0 non-deposit; without it every point "
+        "counts as a deposit); they are explained first and the rest of SAMPLE_SIZE is random valid pixels. "
+        "BACKGROUND_SIZE: pixels that define 'average' (the bundle's stored background when it has one). "
+        "EXPLAINER: gradient (expected gradients, fast, default), deep (DeepLIFT, exactly additive), kernel "
+        "(model-agnostic, slow, for checking; not for patch models).\n\n"
+        "OUTPUT_FOLDER receives importance.csv, shap_values.csv, importance_bar.png, summary_beeswarm.png, "
+        "class_swarm_<factor>.png and dependence_<factor>.png for the top four factors, correlation_heatmap.png "
+        "and explanation.html (everything on one page with a reading guide). OUTPUT_RASTER (optional): one band "
+        "per factor with its SHAP contribution at every pixel (always computed with expected gradients, the "
+        "only method fast enough for maps; MAP_REFERENCES × MAP_STEPS gradient evaluations per pixel). "
+        "For ensembles SHAP is averaged over members; for patch models a factor's SHAP is summed over its patch."
+    )
+
+    MODEL, STACK, POINTS, SAMPLE_SIZE, BACKGROUND_SIZE = "MODEL", "STACK", "POINTS", "SAMPLE_SIZE", "BACKGROUND_SIZE"
+    EXPLAINER, SEED, OUTPUT_FOLDER, OUTPUT_RASTER = "EXPLAINER", "SEED", "OUTPUT_FOLDER", "OUTPUT_RASTER"
+    MAP_REFERENCES, MAP_STEPS = "MAP_REFERENCES", "MAP_STEPS"
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterFile(self.MODEL, self.tr("Model bundle (.dpm)"), extension="dpm"))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.STACK, self.tr("Evidence stack")))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.POINTS, self.tr("Points to explain (known deposits, optional)"), [QgsProcessing.TypeVectorPoint],
+            optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.SAMPLE_SIZE, self.tr("Pixels to explain"), QgsProcessingParameterNumber.Integer, 1000, minValue=1))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.BACKGROUND_SIZE, self.tr("Background pixels"), QgsProcessingParameterNumber.Integer, 100, minValue=1))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.EXPLAINER, self.tr("Explainer"), options=list(EXPLAINERS), defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT_RASTER, self.tr("SHAP contribution maps (one band per factor)"), optional=True,
+            createByDefault=False))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MAP_REFERENCES, self.tr("Maps: background references (k-means centres)"),
+            QgsProcessingParameterNumber.Integer, 8, minValue=1, maxValue=100))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MAP_STEPS, self.tr("Maps: integration steps"), QgsProcessingParameterNumber.Integer, 8,
+            minValue=1, maxValue=64))
+        self.addOutput(QgsProcessingOutputFile("HTML", self.tr("Explanation page")))
+        self.addOutput(QgsProcessingOutputNumber("ADDITIVITY_ERROR", self.tr("Largest additivity error")))
+
+    def execute(self, parameters, context, feedback, qgis_feedback):
+        import numpy as np
+
+        from ..models import charts, explain
+        from ..models.bundle import load_bundle
+        from ..core.raster import read_stack_info
+
+        stack = self.raster_path(parameters, self.STACK, context)
+        bundle = load_bundle(self.parameterAsFile(parameters, self.MODEL, context))
+        info = read_stack_info(stack)
+        bundle.check_factors(info.factor_names)
+        xy = labels = None
+        if parameters.get(self.POINTS):
+            xy, labels = self._points(parameters, context, qgis_feedback, info)
+        explainer = EXPLAINERS[self.parameterAsEnum(parameters, self.EXPLAINER, context)]
+        seed = self.parameterAsInt(parameters, self.SEED, context)
+        folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
+        raster = self.parameterAsOutputLayer(parameters, self.OUTPUT_RASTER, context)
+        has_map = bool(raster)
+        result = explain.explain_sample(
+            bundle, stack, points_xy=xy, points_labels=labels,
+            sample_size=self.parameterAsInt(parameters, self.SAMPLE_SIZE, context),
+            background_size=self.parameterAsInt(parameters, self.BACKGROUND_SIZE, context), explainer=explainer,
+            seed=seed, feedback=feedback.scaled(0, 60 if has_map else 90))
+        feedback.info("Additivity: base value {:.4f}; largest |base + ΣSHAP − prediction| = {:.2g} ({})".format(
+            result["base_value"], result["additivity_error"], explainer))
+        feedback.info("Importance: " + ", ".join("{} {:.4f}".format(n, v) for n, v in explain.importance(result)[:5]))
+        import os
+        paths = charts.write_report(result, folder, model_name=os.path.basename(bundle.path or ""))
+        outputs = {self.OUTPUT_FOLDER: folder, "HTML": paths["html"], "ADDITIVITY_ERROR": result["additivity_error"]}
+        if has_map:
+            feedback.check_canceled()
+            mapped = explain.contribution_map(
+                bundle, stack, raster, background_size=self.parameterAsInt(parameters, self.BACKGROUND_SIZE, context),
+                references=self.parameterAsInt(parameters, self.MAP_REFERENCES, context),
+                steps=self.parameterAsInt(parameters, self.MAP_STEPS, context), seed=seed,
+                feedback=feedback.scaled(70, 100))
+            feedback.info("Contribution maps: base value {:.4f}, largest additivity error {:.2g}".format(
+                mapped["base_value"], mapped["additivity_error"]))
+            outputs[self.OUTPUT_RASTER] = raster
+        feedback.set_progress(100)
+        return outputs
+
+    def _points(self, parameters, context, qgis_feedback, info):
+        import geopandas as gpd
+        import numpy as np
+
+        path, layer = self.vector_path(parameters, self.POINTS, context, qgis_feedback)
+        frame = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+        if frame.crs is not None and info.crs is not None:
+            frame = frame.to_crs(info.crs.to_wkt())
+        xy = np.column_stack([frame.geometry.x, frame.geometry.y])
+        labels = frame["label"].to_numpy(dtype=float) if "label" in frame.columns else np.ones(len(frame))
+        return xy, labels
