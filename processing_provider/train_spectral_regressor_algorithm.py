@@ -1,0 +1,120 @@
+"""deepprospect:train_spectral_regressor — element content from reflectance spectra with the CNN of
+Carvalho et al. (2024), PLS and random forest beside it (models/spectral_regressor.py)."""
+from pathlib import Path
+
+from qgis.core import (
+    QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination, QgsProcessingParameterNumber, QgsProcessingParameterString,
+)
+
+from .base import DeepProspectAlgorithm
+from .spectral_preprocess_algorithm import PREPROCESS_HELP, add_preprocess_parameters, preprocess_settings, read_table
+
+
+class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
+    NAME = "train_spectral_regressor"
+    DISPLAY_NAME = "Train element-content model from spectra"
+    GROUP = "spectral"
+    REQUIRES = ("tensorflow",)
+    HELP = (
+        "Learns to estimate an element's content (ppm) from laboratory reflectance spectra of soils, after "
+        "Carvalho et al. (2024, Sb in northern Portugal), and tells you honestly whether it beats classical "
+        "chemometrics.\n\n"
+        "INPUT: spectra table (CSV, one column per wavelength in nm) with the laboratory results; TARGET: the "
+        "element column (e.g. Sb). Values written <x or >x (below detection, over range) are left out and "
+        "listed. Samples above OUTLIER_THRESHOLD ppm (the paper: 1000 ppm Sb, mostly tailings) are left out; "
+        "0 keeps all.\n\n" + PREPROCESS_HELP + "\n\n"
+        "Each processed spectrum becomes an STFT spectrogram (FRAME_LENGTH bands per frame, a frame every "
+        "FRAME_STEP bands) read by a compact MobileNetV2-style network (one convolution, three inverted-residual "
+        "blocks, batch norm, ReLU6). With LOG_TARGET the network learns log10(ppm), which suits log-normal "
+        "contents; scores are always reported in ppm. Split: VALIDATION_FRACTION (1/3) of the samples at random "
+        "with SEED (42, as the paper), or, with GROUP_FIELD, whole groups (e.g. a site) on one side only. "
+        "Training uses batches of BATCH_SIZE (64) and stops early when the loss on a monitor part of the "
+        "training samples has not improved for PATIENCE epochs; the validation samples are never seen.\n\n"
+        "With BASELINES, PLS regression (components by 5-fold cross-validation) and a random forest are fitted "
+        "on the same split and processed spectra. Outputs: the model bundle (.dpm), a metrics table in the "
+        "paper's Table 3 layout (R², RMSE train/validation per method), a predicted-vs-measured plot and the "
+        "learning curves, written beside the bundle."
+    )
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterFile(
+            "INPUT", self.tr("Spectra table (CSV) with laboratory results"), QgsProcessingParameterFile.File,
+            extension="csv"))
+        self.addParameter(QgsProcessingParameterString("TARGET", self.tr("Element column (ppm)"), defaultValue="Sb"))
+        self.addParameter(QgsProcessingParameterNumber(
+            "OUTLIER_THRESHOLD", self.tr("Leave out samples above (ppm; 0 = keep all)"),
+            QgsProcessingParameterNumber.Double, defaultValue=1000.0, minValue=0.0))
+        add_preprocess_parameters(self)
+        integer = QgsProcessingParameterNumber.Integer
+        self.addParameter(QgsProcessingParameterNumber("FRAME_LENGTH", self.tr("STFT frame length (bands)"),
+                                                       integer, defaultValue=64, minValue=4))
+        self.addParameter(QgsProcessingParameterNumber("FRAME_STEP", self.tr("STFT frame step (bands)"),
+                                                       integer, defaultValue=32, minValue=1))
+        self.addParameter(QgsProcessingParameterNumber("EPOCHS", self.tr("Maximum epochs"), integer,
+                                                       defaultValue=300, minValue=1))
+        self.addParameter(QgsProcessingParameterNumber("BATCH_SIZE", self.tr("Batch size"), integer,
+                                                       defaultValue=64, minValue=1))
+        self.addParameter(QgsProcessingParameterNumber("PATIENCE", self.tr("Early-stopping patience (epochs)"),
+                                                       integer, defaultValue=30, minValue=1))
+        self.addParameter(QgsProcessingParameterNumber(
+            "LEARNING_RATE", self.tr("Learning rate (Adam)"), QgsProcessingParameterNumber.Double,
+            defaultValue=0.003, minValue=1e-6, maxValue=1.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            "VALIDATION_FRACTION", self.tr("Validation fraction"), QgsProcessingParameterNumber.Double,
+            defaultValue=1 / 3, minValue=0.05, maxValue=0.8))
+        self.addParameter(QgsProcessingParameterString(
+            "GROUP_FIELD", self.tr("Group column for a grouped split (optional)"), optional=True))
+        self.addParameter(QgsProcessingParameterBoolean("LOG_TARGET", self.tr("Learn log10 of the content"),
+                                                        defaultValue=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            "BASELINES", self.tr("Fit PLS and random-forest baselines"), defaultValue=True))
+        self.addParameter(QgsProcessingParameterNumber("SEED", self.tr("Random seed"), integer, defaultValue=42,
+                                                       minValue=0))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            "OUTPUT", self.tr("Model bundle"), self.tr("DeepProspect model (*.dpm)")))
+        for name, label in (("METRICS", "Metrics table (CSV)"), ("SCATTER", "Predicted vs measured plot"),
+                            ("LEARNING_CURVES", "Learning curves")):
+            self.addOutput(QgsProcessingOutputFile(name, self.tr(label)))
+        for name, label in (("R2_VALIDATION", "CNN validation R²"), ("RMSE_VALIDATION", "CNN validation RMSE (ppm)"),
+                            ("PLS_R2_VALIDATION", "PLS validation R²"), ("RF_R2_VALIDATION", "Random forest validation R²")):
+            self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
+
+    def execute(self, parameters, context, feedback, qgis_feedback):
+        from ..models import spectral_regressor as regressor
+
+        table = read_table(self.parameterAsFile(parameters, "INPUT", context), feedback)
+        output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        result = regressor.train_spectral_regressor(
+            table, self.parameterAsString(parameters, "TARGET", context).strip(),
+            settings=preprocess_settings(self, parameters, context),
+            outlier_threshold=self.parameterAsDouble(parameters, "OUTLIER_THRESHOLD", context) or None,
+            frame_length=self.parameterAsInt(parameters, "FRAME_LENGTH", context),
+            frame_step=self.parameterAsInt(parameters, "FRAME_STEP", context),
+            epochs=self.parameterAsInt(parameters, "EPOCHS", context),
+            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            patience=self.parameterAsInt(parameters, "PATIENCE", context),
+            learning_rate=self.parameterAsDouble(parameters, "LEARNING_RATE", context),
+            seed=self.parameterAsInt(parameters, "SEED", context),
+            validation_fraction=self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
+            group_column=self.parameterAsString(parameters, "GROUP_FIELD", context).strip() or None,
+            log_target=self.parameterAsBool(parameters, "LOG_TARGET", context),
+            baselines=self.parameterAsBool(parameters, "BASELINES", context), feedback=feedback)
+        regressor.save_regressor(output, result)
+        stem = Path(output).with_suffix("")
+        outputs = {
+            "OUTPUT": output,
+            "METRICS": regressor.write_metrics_csv(str(stem) + "_metrics.csv", result),
+            "SCATTER": regressor.plot_scatter(str(stem) + "_scatter.png", result),
+            "LEARNING_CURVES": regressor.plot_learning_curves(str(stem) + "_learning_curves.png",
+                                                              result["metadata"]["history"]),
+            "R2_VALIDATION": result["metrics"]["CNN"]["r2_validation"],
+            "RMSE_VALIDATION": result["metrics"]["CNN"]["rmse_validation"],
+        }
+        for name in ("PLS", "RF"):
+            if name in result["metrics"]:
+                outputs[name + "_R2_VALIDATION"] = result["metrics"][name]["r2_validation"]
+        for row in regressor.metrics_rows(result):
+            feedback.info("{:4s} R² train {:.3f} validation {:.3f} | RMSE train {:.1f} validation {:.1f} ppm".format(
+                *row[:5]))
+        return outputs
