@@ -1,0 +1,103 @@
+"""Benchmark SHAP: 1,000 samples × 16 factors with gradient vs kernel, and contribution maps.
+
+Usage: /usr/bin/python3 benchmarks/bench_shap.py [--size 4000] [--kernel-samples 1000]
+Prints each time as a ratio against an anchor measured in the same run (one forward pass of the
+model over the same 1,000 samples, and prediction of the whole stack for the map).
+"""
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_IMPORT = Path(tempfile.mkdtemp(prefix="deepprospect-bench-"))
+(_IMPORT / "deepprospect").symlink_to(ROOT, target_is_directory=True)
+sys.path.insert(0, str(_IMPORT))
+import deepprospect.dependencies  # noqa: E402
+
+deepprospect.dependencies.add_dependency_folder_to_path()
+
+import numpy as np  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=1000, help="side of the stack for the map (4000 in the note)")
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--kernel-samples", type=int, default=1000)
+    parser.add_argument("--skip-map", action="store_true")
+    args = parser.parse_args()
+    import tensorflow as tf
+
+    from deepprospect.core.raster import write_geotiff
+    from deepprospect.models import explain
+    from deepprospect.models.bundle import load_bundle, save_bundle
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-shap-"))
+    rng = np.random.default_rng(0)
+    names = ["f{:02d}".format(i) for i in range(16)]
+    tf.keras.utils.set_random_seed(0)
+    model = tf.keras.Sequential([tf.keras.Input((16,)), tf.keras.layers.Dense(64, activation="relu"),
+                                 tf.keras.layers.Dense(32, activation="relu"), tf.keras.layers.Dense(2, activation="softmax")])
+    x = rng.normal(size=(4000, 16)).astype(np.float32)
+    y = (x[:, 0] + 0.7 * x[:, 1] + 0.4 * x[:, 2] + rng.normal(size=4000) > 1).astype(int)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=3, verbose=0)
+    bundle = load_bundle(save_bundle(folder / "m.dpm", [model], dict(
+        architecture="pradhan2022_dense", factor_names=names, normalisation=dict(mean=[0.0] * 16, std=[1.0] * 16)),
+        background=x[:100]))
+    size = args.size
+    from rasterio.transform import from_origin
+
+    print("writing a {0}×{0} 16-band stack…".format(size), flush=True)
+    stack = folder / "stack.tif"
+    bands = np.empty((16, size, size), np.float32)
+    for band in range(16):
+        bands[band] = rng.normal(size=(size, size))
+    write_geotiff(stack, bands, from_origin(0, size * 10.0, 10.0, 10.0), "EPSG:32645", names)
+    del bands
+
+    inputs = x[:args.samples]
+    start = time.perf_counter()
+    bundle.predict(inputs)
+    anchor = time.perf_counter() - start
+    background = bundle.standardise(x[:100])
+    from deepprospect.core.feedback import Feedback
+
+    timings = {}
+    for name, count in (("gradient", args.samples), ("kernel", args.kernel_samples)):
+        start = time.perf_counter()
+        values, base = explain._explain_inputs(bundle, inputs[:count], background, name, 0, Feedback())
+        elapsed = (time.perf_counter() - start) * args.samples / count
+        error = np.abs(base + values.sum(axis=1) - bundle.predict(inputs[:count])).max()
+        timings[name] = elapsed
+        print("{:8s}: {} samples × 16 factors in {:.2f} s (scaled to {}); {:.0f}× a forward pass; "
+              "additivity error {:.2g}".format(name, count, elapsed, args.samples, elapsed / anchor, error), flush=True)
+    print("kernel / gradient time ratio: {:.1f}".format(timings["kernel"] / timings["gradient"]))
+    if args.skip_map:
+        return
+    start = time.perf_counter()
+    bundle.predict(bundle.standardise(x[:1]))
+    with __import__("rasterio").open(stack) as dataset:
+        data = dataset.read(window=((0, min(size, 1024)), (0, size)))
+    flat = np.moveaxis(data, 0, -1).reshape(-1, 16)
+    start = time.perf_counter()
+    bundle.predict(bundle.standardise(flat))
+    predict_rate = len(flat) / (time.perf_counter() - start)
+    predict_anchor = size * size / predict_rate
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    output = explain.contribution_map(bundle, stack, folder / "contrib.tif", references=8, steps=8)
+    elapsed = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("contribution map {0}×{0} (8 references × 8 steps): {1:.1f} s = {2:.0f}× predicting the stack "
+          "({3:.1f} s, extrapolated); peak RSS {4:.0f} MB (before the map {5:.0f} MB); additivity error {6:.2g}".format(
+              size, elapsed, elapsed / predict_anchor, predict_anchor, rss, rss_before, output["additivity_error"]))
+
+
+if __name__ == "__main__":
+    main()
