@@ -214,28 +214,32 @@ def _brute_force(xy, values, transform, width, height, power, neighbors, radius)
     return result, ambiguous
 
 
-coordinates = st.floats(0, 1000, allow_nan=False)
-
-
 @st.composite
 def sample_sets(draw):
+    """Small sample sets in odd layouts; hypothesis picks the layout, sizes and magnitudes, a seeded
+    generator the coordinates (keeps examples small)."""
     n = draw(st.integers(1, 25))
-    layout = draw(st.sampled_from(["scattered", "collinear", "duplicates", "single_spot"]))
+    layout = draw(st.sampled_from(["scattered", "collinear", "duplicates", "single_spot", "on_cell_centres"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    xy = rng.uniform(0, 1000, (n, 2))
     if layout == "single_spot":
-        xy = np.repeat([[draw(coordinates), draw(coordinates)]], n, axis=0)
-    else:
-        xy = np.array([[draw(coordinates), draw(coordinates)] for _ in range(n)])
-        if layout == "collinear":
-            t = np.array([draw(st.floats(0, 1)) for _ in range(n)])
-            xy = np.column_stack([100 + 800 * t, 50 + 500 * t])
-        elif layout == "duplicates":
-            xy[n // 2:] = xy[:n - n // 2]
+        xy[:] = xy[0]
+    elif layout == "collinear":
+        t = rng.uniform(0, 1, n)
+        xy = np.column_stack([100 + 800 * t, 50 + 500 * t])
+    elif layout == "duplicates":
+        xy[n // 2:] = xy[:n - n // 2]
+    elif layout == "on_cell_centres":
+        xy = -50 + (rng.integers(0, 8, (n, 2)) + 0.5) * 125.0
+        xy[:, 1] = 1050 - (xy[:, 1] + 50)
     magnitude = draw(st.sampled_from([1.0, 1e6, 1e30, 3e38]))
-    values = np.array([draw(st.floats(-1, 1)) for _ in range(n)]) * magnitude
+    values = rng.uniform(-1, 1, n) * magnitude
+    if draw(st.booleans()):
+        values = np.round(values, 1)      # ties and equal values
     return xy, values
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(samples=sample_sets(), power=st.sampled_from([1.0, 2.0, 3.5]), neighbors=st.sampled_from([0, 1, 3, 12]),
        radius=st.sampled_from([0.0, 150.0, 600.0]), pixel=st.sampled_from([70.0, 125.0]))
 def test_property_matches_brute_force_on_odd_inputs(samples, power, neighbors, radius, pixel):
@@ -248,12 +252,13 @@ def test_property_matches_brute_force_on_odd_inputs(samples, power, neighbors, r
     expected, ambiguous = _brute_force(xy, values, transform, width, height, power, neighbors, radius)
     np.testing.assert_array_equal(grid == STACK_NODATA, np.isnan(expected))
     check = ~np.isnan(expected) & ~ambiguous
-    span = max(np.ptp(values), np.abs(values).max() * 1e-6, 1e-300)
-    assert np.all(np.abs(grid[check] - expected[check]) <= 1e-4 * span)
+    # 1e-4 of the value range, plus the float32 rounding of the stored values themselves
+    tolerance = 1e-4 * np.ptp(values) + 2e-7 * np.abs(values).max()
+    assert np.all(np.abs(grid[check] - expected[check]) <= tolerance)
     assert np.all(np.isfinite(grid))
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
 @given(n=st.integers(1, 10), bad=st.sampled_from([np.nan, np.inf, -np.inf, 1e39]))
 def test_property_nan_or_unstorable_values_are_a_clear_error(n, bad):
     from affine import Affine

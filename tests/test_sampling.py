@@ -164,7 +164,7 @@ def cases(draw):
                 seed=draw(st.integers(0, 5)))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=cases())
 def test_property_odd_inputs_give_valid_points_or_clear_error(case, tmp_path_factory):
     from affine import Affine
