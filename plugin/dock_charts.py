@@ -5,6 +5,9 @@ from matplotlib.figure import Figure
 from qgis.PyQt.QtWidgets import QSizePolicy
 
 #: Training (solid) and validation (dashed) curves share a colour per ensemble member.
+#: Font sizes for a chart a few hundred pixels wide (the report's PNGs use matplotlib's defaults).
+DOCK_STYLE = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7.5, "xtick.labelsize": 7,
+              "ytick.labelsize": 7, "legend.fontsize": 7}
 MEMBER_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
 
 
@@ -21,14 +24,30 @@ class ChartCanvas(FigureCanvasQTAgg):
         self.message("")
 
     def plot(self, draw, n_axes=1, sharex=False):
-        """Clear the figure, call ``draw(axes)`` (one Axes, or a list when ``n_axes`` > 1), redraw."""
+        """Clear the figure, call ``draw(axes)`` (one Axes, or a list when ``n_axes`` > 1), redraw.
+
+        Returns True; False (with the reason shown in place of the chart, and logged) when
+        drawing failed, so a chart problem never takes the dock down.
+        """
+        from matplotlib import rc_context
+
         self.figure.clear()
-        if n_axes == 1:
-            axes = self.figure.add_subplot(1, 1, 1)
-        else:
-            axes = list(self.figure.subplots(1, n_axes, sharex=sharex))
-        draw(axes)
-        self.draw()
+        try:
+            with rc_context(DOCK_STYLE):
+                if n_axes == 1:
+                    axes = self.figure.add_subplot(1, 1, 1)
+                else:
+                    axes = list(self.figure.subplots(1, n_axes, sharex=sharex))
+                draw(axes)
+                self.draw()
+        except Exception as error:  # noqa: BLE001 (any drawing bug becomes a visible message)
+            from qgis.core import Qgis, QgsMessageLog
+
+            QgsMessageLog.logMessage("DeepProspect inspector: could not draw a chart: {!r}".format(error),
+                                     "DeepProspect", Qgis.Warning)
+            self.message("Could not draw this chart: {}".format(error))
+            return False
+        return True
 
     def message(self, text):
         """Show ``text`` in place of a chart (e.g. why there is nothing to draw)."""

@@ -39,9 +39,13 @@ class ShapFolder:
             raise DeepProspectError("{} does not have a SHAP column for every factor of importance.csv: was it "
                                     "written by another version of deepprospect:shap?".format(values_path))
         self.shap_values = table[shap_columns].set_axis(self.factors, axis=1)
-        value_columns = [name for name in self.factors if name in table.columns]
-        self.factor_values = table[value_columns] if len(value_columns) == len(self.factors) else None
+        missing = [name for name in self.factors if name not in table.columns]
+        if missing:
+            raise DeepProspectError("{} has no factor-value column for {}: was it written by another version of "
+                                    "deepprospect:shap?".format(values_path, ", ".join(missing)))
+        self.factor_values = table[self.factors]
         self.labels = table["label"] if "label" in table.columns else None
+        self.prediction = table["prediction"] if "prediction" in table.columns else None
 
 
 def _shap_columns(columns, factors):
@@ -144,10 +148,10 @@ class ImportanceTab(QWidget):
         self.chart_combo.addItem(self.tr("Beeswarm: every factor"), ("beeswarm", None))
         if data.labels is not None:
             for factor in data.factors:
-                self.chart_combo.addItem(self.tr("Deposits vs non-deposits: {}").format(factor), ("class_swarm", factor))
-        if data.factor_values is not None:
-            for factor in data.factors:
-                self.chart_combo.addItem(self.tr("Dependence: {}").format(factor), ("dependence", factor))
+                self.chart_combo.addItem(self.tr("By class (deposit / non-deposit): {}").format(factor),
+                                         ("class_swarm", factor))
+        for factor in data.factors:
+            self.chart_combo.addItem(self.tr("Dependence: {}").format(factor), ("dependence", factor))
         self.chart_combo.blockSignals(False)
         self.chart_combo.setCurrentIndex(0)
         self._draw_detail()
@@ -176,14 +180,15 @@ class ImportanceTab(QWidget):
         data = self.data
         if kind == "beeswarm":
             self.detail_canvas.plot(lambda axes: charts.beeswarm(
-                axes, data.shap_values.to_numpy(), None if data.factor_values is None else data.factor_values.to_numpy(),
-                data.factors))
+                axes, data.shap_values.to_numpy(), data.factor_values.to_numpy(), data.factors))
         elif kind == "class_swarm":
             self.detail_canvas.plot(lambda axes: charts.class_swarm(
-                axes, data.shap_values[factor].to_numpy(), data.labels.to_numpy(), factor))
+                axes, factor, data.shap_values[factor].to_numpy(), data.factor_values[factor].to_numpy(),
+                data.labels.to_numpy(dtype=float)))
         else:
             self.detail_canvas.plot(lambda axes: charts.dependence(
-                axes, data.factor_values[factor].to_numpy(), data.shap_values[factor].to_numpy(), factor))
+                axes, factor, data.factor_values[factor].to_numpy(), data.shap_values[factor].to_numpy(),
+                None if data.prediction is None else data.prediction.to_numpy()))
 
     def run_shap(self):
         """Open deepprospect:shap's dialog with the loaded model and stack; show its output when done."""

@@ -77,8 +77,9 @@ class LayersTab(QWidget):
         root = project.layerTreeRoot()
         group = root.findGroup(GROUP_NAME) or root.insertGroup(0, GROUP_NAME)
         added, problems = [], []
-        # the classes and uncertainty go below the probability, points on top of everything
-        for key, _, _, name, _ in reversed(LAYERS):
+        # each layer is inserted on top of the previous: classes at the bottom, training points on top
+        by_key = {entry[0]: entry for entry in LAYERS}
+        for key, _, _, name, _ in (by_key[key] for key in ("classes", "uncertainty", "probability", "points")):
             path = self.widgets[key].filePath()
             if not path:
                 continue

@@ -358,5 +358,5 @@ def draw_waterfall(axes, result):
     """The pixel's SHAP waterfall: from the base value through each factor's push to its probability."""
     from .dock_shap_charts import waterfall
 
-    waterfall(axes, result["shap_values"], result["base_value"], result["factor_names"],
-                      result["values"], max_display=WATERFALL_FACTORS)
+    waterfall(axes, result["factor_names"], result["shap_values"], result["values"], result["base_value"],
+              result["probability"], max_display=WATERFALL_FACTORS)

@@ -66,25 +66,19 @@ def holey_stack(province_stack, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shap_folder(bundle_path, province_stack, training_points, tmp_path_factory):
-    """A SHAP output folder: importance.csv and shap_values.csv as deepprospect:shap writes them."""
+    """A SHAP output folder written by the explanation module (importance.csv, shap_values.csv, PNGs)."""
     import geopandas as gpd
-    import pandas as pd
 
+    from deepprospect.models import charts
     from deepprospect.models.bundle import load_bundle
-    from deepprospect.models.explain import explain_sample, importance
+    from deepprospect.models.explain import explain_sample
 
     points = gpd.read_file(training_points)
     xy = np.column_stack([points.geometry.x, points.geometry.y])
     result = explain_sample(load_bundle(bundle_path), province_stack, points_xy=xy,
-                            points_labels=points["label"].to_numpy(float), sample_size=len(points), seed=3)
+                            points_labels=points["label"].to_numpy(float), sample_size=len(points) + 60, seed=3)
     folder = tmp_path_factory.mktemp("dock_shap")
-    pd.DataFrame(importance(result), columns=["factor", "mean_abs_shap"]).to_csv(folder / "importance.csv", index=False)
-    table = pd.DataFrame({"x": result["xy"][:, 0], "y": result["xy"][:, 1], "label": result["labels"]})
-    for index, name in enumerate(result["factor_names"]):
-        table[name] = result["factor_values"][:, index]
-    for index, name in enumerate(result["factor_names"]):
-        table["shap_" + name] = result["shap_values"][:, index]
-    table.to_csv(folder / "shap_values.csv", index=False)
+    charts.write_report(result, folder)
     return str(folder)
 
 
@@ -303,38 +297,58 @@ def test_importance_tab_draws_the_shap_folder(dock, shap_folder):
     assert tab.load(shap_folder)
 
 
-def test_layers_tab_loads_styled_layers(dock, province, training_points, tmp_path):
+@pytest.fixture(scope="module")
+def prediction(bundle_path, holey_stack, training_points, tmp_path_factory):
+    """deepprospect:predict's outputs (probability, uncertainty, classes with .qml beside them) and the
+    training points, in one folder as a run leaves them."""
+    from deepprospect.models.predict import predict_map
+
+    folder = tmp_path_factory.mktemp("dock_run")
+    predict_map(bundle_path, holey_stack, str(folder / "probability.tif"),
+                output_uncertainty=str(folder / "uncertainty.tif"), output_classes=str(folder / "classes.tif"))
+    shutil.copy(training_points, folder / "training_points.gpkg")
+    return folder
+
+
+def test_layers_tab_loads_styled_layers(dock, prediction):
+    import re
+
     from qgis.core import QgsProject
 
     from deepprospect.plugin.dock_layers import GROUP_NAME
 
-    probability = tmp_path / "probability.tif"
-    shutil.copy(province["truth_probability"], probability)
-    shutil.copy(ROOT / "resources" / "styles" / "probability.qml", tmp_path / "probability.qml")
-    shutil.copy(training_points, tmp_path / "training_points.gpkg")
     tab = dock.layers_tab
-    tab.set_paths(probability=probability)
-    assert tab.widgets["points"].filePath() == str(tmp_path / "training_points.gpkg")
+    tab.set_paths(probability=prediction / "probability.tif")
+    # the other outputs of the run are found beside the probability raster
+    assert tab.widgets["uncertainty"].filePath() == str(prediction / "uncertainty.tif")
+    assert tab.widgets["classes"].filePath() == str(prediction / "classes.tif")
+    assert tab.widgets["points"].filePath() == str(prediction / "training_points.gpkg")
     added = tab.load_layers()
-    assert {layer.name() for layer in added} == {"Probability of a deposit", "Training points"}
-    raster = next(layer for layer in added if layer.name() == "Probability of a deposit")
-    assert raster.renderer().type() == "singlebandpseudocolor"
+    assert len(added) == 4 and all(layer.isValid() for layer in added)
+    for name in ("probability", "uncertainty", "classes"):
+        layer = next(layer for layer in added if layer.source() == str(prediction / (name + ".tif")))
+        # the renderer the .qml beside the raster declares, not QGIS's default grey
+        declared = re.search(r'<rasterrenderer[^>]*\stype="([^"]+)"', (prediction / (name + ".qml")).read_text())
+        assert layer.renderer().type() == declared.group(1) != "singlebandgray"
     points = next(layer for layer in added if layer.name() == "Training points")
     renderer = points.renderer()
     assert renderer.type() == "categorizedSymbol" and renderer.classAttribute() == "label"
     assert sorted(str(category.value()) for category in renderer.categories()) == ["0", "1"]
     group = QgsProject.instance().layerTreeRoot().findGroup(GROUP_NAME)
-    assert group is not None and len(group.findLayers()) == 2
-    for layer in added:
-        QgsProject.instance().removeMapLayer(layer.id())
+    assert group is not None and len(group.findLayers()) == 4
+    # training points on top, then probability
+    assert [node.layer().name() for node in group.findLayers()][:2] == ["Training points", "Probability of a deposit"]
 
 
 # Screenshots (make screenshots) ------------------------------------------------------------
 
 @pytest.mark.parametrize("tab_index,name", [(0, "model"), (1, "importance"), (2, "pixel_inspector"), (3, "layers")])
-def test_screenshot_of_each_tab(iface, dock, holey_stack, shap_folder, tab_index, name):
+def test_screenshot_of_each_tab(iface, dock, holey_stack, shap_folder, prediction, tab_index, name):
     from qgis.PyQt.QtCore import QCoreApplication
 
+    if tab_index == 3:
+        dock.layers_tab.set_paths(probability=prediction / "probability.tif")
+        dock.layers_tab.load_layers()
     if tab_index == 1:
         dock.importance_tab.load(shap_folder)
     if tab_index == 2:
@@ -360,3 +374,35 @@ def test_screenshot_of_each_tab(iface, dock, holey_stack, shap_folder, tab_index
     path = SCREENSHOTS / "inspector_{}.png".format(name)
     assert dock.grab().save(str(path))
     assert path.stat().st_size > 10_000
+
+
+def test_screenshot_of_the_inspector_beside_the_map(iface, dock, holey_stack, prediction):
+    """The whole window: probability map and training points on the canvas, the dock explaining a pixel."""
+    from qgis.core import QgsProject
+    from qgis.PyQt.QtCore import QCoreApplication, Qt
+
+    from deepprospect.plugin.dock_layers import GROUP_NAME
+
+    group = QgsProject.instance().layerTreeRoot().findGroup(GROUP_NAME)
+    if group is None or not group.findLayers():
+        dock.layers_tab.set_paths(probability=prediction / "probability.tif")
+        dock.layers_tab.load_layers()
+        group = QgsProject.instance().layerTreeRoot().findGroup(GROUP_NAME)
+    layers = {node.layer().name(): node.layer() for node in group.findLayers()}
+    dock.setFloating(False)
+    iface.mainWindow().addDockWidget(Qt.RightDockWidgetArea, dock)
+    iface.mainWindow().resize(1280, 820)
+    canvas = iface.mapCanvas()
+    canvas.setLayers([layers["Training points"], layers["Probability of a deposit"]])
+    _zoom_to_stack(canvas, holey_stack)
+    _click_pixel(iface, dock, holey_stack, 33, 47)
+    _wait_for_explanation(dock)
+    dock.tabs.setCurrentIndex(2)
+    canvas.refresh()
+    for _ in range(50):
+        QCoreApplication.processEvents()
+        canvas.waitWhileRendering()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / "inspector_in_qgis.png"
+    assert iface.mainWindow().grab().save(str(path))
+    assert path.stat().st_size > 30_000
