@@ -24,8 +24,8 @@ PATCH_ARCHITECTURES = ("cnn2d_patch",)
 DESCRIPTIONS = {
     "pradhan2022_dense": "Pradhan et al. (2022), Table 2: 4 × Dense(200, ReLU) + Dropout, Dense(2, softmax)",
     "cnn1d": "1-D CNN scanning the factor vector: Conv1D(32, 3) → Conv1D(64, 3) → Dense(64) → Dense(2, softmax)",
-    "cnn2d_patch": "2-D CNN on a square neighbourhood patch: Conv2D(32, 3) → Conv2D(64, 3) → Dense(64) → "
-                   "Dense(2, softmax)",
+    "cnn2d_patch": "2-D CNN on a square neighbourhood patch: Conv2D(32, 1×1) → 2 × Conv2D(32, 3×3) → centre "
+                   "pixel + neighbourhood mean → Dense(64) → Dense(2, softmax)",
 }
 
 
@@ -75,13 +75,17 @@ def build_model(architecture, n_factors, patch_size=5, dropout=0.2, l2=0.0, lear
         outputs = dense(2, "output", activation="softmax")(x)
     else:
         patch_size = check_patch_size(patch_size)
+        half = patch_size // 2
         inputs = tf.keras.Input(shape=(patch_size, patch_size, n_factors), name="patches")
-        # "same" padding keeps the centre pixel at the centre, so Flatten keeps where things are
-        x = layers.Conv2D(32, 3, padding="same", activation="relu", kernel_regularizer=regulariser, name="conv_1")(inputs)
-        x = layers.Conv2D(64, 3, padding="same", activation="relu", kernel_regularizer=regulariser, name="conv_2")(x)
-        if patch_size >= 7:
-            x = layers.MaxPooling2D(2, name="pool")(x)
-        x = layers.Flatten(name="flatten")(x)
+        # 1×1 convolution: the factors of each pixel are mixed first, as the dense network does
+        x = layers.Conv2D(32, 1, activation="relu", kernel_regularizer=regulariser, name="pixel_mix")(inputs)
+        x = layers.Conv2D(32, 3, padding="same", activation="relu", kernel_regularizer=regulariser, name="conv_1")(x)
+        x = layers.Conv2D(32, 3, padding="same", activation="relu", kernel_regularizer=regulariser, name="conv_2")(x)
+        # what the filters see around the centre pixel, and the average over the whole neighbourhood:
+        # few weights (small training sets) and no preferred direction (rotation/flip augmentation)
+        centre = layers.Flatten(name="centre")(layers.Cropping2D(half, name="centre_pixel")(x))
+        context = layers.GlobalAveragePooling2D(name="neighbourhood")(x)
+        x = layers.Concatenate(name="centre_and_neighbourhood")([centre, context])
         x = layers.Dropout(dropout, name="dropout_1")(x)
         x = dense(64, "dense_1")(x)
         x = layers.Dropout(dropout, name="dropout_2")(x)

@@ -50,6 +50,9 @@ from .evaluation import (
 MIN_PER_CLASS = 10
 #: Share of the training split held aside to decide when to stop.
 STOPPING_FRACTION = 0.15
+#: Epochs before early stopping starts watching: the loss of the first few epochs on a small
+#: stopping subset is mostly noise, and stopping there leaves the network barely trained.
+WARM_UP_EPOCHS = 10
 #: Raw training samples stored in the bundle as the SHAP background.
 BACKGROUND_SIZE = 100
 PATCH_PADDING = ("Patch cells outside the raster or on nodata take the training mean of each factor "
@@ -354,11 +357,12 @@ def _fit_member(model, fit_x, fit_y, validation_data, stop_data, epochs, batch_s
                 early_stopping, patience, feedback):
     import tensorflow as tf
 
-    callbacks = [_progress_callback(feedback, epochs, stop_data)]
+    callbacks = [_progress_callback(feedback, epochs, stop_data, class_weight)]
     stopper = None
     if early_stopping:
         stopper = tf.keras.callbacks.EarlyStopping(monitor="stopping_loss", mode="min", patience=int(patience),
-                                                   restore_best_weights=True)
+                                                   restore_best_weights=True,
+                                                   start_from_epoch=min(WARM_UP_EPOCHS, epochs // 2))
         callbacks.append(stopper)
     fitted = model.fit(fit_x, fit_y, batch_size=batch_size, epochs=epochs, validation_data=validation_data,
                        class_weight=class_weight, callbacks=callbacks, shuffle=True, verbose=0)
@@ -368,15 +372,21 @@ def _fit_member(model, fit_x, fit_y, validation_data, stop_data, epochs, batch_s
         # Keras restores the best weights only when it stops early; do it when epochs ran out too.
         if stopper.stopped_epoch == 0:
             model.set_weights(stopper.best_weights)
-        best_epoch = int(np.argmin(logs["stopping_loss"])) + 1
+        warm_up = min(WARM_UP_EPOCHS, epochs // 2)
+        best_epoch = warm_up + int(np.argmin(logs["stopping_loss"][warm_up:])) + 1
     record = {key: [float(v) for v in logs.get(key, [])]
               for key in ("loss", "val_loss", "accuracy", "val_accuracy", "stopping_loss")}
     record.update(epochs_run=len(logs["loss"]), best_epoch=best_epoch)
     return record
 
 
-def _progress_callback(feedback, epochs, stop_data):
+def _progress_callback(feedback, epochs, stop_data, class_weight=None):
     import tensorflow as tf
+
+    if stop_data is not None:
+        # the stopping loss weighs the classes as the training loss does, else it favours the majority
+        weights = np.ones(len(stop_data[1])) if not class_weight else np.array(
+            [class_weight[int(label)] for label in stop_data[1]])
 
     class Progress(tf.keras.callbacks.Callback):
         """Reports each epoch to QGIS, adds the stopping-subset loss, and stops on cancel."""
@@ -388,7 +398,7 @@ def _progress_callback(feedback, epochs, stop_data):
             if stop_data is not None and logs is not None:
                 probabilities = self.model(stop_data[0], training=False).numpy()
                 picked = probabilities[np.arange(len(stop_data[1])), stop_data[1]]
-                logs["stopping_loss"] = float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
+                logs["stopping_loss"] = float(-np.average(np.log(np.clip(picked, 1e-7, 1.0)), weights=weights))
             feedback.set_progress(100.0 * (epoch + 1) / epochs)
             feedback.check_canceled()
 
