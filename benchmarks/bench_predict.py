@@ -55,6 +55,8 @@ def main():
     parser.add_argument("--patch-sizes", default="1000,2000,4000")
     parser.add_argument("--anchor-size", type=int, default=4000, help="stack side for the in-memory anchor")
     parser.add_argument("--folder", default=str(ROOT / "benchmarks" / "output" / "predict"))
+    parser.add_argument("--province", action="store_true",
+                        help="instead: train on the 100 km synthetic province, predict, report AUC and r with the truth")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--stack", help=argparse.SUPPRESS)
     parser.add_argument("--bundle", help=argparse.SUPPRESS)
@@ -68,6 +70,8 @@ def main():
 
     folder = Path(arguments.folder)
     folder.mkdir(parents=True, exist_ok=True)
+    if arguments.province:
+        return _province(folder / "province100")
     dense_sizes = [int(s) for s in arguments.dense_sizes.split(",") if s]
     patch_sizes = [int(s) for s in arguments.patch_sizes.split(",") if s]
     bundles = _make_bundles(folder)
@@ -196,6 +200,61 @@ def _make_stack(folder, size):
     print("wrote {}² × 16 stack ({:.2f} GB on disk) in {:.0f} s".format(
         size, path.stat().st_size / 1e9, time.perf_counter() - started), flush=True)
     return path
+
+
+def _province(folder):
+    """Quality on the demo province: success-rate AUC for its deposits and Pearson r with the
+    true probability surface, for a model trained quickly on its ideal evidence stack."""
+    import geopandas as gpd
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    from deepprospect.core.feedback import PrintFeedback
+    from deepprospect.core.sampling import sample_training_points
+    from deepprospect.core.synthetic import generate_province
+    from deepprospect.models.predict import predict_map
+    from deepprospect.models.training import train_model
+
+    started = time.perf_counter()
+    province = generate_province(folder, 100, 1)
+    stack = province["truth_evidence"]
+    points = folder / "training_points.gpkg"
+    deposits = gpd.read_file(province["deposits"])
+    sample_training_points(stack, province["deposits"], count=3 * len(deposits), seed=1, output=points)
+    model = folder / "province.dpm"
+    train_model(stack, points, architecture="pradhan2022_dense", epochs=60, ensemble_size=2, seed=1,
+                output_model=model)
+    xy = np.column_stack([deposits.geometry.x, deposits.geometry.y])
+    result = predict_map(model, stack, folder / "prospectivity.tif", output_uncertainty=folder / "uncertainty.tif",
+                         output_classes=folder / "classes.tif", deposits_xy=xy, feedback=PrintFeedback())
+    with rasterio.open(result.probability) as predicted, rasterio.open(province["truth_probability"]) as truth:
+        values = predicted.read(1)
+        true = np.full(values.shape, np.nan, dtype=np.float32)
+        reproject(truth.read(1), true, src_transform=truth.transform, src_crs=truth.crs, src_nodata=truth.nodata,
+                  dst_transform=predicted.transform, dst_crs=predicted.crs, dst_nodata=np.nan,
+                  resampling=Resampling.bilinear)
+    both = (values != predicted.nodata) & np.isfinite(true)
+    r = float(np.corrcoef(values[both], true[both])[0, 1])
+    truth_curve_auc = _truth_auc(true, both, xy, predicted)
+    print("province 100 km: {} deposits ({} used), {:,} pixels".format(len(xy), result.deposits_used, int(both.sum())))
+    print("success-rate AUC of the predicted map: {:.3f} (the true probability surface itself: {:.3f})".format(
+        result.auc, truth_curve_auc))
+    print("deposits captured in the top 5 / 10 / 25 % of the area: {}".format(
+        " / ".join("{:.0f} %".format(100 * result.success_rate.captured_at(f)) for f in (0.05, 0.10, 0.25))))
+    print("Pearson r between predicted and true probability: {:.3f}".format(r))
+    print("outputs in {} ({:.0f} s)".format(folder, time.perf_counter() - started))
+
+
+def _truth_auc(true, both, xy, grid):
+    """The success-rate AUC the true probability surface reaches: the best any map could expect."""
+    from deepprospect.core.success_rate import success_rate
+
+    inverse = ~grid.transform
+    cols, rows = inverse * (xy[:, 0], xy[:, 1])
+    rows, cols = np.floor(rows).astype(int), np.floor(cols).astype(int)
+    inside = (rows >= 0) & (rows < true.shape[0]) & (cols >= 0) & (cols < true.shape[1])
+    inside[inside] &= both[rows[inside], cols[inside]]
+    return success_rate(true[both], true[rows[inside], cols[inside]]).auc
 
 
 # Children -------------------------------------------------------------------------------------
