@@ -232,6 +232,19 @@ def test_a_file_that_is_not_a_bundle_says_so(qgis_app, tmp_path):
     assert "not a DeepProspect model bundle" in tab.status.text()
 
 
+def test_the_plugin_action_opens_the_inspector(iface):
+    from deepprospect import classFactory
+    from deepprospect.plugin.dock import InspectorDock
+
+    plugin = classFactory(iface)
+    plugin.show_inspector()
+    assert isinstance(plugin.inspector, InspectorDock) and plugin.inspector in iface.docks
+    assert [dock.tabs.tabText(index) for dock in [plugin.inspector] for index in range(4)] == [
+        "Model", "Importance", "Pixel inspector", "Layers"]
+    iface.removeDockWidget(plugin.inspector)
+    plugin.inspector.deleteLater()
+
+
 # Pixel inspector ---------------------------------------------------------------------------
 
 def test_click_on_a_pixel_shows_its_values_probability_and_explanation(iface, dock, holey_stack):
@@ -392,6 +405,7 @@ def test_screenshot_of_the_inspector_beside_the_map(iface, dock, holey_stack, pr
     dock.setFloating(False)
     iface.mainWindow().addDockWidget(Qt.RightDockWidgetArea, dock)
     iface.mainWindow().resize(1280, 820)
+    iface.mainWindow().resizeDocks([dock], [500], Qt.Horizontal)
     canvas = iface.mapCanvas()
     canvas.setLayers([layers["Training points"], layers["Probability of a deposit"]])
     _zoom_to_stack(canvas, holey_stack)
