@@ -1,0 +1,163 @@
+"""Spectral tools benchmark (issue 8).
+
+1. Regressor quality on the synthetic soil library (known law): validation R² of the STFT CNN,
+   PLS and random forest on the same seed-42 split.
+2. Classifier quality on the synthetic mineral library: 1-D CNN vs SAM validation accuracy.
+3. Classification time and peak memory of a SIZE × SIZE × 400-band raster (default 1000 × 1000,
+   as DeepGeoMap's mine-face scene), each in a fresh process, as ratios against an anchor measured
+   in the same run: reading the whole raster block by block (pure I/O).
+
+Run: /usr/bin/python3 benchmarks/bench_spectral.py [--size 1000] [--skip-quality] [--skip-raster]
+Outputs go to benchmarks/output/spectral/.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_IMPORT_DIR = Path(tempfile.mkdtemp(prefix="deepprospect-bench-"))
+(_IMPORT_DIR / "deepprospect").symlink_to(ROOT, target_is_directory=True)
+sys.path.insert(0, str(_IMPORT_DIR))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import deepprospect.dependencies  # noqa: E402
+
+deepprospect.dependencies.add_dependency_folder_to_path()
+
+import numpy as np  # noqa: E402
+
+OUTPUT = ROOT / "benchmarks" / "output" / "spectral"
+
+
+def quality():
+    from deepprospect.core import synthetic_spectra
+    from deepprospect.core.feedback import PrintFeedback
+    from deepprospect.models import spectral_classifier, spectral_regressor
+
+    table, _ = synthetic_spectra.generate_soil_library(800, seed=0)
+    start = time.perf_counter()
+    result = spectral_regressor.train_spectral_regressor(table, "Sb", seed=42, feedback=PrintFeedback())
+    seconds = time.perf_counter() - start
+    spectral_regressor.save_regressor(OUTPUT / "sb_regressor.dpm", result)
+    spectral_regressor.plot_scatter(OUTPUT / "sb_scatter.png", result)
+    spectral_regressor.plot_learning_curves(OUTPUT / "sb_learning_curves.png", result["metadata"]["history"])
+    spectral_regressor.write_metrics_csv(OUTPUT / "sb_metrics.csv", result)
+    print("\nSb regressor on 800 synthetic soil spectra (seed 0, split seed 42), {:.0f} s:".format(seconds))
+    print("{:5s} {:>9s} {:>9s} {:>12s} {:>12s} {:>7s}".format("", "R² train", "R² valid", "RMSE train", "RMSE valid",
+                                                             "epochs"))
+    for row in spectral_regressor.metrics_rows(result):
+        print("{:5s} {:9.3f} {:9.3f} {:12.1f} {:12.1f} {:>7}".format(*row))
+
+    library = synthetic_spectra.generate_mineral_library(150, seed=0)
+    start = time.perf_counter()
+    result = spectral_classifier.train_spectral_classifier(library, seed=42, feedback=PrintFeedback())
+    seconds = time.perf_counter() - start
+    spectral_classifier.save_classifier(OUTPUT / "classifier.dpm", result)
+    spectral_classifier.write_report(OUTPUT / "classifier_report.csv", result)
+    print("\nClassifier on 900 synthetic spectra, 6 classes, 400 bands (seed 0, split seed 42), {:.0f} s:".format(
+        seconds))
+    for method, values in result["metrics"].items():
+        print("{:4s} validation accuracy {:.1%}  kappa {:.3f}".format(method, values["accuracy_validation"],
+                                                                     values["kappa_validation"]))
+    return OUTPUT / "classifier.dpm"
+
+
+def make_raster(path, size, seed=0):
+    """A size × size × 400-band scene written block by block (uncompressed tiles), from class spectra."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from deepprospect.core import synthetic_spectra
+    from deepprospect.core.spectral import format_wavelength
+
+    rng = np.random.default_rng(seed)
+    wavelengths = synthetic_spectra.imaging_wavelengths()
+    names = [synthetic_spectra.CLASS_NAMES[k] for k in rng.integers(0, 6, 4096)]
+    pool = synthetic_spectra.mix(wavelengths, synthetic_spectra.class_abundances(names, rng), rng).astype(np.float32)
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=len(wavelengths), dtype="float32",
+                       crs="EPSG:32636", transform=from_origin(520000, 3880000, 1, 1), nodata=-9999.0, tiled=True,
+                       blockxsize=256, blockysize=256, interleave="pixel", BIGTIFF="YES") as dataset:
+        for index, value in enumerate(wavelengths, start=1):
+            dataset.set_band_description(index, format_wavelength(value))
+        for row in range(0, size, 256):
+            for col in range(0, size, 256):
+                rows, cols = min(256, size - row), min(256, size - col)
+                pick = rng.integers(0, len(pool), rows * cols)
+                block = pool[pick] + rng.normal(0, 0.002, (rows * cols, len(wavelengths))).astype(np.float32)
+                dataset.write(block.T.reshape(len(wavelengths), rows, cols),
+                              window=rasterio.windows.Window(col, row, cols, rows))
+
+
+def child(task, raster, bundle_path):
+    """One measurement in this (fresh) process; prints JSON with seconds."""
+    start = time.perf_counter()
+    if task == "read":
+        import rasterio
+
+        from deepprospect.core.blocks import iter_blocks
+
+        with rasterio.open(raster) as dataset:
+            total = 0.0
+            for block in iter_blocks(dataset.width, dataset.height, 256, tile_size=256):
+                total += float(dataset.read(window=block.window)[0, 0, 0])
+    else:
+        from deepprospect.models import spectral_classifier
+        from deepprospect.models.spectral_regressor import load_spectral_bundle
+
+        bundle = load_spectral_bundle(bundle_path, spectral_classifier.KIND)
+        start = time.perf_counter()  # classification only, not TensorFlow's import
+        spectral_classifier.classify_raster(bundle, raster, OUTPUT / "classes_{}.tif".format(task), task)
+    print(json.dumps({"seconds": time.perf_counter() - start,
+                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+
+
+def measure(task, raster, bundle_path):
+    completed = subprocess.run([sys.executable, __file__, "--child", task, str(raster), str(bundle_path)],
+                               capture_output=True, text=True)
+    if completed.returncode:
+        raise RuntimeError(completed.stderr[-3000:])
+    values = json.loads(completed.stdout.strip().splitlines()[-1])
+    return values["seconds"], values["peak_mb"]
+
+
+def raster_benchmark(size, bundle_path):
+    raster = OUTPUT / "scene_{}.tif".format(size)
+    if not raster.exists():
+        start = time.perf_counter()
+        make_raster(raster, size)
+        print("\nWrote the {0} × {0} × 400 test raster ({1:.1f} GB) in {2:.0f} s".format(
+            size, raster.stat().st_size / 1e9, time.perf_counter() - start))
+    anchor, anchor_peak = measure("read", raster, bundle_path)
+    print("\nAnchor: reading the {0} × {0} × 400 raster block by block: {1:.1f} s (peak RSS {2:.0f} MB)".format(
+        size, anchor, anchor_peak))
+    for task in ("cnn", "sam"):
+        seconds, peak = measure(task, raster, bundle_path)
+        print("{:4s} classification: {:6.1f} s = {:5.1f} × anchor; {:.0f} pixels/s; peak RSS {:.0f} MB".format(
+            task.upper(), seconds, seconds / anchor, size * size / seconds, peak))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-raster", action="store_true")
+    parser.add_argument("--child", nargs=3)
+    arguments = parser.parse_args()
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    if arguments.child:
+        child(*arguments.child)
+        return
+    bundle_path = OUTPUT / "classifier.dpm"
+    if not arguments.skip_quality or not bundle_path.exists():
+        bundle_path = quality()
+    if not arguments.skip_raster:
+        raster_benchmark(arguments.size, bundle_path)
+
+
+if __name__ == "__main__":
+    main()

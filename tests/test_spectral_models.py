@@ -1,0 +1,126 @@
+"""Spectral regressor and DeepGeoMap classifier on the synthetic spectral library (known truth).
+
+Small data and few epochs keep this quick; the full-size figures come from
+benchmarks/bench_spectral.py."""
+import numpy as np
+import pytest
+
+import deepprospect.models  # noqa: F401  (dependency folder on sys.path)
+from deepprospect.core import synthetic_spectra
+from deepprospect.core.errors import DeepProspectError
+from deepprospect.core.spectral import PreprocessSettings
+
+WAVELENGTHS = synthetic_spectra.imaging_wavelengths(120, 400.0, 2390.0)
+
+
+@pytest.fixture(scope="module")
+def classifier_run(tmp_path_factory):
+    from deepprospect.models import spectral_classifier
+
+    folder = tmp_path_factory.mktemp("classifier")
+    table = synthetic_spectra.generate_mineral_library(60, seed=1, wavelengths=WAVELENGTHS)
+    result = spectral_classifier.train_spectral_classifier(table, epochs=60, patience=15, seed=42)
+    bundle_path = spectral_classifier.save_classifier(folder / "classes.dpm", result)
+    scene = synthetic_spectra.generate_scene(folder / "scene.tif", size=40, seed=3, wavelengths=WAVELENGTHS)
+    return dict(result=result, bundle=str(bundle_path), scene=scene, folder=folder, table=table)
+
+
+def test_cnn_beats_sam_when_classes_differ_in_subtle_feature_depths(classifier_run):
+    metrics = classifier_run["result"]["metrics"]
+    assert metrics["CNN"]["accuracy_validation"] > metrics["SAM"]["accuracy_validation"] + 0.05
+    assert metrics["CNN"]["accuracy_validation"] > 0.85
+    names = classifier_run["result"]["metadata"]["class_names"]
+    assert names == sorted(synthetic_spectra.CLASS_NAMES)
+
+
+def test_classified_scene_matches_its_truth_and_keeps_nodata(classifier_run):
+    import rasterio
+
+    from deepprospect.models import spectral_classifier
+    from deepprospect.models.spectral_regressor import load_spectral_bundle
+
+    bundle = load_spectral_bundle(classifier_run["bundle"], spectral_classifier.KIND)
+    output = classifier_run["folder"] / "classes.tif"
+    spectral_classifier.classify_raster(bundle, classifier_run["scene"]["scene"], output, "cnn", block_size=16)
+    with rasterio.open(output) as dataset:
+        codes, probability = dataset.read(1), dataset.read(2)
+        assert dataset.descriptions == ("class", "probability")
+    truth = classifier_run["scene"]["truth"]
+    valid = truth >= 0
+    names = bundle.metadata["class_names"]
+    expected = np.array([names.index(synthetic_spectra.CLASS_NAMES[k]) + 1 for k in truth[valid]])
+    assert np.mean(codes[valid] == expected) > 0.85
+    assert np.all(codes[~valid] == -9999)
+    assert np.all((probability[valid] > 0) & (probability[valid] <= 1))
+    qml = (classifier_run["folder"] / "classes.qml").read_text()
+    assert all('label="{}"'.format(name) in qml for name in names)
+    sam = classifier_run["folder"] / "classes_sam.tif"
+    spectral_classifier.classify_raster(bundle, classifier_run["scene"]["scene"], sam, "sam")
+    with rasterio.open(sam) as dataset:
+        sam_codes = dataset.read(1)
+    assert np.mean(codes[valid] == expected) > np.mean(sam_codes[valid] == expected)
+
+
+def test_classifier_refuses_other_spectral_ranges(classifier_run):
+    from deepprospect.models import spectral_classifier
+    from deepprospect.models.spectral_regressor import load_spectral_bundle
+
+    bundle = load_spectral_bundle(classifier_run["bundle"], spectral_classifier.KIND)
+    other = synthetic_spectra.imaging_wavelengths(100, 400.0, 2390.0)
+    with pytest.raises(DeepProspectError, match="same spectral range and band count"):
+        spectral_classifier.classify_spectra(bundle, other, np.full((3, 100), 0.4))
+    with pytest.raises(DeepProspectError, match="not a 'spectral_regressor' model"):
+        load_spectral_bundle(classifier_run["bundle"], "spectral_regressor")
+
+
+def test_same_seed_gives_the_same_classifier(classifier_run):
+    from deepprospect.models import spectral_classifier
+
+    table = classifier_run["table"].subset(np.arange(120))
+    first = spectral_classifier.train_spectral_classifier(table, epochs=3, seed=7)
+    second = spectral_classifier.train_spectral_classifier(table, epochs=3, seed=7)
+    for a, b in zip(first["model"].get_weights(), second["model"].get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def regressor_run(tmp_path_factory):
+    from deepprospect.models import spectral_regressor
+
+    folder = tmp_path_factory.mktemp("regressor")
+    table, truth = synthetic_spectra.generate_soil_library(260, seed=11, wavelengths=np.arange(350.0, 2501.0, 4.0))
+    settings = PreprocessSettings(window_nm=31)
+    result = spectral_regressor.train_spectral_regressor(table, "Sb", settings, frame_length=32, frame_step=8,
+                                                         epochs=120, patience=25, seed=42)
+    path = spectral_regressor.save_regressor(folder / "sb.dpm", result)
+    return dict(result=result, path=str(path), table=table, truth=truth, folder=folder)
+
+
+def test_regressor_learns_the_documented_law_and_reports_baselines(regressor_run):
+    metrics = regressor_run["result"]["metrics"]
+    assert set(metrics) == {"CNN", "PLS", "RF"}
+    # PLS is the independent check that the law is in the spectra; the small CNN must find it too
+    assert metrics["PLS"]["r2_log_validation"] > 0.9
+    assert metrics["CNN"]["r2_log_validation"] > 0.5
+    samples = regressor_run["result"]["metadata"]["samples"]
+    truth = regressor_run["truth"]
+    assert samples["censored"] == int((truth["sb_ppm"] > 4000).sum())
+    assert samples["outliers"] == int(((truth["sb_ppm"] > 1000) & (truth["sb_ppm"] <= 4000)).sum())
+    assert samples["used"] + samples["censored"] + samples["outliers"] == 260
+
+
+def test_regressor_bundle_round_trip_and_range_check(regressor_run):
+    import tensorflow as tf
+
+    from deepprospect.models import spectral_regressor
+
+    bundle = spectral_regressor.load_spectral_bundle(regressor_run["path"], spectral_regressor.KIND)
+    table = regressor_run["table"]
+    predicted = spectral_regressor.predict_content(bundle, table.wavelengths, table.spectra[:20])
+    model = regressor_run["result"]["model"]
+    inputs = spectral_regressor.processed_inputs(bundle.metadata, table.wavelengths, table.spectra[:20])
+    z = model(tf.constant(inputs), training=False).numpy()[:, 0]
+    target = bundle.metadata["target"]
+    np.testing.assert_allclose(predicted, 10 ** (z * target["std"] + target["mean"]), rtol=1e-5)
+    with pytest.raises(DeepProspectError, match="trained on 500 bands over 402–2398 nm, but within that range the input has 250 bands"):
+        spectral_regressor.predict_content(bundle, table.wavelengths[::2], table.spectra[:3, ::2])
