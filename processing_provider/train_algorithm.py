@@ -53,7 +53,7 @@ class TrainAlgorithm(DeepProspectAlgorithm):
             "POINTS", self.tr("Training points (deposits and non-deposits)"), [QgsProcessing.TypeVectorPoint]))
         self.addParameter(QgsProcessingParameterField(
             "LABEL_FIELD", self.tr("Label field (1 deposit, 0 non-deposit)"), defaultValue="label",
-            parentLayerParameterName="POINTS", type=QgsProcessingParameterField.Numeric))
+            parentLayerParameterName="POINTS", type=QgsProcessingParameterField.Any, optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             "ARCHITECTURE", self.tr("Network architecture"), options=list(self.ARCHITECTURES), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
