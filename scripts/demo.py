@@ -143,7 +143,10 @@ class Demo:
 
         metadata = read_metadata(train["OUTPUT_MODEL"])
         lines = ["", "=" * 72, "DeepProspect demo: summary", "=" * 72]
-        lines.append("Validation ({}; points in whole held-out blocks):".format(metadata.get("validation", "spatial blocks")))
+        validation = metadata.get("validation", {})
+        lines.append("Validation on {} points in {} held-out spatial blocks of {:g} km ({} training points):".format(
+            validation.get("validation_points"), validation.get("validation_blocks"),
+            validation.get("block_size", float("nan")) / 1000.0, validation.get("training_points")))
         lines.append("  {:<24} {:>9} {:>9} {:>9}".format("model", "ROC-AUC", "accuracy", "F1 gold"))
         rows = [(metadata["architecture"], metadata["metrics"])]
         rows += [(name.replace("_", " "), values) for name, values in metadata.get("baselines", {}).items()]
@@ -234,14 +237,7 @@ def _style_for(source, name):
 
 
 def _f1_gold(metrics):
-    for key in ("f1_deposit", "f1"):
-        if key in metrics:
-            return metrics[key]
-    per_class = metrics.get("per_class") or metrics.get("classes") or {}
-    for key in ("deposit", "1", 1):
-        if key in per_class and "f1" in per_class[key]:
-            return per_class[key]["f1"]
-    return float("nan")
+    return metrics.get("deposit", {}).get("f1", float("nan"))
 
 
 def _read_importance(path):
