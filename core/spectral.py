@@ -570,5 +570,5 @@ def processed_label(settings):
     if settings.continuum_removal:
         name = "continuum-removed " + name
     if settings.derivative:
-        name = "{} derivative of {} (per nm)".format({1: "1st", 2: "2nd"}[settings.derivative], name)
+        name = "{} derivative (per nm)\nof {}".format({1: "1st", 2: "2nd"}[settings.derivative], name)
     return name

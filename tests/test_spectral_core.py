@@ -133,6 +133,28 @@ def test_raster_path_equals_table_path_pixel_by_pixel(tmp_path):
     assert (~valid).sum() == 270 * 270 - 266 * 266
 
 
+def test_canceled_raster_preprocessing_leaves_no_output(tmp_path):
+    from deepprospect.core.errors import OperationCanceled
+    from deepprospect.core.feedback import Feedback
+
+    class CancelAfterFirstBlock(Feedback):
+        calls = 0
+
+        def set_progress(self, percent):
+            self.calls += 1
+
+        def is_canceled(self):
+            return self.calls >= 1
+
+    wavelengths = synthetic_spectra.imaging_wavelengths(20, 400.0, 2380.0)
+    scene = synthetic_spectra.generate_scene(tmp_path / "scene.tif", size=260, seed=2, wavelengths=wavelengths)
+    out = tmp_path / "processed.tif"
+    with pytest.raises(OperationCanceled):
+        spectral.preprocess_raster(scene["scene"], out, spectral.PreprocessSettings(smoothing=False),
+                                   feedback=CancelAfterFirstBlock())
+    assert list(tmp_path.glob("processed*")) == [] and not list(tmp_path.glob(".processed*"))
+
+
 def test_raster_wavelengths_from_envi_header_and_clear_error_without(tmp_path):
     import rasterio
     from rasterio.transform import from_origin
