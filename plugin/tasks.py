@@ -2,8 +2,21 @@
 
 Both take seconds, so they run in a ``QgsTask`` (QGIS's task manager shows their progress and
 the interface stays responsive). The result is handed back in the main thread.
+
+TensorFlow itself runs in one dedicated Python thread with a large stack, which the tasks hand
+their work to: tracing a Keras model inside a QThreadPool worker of QgsTaskManager crashed
+(segmentation fault in graph building) when TensorFlow had been imported in another worker,
+while the same calls in a plain Python thread work. One thread also means TensorFlow state is
+never touched from two threads at once.
 """
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
 from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsTask
+
+TENSORFLOW_STACK_BYTES = 256 * 1024 * 1024
+_TENSORFLOW_EXECUTOR = []
 
 #: Tasks that have been started and not finished yet: QGIS holds them only as C++ objects, so
 #: Python must keep a reference or the wrapper (and its callbacks) would be collected mid-run.
@@ -26,11 +39,17 @@ class BackgroundTask(QgsTask):
         self.done = False
 
     def run(self):
-        try:
-            self.result = self._work(self)
-        except Exception as error:  # handed to on_done in the main thread, where it can be shown
-            self.error = error
-            return False
+        future = tensorflow_thread().submit(self._work, self)
+        while True:
+            try:
+                self.result = future.result(timeout=0.1)
+                break
+            except FutureTimeout:
+                if self.isCanceled():  # TensorFlow cannot be interrupted; its result is dropped
+                    return False
+            except Exception as error:  # handed to on_done in the main thread, where it can be shown
+                self.error = error
+                return False
         return not self.isCanceled()
 
     def finished(self, ok):
@@ -43,6 +62,19 @@ class BackgroundTask(QgsTask):
         except Exception as error:  # a callback bug must not kill QGIS's event loop silently
             QgsMessageLog.logMessage("DeepProspect inspector: {}".format(error), "DeepProspect", Qgis.Critical)
             raise
+
+
+def tensorflow_thread():
+    """The single-thread executor in which all the inspector's TensorFlow work runs."""
+    if not _TENSORFLOW_EXECUTOR:
+        previous = threading.stack_size(TENSORFLOW_STACK_BYTES)
+        try:
+            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepprospect-tensorflow")
+            executor.submit(lambda: None).result()  # start the thread now, while the stack size applies
+        finally:
+            threading.stack_size(previous)
+        _TENSORFLOW_EXECUTOR.append(executor)
+    return _TENSORFLOW_EXECUTOR[0]
 
 
 def start(task):
