@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Write resources/models/prospectivity_chain.model3: the demo chain as a Model Builder model.
+
+Built through QGIS's own model API (not hand-written XML) so the file is exactly what the
+Model Builder would save. Run it again after changing an algorithm's parameters:
+``QT_QPA_PLATFORM=offscreen /usr/bin/python3 scripts/build_chain_model.py``.
+"""
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "resources" / "models" / "prospectivity_chain.model3"
+
+
+def build_model():
+    from qgis.core import (
+        QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm, QgsProcessingModelChildParameterSource as Source,
+        QgsProcessingModelOutput, QgsProcessingModelParameter, QgsProcessingParameterBoolean,
+        QgsProcessingParameterEnum, QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
+        QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber, QgsProcessing,
+    )
+    from qgis.PyQt.QtCore import QPointF
+
+    model = QgsProcessingModelAlgorithm("Prospectivity chain", "Modelling", "deepprospect")
+    model.setName("prospectivity_chain")
+    model.setHelpContent({
+        "ALG_DESC": (
+            "The whole DeepProspect chain in one run: IDW of the geochemical samples, stacking with the other "
+            "evidence rasters, random non-deposits around the known deposits, training with spatial-block "
+            "validation, the probability and uncertainty maps, and the SHAP charts. Open it in the Model "
+            "Builder (right-click › Edit Model) to change any step."),
+        "ALG_CREATOR": "DeepProspect",
+    })
+
+    def parameter(definition, x, y):
+        model.addModelParameter(definition, QgsProcessingModelParameter(definition.name()))
+        model.parameterComponent(definition.name()).setPosition(QPointF(x, y))
+
+    parameter(QgsProcessingParameterFeatureSource("geochemistry", "Geochemical samples", [QgsProcessing.TypeVectorPoint]), 120, 60)
+    parameter(QgsProcessingParameterField("geochemistry_fields", "Elements to interpolate", parentLayerParameterName="geochemistry",
+                                          type=QgsProcessingParameterField.Numeric, allowMultiple=True), 120, 130)
+    parameter(QgsProcessingParameterNumber("idw_pixel_size", "IDW pixel size (map units)", QgsProcessingParameterNumber.Double,
+                                           defaultValue=250.0, minValue=0.0001), 120, 200)
+    parameter(QgsProcessingParameterMultipleLayers("evidence_rasters", "Other evidence rasters", QgsProcessing.TypeRaster), 380, 60)
+    parameter(QgsProcessingParameterMultipleLayers("categorical_rasters", "Categorical rasters among them (e.g. lithology)",
+                                                   QgsProcessing.TypeRaster, optional=True), 380, 130)
+    parameter(QgsProcessingParameterNumber("stack_pixel_size", "Stack pixel size (map units; the paper used 444 m)",
+                                           QgsProcessingParameterNumber.Double, defaultValue=444.0, minValue=0.0001), 380, 200)
+    parameter(QgsProcessingParameterFeatureSource("deposits", "Known deposits", [QgsProcessing.TypeVectorPoint]), 640, 60)
+    parameter(QgsProcessingParameterEnum("architecture", "Network architecture",
+                                         options=["pradhan2022_dense", "cnn1d", "cnn2d_patch"], defaultValue=0), 640, 130)
+    parameter(QgsProcessingParameterNumber("epochs", "Epochs (maximum; early stopping)", QgsProcessingParameterNumber.Integer,
+                                           defaultValue=200, minValue=1), 640, 200)
+    parameter(QgsProcessingParameterNumber("ensemble_size", "Ensemble members (uncertainty needs 2 or more)",
+                                           QgsProcessingParameterNumber.Integer, defaultValue=3, minValue=2), 900, 60)
+    parameter(QgsProcessingParameterNumber("validation_block_size", "Spatial validation block size (map units)",
+                                           QgsProcessingParameterNumber.Double, defaultValue=10000.0, minValue=0.0), 900, 130)
+
+    def child(child_id, algorithm_id, description, x, y, sources, outputs=None):
+        step = QgsProcessingModelChildAlgorithm(algorithm_id)
+        step.setChildId(child_id)
+        step.setDescription(description)
+        step.setPosition(QPointF(x, y))
+        for name, value in sources.items():
+            step.addParameterSources(name, value if isinstance(value, list) else [value])
+        if outputs:
+            model_outputs = {}
+            for child_output, (output_name, description_text) in outputs.items():
+                output = QgsProcessingModelOutput(output_name, description_text)
+                output.setChildId(child_id)
+                output.setChildOutputName(child_output)
+                output.setPosition(QPointF(x + 200, y + 40 * (len(model_outputs) + 1)))
+                model_outputs[output_name] = output
+            step.setModelOutputs(model_outputs)
+        model.addChildAlgorithm(step)
+        return step
+
+    static = Source.fromStaticValue
+    child("idw", "deepprospect:idw", "Interpolate geochemistry (IDW)", 200, 320, {
+        "INPUT": Source.fromModelParameter("geochemistry"), "FIELDS": Source.fromModelParameter("geochemistry_fields"),
+        "PIXEL_SIZE": Source.fromModelParameter("idw_pixel_size"), "POWER": static(2.0), "NEIGHBORS": static(12),
+        "RADIUS": static(0.0), "LOG10": static(False)})
+    child("stack", "deepprospect:stack", "Stack the evidence", 450, 400, {
+        "LAYERS": [Source.fromChildOutput("idw", "OUTPUT"), Source.fromModelParameter("evidence_rasters")],
+        "CATEGORICAL": Source.fromModelParameter("categorical_rasters"),
+        "REFERENCE": Source.fromChildOutput("idw", "OUTPUT"), "PIXEL_SIZE": Source.fromModelParameter("stack_pixel_size")},
+        {"OUTPUT": ("evidence_stack", "Evidence stack")})
+    child("negatives", "deepprospect:sample_negatives", "Sample non-deposits", 700, 480, {
+        "STACK": Source.fromChildOutput("stack", "OUTPUT"), "DEPOSITS": Source.fromModelParameter("deposits"),
+        "COUNT": static(0), "MIN_DISTANCE": static(1000.0), "SEED": static(1)})
+    child("train", "deepprospect:train", "Train the network", 450, 560, {
+        "STACK": Source.fromChildOutput("stack", "OUTPUT"), "POINTS": Source.fromChildOutput("negatives", "OUTPUT"),
+        "LABEL_FIELD": static("label"), "ARCHITECTURE": Source.fromModelParameter("architecture"),
+        "EPOCHS": Source.fromModelParameter("epochs"), "VALIDATION": static(1),
+        "BLOCK_SIZE": Source.fromModelParameter("validation_block_size"),
+        "ENSEMBLE_SIZE": Source.fromModelParameter("ensemble_size"), "SEED": static(42)},
+        {"OUTPUT_MODEL": ("model_bundle", "Model bundle"), "OUTPUT_REPORT": ("training_report", "Training report")})
+    child("predict", "deepprospect:predict", "Predict the map", 200, 660, {
+        "STACK": Source.fromChildOutput("stack", "OUTPUT"), "MODEL": Source.fromChildOutput("train", "OUTPUT_MODEL"),
+        "DEPOSITS": Source.fromModelParameter("deposits")},
+        {"OUTPUT": ("probability", "Probability of a deposit"),
+         "OUTPUT_UNCERTAINTY": ("uncertainty", "Uncertainty (ensemble spread)"),
+         "OUTPUT_CLASSES": ("classes", "Prospectivity classes")})
+    child("shap", "deepprospect:shap", "Explain with SHAP", 700, 660, {
+        "MODEL": Source.fromChildOutput("train", "OUTPUT_MODEL"), "STACK": Source.fromChildOutput("stack", "OUTPUT"),
+        "POINTS": Source.fromChildOutput("negatives", "OUTPUT"), "SAMPLE_SIZE": static(1000),
+        "BACKGROUND_SIZE": static(100), "EXPLAINER": static(0), "SEED": static(1)},
+        {"OUTPUT_FOLDER": ("shap_folder", "SHAP charts folder")})
+    return model
+
+
+def main():
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import_dir = Path(tempfile.mkdtemp())
+    (import_dir / "deepprospect").symlink_to(ROOT, target_is_directory=True)
+    sys.path.insert(0, str(import_dir))
+    sys.path.append("/usr/share/qgis/python/plugins")
+    from qgis.core import QgsApplication
+
+    app = QgsApplication([], False)
+    app.initQgis()
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    from deepprospect.processing_provider.provider import DeepProspectProvider
+
+    QgsApplication.processingRegistry().addProvider(DeepProspectProvider())
+    model = build_model()
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    if not model.toFile(str(OUTPUT)):
+        raise SystemExit("could not write " + str(OUTPUT))
+    print("wrote", OUTPUT)
+
+
+if __name__ == "__main__":
+    main()
