@@ -115,7 +115,7 @@ def train_model(stack_path, points_path, *, points_layer=None, label_field="labe
                 architecture="pradhan2022_dense", patch_size=5, epochs=200, batch_size=32, learning_rate=1e-3,
                 dropout=0.2, l2=0.0, validation="random", validation_fraction=0.2, block_size=None,
                 ensemble_size=1, seed=42, early_stopping=True, patience=20, balance_classes=True,
-                output_model=None, output_report=None, feedback=None):
+                compare_validation=False, output_model=None, output_report=None, feedback=None):
     """Train ``architecture`` on the points of ``points_path`` over the evidence stack ``stack_path``.
 
     ``label_field``: integer field, 1 deposit / 0 non-deposit. ``patch_size``: odd window side in
@@ -127,7 +127,10 @@ def train_model(stack_path, points_path, *, points_layer=None, label_field="labe
     ``ensemble_size``: members trained with seeds ``seed``, ``seed+1``, …; ``early_stopping``:
     stop when the stopping-subset loss has not improved for ``patience`` epochs and restore the
     best weights; ``balance_classes``: weight the classes so both count equally in the loss.
-    ``output_model``: ``.dpm`` path (None: no bundle); ``output_report``: HTML path or None.
+    ``compare_validation``: also train (same settings) with the other validation scheme and report
+    both, to show how much a random split flatters the model (twice the time; the bundle keeps the
+    model of ``validation``). ``output_model``: ``.dpm`` path (None: no bundle); ``output_report``:
+    HTML path or None.
     Returns a :class:`TrainingResult`. Raises :class:`DeepProspectError` on bad input and
     :class:`OperationCanceled` (writing nothing) when ``feedback`` is canceled.
     """
@@ -157,52 +160,23 @@ def train_model(stack_path, points_path, *, points_layer=None, label_field="labe
     if split.scheme == "random":
         feedback.info(RANDOM_SPLIT_WARNING)
 
-    mean, std = training_statistics(data.values[split.train])
     constant = [name for name, value in zip(data.factor_names, data.values[split.train].std(axis=0)) if value == 0]
     if constant:
         feedback.warning("Factors constant over the training points carry no information: " + ", ".join(constant))
-    pixels = ((data.values - mean) / std).astype(np.float32)
-    if uses_patches:
-        inputs = read_patches(stack_path, data.rows, data.cols, patch_size, mean, std, feedback)
-    else:
-        inputs = pixels
-    feedback.check_canceled()
-
-    # Early stopping must not peek at the validation split, so it watches a subset of training.
-    fit_index, stop_index = _stopping_subset(data, split, seed) if early_stopping else (split.train, None)
-    fit_x, fit_y = inputs[fit_index], data.labels[fit_index]
-    if uses_patches:
-        fit_x, fit_y = _augment_deposits(fit_x, fit_y)
-    stop_data = (inputs[stop_index], data.labels[stop_index]) if stop_index is not None else None
-    validation_data = (inputs[split.validation], data.labels[split.validation])
-    class_weight = _class_weight(fit_y) if balance_classes else None
-
-    import tensorflow as tf
-
-    members, history = [], []
-    for member in range(ensemble_size):
-        member_seed = int(seed) + member
-        tf.keras.utils.set_random_seed(member_seed)
-        tf.config.experimental.enable_op_determinism()
-        model = build_model(architecture, len(data.factor_names), patch_size, dropout, l2, learning_rate)
-        member_feedback = feedback.scaled(100.0 * member / ensemble_size, 100.0 * (member + 1) / ensemble_size)
-        record = _fit_member(model, fit_x, fit_y, validation_data, stop_data, epochs, batch_size, class_weight,
-                             early_stopping, patience, member_feedback)
-        record["seed"] = member_seed
-        members.append(model)
-        history.append(record)
-        feedback.info("Member {}/{}: {} epochs, best epoch {}.".format(
-            member + 1, ensemble_size, record["epochs_run"], record["best_epoch"]))
-
-    member_probability = np.array([_deposit_probability(model, validation_data[0]) for model in members])
-    probability = member_probability.mean(axis=0)
-    metrics = classification_metrics(validation_data[1], probability)
-    metrics["members_roc_auc"] = [classification_metrics(validation_data[1], p)["roc_auc"] for p in member_probability]
-    baselines, baseline_probabilities = fit_baselines(
-        pixels[split.train], data.labels[split.train], pixels[split.validation], data.labels[split.validation],
-        seed=seed, class_weight="balanced" if balance_classes else None)
-    feedback.info("Validation ROC-AUC: network {:.3f}, logistic regression {:.3f}, random forest {:.3f}.".format(
-        metrics["roc_auc"], baselines["logistic_regression"]["roc_auc"], baselines["random_forest"]["roc_auc"]))
+    settings = dict(architecture=architecture, patch_size=patch_size, epochs=epochs, batch_size=batch_size,
+                    learning_rate=learning_rate, dropout=dropout, l2=l2, ensemble_size=ensemble_size, seed=seed,
+                    early_stopping=early_stopping, patience=patience, balance_classes=balance_classes)
+    share = 50.0 if compare_validation else 100.0
+    run = _train_on_split(stack_path, data, split, settings, feedback.scaled(0, share))
+    members, history, metrics, baselines = run["members"], run["history"], run["metrics"], run["baselines"]
+    mean, std, class_weight = run["mean"], run["std"], run["class_weight"]
+    comparison = None
+    if compare_validation:
+        other = "random" if validation == "spatial_blocks" else "spatial_blocks"
+        feedback.info("Training again with a {} split, to compare the two validation schemes.".format(other))
+        other_split = make_split(data, other, validation_fraction, block_size, seed)
+        other_run = _train_on_split(stack_path, data, other_split, settings, feedback.scaled(share, 100))
+        comparison = {split.scheme: _scheme_summary(split, run), other: _scheme_summary(other_split, other_run)}
 
     hyperparameters = dict(
         architecture=architecture, patch_size=patch_size, epochs=epochs, batch_size=batch_size,
@@ -226,15 +200,16 @@ def train_model(stack_path, points_path, *, points_layer=None, label_field="labe
               "training": _class_counts(data.labels[split.train]),
               "validation": _class_counts(data.labels[split.validation])},
         validation=split.describe(), metrics=metrics, baselines=baselines, history=history, seed=int(seed),
+        validation_comparison=comparison,
         training_seconds=round(time.time() - started, 2),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    result = TrainingResult(metadata, metrics, baselines, history, split, data, probability, baseline_probabilities,
-                            members)
+    result = TrainingResult(metadata, metrics, baselines, history, split, data, run["probability"],
+                            run["baseline_probabilities"], members)
     feedback.check_canceled()
     if output_model:
         from .bundle import save_bundle
 
-        background = _background(inputs, split.train, mean, std, seed, uses_patches)
+        background = _background(run["inputs"], split.train, mean, std, seed)
         result.model_path = save_bundle(output_model, members, metadata, background=background)
     if output_report:
         from .report import write_report
@@ -242,6 +217,72 @@ def train_model(stack_path, points_path, *, points_layer=None, label_field="labe
         result.report_path = write_report(output_report, result)
     feedback.set_progress(100)
     return result
+
+
+def _train_on_split(stack_path, data, split, settings, feedback):
+    """Standardise, build inputs, train every member and fit the baselines on one split."""
+    import tensorflow as tf
+
+    architecture, seed = settings["architecture"], int(settings["seed"])
+    uses_patches = architecture in PATCH_ARCHITECTURES
+    mean, std = training_statistics(data.values[split.train])
+    pixels = ((data.values - mean) / std).astype(np.float32)
+    if uses_patches:
+        inputs = read_patches(stack_path, data.rows, data.cols, settings["patch_size"], mean, std, feedback)
+    else:
+        inputs = pixels
+    feedback.check_canceled()
+
+    # Early stopping must not peek at the validation split, so it watches a subset of training.
+    fit_index, stop_index = _stopping_subset(data, split, seed) if settings["early_stopping"] else (split.train, None)
+    fit_x, fit_y = inputs[fit_index], data.labels[fit_index]
+    if uses_patches:
+        fit_x, fit_y = _augment_deposits(fit_x, fit_y)
+    stop_data = (inputs[stop_index], data.labels[stop_index]) if stop_index is not None else None
+    validation_data = (inputs[split.validation], data.labels[split.validation])
+    class_weight = _class_weight(fit_y) if settings["balance_classes"] else None
+
+    ensemble_size = settings["ensemble_size"]
+    members, history = [], []
+    for member in range(ensemble_size):
+        member_seed = seed + member
+        tf.keras.utils.set_random_seed(member_seed)
+        tf.config.experimental.enable_op_determinism()
+        model = build_model(architecture, len(data.factor_names), settings["patch_size"], settings["dropout"],
+                            settings["l2"], settings["learning_rate"])
+        member_feedback = feedback.scaled(100.0 * member / ensemble_size, 100.0 * (member + 1) / ensemble_size)
+        record = _fit_member(model, fit_x, fit_y, validation_data, stop_data, settings["epochs"],
+                             settings["batch_size"], class_weight, settings["early_stopping"], settings["patience"],
+                             member_feedback)
+        record["seed"] = member_seed
+        members.append(model)
+        history.append(record)
+        feedback.info("Member {}/{}: {} epochs, best epoch {}.".format(
+            member + 1, ensemble_size, record["epochs_run"], record["best_epoch"]))
+
+    member_probability = np.array([_deposit_probability(model, validation_data[0]) for model in members])
+    probability = member_probability.mean(axis=0)
+    metrics = classification_metrics(validation_data[1], probability)
+    metrics["members_roc_auc"] = [classification_metrics(validation_data[1], p)["roc_auc"] for p in member_probability]
+    baselines, baseline_probabilities = fit_baselines(
+        pixels[split.train], data.labels[split.train], pixels[split.validation], data.labels[split.validation],
+        seed=seed, class_weight="balanced" if settings["balance_classes"] else None)
+    feedback.info("{} split, validation ROC-AUC: network {:.3f}, logistic regression {:.3f}, random forest {:.3f}."
+                  .format(split.scheme.replace("_", " ").capitalize(), metrics["roc_auc"],
+                          baselines["logistic_regression"]["roc_auc"], baselines["random_forest"]["roc_auc"]))
+    return dict(members=members, history=history, metrics=metrics, baselines=baselines, probability=probability,
+                baseline_probabilities=baseline_probabilities, mean=mean, std=std, inputs=inputs,
+                class_weight=class_weight)
+
+
+def _scheme_summary(split, run):
+    summary = split.describe()
+    summary["network"] = {key: run["metrics"][key] for key in ("roc_auc", "pr_auc", "accuracy")}
+    summary["network"]["deposit_f1"] = run["metrics"]["deposit"]["f1"]
+    for name, values in run["baselines"].items():
+        summary[name] = {"roc_auc": values["roc_auc"], "pr_auc": values["pr_auc"], "accuracy": values["accuracy"],
+                         "deposit_f1": values["deposit"]["f1"]}
+    return summary
 
 
 def read_training_points(stack_path, points_path, label_field="label", layer=None):
@@ -438,7 +479,7 @@ def _deposit_probability(model, inputs):
     return model(tf.constant(inputs), training=False).numpy()[:, 1].astype(np.float64)
 
 
-def _background(inputs, train, mean, std, seed, uses_patches):
+def _background(inputs, train, mean, std, seed):
     """Raw (unstandardised) values of up to BACKGROUND_SIZE training samples, for SHAP."""
     rng = np.random.default_rng(int(seed))
     chosen = np.sort(rng.choice(train, size=min(BACKGROUND_SIZE, len(train)), replace=False))

@@ -32,7 +32,8 @@ class TrainAlgorithm(DeepProspectAlgorithm):
         "width). Evidence is spatially autocorrelated, so random splits overstate how well the model will "
         "do in new ground: prefer spatial blocks to judge a model. Logistic regression and random forest "
         "are fitted on the same split and reported beside the network, so you see whether the deep model "
-        "earns its keep.\n\n"
+        "earns its keep. COMPARE_VALIDATION trains a second time with the other split and shows both "
+        "in the report.\n\n"
         "EPOCHS, BATCH_SIZE, LEARNING_RATE: Adam training settings (the paper: 200, 32, 0.001). With "
         "EARLY_STOPPING (default on) training stops when the loss on a part of the training points set "
         "aside for that has not improved for PATIENCE epochs, and the best epoch's weights are kept. "
@@ -92,6 +93,9 @@ class TrainAlgorithm(DeepProspectAlgorithm):
                                          defaultValue=0.0, minValue=0.0, maxValue=1.0),
             QgsProcessingParameterBoolean("BALANCE_CLASSES", self.tr("Weight classes equally in the loss"),
                                           defaultValue=True),
+            QgsProcessingParameterBoolean(
+                "COMPARE_VALIDATION", self.tr("Also train with the other validation split and compare (twice the time)"),
+                defaultValue=False),
         ]
         for parameter in advanced:
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
@@ -130,6 +134,7 @@ class TrainAlgorithm(DeepProspectAlgorithm):
             early_stopping=self.parameterAsBoolean(parameters, "EARLY_STOPPING", context),
             patience=self.parameterAsInt(parameters, "PATIENCE", context),
             balance_classes=self.parameterAsBoolean(parameters, "BALANCE_CLASSES", context),
+            compare_validation=self.parameterAsBoolean(parameters, "COMPARE_VALIDATION", context),
             output_model=output_model, output_report=output_report, feedback=feedback)
         outputs = {"OUTPUT_MODEL": result.model_path, "ACCURACY": result.accuracy, "ROC_AUC": result.roc_auc,
                    "F1": result.f1}

@@ -60,7 +60,7 @@ def test_processing_run_writes_bundle_and_report(qgis_app, province_stack, point
 
     result = processing.run("deepprospect:train", {
         "STACK": province_stack, "POINTS": points, "LABEL_FIELD": "label", "ARCHITECTURE": 0, "EPOCHS": 60,
-        "VALIDATION": 1, "BLOCK_SIZE": 4000, "SEED": 5,
+        "VALIDATION": 1, "BLOCK_SIZE": 4000, "SEED": 5, "COMPARE_VALIDATION": True,
         "OUTPUT_MODEL": str(tmp_path / "gold.dpm"), "OUTPUT_REPORT": str(tmp_path / "gold.html")})
     metadata = read_metadata(result["OUTPUT_MODEL"])
     assert metadata["architecture"] == "pradhan2022_dense" and metadata["validation"]["scheme"] == "spatial_blocks"
@@ -70,6 +70,10 @@ def test_processing_run_writes_bundle_and_report(qgis_app, province_stack, point
     assert 0.6 < result["ROC_AUC"] <= 1.0
     report = Path(result["OUTPUT_REPORT"]).read_text()
     assert report.count("data:image/png;base64,") == 4 and "spatial-block" in report
+    comparison = metadata["validation_comparison"]
+    assert set(comparison) == {"random", "spatial_blocks"}
+    assert comparison["spatial_blocks"]["network"]["roc_auc"] == pytest.approx(result["ROC_AUC"])
+    assert "Random split against spatial blocks" in report
 
 
 def test_bad_label_field_is_a_processing_error(qgis_app, province_stack, points, tmp_path):
