@@ -255,26 +255,25 @@ def _confusion_figure(confusion):
 def _history_figure(history):
     figure, (loss_axes, accuracy_axes) = _new_figure(10, 4.0, 2)
     several = len(history) > 1
+    alpha = 0.6 if several else 1.0
     for index, record in enumerate(history):
         epochs = np.arange(1, len(record["loss"]) + 1)
-        alpha = 0.55 if several else 1.0
-        suffix = " (member {})".format(index + 1) if several else ""
-        for axes, key, title in ((loss_axes, "loss", "Loss (cross-entropy)"), (accuracy_axes, "accuracy", "Accuracy")):
-            axes.plot(epochs, record[key], color=NETWORK_COLOUR, alpha=alpha, lw=1.4,
-                      label="Training" + suffix if index == 0 or several else None)
+        first = index == 0   # one legend entry per kind of curve, however many members
+        for axes, key in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
+            axes.plot(epochs, record[key], color=NETWORK_COLOUR, alpha=alpha, lw=1.4, label="Training" if first else None)
             if record.get("val_" + key):
                 axes.plot(epochs, record["val_" + key], color=DEPOSIT_COLOUR, alpha=alpha, lw=1.4,
-                          label="Validation" + suffix if index == 0 or several else None)
+                          label="Validation" if first else None)
             if key == "loss" and record.get("stopping_loss"):
                 axes.plot(epochs, record["stopping_loss"], color="0.45", alpha=alpha, lw=1.0, ls="--",
-                          label="Stopping subset" + suffix if index == 0 or several else None)
+                          label="Stopping subset (part of training)" if first else None)
             if record.get("best_epoch") and record["best_epoch"] < len(epochs):
-                axes.axvline(record["best_epoch"], color="0.3", ls=":", lw=1)
-            axes.set(xlabel="Epoch", title=title)
-            axes.grid(alpha=0.3)
-    loss_axes.set_ylabel("Loss")
-    accuracy_axes.set_ylabel("Share of points classified right")
+                axes.axvline(record["best_epoch"], color="0.3", ls=":", lw=1, label="Epoch kept" if first else None)
+    members = " — {} ensemble members".format(len(history)) if several else ""
+    loss_axes.set(xlabel="Epoch", ylabel="Loss", title="Loss (cross-entropy)" + members)
+    accuracy_axes.set(xlabel="Epoch", ylabel="Share of points classified right", title="Accuracy" + members)
     for axes in (loss_axes, accuracy_axes):
+        axes.grid(alpha=0.3)
         axes.legend(fontsize=8, loc="best")
     figure.tight_layout()
     return figure

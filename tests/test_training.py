@@ -263,3 +263,12 @@ def test_a_foreign_zip_is_not_a_bundle(tmp_path):
         archive.writestr("metadata.json", json.dumps({"hello": 1}))
     with pytest.raises(BundleError, match="not a DeepProspect model bundle"):
         read_metadata(path)
+
+
+def test_a_damaged_file_is_not_a_bundle(tmp_path):
+    from deepprospect.models.bundle import BundleError, load_bundle
+
+    path = tmp_path / "damaged.dpm"
+    path.write_bytes(b"PK\x03\x04 this is not a zip archive at all")
+    with pytest.raises(BundleError, match="not a DeepProspect model bundle"):
+        load_bundle(path)
