@@ -22,6 +22,9 @@ from .raster import GEOTIFF_OPTIONS, STACK_NODATA
 
 #: Pixels per side of a processing window (a multiple of the output's 256-pixel tiles).
 BLOCK_SIZE = 512
+#: GDAL's block cache while stacking (MB). GDAL's default (5 % of RAM) would otherwise fill with
+#: source and output blocks, and memory would grow with the size of the stack.
+GDAL_CACHE_MB = 32
 
 
 @dataclass
@@ -117,13 +120,6 @@ def build_stack(layers, output, reference=None, pixel_size=None, mask=None, mask
     where that band has data), ``valid_fraction_all`` (fraction valid in every band and the mask),
     ``width``, ``height``, ``crs``, ``transform``.
     """
-    import rasterio
-    from rasterio.enums import Resampling
-    from rasterio.vrt import WarpedVRT
-
-    from .atomic import atomic_output
-    from .blocks import iter_blocks
-
     feedback = ensure_feedback(feedback)
     layers = [layer if isinstance(layer, EvidenceLayer) else EvidenceLayer(layer) for layer in layers]
     if not layers:
@@ -135,19 +131,35 @@ def build_stack(layers, output, reference=None, pixel_size=None, mask=None, mask
     for layer in layers:
         _check_overlap(layer, grid)
     study_area = _mask_geometries(mask, mask_layer, grid) if mask else None
+    with _bounded_gdal_cache(GDAL_CACHE_MB):
+        return _write_stack(layers, names, grid, output, study_area, feedback, block_size)
 
-    sources, vrts, band_owner = [], [], []
+
+def _write_stack(layers, names, grid, output, study_area, feedback, block_size):
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
+
+    from .atomic import atomic_output
+    from .blocks import iter_blocks
+
+    sources, band_owner = [], []
     valid_counts = np.zeros(len(names), dtype=np.int64)
     all_valid = 0
+
+    def warped(source, layer, window):
+        # One warped VRT per layer and window, closed at once: GDAL's warper keeps buffers per open
+        # VRT, so keeping all sixteen open would cost memory in proportion to the layers' sizes.
+        with WarpedVRT(source, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
+                       resampling=Resampling.nearest if layer.categorical else Resampling.bilinear,
+                       src_nodata=source.nodata, nodata=np.nan, dtype="float32",
+                       tolerance=1e-6) as vrt:   # (almost) exact transformation, as gdalwarp -et 0
+            return vrt.read(window=window)
+
     try:
         for layer in layers:
             source = _open(layer.path)
             sources.append(source)
-            vrts.append(WarpedVRT(
-                source, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
-                resampling=Resampling.nearest if layer.categorical else Resampling.bilinear,
-                src_nodata=source.nodata, nodata=np.nan, dtype="float32",
-                tolerance=1e-6))   # (almost) exact transformation, as gdalwarp -et 0: results do not depend on windows
             band_owner.extend([layer.name] * source.count)
         profile = dict(GEOTIFF_OPTIONS, width=grid.width, height=grid.height, count=len(names), dtype="float32",
                        crs=grid.crs, transform=grid.transform, nodata=STACK_NODATA)
@@ -158,7 +170,7 @@ def build_stack(layers, output, reference=None, pixel_size=None, mask=None, mask
                 for block in iter_blocks(grid.width, grid.height, block_size, tile_size=256):
                     feedback.check_canceled()
                     window = block.window
-                    data = np.concatenate([vrt.read(window=window) for vrt in vrts]).astype(np.float32, copy=False)
+                    data = np.concatenate([warped(source, layer, window) for source, layer in zip(sources, layers)])
                     has_data = np.isfinite(data)
                     valid_counts += has_data.reshape(len(names), -1).sum(axis=1)
                     valid = has_data.all(axis=0)
@@ -170,8 +182,8 @@ def build_stack(layers, output, reference=None, pixel_size=None, mask=None, mask
                     feedback.set_progress(100.0 * (block.index + 1) / block.count)
                 _check_coverage(names, band_owner, valid_counts, all_valid, study_area is not None)
     finally:
-        for handle in vrts + sources:
-            handle.close()
+        for source in sources:
+            source.close()
     total = float(grid.width * grid.height)
     fractions = {name: float(count) / total for name, count in zip(names, valid_counts)}
     for name, fraction in fractions.items():
@@ -183,6 +195,31 @@ def build_stack(layers, output, reference=None, pixel_size=None, mask=None, mask
 
 
 # --------------------------------------------------------------------------------------------
+
+
+class _bounded_gdal_cache:
+    """Lower GDAL's block cache to ``megabytes`` for the duration (never raise it), then restore it."""
+
+    def __init__(self, megabytes):
+        self.limit = int(megabytes) * 2 ** 20
+        self.previous = None
+
+    def __enter__(self):
+        try:
+            from osgeo import gdal
+        except ImportError:          # rasterio wheels without GDAL's Python bindings: keep GDAL's default
+            return self
+        self.previous = gdal.GetCacheMax()
+        if self.previous > self.limit:
+            gdal.SetCacheMax(self.limit)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            from osgeo import gdal
+
+            gdal.SetCacheMax(self.previous)
+        return False
 
 
 def _open(path):
