@@ -406,15 +406,27 @@ def preprocess(wavelengths, spectra, settings=None):
     if settings.derivative not in (0, 1, 2):
         raise DeepProspectError("DERIVATIVE must be 0, 1 or 2, not {}.".format(settings.derivative))
     wavelengths = np.asarray(wavelengths, dtype=np.float64)
-    spectra = np.atleast_2d(np.asarray(spectra, dtype=np.float64))
+    spectra = np.atleast_2d(np.asarray(spectra))
+    if spectra.dtype.kind != "f":
+        spectra = spectra.astype(np.float64)
     keep = trim_range(wavelengths, settings.min_wavelength, settings.max_wavelength)
-    x, y = wavelengths[keep], spectra[:, keep]
+    # the kept bands are contiguous: a slice is a view, where fancy indexing would copy a whole raster block
+    first, last = np.flatnonzero(keep)[[0, -1]]
+    x, y = wavelengths[first:last + 1], spectra[:, first:last + 1]
     bad = ~np.isfinite(y).all(axis=1)
-    y = np.where(bad[:, None], 1.0, y)
+    transforms = settings.continuum_removal or settings.absorbance or settings.smoothing or settings.derivative
+    if not transforms:
+        if bad.any():
+            y = y.copy()
+            y[bad] = np.nan
+        return x, y
+    y = y.astype(np.float64)
+    if bad.any():
+        y[bad] = 1.0
     if settings.continuum_removal:
         y = continuum_removed(x, y)
         bad |= ~np.isfinite(y).all(axis=1)
-        y = np.where(bad[:, None], 1.0, y)
+        y[bad] = 1.0
     if settings.absorbance:
         y = absorbance(y)
     if settings.smoothing:
@@ -502,7 +514,7 @@ def preprocess_raster(path, output, settings=None, block_size=256, feedback=None
                     target.update_tags(index, wavelength=format_wavelength(value), wavelength_units="nm")
                 for block in iter_blocks(source.width, source.height, block_size, tile_size=256):
                     feedback.check_canceled()
-                    cube = source.read(band_indexes, window=block.window).astype(np.float64)
+                    cube = source.read(band_indexes, window=block.window)
                     pixels, valid = cube_to_pixels(cube, source.nodata)
                     result = np.full(pixels.shape, np.nan)
                     if valid.any():
@@ -514,11 +526,14 @@ def preprocess_raster(path, output, settings=None, block_size=256, feedback=None
 
 
 def cube_to_pixels(cube, nodata):
-    """(bands, rows, cols) → (pixels (rows*cols, bands) float64, valid bool (rows*cols,))."""
-    pixels = cube.reshape(cube.shape[0], -1).T.astype(np.float64)
-    valid = np.isfinite(pixels).all(axis=1)
+    """(bands, rows, cols) → (pixels (rows*cols, bands), valid bool (rows*cols,)).
+
+    Floating-point cubes keep their precision (float32 stays float32: half the memory of a block)."""
+    flat = cube.reshape(cube.shape[0], -1)
+    valid = np.isfinite(flat).all(axis=0) if flat.dtype.kind == "f" else np.ones(flat.shape[1], dtype=bool)
     if nodata is not None and not np.isnan(nodata):
-        valid &= ~(pixels == nodata).any(axis=1)
+        valid &= ~(flat == nodata).any(axis=0)
+    pixels = np.ascontiguousarray(flat.T if flat.dtype.kind == "f" else flat.T.astype(np.float64))
     return pixels, valid
 
 

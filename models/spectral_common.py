@@ -93,12 +93,15 @@ def processed_inputs(bundle_metadata, wavelengths, spectra):
     standardise them: float32 (n, n_processed_bands), NaN rows for invalid spectra."""
     settings = PreprocessSettings.from_dict(bundle_metadata["preprocessing"])
     keep = check_wavelengths(bundle_metadata["factor_names"], wavelengths, settings)
-    trimmed = np.asarray(wavelengths, dtype=float)[keep]
+    first, last = np.flatnonzero(keep)[[0, -1]]
+    trimmed = np.asarray(wavelengths, dtype=float)[first:last + 1]
     values = dict(settings.to_dict(), min_wavelength=float(trimmed[0]), max_wavelength=float(trimmed[-1]))
-    _, processed = preprocess(trimmed, np.asarray(spectra)[:, keep], PreprocessSettings.from_dict(values))
-    mean = np.asarray(bundle_metadata["normalisation"]["mean"])
-    std = np.asarray(bundle_metadata["normalisation"]["std"])
-    return ((processed - mean) / std).astype(np.float32)
+    _, processed = preprocess(trimmed, np.asarray(spectra)[:, first:last + 1], PreprocessSettings.from_dict(values))
+    mean = np.asarray(bundle_metadata["normalisation"]["mean"], dtype=processed.dtype)
+    std = np.asarray(bundle_metadata["normalisation"]["std"], dtype=processed.dtype)
+    processed = processed - mean  # a new array, so the in-place steps below never touch the input
+    processed /= std
+    return processed.astype(np.float32, copy=False)
 
 
 def standardisation(processed):
@@ -140,7 +143,8 @@ def raster_pixels_apply(path, output, band_descriptions, compute, block_size=256
 
     feedback = ensure_feedback(feedback)
     wavelengths = raster_wavelengths(path)
-    with rasterio.open(path) as source:
+    # each block is read once: a large GDAL cache would only add to the memory peak
+    with rasterio.Env(GDAL_CACHEMAX=64), rasterio.open(path) as source:
         options = dict(GEOTIFF_OPTIONS, width=source.width, height=source.height, count=len(band_descriptions),
                        dtype=dtype, crs=source.crs, transform=source.transform, nodata=nodata)
         if np.dtype(dtype).kind != "f":
