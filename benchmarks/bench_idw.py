@@ -31,6 +31,9 @@ CRS = "EPSG:32645"
 WEST, NORTH = 300000.0, 2400000.0
 
 
+LOAD = "{:.1f}".format(os.getloadavg()[0])
+
+
 def make_samples(folder, n, size_m, seed=0):
     """n log-normal samples, spatially correlated, scattered over a square of size_m metres."""
     import geopandas as gpd
@@ -80,6 +83,9 @@ def main():
                     "-txe", str(extent[0]), str(extent[2]), "-tye", str(extent[3]), str(extent[1]),
                     "-outsize", str(arguments.cells), str(arguments.cells), "-ot", "Float32", points, str(gdal_output)]
     gdal_time = best_of(arguments.repeats, lambda: subprocess.run(gdal_command, check=True))
+    # gdal_grid's worker threads suffer badly when the CPUs are shared; one thread is a steadier anchor
+    single = dict(os.environ, GDAL_NUM_THREADS="1")
+    gdal_single_time = best_of(arguments.repeats, lambda: subprocess.run(gdal_command, check=True, env=single))
 
     ours_output = folder / "ours.tif"
     ours_time = best_of(arguments.repeats, lambda: idw.interpolate_points(
@@ -96,13 +102,15 @@ def main():
     difference = np.abs(theirs[valid] - mine[valid]).max() / np.ptp(values)
 
     print("  gdal_grid invdistnn (anchor)          {:8.3f} s   1.00".format(gdal_time))
+    print("  gdal_grid invdistnn, 1 thread         {:8.3f} s   {:.2f}".format(gdal_single_time, gdal_single_time / gdal_time))
     print("  deepprospect IDW, file to file        {:8.3f} s   {:.2f}x faster than gdal_grid "
           "(incl. reading, leave-one-out CV, compressed GeoTIFF)".format(ours_time, gdal_time / ours_time))
     print("  deepprospect IDW engine, array only   {:8.3f} s   {:.2f}x faster than gdal_grid".format(
         engine_time, gdal_time / engine_time))
     print("  agreement with gdal_grid: same nodata cells = {}, max |difference| = {:.1e} of the value range".format(
         same_mask, difference))
-    print("IDW_RATIO_VS_GDAL_GRID={:.2f}".format(gdal_time / ours_time))
+    print("IDW_RATIO_VS_GDAL_GRID={:.2f} (vs gdal_grid on 1 thread: {:.2f}); load average before: {}".format(
+        gdal_time / ours_time, gdal_single_time / ours_time, LOAD))
 
     if not arguments.no_qgis:
         qgis_cells = arguments.qgis_cells

@@ -268,3 +268,19 @@ def test_property_nan_or_unstorable_values_are_a_clear_error(n, bad):
     values[n // 2] = bad
     with pytest.raises(DeepProspectError, match="NaN|3.4e38"):
         idw.idw_grid(xy, values, Affine(10, 0, 0, 0, -10, 100), 10, 10)
+
+
+def test_qgis_process_runs_idw(province, tmp_path):
+    import os
+
+    output = tmp_path / "sb.tif"
+    completed = subprocess.run(
+        ["/usr/bin/qgis_process.bin", "--json", "run", "deepprospect:idw", "--",
+         "INPUT={}".format(province["geochemistry"]), "FIELDS=Sb_con", "FIELDS=As_con", "PIXEL_SIZE=400",
+         "NEIGHBORS=8", "OUTPUT={}".format(output)],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    results = json.loads(completed.stdout[completed.stdout.index("{"):])["results"]
+    assert set(json.loads(results["CV_RMSE"])) == {"Sb_con", "As_con"}
+    _, nodata, names, info = _read(output)
+    assert names == ["Sb_con", "As_con"] and nodata == STACK_NODATA and info["crs"].to_epsg() == 32645
