@@ -415,9 +415,14 @@ class _Engine:
         return int(min(32, max(2, 2 ** round(math.log2(max(1.0, kth / 3))))))
 
     def _initial_candidates(self, xy):
-        if not self.k:
-            return self.n
         span = xy.max(axis=0) - xy.min(axis=0)
+        if not self.k:
+            if not self.radius:
+                return self.n
+            # all samples within the radius: about density × π (R + h)², with a margin
+            area = max(span[0] * span[1], self.cell ** 2)
+            expected = self.n * math.pi * (self.radius + self.half_diagonal) ** 2 / area
+            return int(min(self.n, math.ceil(expected * 1.3) + 4))
         kth = math.sqrt(self.k * max(span[0] * span[1], self.cell ** 2) / (math.pi * self.n))
         grow = ((kth + 2 * self.half_diagonal) / max(kth, 1e-12)) ** 2
         return int(min(self.n, math.ceil(self.k * grow * 1.3) + 4))
@@ -454,8 +459,15 @@ class _Engine:
             index = np.broadcast_to(np.arange(self.n), (len(tiles), self.n))
             complete = np.ones(len(tiles), bool)
         else:
-            distance, index = self.tree.query(centres[tiles], k=count, distance_upper_bound=bound, workers=-1)
-            distance, index = distance.reshape(len(tiles), count), index.reshape(len(tiles), count)
+            distance = np.empty((len(tiles), count))
+            index = np.empty((len(tiles), count), dtype=np.int64)
+            step = max(1, 4_000_000 // count)      # bounded memory for large candidate counts
+            for start in range(0, len(tiles), step):
+                part = slice(start, start + step)
+                found_distance, found_index = self.tree.query(centres[tiles[part]], k=count,
+                                                              distance_upper_bound=bound, workers=-1)
+                distance[part] = found_distance.reshape(-1, count)
+                index[part] = found_index.reshape(-1, count)
             if self.k:
                 reach = (distance[:, self.k - 1] + 2 * self.half_diagonal) * (1 + 1e-9) + 1e-9 * self.cell
                 reach = np.minimum(reach, bound)
