@@ -109,6 +109,9 @@ def read_spectra_table(path, id_column=None):
     except OSError as error:
         raise DeepProspectError("Cannot read the spectra table {}: {}".format(path, error))
     rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if dialect.delimiter != ",":
+        # European exports (semicolon or tab separated) may write decimal commas: 0,123
+        rows = [[cell.replace(",", ".") for cell in row] for row in rows]
     if len(rows) < 2:
         raise DeepProspectError("The spectra table {} has no data rows. Export one spectrum per row with "
                                 "a header line of wavelengths.".format(path))

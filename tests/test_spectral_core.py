@@ -102,6 +102,25 @@ def test_spectra_table_keeps_censored_values_apart(tmp_path):
     np.testing.assert_allclose(again.spectra, table.spectra)
 
 
+def test_semicolon_table_with_decimal_commas(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("id;Sb;400;401;402\nA;12,5;0,10;0,20;0,30\nB;<0,02;0,11;0,21;0,31\n")
+    table = spectral.read_spectra_table(path)
+    np.testing.assert_allclose(table.spectra, [[0.1, 0.2, 0.3], [0.11, 0.21, 0.31]])
+    assert table.targets["Sb"][0] == 12.5 and table.censored["Sb"][1] == "<"
+
+
+def test_grouped_split_keeps_each_group_on_one_side():
+    from deepprospect.models.spectral_common import split_indices
+
+    groups = np.repeat(["site{}".format(i) for i in range(12)], 10)
+    train, validation = split_indices(len(groups), 1 / 3, 42, groups=groups)
+    assert set(groups[train]).isdisjoint(groups[validation])
+    assert len(train) + len(validation) == 120 and len(validation) == 40
+    again = split_indices(len(groups), 1 / 3, 42, groups=groups)
+    np.testing.assert_array_equal(again[1], validation)
+
+
 def test_spectra_table_errors_say_what_to_do(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("id,Sb,a,b\nx,1,2,3\n")
