@@ -64,7 +64,7 @@ def main():
     arguments = parser.parse_args()
     if arguments.child:
         result = {"end_to_end": _child_end_to_end, "in_memory": _child_in_memory}[arguments.child](arguments)
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        result["peak_rss_mb"] = _peak_rss_mb()
         print("RESULT " + json.dumps(result), flush=True)
         return
 
@@ -107,6 +107,18 @@ def main():
                 run["seconds"] / (run["pixels"] / 1e6), run["peak_rss_mb"]), flush=True)
         print("end to end / in-memory at {}²: {:.2f}".format(
             anchor_size, end_to_end_anchor["pixels_per_second"] / anchor_rate), flush=True)
+
+
+def _peak_rss_mb():
+    """This process's peak resident memory. getrusage's ru_maxrss survives exec on Linux, so a
+    child would report its parent's peak; /proc's VmHWM belongs to this program alone."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _run(mode, stack, bundle, output=None):
@@ -187,7 +199,7 @@ def _make_stack(folder, size):
                 for band in range(N_FACTORS):
                     block[band] = (np.sin(frequencies[band, 0] * x + phases[band, 0])
                                    * np.cos(frequencies[band, 1] * y + phases[band, 1]))
-                block += rng.normal(0, 0.01, block.shape).astype(np.float32)
+                block += rng.standard_normal(block.shape, dtype=np.float32) * np.float32(0.01)
                 # ~1.5 % nodata: a corner outside the survey and scattered gaps in single layers
                 corner = (x + y) < 0.17 * size
                 block[:, corner] = STACK_NODATA
