@@ -34,7 +34,8 @@ def build_classifier(band_count, class_count):
 
     Conv1D 16×7/2 → BN → ReLU → max-pool 2 → Conv1D 32×5 → BN → ReLU → max-pool 2 → Conv1D 32×3 →
     BN → ReLU → max-pool 2 → flatten → dense 64 ReLU → dropout 0.3 → dense softmax. About 1 MFLOP
-    per 400-band spectrum, so a million pixels classify in about a minute on two CPU cores."""
+    per 400-band spectrum: a 1000 × 1000 × 400 raster took 93 s on two shared CPU cores
+    (benchmarks/bench_spectral.py)."""
     import tensorflow as tf
 
     layers = tf.keras.layers
