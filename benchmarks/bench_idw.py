@@ -48,12 +48,25 @@ def make_samples(folder, n, size_m, seed=0):
     return str(path), xy, values
 
 
-def best_of(repeats, function):
-    times = []
+CPU_SECONDS = {}
+
+
+def best_of(repeats, function, label=None):
+    """Best wall time of ``repeats`` runs; with ``label``, also keeps the best CPU time (user + system,
+    this process's threads and its children) under that label: CPU time hardly depends on how busy
+    the shared machine is."""
+    import resource
+
+    times, cpu = [], []
     for _ in range(repeats):
+        before = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)
+        after = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        cpu.append(sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before)))
+    if label:
+        CPU_SECONDS[label] = min(cpu)
     return min(times)
 
 
@@ -82,14 +95,15 @@ def main():
                     "-a", "invdistnn:power=2:max_points={}:radius={}:nodata={}".format(k, radius, STACK_NODATA),
                     "-txe", str(extent[0]), str(extent[2]), "-tye", str(extent[3]), str(extent[1]),
                     "-outsize", str(arguments.cells), str(arguments.cells), "-ot", "Float32", points, str(gdal_output)]
-    gdal_time = best_of(arguments.repeats, lambda: subprocess.run(gdal_command, check=True))
+    gdal_time = best_of(arguments.repeats, lambda: subprocess.run(gdal_command, check=True), "gdal")
     # gdal_grid's worker threads suffer badly when the CPUs are shared; one thread is a steadier anchor
     single = dict(os.environ, GDAL_NUM_THREADS="1")
     gdal_single_time = best_of(arguments.repeats, lambda: subprocess.run(gdal_command, check=True, env=single))
 
     ours_output = folder / "ours.tif"
     ours_time = best_of(arguments.repeats, lambda: idw.interpolate_points(
-        points, ["Sb_con"], ours_output, cell, extent=extent, power=2, neighbors=k, radius=radius, layer="samples"))
+        points, ["Sb_con"], ours_output, cell, extent=extent, power=2, neighbors=k, radius=radius, layer="samples"),
+        "ours")
     transform, width, height = idw.grid_for_extent(extent, cell)
     engine_time = best_of(arguments.repeats, lambda: idw.idw_grid(xy, values, transform, width, height, 2, k, radius))
 
@@ -109,6 +123,8 @@ def main():
         engine_time, gdal_time / engine_time))
     print("  agreement with gdal_grid: same nodata cells = {}, max |difference| = {:.1e} of the value range".format(
         same_mask, difference))
+    print("  CPU time (all threads): gdal_grid {:.2f} s, deepprospect file to file {:.2f} s -> {:.2f}x less".format(
+        CPU_SECONDS["gdal"], CPU_SECONDS["ours"], CPU_SECONDS["gdal"] / CPU_SECONDS["ours"]))
     print("IDW_RATIO_VS_GDAL_GRID={:.2f} (vs gdal_grid on 1 thread: {:.2f}); load average before: {}".format(
         gdal_time / ours_time, gdal_single_time / ours_time, LOAD))
 
