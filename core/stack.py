@@ -128,6 +128,10 @@ def build_stack(layers, output, reference=None, pixel_size=None, mask=None, mask
     grid = target_grid(reference or layers[0].path, pixel_size)
     feedback.info("Target grid: {} columns × {} rows of {:g} map units in {}.".format(
         grid.width, grid.height, grid.transform.a, grid.crs.to_string()))
+    if grid.crs.is_geographic:
+        feedback.warning("The stack's grid is in degrees ({}): distances (e.g. MIN_DISTANCE when sampling) would be "
+                         "in degrees too. Choose a REFERENCE in a projected CRS (metres) unless that is intended."
+                         .format(grid.crs.to_string()))
     for layer in layers:
         _check_overlap(layer, grid)
     study_area = _mask_geometries(mask, mask_layer, grid) if mask else None
