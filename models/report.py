@@ -289,10 +289,11 @@ def _split_map_figure(result):
                                  facecolor="#f6d7a7", edgecolor="#d9822b", lw=0.6, zorder=0))
     left, bottom, right, top = result.data.stack.bounds
     axes.add_patch(Rectangle((left, bottom), right - left, top - bottom, fill=False, edgecolor="0.4", lw=1))
+    shrink = min(1.0, np.sqrt(400.0 / max(1, len(labels))))   # dense point sets stay legible
     for indices, filled in ((split.train, True), (split.validation, False)):
         for value, colour, marker, name in ((0, BACKGROUND_COLOUR, "o", "non-deposit"), (1, DEPOSIT_COLOUR, "^", "deposit")):
             chosen = indices[labels[indices] == value]
-            axes.scatter(xy[chosen, 0], xy[chosen, 1], s=22 if value else 12, marker=marker,
+            axes.scatter(xy[chosen, 0], xy[chosen, 1], s=(22 if value else 12) * shrink, marker=marker,
                          facecolors=colour if filled else "none", edgecolors=colour, lw=1.0,
                          label="{} {} ({})".format("Training" if filled else "Validation", name, len(chosen)))
     axes.set_aspect("equal")
