@@ -19,9 +19,11 @@ What happens, in order:
    only; for ``cnn2d_patch`` each point becomes a PATCH_SIZE × PATCH_SIZE window
    (``core.patches``: cells outside the raster or on nodata take the training mean), and the
    training deposits are multiplied by the 8 rotations/flips of their patch;
-4. early stopping (default on) watches the loss on a *stopping subset* carved out of the training
-   split (by blocks too when the validation is spatial), and restores the weights of the best
-   epoch; the validation split is never used to choose anything, so its scores stay honest;
+4. early stopping (default on) watches the class-weighted loss on a *stopping subset* (15 %)
+   carved out of the training split (by blocks too when the validation is spatial), from epoch
+   11 on (a warm-up: the first epochs' loss on a small subset is noise), and restores the weights
+   of the best epoch; the validation split is never used to choose anything, so its scores stay
+   honest;
 5. the network (each of ``ensemble_size`` members, seeds ``seed``, ``seed + 1``, …) is trained
    with Adam and softmax cross-entropy; logistic regression and random forest are fitted on the
    same split as baselines; validation metrics come from scikit-learn;
