@@ -53,11 +53,26 @@ class DeepProspectProvider(QgsProcessingProvider):
             self.refreshAlgorithms()
 
 
+class _ShippedModel(QgsProcessingModelAlgorithm):
+    """A shipped model shown in the provider's own "Modelling" group.
+
+    A .model3 file stores one group string that QGIS uses as both the group's id and its
+    label, so a model saved with the label "Modelling" would open a second group beside the
+    algorithms' "modelling" id; this keeps it in theirs.
+    """
+
+    def groupId(self):
+        return "modelling"
+
+    def group(self):
+        return "Modelling"
+
+
 def shipped_models():
     """The Model Builder models in resources/models, loaded as algorithms."""
     models = []
     for path in sorted(MODELS_PATH.glob("*.model3")):
-        model = QgsProcessingModelAlgorithm()
+        model = _ShippedModel()
         if model.fromFile(str(path)):
             models.append(model)
         else:

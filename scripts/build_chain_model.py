@@ -23,7 +23,7 @@ def build_model():
     )
     from qgis.PyQt.QtCore import QPointF
 
-    model = QgsProcessingModelAlgorithm("Prospectivity chain", "Modelling", "modelling")
+    model = QgsProcessingModelAlgorithm("Prospectivity chain", "Modelling", "Modelling")
     model.setName("prospectivity_chain")
     model.setHelpContent({
         "ALG_DESC": (

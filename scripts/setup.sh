@@ -5,9 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# python3-h5py: the h5py wheel TensorFlow pulls into the dependency folder bundles its own HDF5,
+# which clashes with the system HDF5 that GDAL has already loaded inside QGIS ("Not a datatype").
+# Debian's h5py uses the system library, and wins because the dependency folder is appended.
 APT_PACKAGES=(qgis python3-qgis qgis-providers python3-rasterio python3-geopandas python3-scipy
   python3-matplotlib python3-sklearn python3-pandas python3-shapely python3-pyproj python3-pytest
-  python3-hypothesis python3-psutil python3-pip gdal-bin xvfb)
+  python3-hypothesis python3-psutil python3-pip python3-h5py gdal-bin xvfb)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
