@@ -161,3 +161,32 @@ def check_factor_names(expected, found, what="model"):
     raise DeepProspectError(
         "The evidence stack's factors do not match the {}'s: {}. Use the stack the {} was trained on, "
         "or rebuild the stack with the same layers in the same order.".format(what, "; ".join(parts), what))
+
+
+class bounded_gdal_cache:
+    """Lower GDAL's block cache to ``megabytes`` for the duration (never raise it), then restore it.
+
+    GDAL's default cache is 5 % of RAM; window-by-window steps would otherwise fill it and their
+    peak memory would grow with the raster instead of staying bounded by the window.
+    """
+
+    def __init__(self, megabytes):
+        self.limit = int(megabytes) * 2 ** 20
+        self.previous = None
+
+    def __enter__(self):
+        try:
+            from osgeo import gdal
+        except ImportError:          # rasterio wheels without GDAL's Python bindings: keep GDAL's default
+            return self
+        self.previous = gdal.GetCacheMax()
+        if self.previous > self.limit:
+            gdal.SetCacheMax(self.limit)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            from osgeo import gdal
+
+            gdal.SetCacheMax(self.previous)
+        return False

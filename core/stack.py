@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
-from .raster import GEOTIFF_OPTIONS, STACK_NODATA
+from .raster import GEOTIFF_OPTIONS, STACK_NODATA, bounded_gdal_cache
 
 #: Pixels per side of a processing window (a multiple of the output's 256-pixel tiles).
 BLOCK_SIZE = 512
@@ -135,7 +135,7 @@ def build_stack(layers, output, reference=None, pixel_size=None, mask=None, mask
     for layer in layers:
         _check_overlap(layer, grid)
     study_area = _mask_geometries(mask, mask_layer, grid) if mask else None
-    with _bounded_gdal_cache(GDAL_CACHE_MB):
+    with bounded_gdal_cache(GDAL_CACHE_MB):
         return _write_stack(layers, names, grid, output, study_area, feedback, block_size)
 
 
@@ -199,31 +199,6 @@ def _write_stack(layers, names, grid, output, study_area, feedback, block_size):
 
 
 # --------------------------------------------------------------------------------------------
-
-
-class _bounded_gdal_cache:
-    """Lower GDAL's block cache to ``megabytes`` for the duration (never raise it), then restore it."""
-
-    def __init__(self, megabytes):
-        self.limit = int(megabytes) * 2 ** 20
-        self.previous = None
-
-    def __enter__(self):
-        try:
-            from osgeo import gdal
-        except ImportError:          # rasterio wheels without GDAL's Python bindings: keep GDAL's default
-            return self
-        self.previous = gdal.GetCacheMax()
-        if self.previous > self.limit:
-            gdal.SetCacheMax(self.limit)
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            from osgeo import gdal
-
-            gdal.SetCacheMax(self.previous)
-        return False
 
 
 def _open(path):
