@@ -5,9 +5,10 @@ from pathlib import Path
 from qgis.core import QgsSettings
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtWidgets import (
-    QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+    QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
+from .dock_layout import scrollable_layout
 from .dock_charts import ChartCanvas
 
 LAST_FOLDER_KEY = "DeepProspect/inspector/lastShapFolder"
@@ -72,15 +73,7 @@ class ImportanceTab(QWidget):
             self.folder_widget.setFilePath(last)
 
     def _build(self):
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        outer.addWidget(scroll)
-        body = QWidget()
-        scroll.setWidget(body)
-        layout = QVBoxLayout(body)
+        layout = scrollable_layout(self)
 
         form = QFormLayout()
         folder_row = QHBoxLayout()

@@ -6,10 +6,11 @@ from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QFont
 from qgis.PyQt.QtWidgets import (
-    QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHeaderView, QLabel, QScrollArea, QTableWidget,
+    QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHeaderView, QLabel, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from .dock_layout import scrollable_layout
 from .. import dependencies
 from . import tasks
 from .dock_charts import ChartCanvas, draw_training_curves
@@ -104,15 +105,7 @@ class ModelTab(QWidget):
 
     # Layout ----------------------------------------------------------------------------
     def _build(self):
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        outer.addWidget(scroll)
-        body = QWidget()
-        scroll.setWidget(body)
-        layout = QVBoxLayout(body)
+        layout = scrollable_layout(self)
 
         pick = QFormLayout()
         self.file_widget = QgsFileWidget()

@@ -10,10 +10,11 @@ from qgis.core import (
 from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
-    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QTableWidgetItem,
+    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidgetItem,
     QToolButton, QVBoxLayout, QWidget,
 )
 
+from .dock_layout import scrollable_layout
 from . import tasks
 from .dock_charts import ChartCanvas
 from .dock_model import _fit_height, _table
@@ -47,15 +48,7 @@ class PixelTab(QWidget):
 
     # Layout ----------------------------------------------------------------------------
     def _build(self):
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        outer.addWidget(scroll)
-        body = QWidget()
-        scroll.setWidget(body)
-        layout = QVBoxLayout(body)
+        layout = scrollable_layout(self)
 
         form = QFormLayout()
         stack_row = QHBoxLayout()
