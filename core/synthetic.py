@@ -473,39 +473,31 @@ def _reprojected_grid_values(grid, field, transform, rows, cols, source_epsg, rn
 
 
 def _write_magnetic(path, grid, area, field, rng):
-    from pyproj import Transformer
-    from rasterio.transform import from_origin
-
-    to_geographic = Transformer.from_crs(CRS_EPSG, MAGNETIC_CRS_EPSG, always_xy=True)
-    west, south, east, north = area
-    corners_x = [west - 2000, east + 2000, west - 2000, east + 2000]
-    corners_y = [south - 2000, south - 2000, north + 2000, north + 2000]
-    lon, lat = to_geographic.transform(corners_x, corners_y)
-    cell = MAGNETIC_CELL_DEGREES
-    lon0, lat1 = math.floor(min(lon) / cell) * cell, math.ceil(max(lat) / cell) * cell
-    cols = int(math.ceil((max(lon) - lon0) / cell))
-    rows = int(math.ceil((lat1 - min(lat)) / cell))
-    transform = from_origin(lon0, lat1, cell, cell)
-    values = _reprojected_grid_values(grid, _magnetic_values(field), transform, rows, cols, MAGNETIC_CRS_EPSG, rng, 3.0)
-    _write_raster(path, values[None].astype(np.float32), transform, "EPSG:{}".format(MAGNETIC_CRS_EPSG),
-                  ["Mag_anamol"], nodata=-99999.0)
+    _write_survey_grid(path, grid, area, _magnetic_values(field), MAGNETIC_CRS_EPSG, MAGNETIC_CELL_DEGREES,
+                       2000.0, rng, noise_sd=3.0, description="Mag_anamol")
 
 
 def _write_bouguer(path, grid, area, field, rng):
+    _write_survey_grid(path, grid, area, _bouguer_values(field), BOUGUER_CRS_EPSG, BOUGUER_CELL,
+                       3000.0, rng, noise_sd=0.2, description="Boug_anamol")
+
+
+def _write_survey_grid(path, grid, area, values, epsg, cell, margin, rng, noise_sd, description):
+    """A geophysical grid in its own CRS (cell in that CRS's units) covering the area plus a margin (m)."""
     from pyproj import Transformer
     from rasterio.transform import from_origin
 
-    to_44 = Transformer.from_crs(CRS_EPSG, BOUGUER_CRS_EPSG, always_xy=True)
     west, south, east, north = area
-    xs, ys = to_44.transform([west - 3000, east + 3000, west - 3000, east + 3000],
-                             [south - 3000, south - 3000, north + 3000, north + 3000])
-    x0, y1 = math.floor(min(xs) / BOUGUER_CELL) * BOUGUER_CELL, math.ceil(max(ys) / BOUGUER_CELL) * BOUGUER_CELL
-    cols = int(math.ceil((max(xs) - x0) / BOUGUER_CELL))
-    rows = int(math.ceil((y1 - min(ys)) / BOUGUER_CELL))
-    transform = from_origin(x0, y1, BOUGUER_CELL, BOUGUER_CELL)
-    values = _reprojected_grid_values(grid, _bouguer_values(field), transform, rows, cols, BOUGUER_CRS_EPSG, rng, 0.2)
-    _write_raster(path, values[None].astype(np.float32), transform, "EPSG:{}".format(BOUGUER_CRS_EPSG),
-                  ["Boug_anamol"], nodata=-99999.0)
+    to_target = Transformer.from_crs(CRS_EPSG, epsg, always_xy=True)
+    xs, ys = to_target.transform([west - margin, east + margin, west - margin, east + margin],
+                                 [south - margin, south - margin, north + margin, north + margin])
+    x0, y1 = math.floor(min(xs) / cell) * cell, math.ceil(max(ys) / cell) * cell
+    cols = int(math.ceil((max(xs) - x0) / cell))
+    rows = int(math.ceil((y1 - min(ys)) / cell))
+    transform = from_origin(x0, y1, cell, cell)
+    sampled = _reprojected_grid_values(grid, values, transform, rows, cols, epsg, rng, noise_sd)
+    _write_raster(path, sampled[None].astype(np.float32), transform, "EPSG:{}".format(epsg),
+                  [description], nodata=-99999.0)
 
 
 def _write_landsat(path, grid, area, field, rng, description):
