@@ -48,7 +48,15 @@ SCRIPT = textwrap.dedent("""
         error = str(exception)
     result = processing.run("deepprospect:synthetic_province", {{"SIZE_KM": 6, "SEED": 1, "OUTPUT_FOLDER": {out!r}}})
     provider = QgsApplication.processingRegistry().providerById("deepprospect")
+    try:
+        processing.run("deepprospect:train", {{"STACK": result["TRUTH_EVIDENCE"], "POINTS": result["DEPOSITS"],
+                                               "OUTPUT_MODEL": {out!r} + "/model.dpm"}})
+        train_error = None
+    except QgsProcessingException as exception:
+        train_error = str(exception)
+    unavailable = sorted(a.id() for a in provider.algorithms() if "Not available yet" in a.shortHelpString())
     print(json.dumps({{
+        "train_error": train_error, "unavailable": unavailable,
         "error": error, "help": algorithm.shortHelpString(), "deposits": result["DEPOSIT_COUNT"],
         "provider": provider is not None, "menu_actions": len(plugin.actions),
         "heavy_loaded": sorted(m for m in ("tensorflow", "shap", "keras") if m in sys.modules),
@@ -88,6 +96,12 @@ def test_plugin_without_tensorflow_loads_and_explains_how_to_install(tmp_path):
     assert any("tensorflow" in message for message in report["log"])   # QGIS message log
     assert report["heavy_loaded"] == []                # nothing heavy imported at load
     assert unloaded == "UNLOADED True"
+    # the real algorithms that need TensorFlow say so, and stop before touching any data
+    assert "tensorflow" in report["train_error"] and "Install dependencies" in report["train_error"]
+    assert not (tmp_path / "province" / "model.dpm").exists()
+    assert {"deepprospect:train", "deepprospect:predict", "deepprospect:shap"} <= set(report["unavailable"])
+    assert not {"deepprospect:idw", "deepprospect:stack", "deepprospect:sample_negatives",
+                "deepprospect:synthetic_province", "deepprospect:spectral_preprocess"} & set(report["unavailable"])
 
 
 def test_install_command_pins_the_running_python():
