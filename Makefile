@@ -21,4 +21,4 @@ bench: setup
 	@set -e; for benchmark in benchmarks/bench_*.py; do echo "== $$benchmark"; $(PYTHON) $$benchmark; done
 
 screenshots: setup
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests -k screenshot
+	DEEPPROSPECT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTHON) -m pytest -q -p no:cacheprovider tests -k screenshot

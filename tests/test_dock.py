@@ -4,14 +4,18 @@ References: factor values are read from the stack with rasterio; the probability
 ``models.predict.predict_at_pixels`` at the clicked pixel; click positions are placed with pyproj
 (not QGIS) from the pixel's centre; the class balance is counted in the points file.
 """
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# `make screenshots` refreshes the README's pictures; a plain test run writes them to a temporary
+# folder, so `make test` never changes tracked files.
+SCREENSHOTS = Path(os.environ.get("DEEPPROSPECT_SCREENSHOTS") or tempfile.mkdtemp(prefix="deepprospect-screenshots-"))
 DOCK_SIZE = (480, 760)
 
 
