@@ -12,11 +12,10 @@ class QgisInterfaceStub:
         self._canvas = QgsMapCanvas(self._window)
         self._canvas.resize(800, 600)
         self._window.setCentralWidget(self._canvas)
-        self._bar = QgsMessageBar(self._window)
+        self.messages = []
+        self._bar = _RecordingMessageBar(self._window, self.messages)
         self.plugin_menus = {}
         self.docks = []
-        self.messages = []
-        self._bar.widgetAdded.connect(lambda item: self.messages.append(item.text()))
 
     def mainWindow(self):  # noqa: N802 (QGIS's names)
         return self._window
@@ -56,3 +55,34 @@ class QgisInterfaceStub:
     def activeLayer(self):  # noqa: N802
         layers = list(QgsProject.instance().mapLayers().values())
         return layers[0] if layers else None
+
+
+class _RecordingMessageBar(QgsMessageBar):
+    """A message bar that also keeps "title: text" of every message pushed from Python."""
+
+    def __init__(self, parent, record):
+        super().__init__(parent)
+        self._record = record
+
+    def _keep(self, title, text):
+        self._record.append("{}: {}".format(title, text))
+
+    def pushMessage(self, title, text="", *args, **kwargs):  # noqa: N802
+        self._keep(title, text)
+        return super().pushMessage(title, text, *args, **kwargs)
+
+    def pushSuccess(self, title, text):  # noqa: N802
+        self._keep(title, text)
+        return super().pushSuccess(title, text)
+
+    def pushInfo(self, title, text):  # noqa: N802
+        self._keep(title, text)
+        return super().pushInfo(title, text)
+
+    def pushWarning(self, title, text):  # noqa: N802
+        self._keep(title, text)
+        return super().pushWarning(title, text)
+
+    def pushCritical(self, title, text):  # noqa: N802
+        self._keep(title, text)
+        return super().pushCritical(title, text)
