@@ -109,9 +109,11 @@ def dock(iface, bundle_path, holey_stack):
 
     from deepprospect.plugin import tasks
     from deepprospect.plugin.dock import InspectorDock
+    from deepprospect.plugin.dock_importance import LAST_FOLDER_KEY
     from deepprospect.plugin.dock_model import RECENT_KEY
 
     saved = QgsSettings().value(RECENT_KEY, [])
+    saved_folder = QgsSettings().value(LAST_FOLDER_KEY, "")
     # QGIS desktop's usual 9 pt interface font, not the offscreen platform's 12 pt
     font = QApplication.font()
     QApplication.setFont(QFont(font.family(), 9))
@@ -127,6 +129,7 @@ def dock(iface, bundle_path, holey_stack):
     yield widget
     widget.pixel_tab.unload()
     QgsSettings().setValue(RECENT_KEY, saved)
+    QgsSettings().setValue(LAST_FOLDER_KEY, saved_folder)
     QApplication.setFont(font)
 
 
