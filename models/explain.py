@@ -31,7 +31,9 @@ import numpy as np
 from ..core.errors import DeepProspectError
 from ..core.feedback import ensure_feedback
 from ..core.patches import extract_patches
-from ..core.raster import STACK_NODATA, GEOTIFF_OPTIONS, read_stack_info, sample_stack, valid_pixels, pixel_centres
+from ..core.raster import (
+    STACK_NODATA, GEOTIFF_OPTIONS, bounded_gdal_cache, pixel_centres, read_stack_info, sample_stack, valid_pixels,
+)
 
 EXPLAINERS = ("gradient", "deep", "kernel")
 #: Above this largest |base + ΣSHAP − prediction| (probability units) the user is warned.
@@ -138,6 +140,14 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
     Returns a dict: ``path``, ``base_value``, ``additivity_error`` (largest over valid pixels),
     ``valid_pixels``.
     """
+    # windows are read once: GDAL's default cache (5 % of RAM) would only make memory grow with the map
+    with bounded_gdal_cache(64):
+        return _contribution_map(bundle, stack_path, output_path, background_size, references, steps, seed,
+                                 block_size, feedback)
+
+
+def _contribution_map(bundle, stack_path, output_path, background_size, references, steps, seed, block_size,
+                      feedback):
     import rasterio
 
     from ..core.atomic import atomic_output
