@@ -16,10 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-_IMPORT_DIR = Path(tempfile.mkdtemp(prefix="deepprospect-bench-"))
-(_IMPORT_DIR / "deepprospect").symlink_to(ROOT, target_is_directory=True)
-sys.path.insert(0, str(_IMPORT_DIR))
+from _bootstrap import ROOT  # noqa: E402  (puts this checkout on sys.path as deepprospect)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402

@@ -20,16 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-_IMPORT_DIR = Path(tempfile.mkdtemp(prefix="deepprospect-bench-"))
-(_IMPORT_DIR / "deepprospect").symlink_to(ROOT, target_is_directory=True)
-sys.path.insert(0, str(_IMPORT_DIR))
-sys.path.insert(0, str(ROOT / "tests"))  # qgis_interface.QgisInterfaceStub
-import deepprospect.dependencies  # noqa: E402
+from _bootstrap import ROOT  # noqa: E402  (puts this checkout on sys.path as deepprospect)
 
-deepprospect.dependencies.add_dependency_folder_to_path()
+sys.path.insert(0, str(ROOT / "tests"))  # qgis_interface.QgisInterfaceStub
 OUTPUT = ROOT / "benchmarks" / "output" / "inspector"
 
 

@@ -28,15 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-_IMPORT_DIR = Path(tempfile.mkdtemp(prefix="deepprospect-import-"))
-(_IMPORT_DIR / "deepprospect").symlink_to(ROOT, target_is_directory=True)
-sys.path.insert(0, str(_IMPORT_DIR))
-
-import deepprospect.dependencies  # noqa: E402
-
-deepprospect.dependencies.add_dependency_folder_to_path()
+from _bootstrap import ROOT  # noqa: E402  (puts this checkout on sys.path as deepprospect)
 
 import numpy as np  # noqa: E402
 
