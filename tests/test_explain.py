@@ -286,3 +286,26 @@ def test_bad_inputs_are_clear(province_stack, province_bundle, tmp_path):
         explain.explain_pixels(province_bundle, province_stack, [1], [3], explainer="lime")
     with pytest.raises(DeepProspectError, match="SAMPLE_SIZE"):
         explain.explain_sample(province_bundle, province_stack, sample_size=0)
+
+
+def test_explainers_run_where_qgis_has_no_console_streams(province_stack, tmp_path, monkeypatch):
+    """Inside desktop QGIS sys.stdout/sys.stderr can be None; shap's tqdm progress bars must not
+    break there, and the streams are put back afterwards."""
+    import sys
+
+    from deepprospect.models import explain
+    from deepprospect.models.bundle import load_bundle
+
+    info = read_stack_info(province_stack)
+    n = len(info.factor_names)
+    rng = np.random.default_rng(5)
+    values, _, _, _ = sample_stack(province_stack, pixel_centres(info, rng.integers(0, 80, 120), rng.integers(0, 80, 120)))
+    bundle = load_bundle(save_linear_bundle(tmp_path / "linear.dpm", np.linspace(-1, 1, n).astype(np.float32),
+                                            values.mean(axis=0), values.std(axis=0), info.factor_names, values[:40]))
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    for name in ("kernel", "deep", "gradient"):
+        result = explain.explain_pixels(bundle, province_stack, np.array([3, 50]), np.array([7, 60]),
+                                        explainer=name, background_size=40)
+        assert result["shap_values"].shape == (2, n), name
+        assert sys.stdout is None and sys.stderr is None, name
