@@ -18,3 +18,21 @@ sys.path.insert(0, str(IMPORT_DIR))
 import deepprospect.dependencies  # noqa: E402
 
 deepprospect.dependencies.add_dependency_folder_to_path()
+
+
+def status_mb(key="VmHWM"):
+    """A memory figure of this process from /proc/self/status, in MB: ``VmHWM`` (peak resident
+    memory) or ``VmRSS`` (current). Not getrusage's ru_maxrss: it survives exec on Linux, so a
+    benchmark's child process would report its parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    if key == "VmHWM":
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return float("nan")

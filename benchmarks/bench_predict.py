@@ -5,7 +5,7 @@
 
 For each size N a synthetic N × N × 16 evidence stack (float32, 256-pixel tiles, deflate, ~2 %
 nodata) is written once. Every measurement runs in its own subprocess so its peak resident
-memory (``resource.getrusage``) is its own:
+memory (VmHWM from /proc) is its own:
 
 * end to end: ``models.predict.predict_map`` (read, mask, standardise, predict, write);
 * anchor: the same model's ``model.predict`` on the same (standardised) pixels already in
@@ -21,14 +21,13 @@ Outputs go to benchmarks/output/ (git-ignored) unless --folder is given.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _bootstrap import ROOT  # noqa: E402  (puts this checkout on sys.path as deepprospect)
+from _bootstrap import ROOT, status_mb  # noqa: E402  (puts this checkout on sys.path as deepprospect)
 
 import numpy as np  # noqa: E402
 
@@ -56,7 +55,7 @@ def main():
     arguments = parser.parse_args()
     if arguments.child:
         result = {"end_to_end": _child_end_to_end, "in_memory": _child_in_memory}[arguments.child](arguments)
-        result["peak_rss_mb"] = _peak_rss_mb()
+        result["peak_rss_mb"] = status_mb("VmHWM")
         print("RESULT " + json.dumps(result), flush=True)
         return
 
@@ -99,18 +98,6 @@ def main():
                 run["seconds"] / (run["pixels"] / 1e6), run["peak_rss_mb"]), flush=True)
         print("end to end / in-memory at {}²: {:.2f}".format(
             anchor_size, end_to_end_anchor["pixels_per_second"] / anchor_rate), flush=True)
-
-
-def _peak_rss_mb():
-    """This process's peak resident memory. getrusage's ru_maxrss survives exec on Linux, so a
-    child would report its parent's peak; /proc's VmHWM belongs to this program alone."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _run(mode, stack, bundle, output=None):

@@ -6,13 +6,12 @@ model over the same 1,000 samples, and prediction of the whole stack for the map
 """
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _bootstrap import ROOT  # noqa: E402  (puts this checkout on sys.path as deepprospect)
+from _bootstrap import ROOT, status_mb  # noqa: E402  (puts this checkout on sys.path as deepprospect)
 
 import numpy as np  # noqa: E402
 
@@ -107,20 +106,11 @@ def _child_map(stack, bundle_path, output):
 
     bundle = load_bundle(bundle_path)
     bundle.predict(bundle.standardise(np.zeros((1, len(bundle.factor_names)), np.float32)))
-    loaded = _peak_mb()
+    loaded = status_mb("VmHWM")
     start = time.perf_counter()
     result = explain.contribution_map(bundle, stack, output, references=8, steps=8)
-    print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": _peak_mb(), "loaded_mb": loaded,
+    print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": status_mb("VmHWM"), "loaded_mb": loaded,
                       "additivity_error": float(result["additivity_error"])}))
-
-
-def _peak_mb():
-    """Peak resident memory of this process (VmHWM; ru_maxrss would carry the parent's over exec)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

@@ -13,14 +13,13 @@ Outputs go to benchmarks/output/spectral/.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _bootstrap import ROOT  # noqa: E402  (puts this checkout on sys.path as deepprospect)
+from _bootstrap import ROOT, status_mb  # noqa: E402  (puts this checkout on sys.path as deepprospect)
 
 import numpy as np  # noqa: E402
 
@@ -106,16 +105,7 @@ def child(task, raster, bundle_path):
         start = time.perf_counter()  # classification only, not TensorFlow's import
         spectral_classifier.classify_raster(bundle, raster, OUTPUT / "classes_{}.tif".format(task), task)
     print(json.dumps({"seconds": time.perf_counter() - start,
-                      "peak_mb": _peak_rss_mb()}))
-
-
-def _peak_rss_mb():
-    # VmHWM is this process's own high-water mark; ru_maxrss can carry the parent's across fork/exec
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+                      "peak_mb": status_mb("VmHWM")}))
 
 
 def measure(task, raster, bundle_path):

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bootstrap import ROOT  # noqa: E402  (puts this checkout on sys.path as deepprospect)
+from _bootstrap import ROOT, status_mb  # noqa: E402  (puts this checkout on sys.path as deepprospect)
 
 import numpy as np  # noqa: E402
 
@@ -83,21 +83,14 @@ def child(arguments):
     sources = json.loads(arguments.sources)
     import rasterio.vrt  # noqa: F401  (imports count in the baseline, not in the work)
 
-    baseline = _status_mb("VmRSS")
+    baseline = status_mb("VmRSS")
     start = time.perf_counter()
     result = stack.build_stack([stack.EvidenceLayer(path, categorical=categorical) for path, categorical in sources],
                                arguments.output, reference=arguments.reference)
     elapsed = time.perf_counter() - start
     # VmHWM, not ru_maxrss: ru_maxrss survives exec and would include the parent's peak before the fork
-    peak = _status_mb("VmHWM")
+    peak = status_mb("VmHWM")
     print(json.dumps(dict(seconds=elapsed, baseline_mb=baseline, peak_mb=peak, bands=len(result["factor_names"]))))
-
-
-def _status_mb(key):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return float(line.split()[1]) / 1024.0
-    return float("nan")
 
 
 def _run_measured(command):
