@@ -131,23 +131,8 @@ class PredictAlgorithm(DeepProspectAlgorithm):
         """Deposit coordinates (n, 2) in the stack's CRS, or None without DEPOSITS."""
         if self.parameterAsSource(parameters, self.DEPOSITS, context) is None:
             return None
-        import geopandas as gpd
-        import numpy as np
-
+        from ..core.points import read_points
         from ..core.raster import read_stack_info
 
         path, layer_name = self.vector_path(parameters, self.DEPOSITS, context, qgis_feedback)
-        frame = gpd.read_file(path, layer=layer_name) if layer_name else gpd.read_file(path)
-        frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
-        if frame.empty:
-            raise QgsProcessingException(self.tr(
-                "DEPOSITS has no features with a geometry: choose a layer of known deposit points."))
-        if frame.crs is None:
-            raise QgsProcessingException(self.tr(
-                "DEPOSITS has no coordinate reference system: set its CRS in the layer properties."))
-        frame = frame.to_crs(read_stack_info(stack).crs)
-        points = frame.geometry.explode(index_parts=False)
-        if not (points.geom_type == "Point").all():
-            feedback.warning("Some deposits are not points; their representative points are used.")
-            points = points.representative_point()
-        return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
+        return read_points(path, read_stack_info(stack).crs, layer_name, self.DEPOSITS, feedback)[1]

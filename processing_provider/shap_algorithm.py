@@ -77,7 +77,7 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         bundle.check_factors(info.factor_names)
         xy = labels = None
         if parameters.get(self.POINTS):
-            xy, labels = self._points(parameters, context, qgis_feedback, info)
+            xy, labels = self._points(parameters, context, feedback, qgis_feedback, info)
         explainer = EXPLAINERS[self.parameterAsEnum(parameters, self.EXPLAINER, context)]
         seed = self.parameterAsInt(parameters, self.SEED, context)
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
@@ -107,14 +107,12 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         feedback.set_progress(100)
         return outputs
 
-    def _points(self, parameters, context, qgis_feedback, info):
-        import geopandas as gpd
+    def _points(self, parameters, context, feedback, qgis_feedback, info):
         import numpy as np
 
+        from ..core.points import read_points
+
         path, layer = self.vector_path(parameters, self.POINTS, context, qgis_feedback)
-        frame = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
-        if frame.crs is not None and info.crs is not None:
-            frame = frame.to_crs(info.crs.to_wkt())
-        xy = np.column_stack([frame.geometry.x, frame.geometry.y])
+        frame, xy = read_points(path, info.crs, layer, self.POINTS, feedback)
         labels = frame["label"].to_numpy(dtype=float) if "label" in frame.columns else np.ones(len(frame))
         return xy, labels
