@@ -1,0 +1,264 @@
+"""Run engine tasks in a child process: the one way the QGIS front reaches ``core``/``models``.
+
+Standard library only: TensorFlow, numpy and rasterio never load into QGIS's
+process, so a crash or a library clash in the engine cannot take QGIS down, and the engine's
+packages need not match QGIS's. The protocol is described in ``engine/protocol.py``.
+
+* :func:`run_task` — start a worker, run one task, stop the worker (Processing algorithms);
+* :class:`EngineProcess` — a worker kept alive between calls (the dock's pixel inspector).
+
+Failures arrive as :class:`EngineError` whose ``str()`` is the message for the user and whose
+``details`` (traceback, the worker's last output lines) are for the log.
+"""
+import collections
+import glob
+import json
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .. import engine_environment
+
+WORKER = Path(__file__).resolve().parent.parent / "engine" / "worker.py"
+#: How long a worker may take to stop after a cancel request before it is killed (seconds).
+CANCEL_GRACE_SECONDS = 0.8
+#: How often the waiting loop looks at the cancel button (seconds).
+POLL_SECONDS = 0.05
+
+
+class EngineError(Exception):
+    """A task failed. ``str(error)`` is for the user; ``details`` for the log."""
+
+    def __init__(self, message, details="", kind="internal"):
+        super().__init__(message)
+        self.details = details
+        self.kind = kind
+
+
+class EngineCanceled(EngineError):
+    """The user canceled; the worker stopped and partial outputs were removed."""
+
+    def __init__(self, message="Canceled by the user; no output was written."):
+        super().__init__(message, kind="canceled")
+
+
+class EngineNotReady(EngineError):
+    """The engine's environment is not installed (or is out of date)."""
+
+    def __init__(self):
+        super().__init__(engine_environment.not_ready_message(), kind="not_ready")
+
+
+def run_task(task, args, feedback=None, outputs=(), python=None):
+    """Run ``task`` with ``args`` in a fresh worker and return its outputs (a dict).
+
+    ``feedback`` is anything with QgsProcessingFeedback's ``setProgress``, ``pushInfo``,
+    ``reportError`` and ``isCanceled`` (or None). ``outputs``: the file/folder paths the task
+    writes; if the worker is killed (cancel not honoured in time, a crash, out of memory) their
+    partial files (``core/atomic.py``'s ``.<name>.<8 hex>.partial*``) are removed here.
+    """
+    engine = EngineProcess(python=python)
+    try:
+        return engine.call(task, args, feedback, outputs)
+    finally:
+        engine.close()
+
+
+class EngineProcess:
+    """One engine worker. ``call`` may be used from one thread at a time."""
+
+    def __init__(self, python=None, log=None):
+        python = Path(python) if python else engine_environment.engine_python()
+        if python is None or not Path(python).exists() or (
+                python == engine_environment.engine_python() and not engine_environment.is_ready()):
+            raise EngineNotReady()
+        self._log = log
+        self._messages = queue.Queue()
+        self._stderr = collections.deque(maxlen=200)
+        self._next_id = 0
+        self._lock = threading.Lock()
+        self.started = time.monotonic()
+        self._process = subprocess.Popen(
+            [str(python), str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=engine_environment.child_environment(),
+            cwd=str(Path(WORKER).parent), **_platform_options())
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self.info = None
+
+    @property
+    def pid(self):
+        return self._process.pid
+
+    def alive(self):
+        return self._process.poll() is None
+
+    def call(self, task, args, feedback=None, outputs=(), timeout=None):
+        """Run ``task`` and return its outputs; see :func:`run_task`."""
+        with self._lock:
+            self._wait_ready(feedback)
+            self._next_id += 1
+            task_id = self._next_id
+            self._write({"id": task_id, "task": task, "args": args})
+            try:
+                return self._wait_result(task_id, feedback, timeout)
+            except EngineError as error:
+                if error.kind != "input":
+                    _remove_partial_outputs(outputs)
+                raise
+
+    def close(self, wait=3.0):
+        """Ask the worker to exit (end of input), then kill it if it does not."""
+        try:
+            self._process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self._process.wait(wait)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self):
+        if self.alive():
+            self._process.kill()
+        self._process.wait()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _wait_ready(self, feedback):
+        if self.info is not None:
+            return
+        while True:
+            message = self._next_message(feedback, None)
+            if message.get("ready"):
+                self.info = message
+                return
+
+    def _wait_result(self, task_id, feedback, timeout):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            message = self._next_message(feedback, task_id, deadline)
+            if message.get("id") != task_id:
+                continue
+            if "progress" in message and feedback is not None:
+                feedback.setProgress(float(message["progress"]))
+            elif "info" in message and feedback is not None:
+                feedback.pushInfo(message["info"])
+            elif "warning" in message and feedback is not None:
+                feedback.reportError(message["warning"], False)
+            elif "result" in message:
+                return message["result"]
+            elif "error" in message:
+                kind = message.get("kind", "internal")
+                if kind == "canceled":
+                    raise EngineCanceled()
+                text = message["error"]
+                if kind == "internal":
+                    text = ("The DeepProspect engine failed: {}. The full report is in the log "
+                            "(DeepProspect tab).".format(text))
+                raise EngineError(text, message.get("traceback", ""), kind)
+
+    def _next_message(self, feedback, task_id, deadline=None):
+        """The next protocol message; meanwhile watch the cancel button and the worker's health."""
+        cancel_sent = None
+        while True:
+            try:
+                message = self._messages.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                message = None
+            if message is not None:
+                if message is _EOF:
+                    self._messages.put(_EOF)  # later calls must see it too
+                    raise self._died()
+                return message
+            now = time.monotonic()
+            if feedback is not None and feedback.isCanceled():
+                if task_id is None:  # still starting: nothing to stop gracefully
+                    self.kill()
+                    raise EngineCanceled()
+                if cancel_sent is None:
+                    cancel_sent = now
+                    self._write({"cancel": task_id})
+                elif now - cancel_sent > CANCEL_GRACE_SECONDS:
+                    self.kill()
+                    raise EngineCanceled()
+            if deadline is not None and now > deadline:
+                self.kill()
+                raise EngineError("The DeepProspect engine did not answer in time and was stopped.",
+                                  self.stderr_tail())
+
+    def _died(self):
+        self._process.wait()
+        code = self._process.returncode
+        if code is not None and code < 0:
+            how = "was killed by signal {}{}".format(-code, " (out of memory?)" if -code == 9 else "")
+        else:
+            how = "stopped with exit code {}".format(code)
+        return EngineError(
+            "The DeepProspect engine {} before it finished; no output was written. QGIS is fine. "
+            "If this repeats, use Plugins > DeepProspect > Repair the engine, and see the "
+            "DeepProspect tab of the log for the details.".format(how), self.stderr_tail(), "died")
+
+    def stderr_tail(self):
+        """The worker's last lines of standard error (for the log)."""
+        return "\n".join(self._stderr)
+
+    def _write(self, message):
+        try:
+            self._process.stdin.write((json.dumps(message) + "\n").encode("utf-8"))
+            self._process.stdin.flush()
+        except (OSError, ValueError):
+            pass  # the worker is gone; the reader reports it
+
+    def _read_stdout(self):
+        for raw in self._process.stdout:
+            try:
+                self._messages.put(json.loads(raw.decode("utf-8")))
+            except ValueError:
+                self._stderr.append(raw.decode("utf-8", "replace").rstrip())
+        self._messages.put(_EOF)
+
+    def _read_stderr(self):
+        for raw in self._process.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            self._stderr.append(line)
+            if self._log is not None:
+                self._log(line)
+
+
+_EOF = object()
+
+
+def partial_paths(output):
+    """Partial files or folders that ``core/atomic.py`` may have left for ``output``."""
+    output = Path(output)
+    found = set()
+    for name in {output.stem, output.name}:  # files keep their extension after ".partial"
+        found.update(output.parent.glob(".{}.{}.partial*".format(glob.escape(name), "[0-9a-f]" * 8)))
+    return sorted(found)
+
+
+def _remove_partial_outputs(outputs):
+    for output in outputs:
+        if not output:
+            continue
+        for partial in partial_paths(output):
+            if partial.is_dir():
+                shutil.rmtree(partial, ignore_errors=True)
+            else:
+                try:
+                    partial.unlink()
+                except OSError:
+                    pass
+
+
+def _platform_options():
+    if sys.platform.startswith("win"):
+        return {"creationflags": 0x08000000}  # CREATE_NO_WINDOW
+    # Own process group: a Ctrl+C in a terminal running qgis_process reaches QGIS, which then
+    # cancels the worker through the protocol instead of the worker dying half-way.
+    return {"start_new_session": True}
