@@ -1,0 +1,46 @@
+"""Harness for the QGIS front's tests: import the checkout as ``deepprospect`` (as QGIS does)
+and run QGIS headless. Run with QGIS's Python: ``/usr/bin/python3 -m pytest tests/qgis``.
+
+Fixtures:
+* ``qgis_app`` — a QgsApplication (offscreen) with Processing initialised and the DeepProspect
+  provider registered, so tests call ``processing.run("deepprospect:…", {...})`` like a user.
+"""
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYTHONHASHSEED", "0")
+
+# QGIS imports the plugin under its folder name, whatever the checkout is called.
+IMPORT_DIR = Path(tempfile.mkdtemp(prefix="deepprospect-import-"))
+(IMPORT_DIR / "deepprospect").symlink_to(ROOT, target_is_directory=True)
+sys.path.insert(0, str(IMPORT_DIR))
+QGIS_PLUGINS = "/usr/share/qgis/python/plugins"
+if QGIS_PLUGINS not in sys.path:
+    sys.path.append(QGIS_PLUGINS)
+
+_QGIS = {}
+
+
+@pytest.fixture(scope="session")
+def qgis_app():
+    """A running headless QGIS with Processing and the DeepProspect provider."""
+    if "app" not in _QGIS:
+        from qgis.core import QgsApplication
+
+        app = QgsApplication([], True)
+        app.initQgis()
+        from processing.core.Processing import Processing
+
+        Processing.initialize()
+        from deepprospect.processing_provider.provider import DeepProspectProvider
+
+        provider = DeepProspectProvider()
+        QgsApplication.processingRegistry().addProvider(provider)
+        _QGIS.update(app=app, provider=provider)
+    return _QGIS["app"]
