@@ -1,0 +1,218 @@
+"""IDW interpolation (core/idw.py) against GDAL's gdal_grid, a brute-force float64 reference,
+and odd inputs (hypothesis). The QGIS side (deepprospect:idw, QGIS's own IDW) is in tests/qgis."""
+import math
+import subprocess
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from deepprospect.core import idw
+from deepprospect.core.errors import DeepProspectError
+from deepprospect.core.raster import STACK_NODATA
+
+CRS = "EPSG:32645"
+
+
+def _write_points(path, xy, columns):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    gpd.GeoDataFrame(columns, geometry=[Point(p) for p in xy], crs=CRS).to_file(path, layer="samples", driver="GPKG")
+    return str(path)
+
+
+def _read(path):
+    import rasterio
+
+    with rasterio.open(path) as dataset:
+        info = dict(tiled=dataset.profile.get("tiled"), dtype=dataset.dtypes[0], crs=dataset.crs)
+        return dataset.read().astype(np.float64), dataset.nodata, list(dataset.descriptions), info
+
+
+def _random_samples(seed, n=300, size=5000.0):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, size, (n, 2)) + [400000.0, 2300000.0]
+    return xy, rng.lognormal(1.0, 0.8, n)
+
+
+@pytest.mark.parametrize("power, neighbors, radius", [
+    (2.0, 12, 1500.0), (1.0, 5, 800.0), (3.0, 1, 0.0), (2.5, 30, 400.0), (2.0, 12, 0.0)])
+def test_matches_gdal_grid_invdistnn(tmp_path, power, neighbors, radius):
+    xy, values = _random_samples(7, n=400)
+    # an unsampled "forest reserve": a radius shorter than its half-width leaves nodata inside it
+    keep = ~((np.abs(xy[:, 0] - 402500) < 1000) & (np.abs(xy[:, 1] - 2302000) < 1000))
+    xy, values = xy[keep], values[keep]
+    pixel = 100.0
+    extent = (400000.0, 2300000.0, 405000.0, 2304300.0)      # 50 × 43 cells
+    # two samples exactly on cell centres: both implementations must return their values there
+    xy[0] = (extent[0] + 10.5 * pixel, extent[3] - 3.5 * pixel)
+    xy[1] = (extent[0] + 33.5 * pixel, extent[3] - 20.5 * pixel)
+    points = _write_points(tmp_path / "samples.gpkg", xy, {"Sb_con": values})
+    ours = tmp_path / "ours.tif"
+    result = idw.interpolate_points(points, ["Sb_con"], ours, pixel, extent=extent, power=power,
+                                    neighbors=neighbors, radius=radius, layer="samples")
+    assert (result["width"], result["height"]) == (50, 43)
+    reference = tmp_path / "gdal.tif"
+    algorithm = "invdistnn:power={}:max_points={}:radius={}:nodata={}".format(
+        power, neighbors, radius or 1e9, STACK_NODATA)
+    subprocess.run(["gdal_grid", "-q", "-zfield", "Sb_con", "-a", algorithm, "-txe", str(extent[0]), str(extent[2]),
+                    "-tye", str(extent[3]), str(extent[1]), "-outsize", "50", "43", "-ot", "Float64",
+                    "-l", "samples", points, str(reference)], check=True)
+    mine, nodata, names, _ = _read(ours)
+    theirs, _, _, _ = _read(reference)
+    assert names == ["Sb_con"] and nodata == STACK_NODATA
+    np.testing.assert_array_equal(mine == STACK_NODATA, theirs == STACK_NODATA)
+    if radius and radius < 1000:
+        assert (mine == STACK_NODATA).any()          # the radius really leaves gaps
+    valid = mine != STACK_NODATA
+    assert valid.mean() > 0.3
+    tolerance = 1e-4 * (values.max() - values.min())
+    assert np.abs(mine[valid] - theirs[valid]).max() <= tolerance
+    assert mine[0, 3, 10] == pytest.approx(values[0], rel=1e-6)
+    assert mine[0, 20, 33] == pytest.approx(values[1], rel=1e-6)
+
+
+def test_leave_one_out_equals_direct_formula():
+    xy, values = _random_samples(3, n=40, size=1000.0)
+    estimates = idw.idw_at(xy, values, xy, power=2, neighbors=4, radius=0, exclude_self=True)[:, 0]
+    for i in (0, 17, 39):
+        others = np.delete(np.arange(40), i)
+        distance = np.hypot(*(xy[others] - xy[i]).T)
+        nearest = others[np.argsort(distance)[:4]]
+        weight = 1 / np.sort(distance)[:4] ** 2
+        assert estimates[i] == pytest.approx(np.sum(weight * values[nearest]) / weight.sum(), rel=1e-12)
+
+
+def test_bad_inputs_give_clear_errors(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    xy, values = _random_samples(5, n=20)
+    geographic = tmp_path / "geographic.gpkg"
+    gpd.GeoDataFrame({"Sb_con": values}, geometry=[Point(x / 1e5, y / 1e5) for x, y in xy], crs="EPSG:4326") \
+        .to_file(geographic, driver="GPKG")
+    with pytest.raises(DeepProspectError, match="geographic CRS.*Reproject"):
+        idw.interpolate_points(geographic, ["Sb_con"], tmp_path / "a.tif", 100)
+    points = _write_points(tmp_path / "text.gpkg", xy, {"Sb_con": values, "remark": ["n.d."] * 20,
+                                                        "Pb_con": [None] * 5 + list(values[5:])})
+    with pytest.raises(DeepProspectError, match="'remark' has no usable numeric value"):
+        idw.interpolate_points(points, ["Sb_con", "remark"], tmp_path / "b.tif", 100)
+    with pytest.raises(DeepProspectError, match="no field Cu_con"):
+        idw.interpolate_points(points, ["Cu_con"], tmp_path / "c.tif", 100)
+    with pytest.raises(DeepProspectError, match="POWER"):
+        idw.interpolate_points(points, ["Sb_con"], tmp_path / "d.tif", 100, power=0)
+    assert not list(tmp_path.glob("*.tif"))
+    # nulls are skipped and counted; the rest still interpolates
+    result = idw.interpolate_points(points, ["Pb_con", "Sb_con"], tmp_path / "e.tif", 250)
+    assert result["skipped"] == {"Pb_con": 5, "Sb_con": 0}
+
+
+def test_cancel_leaves_no_output(tmp_path):
+    from deepprospect.core.errors import OperationCanceled
+    from deepprospect.core.feedback import Feedback
+
+    class CancelAtOnce(Feedback):
+        def is_canceled(self):
+            return True
+
+    xy, values = _random_samples(2)
+    points = _write_points(tmp_path / "s.gpkg", xy, {"Sb_con": values})
+    with pytest.raises(OperationCanceled):
+        idw.interpolate_points(points, ["Sb_con"], tmp_path / "out.tif", 50, feedback=CancelAtOnce())
+    assert not list(tmp_path.glob("*.tif*"))
+
+
+# ---- property tests: odd inputs against a brute-force float64 reference ------------------------
+
+
+def _brute_force(xy, values, transform, width, height, power, neighbors, radius):
+    """Plain float64 IDW at every cell centre; also marks cells whose answer is ambiguous (ties)."""
+    unique = {}
+    for point, value in zip(map(tuple, xy), values):
+        unique.setdefault(point, []).append(value)
+    points = np.array(list(unique))
+    merged = np.array([np.mean(np.array(v, dtype=np.float64) / len(v)) * len(v) for v in unique.values()])
+    result = np.full((height, width), np.nan)
+    ambiguous = np.zeros((height, width), bool)
+    scale = max(abs(transform.a), 1e-9)
+    for row in range(height):
+        for col in range(width):
+            x, y = transform * (col + 0.5, row + 0.5)
+            distance = np.hypot(points[:, 0] - x, points[:, 1] - y)
+            order = np.argsort(distance)
+            sorted_distance = distance[order]
+            k = neighbors if 0 < neighbors < len(points) else len(points)
+            if k < len(points) and abs(sorted_distance[k] - sorted_distance[k - 1]) <= 1e-5 * (sorted_distance[k] + scale):
+                ambiguous[row, col] = True
+            if radius and np.any(np.abs(distance - radius) <= 1e-5 * radius):
+                ambiguous[row, col] = True
+            chosen = order[:k]
+            if radius:
+                chosen = chosen[distance[chosen] <= radius]
+            if not len(chosen):
+                continue
+            if distance[chosen].min() <= 1e-6 * scale:
+                if np.sum(distance <= 1e-3 * scale) > 1:
+                    ambiguous[row, col] = True
+                result[row, col] = merged[chosen[np.argmin(distance[chosen])]]
+                continue
+            weight = distance[chosen] ** -power
+            result[row, col] = np.sum(weight / weight.sum() * merged[chosen])
+    return result, ambiguous
+
+
+@st.composite
+def sample_sets(draw):
+    """Small sample sets in odd layouts; hypothesis picks the layout, sizes and magnitudes, a seeded
+    generator the coordinates (keeps examples small)."""
+    n = draw(st.integers(1, 25))
+    layout = draw(st.sampled_from(["scattered", "collinear", "duplicates", "single_spot", "on_cell_centres"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    xy = rng.uniform(0, 1000, (n, 2))
+    if layout == "single_spot":
+        xy[:] = xy[0]
+    elif layout == "collinear":
+        t = rng.uniform(0, 1, n)
+        xy = np.column_stack([100 + 800 * t, 50 + 500 * t])
+    elif layout == "duplicates":
+        xy[n // 2:] = xy[:n - n // 2]
+    elif layout == "on_cell_centres":
+        xy = -50 + (rng.integers(0, 8, (n, 2)) + 0.5) * 125.0
+        xy[:, 1] = 1050 - (xy[:, 1] + 50)
+    magnitude = draw(st.sampled_from([1.0, 1e6, 1e30, 3e38]))
+    values = rng.uniform(-1, 1, n) * magnitude
+    if draw(st.booleans()):
+        values = np.round(values, 1)      # ties and equal values
+    return xy, values
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(samples=sample_sets(), power=st.sampled_from([1.0, 2.0, 3.5]), neighbors=st.sampled_from([0, 1, 3, 12]),
+       radius=st.sampled_from([0.0, 150.0, 600.0]), pixel=st.sampled_from([70.0, 125.0]))
+def test_property_matches_brute_force_on_odd_inputs(samples, power, neighbors, radius, pixel):
+    from affine import Affine
+
+    xy, values = samples
+    transform = Affine(pixel, 0, -50.0, 0, -pixel, 1050.0)
+    width = height = int(math.ceil(1100 / pixel))
+    grid = idw.idw_grid(xy, values, transform, width, height, power, neighbors, radius)[0].astype(np.float64)
+    expected, ambiguous = _brute_force(xy, values, transform, width, height, power, neighbors, radius)
+    np.testing.assert_array_equal(grid == STACK_NODATA, np.isnan(expected))
+    check = ~np.isnan(expected) & ~ambiguous
+    # 1e-4 of the value range, plus the float32 rounding of the stored values themselves
+    tolerance = 1e-4 * np.ptp(values) + 2e-7 * np.abs(values).max()
+    assert np.all(np.abs(grid[check] - expected[check]) <= tolerance)
+    assert np.all(np.isfinite(grid))
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(n=st.integers(1, 10), bad=st.sampled_from([np.nan, np.inf, -np.inf, 1e39]))
+def test_property_nan_or_unstorable_values_are_a_clear_error(n, bad):
+    from affine import Affine
+
+    xy = np.column_stack([np.arange(n) * 10.0, np.arange(n) * 7.0])
+    values = np.ones(n)
+    values[n // 2] = bad
+    with pytest.raises(DeepProspectError, match="NaN|3.4e38"):
+        idw.idw_grid(xy, values, Affine(10, 0, 0, 0, -10, 100), 10, 10)
