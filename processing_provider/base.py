@@ -1,16 +1,20 @@
-"""What every DeepProspect algorithm shares: groups, icon, dependency check, error mapping."""
+"""What every DeepProspect algorithm shares: groups, icon, the engine call, error mapping.
+
+The algorithms are the QGIS front: they turn parameters into plain arguments (file paths,
+numbers, strings), hand them to the engine process (``engine_runner``) and turn its outputs
+back into Processing outputs. They import only qgis, qgis.PyQt and the standard library.
+"""
 from pathlib import Path
 
 from qgis.core import (
     Qgis, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingLayerPostProcessorInterface,
-    QgsProcessingUtils,
+    QgsProcessingUtils, QgsRasterFileWriter, QgsRasterPipe,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from .. import dependencies
-from ..core.errors import DeepProspectError, OperationCanceled
-from ..core.feedback import Feedback
+from .. import engine_environment
+from . import engine_runner
 
 ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "deepprospect.svg"
 STYLES_PATH = Path(__file__).resolve().parent.parent / "resources" / "styles"
@@ -25,20 +29,18 @@ GROUPS = {
 
 
 class DeepProspectAlgorithm(QgsProcessingAlgorithm):
-    """Base class. Subclasses set NAME, DISPLAY_NAME, GROUP, HELP (and REQUIRES for TF/shap),
-    define ``initAlgorithm`` and ``execute(parameters, context, feedback, qgis_feedback)``.
+    """Base class. Subclasses set NAME, DISPLAY_NAME, GROUP, HELP, define ``initAlgorithm`` and
+    ``execute(parameters, context, feedback)``, which calls :meth:`run_engine` with the task of
+    ``engine/`` that does the work.
 
-    ``execute`` receives a ``core.feedback.Feedback`` adapter for ``core``/``models`` calls; any
-    :class:`DeepProspectError` it raises reaches the user as a ``QgsProcessingException``
-    with the same message.
+    An :class:`engine_runner.EngineError` reaches the user as a ``QgsProcessingException`` with
+    the same message; its details (the engine's traceback) go to the log.
     """
 
     NAME = ""
     DISPLAY_NAME = ""
     GROUP = "evidence"
     HELP = ""
-    #: Modules from the dependency folder this algorithm needs (e.g. ("tensorflow", "shap")).
-    REQUIRES = ()
 
     def name(self):
         return self.NAME
@@ -54,9 +56,8 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
 
     def shortHelpString(self):
         text = self.tr(self.HELP)
-        missing = dependencies.missing_modules(self.REQUIRES) if self.REQUIRES else []
-        if missing:
-            text += "\n\n" + self.tr("Not available yet: ") + dependencies.install_instructions(missing)
+        if not engine_environment.is_ready():
+            text += "\n\n" + self.tr("Not available yet: ") + engine_environment.not_ready_message()
         return text
 
     def icon(self):
@@ -72,39 +73,44 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
         return QCoreApplication.translate("DeepProspect", text)
 
     def processAlgorithm(self, parameters, context, feedback):
-        if self.REQUIRES:
-            missing = dependencies.missing_modules(self.REQUIRES)
-            if missing:
-                message = dependencies.install_instructions(missing)
-                QgsMessageLog.logMessage(message, "DeepProspect", Qgis.Critical)
-                raise QgsProcessingException(message)
-        adapter = QgisFeedback(feedback)
         try:
-            return self.execute(parameters, context, adapter, feedback)
-        except DeepProspectError as error:
+            return self.execute(parameters, context, feedback)
+        except engine_runner.EngineError as error:
+            if error.details:
+                QgsMessageLog.logMessage("{}\n{}".format(error, error.details), "DeepProspect", Qgis.Critical)
+                if error.kind not in ("input", "canceled"):
+                    feedback.pushDebugInfo(error.details)
             raise QgsProcessingException(str(error))
-        except OperationCanceled:
-            raise QgsProcessingException(self.tr("Canceled by the user; no output was written."))
 
-    def execute(self, parameters, context, feedback, qgis_feedback):
+    def execute(self, parameters, context, feedback):
         raise NotImplementedError
+
+    def run_engine(self, task, args, feedback, outputs=()):
+        """Run ``task`` of the engine with ``args``; returns its outputs (a dict).
+
+        ``outputs``: the paths the task writes, so a killed worker's partial files are removed.
+        """
+        return engine_runner.run_task(task, args, feedback, outputs=[o for o in outputs if o])
 
     # Helpers for subclasses -------------------------------------------------------------
 
     def raster_path(self, parameters, name, context):
-        """The file path of a raster parameter (GDAL layers only)."""
+        """A path GDAL can open for a raster parameter.
+
+        A GDAL layer's own source is used as it is (files, GeoPackage rasters, /vsi paths);
+        any other provider (WMS, memory, virtual rasters of other providers) is first written
+        to a temporary GeoTIFF by QGIS.
+        """
         layer = self.parameterAsRasterLayer(parameters, name, context)
-        if layer is None:
+        if layer is None or not layer.isValid():
             raise QgsProcessingException(self.tr("{} is not a readable raster layer.").format(name))
-        if layer.providerType() != "gdal":
-            raise QgsProcessingException(
-                self.tr("{}: layer '{}' is not a file raster; save it as GeoTIFF first.").format(name, layer.name()))
-        return layer.source()
+        return raster_layer_path(layer, self.tr)
 
     def vector_path(self, parameters, name, context, feedback):
-        """A (path, layer name) pair that geopandas can read for a vector parameter.
+        """A (path, layer name) pair that the engine can read for a vector parameter.
 
-        Memory layers and exotic formats are exported to a temporary GeoPackage by QGIS.
+        Memory layers, database tables, selections ("Selected features only") and exotic formats
+        are exported to a temporary GeoPackage by QGIS.
         """
         path, layer_name = self.parameterAsCompatibleSourceLayerPathAndLayerName(
             parameters, name, context, ["gpkg", "shp", "geojson"], "gpkg", feedback)
@@ -127,28 +133,6 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
         details.setPostProcessor(processor)
 
 
-class QgisFeedback(Feedback):
-    """``core.feedback.Feedback`` over a ``QgsProcessingFeedback``."""
-
-    def __init__(self, feedback):
-        self._feedback = feedback
-
-    def set_progress(self, percent):
-        if self._feedback is not None:
-            self._feedback.setProgress(max(0.0, min(100.0, float(percent))))
-
-    def is_canceled(self):
-        return self._feedback is not None and self._feedback.isCanceled()
-
-    def info(self, message):
-        if self._feedback is not None:
-            self._feedback.pushInfo(message)
-
-    def warning(self, message):
-        if self._feedback is not None:
-            self._feedback.reportError(message, fatalError=False)
-
-
 _KEEP_ALIVE = []  # post-processors must outlive the algorithm call (QGIS holds raw pointers)
 
 
@@ -166,3 +150,21 @@ class _StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
 def temporary_output(name):
     """A path in QGIS's processing temp folder, for intermediate files."""
     return QgsProcessingUtils.generateTempFilename(name)
+
+
+def raster_layer_path(layer, tr=str):
+    """A GDAL-readable path for ``layer``: its source for GDAL layers, else a temporary GeoTIFF."""
+    if layer.providerType() == "gdal":
+        return layer.source()
+    path = temporary_output("{}.tif".format(layer.name() or "raster"))
+    writer = QgsRasterFileWriter(path)
+    pipe = QgsRasterPipe()
+    provider = layer.dataProvider()
+    if not pipe.set(provider.clone()):
+        raise QgsProcessingException(tr("Cannot read the raster layer '{}'.").format(layer.name()))
+    error = writer.writeRaster(pipe, provider.xSize(), provider.ySize(), provider.extent(), provider.crs())
+    if error != QgsRasterFileWriter.NoError:
+        raise QgsProcessingException(tr(
+            "Cannot save the raster layer '{}' as a GeoTIFF for the engine (error {}); save it as a "
+            "GeoTIFF yourself (Export ▸ Save As…) and use that file.").format(layer.name(), error))
+    return path

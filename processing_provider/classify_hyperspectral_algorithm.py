@@ -1,6 +1,5 @@
 """deepprospect:classify_hyperspectral — a hyperspectral raster classified pixel by pixel with a DeepGeoMap
 bundle (1-D CNN) or its SAM baseline, block-wise (models/spectral_classifier.py)."""
-from pathlib import Path
 
 from qgis.core import (
     QgsProcessingParameterEnum, QgsProcessingParameterFile, QgsProcessingParameterNumber,
@@ -14,7 +13,6 @@ class ClassifyHyperspectralAlgorithm(DeepProspectAlgorithm):
     NAME = "classify_hyperspectral"
     DISPLAY_NAME = "Classify hyperspectral image"
     GROUP = "spectral"
-    REQUIRES = ("tensorflow",)
     METHODS = ("cnn", "sam")
     HELP = (
         "Maps classes (rock, alteration, ore types) over a hyperspectral image with a model from "
@@ -42,18 +40,12 @@ class ClassifyHyperspectralAlgorithm(DeepProspectAlgorithm):
             minValue=16))
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Class raster")))
 
-    def execute(self, parameters, context, feedback, qgis_feedback):
-        from ..models import spectral_classifier as classifier
-        from ..models.spectral_regressor import load_spectral_bundle
-
-        bundle = load_spectral_bundle(self.parameterAsFile(parameters, "MODEL", context), classifier.KIND)
-        source = self.raster_path(parameters, "INPUT", context)
+    def execute(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         method = self.METHODS[self.parameterAsEnum(parameters, "METHOD", context)]
-        classifier.classify_raster(bundle, source, output, method,
-                                   self.parameterAsInt(parameters, "BLOCK_SIZE", context), feedback)
-        qml = str(Path(output).with_suffix(".qml"))
-        self.load_with_style(context, output, qml, "Classes ({})".format(method.upper()))
-        feedback.info("Classes: " + ", ".join("{} = {}".format(i + 1, name)
-                                              for i, name in enumerate(bundle.metadata["class_names"])))
-        return {"OUTPUT": output, "STYLE": qml}
+        result = self.run_engine("classify_hyperspectral", {
+            "model": self.parameterAsFile(parameters, "MODEL", context),
+            "input": self.raster_path(parameters, "INPUT", context), "output": output, "method": method,
+            "block_size": self.parameterAsInt(parameters, "BLOCK_SIZE", context)}, feedback, outputs=[output])
+        self.load_with_style(context, output, result["STYLE"], "Classes ({})".format(method.upper()))
+        return {"OUTPUT": output, "STYLE": result["STYLE"]}

@@ -60,9 +60,7 @@ class IdwAlgorithm(DeepProspectAlgorithm):
         self.addOutput(QgsProcessingOutputString(
             "CV_RMSE", self.tr("Leave-one-out RMSE per field (JSON: field → RMSE)")))
 
-    def execute(self, parameters, context, feedback, qgis_feedback):
-        from ..core.idw import interpolate_points
-
+    def execute(self, parameters, context, feedback):
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.tr("INPUT is not a readable point layer."))
@@ -77,12 +75,13 @@ class IdwAlgorithm(DeepProspectAlgorithm):
             rectangle = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
             if not rectangle.isNull():
                 extent = (rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(), rectangle.yMaximum())
-        path, layer_name = self.vector_path(parameters, self.INPUT, context, qgis_feedback)
+        path, layer_name = self.vector_path(parameters, self.INPUT, context, feedback)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        result = interpolate_points(
-            path, fields, output, self.parameterAsDouble(parameters, self.PIXEL_SIZE, context), extent=extent,
-            power=self.parameterAsDouble(parameters, self.POWER, context),
-            neighbors=self.parameterAsInt(parameters, self.NEIGHBORS, context),
-            radius=self.parameterAsDouble(parameters, self.RADIUS, context),
-            log10=self.parameterAsBool(parameters, self.LOG10, context), layer=layer_name, feedback=feedback)
+        result = self.run_engine("idw", {
+            "points": path, "layer": layer_name, "fields": fields, "output": output,
+            "pixel_size": self.parameterAsDouble(parameters, self.PIXEL_SIZE, context), "extent": extent,
+            "power": self.parameterAsDouble(parameters, self.POWER, context),
+            "neighbors": self.parameterAsInt(parameters, self.NEIGHBORS, context),
+            "radius": self.parameterAsDouble(parameters, self.RADIUS, context),
+            "log10": self.parameterAsBool(parameters, self.LOG10, context)}, feedback, outputs=[output])
         return {self.OUTPUT: result["path"], "CV_RMSE": json.dumps(result["cv_rmse"])}

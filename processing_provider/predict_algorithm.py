@@ -14,7 +14,6 @@ class PredictAlgorithm(DeepProspectAlgorithm):
     NAME = "predict"
     DISPLAY_NAME = "Predict prospectivity map"
     GROUP = "modelling"
-    REQUIRES = ("tensorflow",)
     HELP = (
         "Applies a trained model (.dpm) to every pixel of an evidence stack and writes the probability "
         "that a deposit is present (0–1), the prospectivity map.\n\n"
@@ -42,15 +41,17 @@ class PredictAlgorithm(DeepProspectAlgorithm):
     OUTPUT, OUTPUT_UNCERTAINTY, OUTPUT_CLASSES = "OUTPUT", "OUTPUT_UNCERTAINTY", "OUTPUT_CLASSES"
     VERY_HIGH_PERCENT, HIGH_PERCENT, MODERATE_PERCENT = "VERY_HIGH_PERCENT", "HIGH_PERCENT", "MODERATE_PERCENT"
 
-    def initAlgorithm(self, config=None):
-        from ..models.predict import DEFAULT_BLOCK_SIZE, DEFAULT_CLASS_FRACTIONS
+    #: The engine's defaults (models/predict.py), repeated here because the front cannot import it.
+    DEFAULT_BLOCK_SIZE = 1024
+    DEFAULT_CLASS_FRACTIONS = (0.05, 0.10, 0.25)
 
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.STACK, self.tr("Evidence stack")))
         self.addParameter(QgsProcessingParameterFile(
             self.MODEL, self.tr("Model bundle (.dpm)"), QgsProcessingParameterFile.File, extension="dpm"))
         self.addParameter(QgsProcessingParameterNumber(
             self.BLOCK_SIZE, self.tr("Processing window (pixels per side)"), QgsProcessingParameterNumber.Integer,
-            defaultValue=DEFAULT_BLOCK_SIZE, minValue=16, maxValue=8192))
+            defaultValue=self.DEFAULT_BLOCK_SIZE, minValue=16, maxValue=8192))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.DEPOSITS, self.tr("Known deposits, to draw the success-rate curve"),
             [QgsProcessing.TypeVectorPoint], optional=True))
@@ -58,7 +59,7 @@ class PredictAlgorithm(DeepProspectAlgorithm):
                 (self.VERY_HIGH_PERCENT, self.HIGH_PERCENT, self.MODERATE_PERCENT),
                 ("Classes: very high = top … % of the area", "Classes: high = down to top … %",
                  "Classes: moderate = down to top … %"),
-                DEFAULT_CLASS_FRACTIONS):
+                self.DEFAULT_CLASS_FRACTIONS):
             parameter = QgsProcessingParameterNumber(name, self.tr(label), QgsProcessingParameterNumber.Double,
                                                      defaultValue=100 * default, minValue=0.01, maxValue=99.99)
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
@@ -74,47 +75,37 @@ class PredictAlgorithm(DeepProspectAlgorithm):
         self.addOutput(QgsProcessingOutputFile("SUCCESS_RATE_PNG", self.tr("Success-rate chart (PNG)")))
         self.addOutput(QgsProcessingOutputNumber("VALID_PIXELS", self.tr("Pixels predicted")))
 
-    def execute(self, parameters, context, feedback, qgis_feedback):
-        from ..models.bundle import load_bundle, read_metadata
-        from ..models.predict import predict_map
-
+    def execute(self, parameters, context, feedback):
         stack = self.raster_path(parameters, self.STACK, context)
         model_path = self.parameterAsFile(parameters, self.MODEL, context)
         if not model_path:
             raise QgsProcessingException(self.tr("Choose a model bundle (.dpm) written by the training step."))
-        metadata = read_metadata(model_path)      # a clear error for a wrong file, before loading TensorFlow
         output = self._destination(parameters, self.OUTPUT, context)
         uncertainty = self._destination(parameters, self.OUTPUT_UNCERTAINTY, context)
         classes = self._destination(parameters, self.OUTPUT_CLASSES, context)
-        if uncertainty and int(metadata.get("ensemble_size", 1)) < 2:
-            raise QgsProcessingException(self.tr(
-                "The model has a single member, so there is no spread between members to map as uncertainty: "
-                "train an ensemble of two or more members, or leave the uncertainty output empty."))
-        fractions = [self.parameterAsDouble(parameters, name, context) / 100.0
-                     for name in (self.VERY_HIGH_PERCENT, self.HIGH_PERCENT, self.MODERATE_PERCENT)]
-        deposits_xy = self._deposits(parameters, context, feedback, qgis_feedback, stack)
+        deposits = deposits_layer = None
+        if self.parameterAsSource(parameters, self.DEPOSITS, context) is not None:
+            deposits, deposits_layer = self.vector_path(parameters, self.DEPOSITS, context, feedback)
+        result = self.run_engine("predict", {
+            "stack": stack, "model": model_path, "output": output, "output_uncertainty": uncertainty,
+            "output_classes": classes, "deposits": deposits, "deposits_layer": deposits_layer,
+            "block_size": self.parameterAsInt(parameters, self.BLOCK_SIZE, context),
+            "class_fractions": [self.parameterAsDouble(parameters, name, context) / 100.0
+                                for name in (self.VERY_HIGH_PERCENT, self.HIGH_PERCENT, self.MODERATE_PERCENT)],
+        }, feedback, outputs=[output, uncertainty, classes])
 
-        feedback.info("Loading the model {} ({}).".format(Path(model_path).name, metadata.get("architecture")))
-        bundle = load_bundle(model_path)
-        result = predict_map(bundle, stack, output,
-                             block_size=self.parameterAsInt(parameters, self.BLOCK_SIZE, context),
-                             output_uncertainty=uncertainty, output_classes=classes, class_fractions=fractions,
-                             deposits_xy=deposits_xy, feedback=feedback)
-        if result.class_thresholds:
-            feedback.info("Class thresholds (probability): very high ≥ {:.4f}, high ≥ {:.4f}, moderate ≥ {:.4f}."
-                          .format(*result.class_thresholds))
-
-        self.load_with_style(context, output, result.styles["probability"], self.tr("Prospectivity"))
-        outputs = {self.OUTPUT: output, "VALID_PIXELS": result.valid_pixels}
+        styles = result["styles"]
+        self.load_with_style(context, output, styles["probability"], self.tr("Prospectivity"))
+        outputs = {self.OUTPUT: output, "VALID_PIXELS": result["valid_pixels"]}
         if uncertainty:
-            self.load_with_style(context, uncertainty, result.styles["uncertainty"], self.tr("Uncertainty"))
+            self.load_with_style(context, uncertainty, styles["uncertainty"], self.tr("Uncertainty"))
             outputs[self.OUTPUT_UNCERTAINTY] = uncertainty
         if classes:
-            self.load_with_style(context, classes, result.styles["classes"], self.tr("Prospectivity classes"))
+            self.load_with_style(context, classes, styles["classes"], self.tr("Prospectivity classes"))
             outputs[self.OUTPUT_CLASSES] = classes
-        if result.success_rate is not None:
-            outputs.update(SUCCESS_RATE_AUC=result.auc, SUCCESS_RATE_CSV=result.success_rate_csv,
-                           SUCCESS_RATE_PNG=result.success_rate_png)
+        if result.get("success_rate_auc") is not None:
+            outputs.update(SUCCESS_RATE_AUC=result["success_rate_auc"], SUCCESS_RATE_CSV=result["success_rate_csv"],
+                           SUCCESS_RATE_PNG=result["success_rate_png"])
         return outputs
 
     def _destination(self, parameters, name, context):
@@ -126,13 +117,3 @@ class PredictAlgorithm(DeepProspectAlgorithm):
             raise QgsProcessingException(self.tr(
                 "{}: DeepProspect writes GeoTIFF; give the file a .tif extension ({}).").format(name, path))
         return path
-
-    def _deposits(self, parameters, context, feedback, qgis_feedback, stack):
-        """Deposit coordinates (n, 2) in the stack's CRS, or None without DEPOSITS."""
-        if self.parameterAsSource(parameters, self.DEPOSITS, context) is None:
-            return None
-        from ..core.points import read_points
-        from ..core.raster import read_stack_info
-
-        path, layer_name = self.vector_path(parameters, self.DEPOSITS, context, qgis_feedback)
-        return read_points(path, read_stack_info(stack).crs, layer_name, self.DEPOSITS, feedback)[1]

@@ -1,13 +1,13 @@
 """deepprospect:sample_negatives — deposits plus random non-deposits as training points (core/sampling.py)."""
 from qgis.core import (
-    QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsGeometry, QgsPointXY, QgsProcessing,
+    QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsProcessing,
     QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingParameterDistance,
     QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource, QgsProcessingParameterNumber,
-    QgsProcessingParameterRasterLayer, QgsWkbTypes,
+    QgsProcessingParameterRasterLayer, QgsVectorLayer, QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
 
-from .base import DeepProspectAlgorithm
+from .base import DeepProspectAlgorithm, temporary_output
 
 
 class SampleNegativesAlgorithm(DeepProspectAlgorithm):
@@ -49,32 +49,40 @@ class SampleNegativesAlgorithm(DeepProspectAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("DEPOSIT_COUNT", self.tr("Deposits used")))
         self.addOutput(QgsProcessingOutputNumber("NON_DEPOSIT_COUNT", self.tr("Non-deposits drawn")))
 
-    def execute(self, parameters, context, feedback, qgis_feedback):
-        from ..core.sampling import sample_training_points
-
+    def execute(self, parameters, context, feedback):
         stack_layer = self.parameterAsRasterLayer(parameters, self.STACK, context)
         stack = self.raster_path(parameters, self.STACK, context)
-        deposits, deposits_layer = self.vector_path(parameters, self.DEPOSITS, context, qgis_feedback)
+        deposits, deposits_layer = self.vector_path(parameters, self.DEPOSITS, context, feedback)
         count = self.parameterAsInt(parameters, self.COUNT, context) if parameters.get(self.COUNT) not in (None, "") else 0
-        table = sample_training_points(
-            stack, deposits, count=count or None,
-            min_distance=self.parameterAsDouble(parameters, self.MIN_DISTANCE, context),
-            seed=self.parameterAsInt(parameters, self.SEED, context), deposits_layer=deposits_layer, feedback=feedback)
-        factor_names = [column for column in table.columns if column not in ("label", table.geometry.name)]
+        table_path = temporary_output("training_points.gpkg")
+        result = self.run_engine("sample_negatives", {
+            "stack": stack, "deposits": deposits, "deposits_layer": deposits_layer, "count": count,
+            "min_distance": self.parameterAsDouble(parameters, self.MIN_DISTANCE, context),
+            "seed": self.parameterAsInt(parameters, self.SEED, context), "output": table_path}, feedback,
+            outputs=[table_path])
+        table = QgsVectorLayer("{}|layername={}".format(result["path"], result["layer"]), "training points", "ogr")
+        if not table.isValid():
+            raise QgsProcessingException(self.tr("The engine's training table {} cannot be read.").format(table_path))
+        destination = self._copy_to_sink(parameters, context, feedback, table, result["factor_names"],
+                                         stack_layer.crs())
+        return {self.OUTPUT: destination, "DEPOSIT_COUNT": result["deposit_count"],
+                "NON_DEPOSIT_COUNT": result["non_deposit_count"]}
+
+    def _copy_to_sink(self, parameters, context, feedback, table, factor_names, crs):
+        """Write the engine's table into the user's OUTPUT (any format QGIS can write): label first,
+        then one double field per factor, in the stack's order."""
         fields = QgsFields()
         fields.append(QgsField("label", QVariant.Int))
         for name in factor_names:
             fields.append(QgsField(name, QVariant.Double))
-        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Point,
-                                                 stack_layer.crs())
+        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Point, crs)
         if sink is None:
             raise QgsProcessingException(self.tr("Cannot create the OUTPUT layer."))
-        for row, point in zip(table[["label"] + factor_names].itertuples(index=False), table.geometry):
-            feedback.check_canceled()
+        for source in table.getFeatures():
+            if feedback.isCanceled():
+                break
             feature = QgsFeature(fields)
-            feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(point.x, point.y)))
-            feature.setAttributes([int(row[0])] + [float(value) for value in row[1:]])
+            feature.setGeometry(source.geometry())
+            feature.setAttributes([int(source["label"])] + [float(source[name]) for name in factor_names])
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
-        labels = table["label"].to_numpy()
-        return {self.OUTPUT: destination, "DEPOSIT_COUNT": int((labels == 1).sum()),
-                "NON_DEPOSIT_COUNT": int((labels == 0).sum())}
+        return destination

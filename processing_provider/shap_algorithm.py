@@ -14,7 +14,6 @@ class ShapAlgorithm(DeepProspectAlgorithm):
     NAME = "shap"
     DISPLAY_NAME = "Explain the model (SHAP)"
     GROUP = "explanation"
-    REQUIRES = ("tensorflow", "shap")
     HELP = (
         "Shows which evidence layers the model relies on, and how, with SHAP values (Pradhan et al. 2022, "
         "Figures 5 and 6). A SHAP value is how much one factor moved one pixel's deposit probability up or down "
@@ -64,55 +63,24 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         self.addOutput(QgsProcessingOutputFile("HTML", self.tr("Explanation page")))
         self.addOutput(QgsProcessingOutputNumber("ADDITIVITY_ERROR", self.tr("Largest additivity error")))
 
-    def execute(self, parameters, context, feedback, qgis_feedback):
-        import numpy as np
-
-        from ..models import charts, explain
-        from ..models.bundle import load_bundle
-        from ..core.raster import read_stack_info
-
+    def execute(self, parameters, context, feedback):
         stack = self.raster_path(parameters, self.STACK, context)
-        bundle = load_bundle(self.parameterAsFile(parameters, self.MODEL, context))
-        info = read_stack_info(stack)
-        bundle.check_factors(info.factor_names)
-        xy = labels = None
+        points = points_layer = None
         if parameters.get(self.POINTS):
-            xy, labels = self._points(parameters, context, feedback, qgis_feedback, info)
-        explainer = EXPLAINERS[self.parameterAsEnum(parameters, self.EXPLAINER, context)]
-        seed = self.parameterAsInt(parameters, self.SEED, context)
+            points, points_layer = self.vector_path(parameters, self.POINTS, context, feedback)
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
-        raster = self.parameterAsOutputLayer(parameters, self.OUTPUT_RASTER, context)
-        has_map = bool(raster)
-        result = explain.explain_sample(
-            bundle, stack, points_xy=xy, points_labels=labels,
-            sample_size=self.parameterAsInt(parameters, self.SAMPLE_SIZE, context),
-            background_size=self.parameterAsInt(parameters, self.BACKGROUND_SIZE, context), explainer=explainer,
-            seed=seed, feedback=feedback.scaled(0, 60 if has_map else 90))
-        feedback.info("Additivity: base value {:.4f}; largest |base + ΣSHAP − prediction| = {:.2g} ({})".format(
-            result["base_value"], result["additivity_error"], explainer))
-        feedback.info("Importance: " + ", ".join("{} {:.4f}".format(n, v) for n, v in explain.importance(result)[:5]))
-        import os
-        paths = charts.write_report(result, folder, model_name=os.path.basename(bundle.path or ""))
-        outputs = {self.OUTPUT_FOLDER: folder, "HTML": paths["html"], "ADDITIVITY_ERROR": result["additivity_error"]}
-        if has_map:
-            feedback.check_canceled()
-            mapped = explain.contribution_map(
-                bundle, stack, raster, background_size=self.parameterAsInt(parameters, self.BACKGROUND_SIZE, context),
-                references=self.parameterAsInt(parameters, self.MAP_REFERENCES, context),
-                steps=self.parameterAsInt(parameters, self.MAP_STEPS, context), seed=seed,
-                feedback=feedback.scaled(70, 100))
-            feedback.info("Contribution maps: base value {:.4f}, largest additivity error {:.2g}".format(
-                mapped["base_value"], mapped["additivity_error"]))
+        raster = self.parameterAsOutputLayer(parameters, self.OUTPUT_RASTER, context) or None
+        result = self.run_engine("shap", {
+            "stack": stack, "model": self.parameterAsFile(parameters, self.MODEL, context), "points": points,
+            "points_layer": points_layer,
+            "explainer": EXPLAINERS[self.parameterAsEnum(parameters, self.EXPLAINER, context)],
+            "sample_size": self.parameterAsInt(parameters, self.SAMPLE_SIZE, context),
+            "background_size": self.parameterAsInt(parameters, self.BACKGROUND_SIZE, context),
+            "seed": self.parameterAsInt(parameters, self.SEED, context), "folder": folder, "raster": raster,
+            "map_references": self.parameterAsInt(parameters, self.MAP_REFERENCES, context),
+            "map_steps": self.parameterAsInt(parameters, self.MAP_STEPS, context),
+        }, feedback, outputs=[folder, raster])
+        outputs = {self.OUTPUT_FOLDER: folder, "HTML": result["html"], "ADDITIVITY_ERROR": result["additivity_error"]}
+        if raster:
             outputs[self.OUTPUT_RASTER] = raster
-        feedback.set_progress(100)
         return outputs
-
-    def _points(self, parameters, context, feedback, qgis_feedback, info):
-        import numpy as np
-
-        from ..core.points import read_points
-
-        path, layer = self.vector_path(parameters, self.POINTS, context, qgis_feedback)
-        frame, xy = read_points(path, info.crs, layer, self.POINTS, feedback)
-        labels = frame["label"].to_numpy(dtype=float) if "label" in frame.columns else np.ones(len(frame))
-        return xy, labels

@@ -1,17 +1,20 @@
 """deepprospect:spectral_preprocess — the pre-processing chain of Carvalho et al. (2024) on a spectra
 table (CSV → CSV) or a hyperspectral raster (→ GeoTIFF, block-wise), with a plot of a few spectra
 (core/spectral.py). Also home of the pre-processing parameters the spectral trainers share."""
-from pathlib import Path
-
-import numpy as np
 from qgis.core import (
     QgsProcessingOutputFile, QgsProcessingParameterBoolean, QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
 )
 
 from .base import DeepProspectAlgorithm
-from ..core import spectral
-from ..core.errors import DeepProspectError
+
+#: The engine's defaults (core/spectral.py ``PreprocessSettings``), repeated because the front cannot
+#: import the engine: Carvalho et al.'s best chain for Sb.
+CARVALHO_DEFAULTS = {"min_wavelength": 400.0, "max_wavelength": 2400.0, "continuum_removal": True,
+                     "absorbance": True, "smoothing": True, "window_nm": 31.0, "polyorder": 2, "derivative": 1}
+#: The hyperspectral classifier's default (models/spectral_classifier.py): trim to 400–2400 nm only.
+TRIM_ONLY_DEFAULTS = dict(CARVALHO_DEFAULTS, continuum_removal=False, absorbance=False, smoothing=False,
+                          derivative=0)
 
 PREPROCESS_HELP = (
     "Pre-processing, in this order, each step switchable: trim to MIN_WAVELENGTH–MAX_WAVELENGTH (nm); "
@@ -24,8 +27,8 @@ PREPROCESS_HELP = (
 
 
 def add_preprocess_parameters(algorithm, defaults=None):
-    """Add MIN_WAVELENGTH … DERIVATIVE to ``algorithm`` with ``defaults`` (a PreprocessSettings)."""
-    d = defaults or spectral.PreprocessSettings()
+    """Add MIN_WAVELENGTH … DERIVATIVE to ``algorithm`` with ``defaults`` (a dict like CARVALHO_DEFAULTS)."""
+    d = _Defaults(defaults or CARVALHO_DEFAULTS)
     tr = algorithm.tr
     number = QgsProcessingParameterNumber
     algorithm.addParameter(number("MIN_WAVELENGTH", tr("Shortest wavelength kept (nm)"), number.Double,
@@ -47,35 +50,21 @@ def add_preprocess_parameters(algorithm, defaults=None):
 
 
 def preprocess_settings(algorithm, parameters, context):
-    """The PreprocessSettings chosen in the parameters of ``algorithm``."""
-    settings = spectral.PreprocessSettings(
-        min_wavelength=algorithm.parameterAsDouble(parameters, "MIN_WAVELENGTH", context),
-        max_wavelength=algorithm.parameterAsDouble(parameters, "MAX_WAVELENGTH", context),
-        continuum_removal=algorithm.parameterAsBool(parameters, "CONTINUUM_REMOVAL", context),
-        absorbance=algorithm.parameterAsBool(parameters, "ABSORBANCE", context),
-        smoothing=algorithm.parameterAsBool(parameters, "SMOOTHING", context),
-        window_nm=algorithm.parameterAsDouble(parameters, "WINDOW", context),
-        polyorder=algorithm.parameterAsInt(parameters, "POLYORDER", context),
-        derivative=algorithm.parameterAsInt(parameters, "DERIVATIVE", context))
-    if settings.min_wavelength >= settings.max_wavelength:
-        raise DeepProspectError("MIN_WAVELENGTH ({:g} nm) must be below MAX_WAVELENGTH ({:g} nm).".format(
-            settings.min_wavelength, settings.max_wavelength))
-    return settings
+    """The pre-processing chosen in the parameters of ``algorithm``, as the engine's settings dict."""
+    return {
+        "min_wavelength": algorithm.parameterAsDouble(parameters, "MIN_WAVELENGTH", context),
+        "max_wavelength": algorithm.parameterAsDouble(parameters, "MAX_WAVELENGTH", context),
+        "continuum_removal": algorithm.parameterAsBool(parameters, "CONTINUUM_REMOVAL", context),
+        "absorbance": algorithm.parameterAsBool(parameters, "ABSORBANCE", context),
+        "smoothing": algorithm.parameterAsBool(parameters, "SMOOTHING", context),
+        "window_nm": algorithm.parameterAsDouble(parameters, "WINDOW", context),
+        "polyorder": algorithm.parameterAsInt(parameters, "POLYORDER", context),
+        "derivative": algorithm.parameterAsInt(parameters, "DERIVATIVE", context)}
 
 
-def is_table(path):
-    """True for a CSV/TXT spectra table, False for a raster."""
-    return Path(path).suffix.lower() in (".csv", ".txt")
-
-
-def read_table(path, feedback):
-    """Read a spectra table and report its censored values."""
-    table = spectral.read_spectra_table(path)
-    feedback.info("Read {} spectra with {} bands ({:g}–{:g} nm) from {}.".format(
-        len(table), len(table.wavelengths), table.wavelengths[0], table.wavelengths[-1], path))
-    for line in table.censored_report():
-        feedback.warning("Censored laboratory values (kept as flagged, not as numbers): " + line)
-    return table
+class _Defaults:
+    def __init__(self, values):
+        self.__dict__.update(values)
 
 
 class SpectralPreprocessAlgorithm(DeepProspectAlgorithm):
@@ -101,40 +90,9 @@ class SpectralPreprocessAlgorithm(DeepProspectAlgorithm):
             "OUTPUT", self.tr("Processed spectra"), self.tr("CSV table (*.csv);;GeoTIFF raster (*.tif)")))
         self.addOutput(QgsProcessingOutputFile("PLOT", self.tr("Plot of raw and processed spectra")))
 
-    def execute(self, parameters, context, feedback, qgis_feedback):
-        source = self.parameterAsFile(parameters, "INPUT", context)
+    def execute(self, parameters, context, feedback):
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
-        settings = preprocess_settings(self, parameters, context)
-        plot = str(Path(output).with_name(Path(output).stem + "_spectra.png"))
-        feedback.info("Steps: " + settings.describe())
-        if is_table(source):
-            if Path(output).suffix.lower() != ".csv":
-                raise DeepProspectError("A spectra table gives a table: name the OUTPUT with .csv.")
-            table = read_table(source, feedback)
-            wavelengths, processed = spectral.preprocess(table.wavelengths, table.spectra, settings)
-            spectral.write_spectra_table(output, table, wavelengths, processed, digits=8)
-            picks = np.linspace(0, len(table) - 1, min(6, len(table))).astype(int)
-            spectral.plot_spectra(plot, table.wavelengths, table.spectra[picks], wavelengths, processed[picks],
-                                  [table.ids[i] for i in picks], "Spectra of " + Path(source).name,
-                                  spectral.processed_label(settings))
-        else:
-            if Path(output).suffix.lower() not in (".tif", ".tiff"):
-                raise DeepProspectError("A raster gives a raster: name the OUTPUT with .tif.")
-            wavelengths = spectral.preprocess_raster(source, output, settings, feedback=feedback.scaled(0, 95))
-            self._plot_raster(source, output, wavelengths, settings, plot)
-        return {"OUTPUT": output, "PLOT": plot}
-
-    def _plot_raster(self, source, output, wavelengths, settings, plot):
-        import rasterio
-
-        raw_wavelengths = spectral.raster_wavelengths(source)
-        with rasterio.open(source) as raw, rasterio.open(output) as done:
-            rows = np.linspace(0, raw.height - 1, 4).astype(int)[1:3]
-            cols = np.linspace(0, raw.width - 1, 5).astype(int)[1:4]
-            picks = [(r, c) for r in rows for c in cols]
-            spectra = np.array([raw.read(window=((r, r + 1), (c, c + 1)))[:, 0, 0] for r, c in picks], float)
-            processed = np.array([done.read(window=((r, r + 1), (c, c + 1)))[:, 0, 0] for r, c in picks], float)
-            processed[processed == done.nodata] = np.nan
-        spectral.plot_spectra(plot, raw_wavelengths, spectra, wavelengths, processed,
-                              ["pixel ({}, {})".format(r, c) for r, c in picks], "Pixels of " + Path(source).name,
-                              spectral.processed_label(settings))
+        result = self.run_engine("spectral_preprocess", {
+            "input": self.parameterAsFile(parameters, "INPUT", context), "output": output,
+            "settings": preprocess_settings(self, parameters, context)}, feedback, outputs=[output])
+        return {"OUTPUT": result["output"], "PLOT": result["plot"]}

@@ -5,7 +5,7 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
 )
 
-from .base import DeepProspectAlgorithm
+from .base import DeepProspectAlgorithm, raster_layer_path
 
 
 class StackAlgorithm(DeepProspectAlgorithm):
@@ -48,18 +48,18 @@ class StackAlgorithm(DeepProspectAlgorithm):
         self.addOutput(QgsProcessingOutputString("FACTOR_NAMES", self.tr("Factor names (comma-separated)")))
         self.addOutput(QgsProcessingOutputNumber("VALID_FRACTION", self.tr("Fraction of valid pixels")))
 
-    def execute(self, parameters, context, feedback, qgis_feedback):
-        from ..core.stack import EvidenceLayer, build_stack
-
+    def execute(self, parameters, context, feedback):
         layers = self.parameterAsLayerList(parameters, self.LAYERS, context)
         if not layers:
             raise QgsProcessingException(self.tr("Choose at least one evidence layer (LAYERS)."))
-        categorical = {self._file(layer) for layer in self.parameterAsLayerList(parameters, self.CATEGORICAL, context)}
-        evidence = [EvidenceLayer(self._file(layer), layer.name(), self._file(layer) in categorical) for layer in layers]
-        unknown = categorical - {layer.path for layer in evidence}
+        categorical = {layer.source(): layer for layer in self.parameterAsLayerList(parameters, self.CATEGORICAL, context)}
+        unknown = set(categorical) - {layer.source() for layer in layers}
         if unknown:
             raise QgsProcessingException(self.tr(
-                "CATEGORICAL must only list layers that are also in LAYERS; not in LAYERS: {}").format(", ".join(sorted(unknown))))
+                "CATEGORICAL must only list layers that are also in LAYERS; not in LAYERS: {}").format(
+                    ", ".join(sorted(categorical[source].name() for source in unknown))))
+        evidence = [{"path": raster_layer_path(layer, self.tr), "name": layer.name(),
+                     "categorical": layer.source() in categorical} for layer in layers]
         reference = None
         if parameters.get(self.REFERENCE) not in (None, ""):
             reference = self.raster_path(parameters, self.REFERENCE, context)
@@ -68,15 +68,10 @@ class StackAlgorithm(DeepProspectAlgorithm):
             pixel_size = self.parameterAsDouble(parameters, self.PIXEL_SIZE, context) or None
         mask = mask_layer = None
         if parameters.get(self.MASK) not in (None, ""):
-            mask, mask_layer = self.vector_path(parameters, self.MASK, context, qgis_feedback)
+            mask, mask_layer = self.vector_path(parameters, self.MASK, context, feedback)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        result = build_stack(evidence, output, reference=reference, pixel_size=pixel_size, mask=mask,
-                             mask_layer=mask_layer, feedback=feedback)
+        result = self.run_engine("stack", {
+            "layers": evidence, "output": output, "reference": reference, "pixel_size": pixel_size, "mask": mask,
+            "mask_layer": mask_layer}, feedback, outputs=[output])
         return {self.OUTPUT: result["path"], "FACTOR_NAMES": ",".join(result["factor_names"]),
                 "VALID_FRACTION": result["valid_fraction_all"]}
-
-    def _file(self, layer):
-        if layer.providerType() != "gdal":
-            raise QgsProcessingException(self.tr(
-                "Layer '{}' is not a file raster; save it as GeoTIFF first.").format(layer.name()))
-        return layer.source()

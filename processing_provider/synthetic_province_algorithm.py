@@ -1,11 +1,10 @@
 """deepprospect:synthetic_province — a test area with known truth (core/synthetic.py)."""
 from qgis.core import (
     QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber, QgsProcessingContext, QgsProject, QgsRasterLayer, QgsVectorLayer,
+    QgsProcessingParameterNumber, QgsProcessingContext, QgsProject,
 )
 
 from .base import DeepProspectAlgorithm
-from ..core import synthetic
 
 
 class SyntheticProvinceAlgorithm(DeepProspectAlgorithm):
@@ -38,15 +37,12 @@ class SyntheticProvinceAlgorithm(DeepProspectAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("DEPOSIT_COUNT", self.tr("Number of deposits")))
         self.addOutput(QgsProcessingOutputNumber("SAMPLE_COUNT", self.tr("Number of geochemical samples")))
 
-    def execute(self, parameters, context, feedback, qgis_feedback):
+    def execute(self, parameters, context, feedback):
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
-        size_km = self.parameterAsDouble(parameters, self.SIZE_KM, context)
-        seed = self.parameterAsInt(parameters, self.SEED, context)
-        result = synthetic.generate_province(folder, size_km=size_km, seed=seed, feedback=feedback)
+        result = self.run_engine("synthetic_province", {
+            "folder": folder, "size_km": self.parameterAsDouble(parameters, self.SIZE_KM, context),
+            "seed": self.parameterAsInt(parameters, self.SEED, context)}, feedback)
         truth = result["truth"]
-        feedback.info("Wrote {} geochemical samples and {} deposits to {}".format(
-            truth["sample_count"], truth["deposit_count"], folder))
-        feedback.info("True importance ranking: " + ", ".join(truth["importance_ranking"]))
         self._load_layers(result, context)
         outputs = {self.OUTPUT_FOLDER: folder, "TRUTH": result["truth_json"],
                    "DEPOSIT_COUNT": truth["deposit_count"], "SAMPLE_COUNT": truth["sample_count"]}

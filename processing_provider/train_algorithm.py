@@ -13,7 +13,6 @@ class TrainAlgorithm(DeepProspectAlgorithm):
     NAME = "train"
     DISPLAY_NAME = "Train prospectivity model"
     GROUP = "modelling"
-    REQUIRES = ("tensorflow",)
     HELP = (
         "Trains a neural network that tells deposit locations from non-deposit locations using the evidence "
         "stack, checks it on points it never saw, and saves it as a model bundle (.dpm) for mapping and "
@@ -109,35 +108,34 @@ class TrainAlgorithm(DeepProspectAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("ROC_AUC", self.tr("Validation ROC-AUC")))
         self.addOutput(QgsProcessingOutputNumber("F1", self.tr("Validation F1 (deposit class)")))
 
-    def execute(self, parameters, context, feedback, qgis_feedback):
-        from ..models.training import train_model
-
+    def execute(self, parameters, context, feedback):
         stack = self.raster_path(parameters, "STACK", context)
-        points, layer_name = self.vector_path(parameters, "POINTS", context, qgis_feedback)
+        points, layer_name = self.vector_path(parameters, "POINTS", context, feedback)
         output_model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context)
         output_report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context) or None
-        result = train_model(
-            stack, points, points_layer=layer_name,
-            label_field=self.parameterAsString(parameters, "LABEL_FIELD", context) or "label",
-            architecture=self.ARCHITECTURES[self.parameterAsEnum(parameters, "ARCHITECTURE", context)],
-            patch_size=self.parameterAsInt(parameters, "PATCH_SIZE", context),
-            epochs=self.parameterAsInt(parameters, "EPOCHS", context),
-            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
-            learning_rate=self.parameterAsDouble(parameters, "LEARNING_RATE", context),
-            dropout=self.parameterAsDouble(parameters, "DROPOUT", context),
-            l2=self.parameterAsDouble(parameters, "L2", context),
-            validation=self.VALIDATIONS[self.parameterAsEnum(parameters, "VALIDATION", context)],
-            validation_fraction=self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
-            block_size=self.parameterAsDouble(parameters, "BLOCK_SIZE", context) or None,
-            ensemble_size=self.parameterAsInt(parameters, "ENSEMBLE_SIZE", context),
-            seed=self.parameterAsInt(parameters, "SEED", context),
-            early_stopping=self.parameterAsBoolean(parameters, "EARLY_STOPPING", context),
-            patience=self.parameterAsInt(parameters, "PATIENCE", context),
-            balance_classes=self.parameterAsBoolean(parameters, "BALANCE_CLASSES", context),
-            compare_validation=self.parameterAsBoolean(parameters, "COMPARE_VALIDATION", context),
-            output_model=output_model, output_report=output_report, feedback=feedback)
-        outputs = {"OUTPUT_MODEL": result.model_path, "ACCURACY": result.accuracy, "ROC_AUC": result.roc_auc,
-                   "F1": result.f1}
-        if result.report_path:
-            outputs["OUTPUT_REPORT"] = result.report_path
+        result = self.run_engine("train", {
+            "stack": stack, "points": points, "points_layer": layer_name,
+            "label_field": self.parameterAsString(parameters, "LABEL_FIELD", context) or "label",
+            "architecture": self.ARCHITECTURES[self.parameterAsEnum(parameters, "ARCHITECTURE", context)],
+            "patch_size": self.parameterAsInt(parameters, "PATCH_SIZE", context),
+            "epochs": self.parameterAsInt(parameters, "EPOCHS", context),
+            "batch_size": self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            "learning_rate": self.parameterAsDouble(parameters, "LEARNING_RATE", context),
+            "dropout": self.parameterAsDouble(parameters, "DROPOUT", context),
+            "l2": self.parameterAsDouble(parameters, "L2", context),
+            "validation": self.VALIDATIONS[self.parameterAsEnum(parameters, "VALIDATION", context)],
+            "validation_fraction": self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
+            "block_size": self.parameterAsDouble(parameters, "BLOCK_SIZE", context) or None,
+            "ensemble_size": self.parameterAsInt(parameters, "ENSEMBLE_SIZE", context),
+            "seed": self.parameterAsInt(parameters, "SEED", context),
+            "early_stopping": self.parameterAsBoolean(parameters, "EARLY_STOPPING", context),
+            "patience": self.parameterAsInt(parameters, "PATIENCE", context),
+            "balance_classes": self.parameterAsBoolean(parameters, "BALANCE_CLASSES", context),
+            "compare_validation": self.parameterAsBoolean(parameters, "COMPARE_VALIDATION", context),
+            "output_model": output_model, "output_report": output_report,
+        }, feedback, outputs=[output_model, output_report])
+        outputs = {"OUTPUT_MODEL": result["model_path"], "ACCURACY": result["accuracy"], "ROC_AUC": result["roc_auc"],
+                   "F1": result["f1"]}
+        if result["report_path"]:
+            outputs["OUTPUT_REPORT"] = result["report_path"]
         return outputs

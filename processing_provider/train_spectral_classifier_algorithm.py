@@ -1,6 +1,5 @@
 """deepprospect:train_spectral_classifier — the DeepGeoMap 1-D CNN from labelled spectra, compared with a
 spectral angle mapper (models/spectral_classifier.py)."""
-from pathlib import Path
 
 from qgis.core import (
     QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterFile,
@@ -8,14 +7,13 @@ from qgis.core import (
 )
 
 from .base import DeepProspectAlgorithm
-from .spectral_preprocess_algorithm import PREPROCESS_HELP, add_preprocess_parameters, preprocess_settings, read_table
+from .spectral_preprocess_algorithm import PREPROCESS_HELP, TRIM_ONLY_DEFAULTS, add_preprocess_parameters, preprocess_settings
 
 
 class TrainSpectralClassifierAlgorithm(DeepProspectAlgorithm):
     NAME = "train_spectral_classifier"
     DISPLAY_NAME = "Train spectral classifier (DeepGeoMap 1-D CNN)"
     GROUP = "spectral"
-    REQUIRES = ("tensorflow",)
     HELP = (
         "Trains a 1-D convolutional network that recognises a class (a rock, alteration or ore type) from one "
         "spectrum, after DeepGeoMap (Living Planet Symposium 2022). It looks only at the spectrum, not at the "
@@ -34,12 +32,10 @@ class TrainSpectralClassifierAlgorithm(DeepProspectAlgorithm):
     )
 
     def initAlgorithm(self, config=None):
-        from ..models.spectral_classifier import default_settings
-
         self.addParameter(QgsProcessingParameterFile(
             "INPUT", self.tr("Labelled spectra table (CSV)"), QgsProcessingParameterFile.File, extension="csv"))
         self.addParameter(QgsProcessingParameterString("CLASS_FIELD", self.tr("Class column"), defaultValue="class"))
-        add_preprocess_parameters(self, default_settings())
+        add_preprocess_parameters(self, TRIM_ONLY_DEFAULTS)
         integer = QgsProcessingParameterNumber.Integer
         self.addParameter(QgsProcessingParameterNumber("EPOCHS", self.tr("Maximum epochs"), integer,
                                                        defaultValue=150, minValue=1))
@@ -61,22 +57,16 @@ class TrainSpectralClassifierAlgorithm(DeepProspectAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("ACCURACY_VALIDATION", self.tr("CNN validation accuracy")))
         self.addOutput(QgsProcessingOutputNumber("SAM_ACCURACY_VALIDATION", self.tr("SAM validation accuracy")))
 
-    def execute(self, parameters, context, feedback, qgis_feedback):
-        from ..models import spectral_classifier as classifier
-
-        table = read_table(self.parameterAsFile(parameters, "INPUT", context), feedback)
+    def execute(self, parameters, context, feedback):
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
-        result = classifier.train_spectral_classifier(
-            table, self.parameterAsString(parameters, "CLASS_FIELD", context).strip(),
-            settings=preprocess_settings(self, parameters, context),
-            epochs=self.parameterAsInt(parameters, "EPOCHS", context),
-            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
-            patience=self.parameterAsInt(parameters, "PATIENCE", context),
-            learning_rate=self.parameterAsDouble(parameters, "LEARNING_RATE", context),
-            validation_fraction=self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
-            seed=self.parameterAsInt(parameters, "SEED", context), feedback=feedback)
-        classifier.save_classifier(output, result)
-        report = classifier.write_report(str(Path(output).with_suffix("")) + "_report.csv", result)
-        return {"OUTPUT": output, "REPORT": report,
-                "ACCURACY_VALIDATION": result["metrics"]["CNN"]["accuracy_validation"],
-                "SAM_ACCURACY_VALIDATION": result["metrics"]["SAM"]["accuracy_validation"]}
+        result = self.run_engine("train_spectral_classifier", {
+            "input": self.parameterAsFile(parameters, "INPUT", context), "output": output,
+            "class_field": self.parameterAsString(parameters, "CLASS_FIELD", context).strip(),
+            "settings": preprocess_settings(self, parameters, context),
+            "epochs": self.parameterAsInt(parameters, "EPOCHS", context),
+            "batch_size": self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            "patience": self.parameterAsInt(parameters, "PATIENCE", context),
+            "learning_rate": self.parameterAsDouble(parameters, "LEARNING_RATE", context),
+            "validation_fraction": self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
+            "seed": self.parameterAsInt(parameters, "SEED", context)}, feedback, outputs=[output])
+        return dict(result, OUTPUT=output)

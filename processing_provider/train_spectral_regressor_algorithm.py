@@ -1,6 +1,5 @@
 """deepprospect:train_spectral_regressor — element content from reflectance spectra with the CNN of
 Carvalho et al. (2024), PLS and random forest beside it (models/spectral_regressor.py)."""
-from pathlib import Path
 
 from qgis.core import (
     QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterFile,
@@ -8,14 +7,13 @@ from qgis.core import (
 )
 
 from .base import DeepProspectAlgorithm
-from .spectral_preprocess_algorithm import PREPROCESS_HELP, add_preprocess_parameters, preprocess_settings, read_table
+from .spectral_preprocess_algorithm import PREPROCESS_HELP, add_preprocess_parameters, preprocess_settings
 
 
 class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
     NAME = "train_spectral_regressor"
     DISPLAY_NAME = "Train element-content model from spectra"
     GROUP = "spectral"
-    REQUIRES = ("tensorflow",)
     HELP = (
         "Learns to estimate an element's content (ppm) from laboratory reflectance spectra of soils, after "
         "Carvalho et al. (2024, Sb in northern Portugal), and tells you honestly whether it beats classical "
@@ -80,41 +78,22 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
                             ("PLS_R2_VALIDATION", "PLS validation R²"), ("RF_R2_VALIDATION", "Random forest validation R²")):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
 
-    def execute(self, parameters, context, feedback, qgis_feedback):
-        from ..models import spectral_regressor as regressor
-
-        table = read_table(self.parameterAsFile(parameters, "INPUT", context), feedback)
+    def execute(self, parameters, context, feedback):
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
-        result = regressor.train_spectral_regressor(
-            table, self.parameterAsString(parameters, "TARGET", context).strip(),
-            settings=preprocess_settings(self, parameters, context),
-            outlier_threshold=self.parameterAsDouble(parameters, "OUTLIER_THRESHOLD", context) or None,
-            frame_length=self.parameterAsInt(parameters, "FRAME_LENGTH", context),
-            frame_step=self.parameterAsInt(parameters, "FRAME_STEP", context),
-            epochs=self.parameterAsInt(parameters, "EPOCHS", context),
-            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
-            patience=self.parameterAsInt(parameters, "PATIENCE", context),
-            learning_rate=self.parameterAsDouble(parameters, "LEARNING_RATE", context),
-            seed=self.parameterAsInt(parameters, "SEED", context),
-            validation_fraction=self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
-            group_column=self.parameterAsString(parameters, "GROUP_FIELD", context).strip() or None,
-            log_target=self.parameterAsBool(parameters, "LOG_TARGET", context),
-            baselines=self.parameterAsBool(parameters, "BASELINES", context), feedback=feedback)
-        regressor.save_regressor(output, result)
-        stem = Path(output).with_suffix("")
-        outputs = {
-            "OUTPUT": output,
-            "METRICS": regressor.write_metrics_csv(str(stem) + "_metrics.csv", result),
-            "SCATTER": regressor.plot_scatter(str(stem) + "_scatter.png", result),
-            "LEARNING_CURVES": regressor.plot_learning_curves(str(stem) + "_learning_curves.png",
-                                                              result["metadata"]["history"]),
-            "R2_VALIDATION": result["metrics"]["CNN"]["r2_validation"],
-            "RMSE_VALIDATION": result["metrics"]["CNN"]["rmse_validation"],
-        }
-        for name in ("PLS", "RF"):
-            if name in result["metrics"]:
-                outputs[name + "_R2_VALIDATION"] = result["metrics"][name]["r2_validation"]
-        for row in regressor.metrics_rows(result):
-            feedback.info("{:4s} R² train {:.3f} validation {:.3f} | RMSE train {:.1f} validation {:.1f} ppm".format(
-                *row[:5]))
-        return outputs
+        result = self.run_engine("train_spectral_regressor", {
+            "input": self.parameterAsFile(parameters, "INPUT", context), "output": output,
+            "target": self.parameterAsString(parameters, "TARGET", context).strip(),
+            "settings": preprocess_settings(self, parameters, context),
+            "outlier_threshold": self.parameterAsDouble(parameters, "OUTLIER_THRESHOLD", context) or None,
+            "frame_length": self.parameterAsInt(parameters, "FRAME_LENGTH", context),
+            "frame_step": self.parameterAsInt(parameters, "FRAME_STEP", context),
+            "epochs": self.parameterAsInt(parameters, "EPOCHS", context),
+            "batch_size": self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            "patience": self.parameterAsInt(parameters, "PATIENCE", context),
+            "learning_rate": self.parameterAsDouble(parameters, "LEARNING_RATE", context),
+            "seed": self.parameterAsInt(parameters, "SEED", context),
+            "validation_fraction": self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
+            "group_column": self.parameterAsString(parameters, "GROUP_FIELD", context).strip() or None,
+            "log_target": self.parameterAsBool(parameters, "LOG_TARGET", context),
+            "baselines": self.parameterAsBool(parameters, "BASELINES", context)}, feedback, outputs=[output])
+        return dict(result, OUTPUT=output)

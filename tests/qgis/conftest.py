@@ -44,3 +44,18 @@ def qgis_app():
         QgsApplication.processingRegistry().addProvider(provider)
         _QGIS.update(app=app, provider=provider)
     return _QGIS["app"]
+
+
+@pytest.fixture(scope="session")
+def province(tmp_path_factory):
+    """A 20 km synthetic province (seed 1), made by the engine: dict of file paths plus the truth."""
+    from deepprospect.processing_provider.engine_runner import run_task
+
+    folder = tmp_path_factory.mktemp("province20")
+    return run_task("synthetic_province", {"folder": str(folder), "size_km": 20, "seed": 1})
+
+
+@pytest.fixture(scope="session")
+def province_stack(province):
+    """Path of the province's noise-free 16-band evidence stack (factor names as band descriptions)."""
+    return province["truth_evidence"]

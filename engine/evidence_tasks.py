@@ -1,0 +1,57 @@
+"""Engine tasks of the evidence-preparation algorithms: synthetic province, IDW, stack, sampling."""
+from ..core import synthetic
+from .tasks import task
+
+
+@task("synthetic_province")
+def synthetic_province(args, feedback):
+    """args: folder, size_km, seed → every file path of the province, the truth and its counts."""
+    result = synthetic.generate_province(args["folder"], size_km=float(args["size_km"]), seed=int(args["seed"]),
+                                         feedback=feedback)
+    truth = result["truth"]
+    feedback.info("Wrote {} geochemical samples and {} deposits to {}".format(
+        truth["sample_count"], truth["deposit_count"], args["folder"]))
+    feedback.info("True importance ranking: " + ", ".join(truth["importance_ranking"]))
+    return result
+
+
+@task("idw")
+def idw(args, feedback):
+    """args: points, layer, fields, output, pixel_size, extent, power, neighbors, radius, log10."""
+    from ..core.idw import interpolate_points
+
+    extent = args.get("extent")
+    return interpolate_points(
+        args["points"], args["fields"], args["output"], float(args["pixel_size"]),
+        extent=tuple(extent) if extent else None, power=float(args["power"]), neighbors=int(args["neighbors"]),
+        radius=float(args["radius"]), log10=bool(args["log10"]), layer=args.get("layer"), feedback=feedback)
+
+
+@task("stack")
+def stack(args, feedback):
+    """args: layers [{path, name, categorical}], output, reference, pixel_size, mask, mask_layer."""
+    from ..core.stack import EvidenceLayer, build_stack
+
+    evidence = [EvidenceLayer(layer["path"], layer["name"], bool(layer["categorical"])) for layer in args["layers"]]
+    return build_stack(evidence, args["output"], reference=args.get("reference"),
+                       pixel_size=args.get("pixel_size"), mask=args.get("mask"), mask_layer=args.get("mask_layer"),
+                       feedback=feedback)
+
+
+@task("sample_negatives")
+def sample_negatives(args, feedback):
+    """args: stack, deposits, deposits_layer, count, min_distance, seed, output (a GeoPackage the front
+    copies into the user's sink) → factor names and counts."""
+    from ..core.atomic import atomic_output
+    from ..core.sampling import sample_training_points
+
+    table = sample_training_points(
+        args["stack"], args["deposits"], count=args.get("count") or None, min_distance=float(args["min_distance"]),
+        seed=int(args["seed"]), deposits_layer=args.get("deposits_layer"), feedback=feedback)
+    factor_names = [column for column in table.columns if column not in ("label", table.geometry.name)]
+    table["label"] = table["label"].astype("int32")
+    with atomic_output(args["output"]) as temporary:
+        table.to_file(temporary, layer="training_points", driver="GPKG")
+    labels = table["label"].to_numpy()
+    return {"path": args["output"], "layer": "training_points", "factor_names": factor_names,
+            "deposit_count": int((labels == 1).sum()), "non_deposit_count": int((labels == 0).sum())}

@@ -1,0 +1,116 @@
+"""Engine tasks of the modelling and explanation algorithms: train, predict, shap.
+
+Model bundles, TensorFlow and shap load here, in the engine's process, never in QGIS's.
+"""
+import os
+
+from .tasks import task
+
+#: Keyword arguments of ``models.training.train_model`` that the train task passes through.
+TRAINING_OPTIONS = (
+    "points_layer", "label_field", "architecture", "patch_size", "epochs", "batch_size", "learning_rate", "dropout",
+    "l2", "validation", "validation_fraction", "block_size", "ensemble_size", "seed", "early_stopping", "patience",
+    "balance_classes", "compare_validation", "output_model", "output_report",
+)
+
+
+@task("train")
+def train(args, feedback):
+    """args: stack, points and the options in TRAINING_OPTIONS → bundle/report paths and metrics."""
+    from ..models.training import train_model
+
+    options = {name: args[name] for name in TRAINING_OPTIONS if name in args}
+    result = train_model(args["stack"], args["points"], feedback=feedback, **options)
+    return {"model_path": result.model_path, "report_path": result.report_path, "accuracy": result.accuracy,
+            "roc_auc": result.roc_auc, "f1": result.f1}
+
+
+@task("predict")
+def predict(args, feedback):
+    """args: stack, model, output, output_uncertainty, output_classes, class_fractions, block_size,
+    deposits, deposits_layer → output paths, styles, class thresholds, success rate."""
+    from pathlib import Path
+
+    from ..models.bundle import load_bundle, read_metadata
+    from ..models.predict import predict_map
+
+    metadata = read_metadata(args["model"])  # a clear error for a wrong file, before loading TensorFlow
+    if args.get("output_uncertainty") and int(metadata.get("ensemble_size", 1)) < 2:
+        from ..core.errors import DeepProspectError
+
+        raise DeepProspectError(
+            "The model has a single member, so there is no spread between members to map as uncertainty: "
+            "train an ensemble of two or more members, or leave the uncertainty output empty.")
+    deposits_xy = _deposits_xy(args, feedback)
+    feedback.info("Loading the model {} ({}).".format(Path(args["model"]).name, metadata.get("architecture")))
+    result = predict_map(
+        load_bundle(args["model"]), args["stack"], args["output"], block_size=int(args["block_size"]),
+        output_uncertainty=args.get("output_uncertainty"), output_classes=args.get("output_classes"),
+        class_fractions=args["class_fractions"], deposits_xy=deposits_xy, feedback=feedback)
+    if result.class_thresholds:
+        feedback.info("Class thresholds (probability): very high ≥ {:.4f}, high ≥ {:.4f}, moderate ≥ {:.4f}."
+                      .format(*result.class_thresholds))
+    outputs = {"styles": result.styles, "valid_pixels": result.valid_pixels}
+    if result.success_rate is not None:
+        outputs.update(success_rate_auc=result.auc, success_rate_csv=result.success_rate_csv,
+                       success_rate_png=result.success_rate_png)
+    return outputs
+
+
+@task("shap")
+def shap(args, feedback):
+    """args: stack, model, points, points_layer, explainer, sample_size, background_size, seed, folder,
+    raster, map_references, map_steps → HTML path, additivity errors."""
+    from ..core.raster import read_stack_info
+    from ..models import charts, explain
+    from ..models.bundle import load_bundle
+
+    bundle = load_bundle(args["model"])
+    info = read_stack_info(args["stack"])
+    bundle.check_factors(info.factor_names)
+    xy = labels = None
+    if args.get("points"):
+        xy, labels = _labelled_points(args, info, feedback)
+    raster = args.get("raster")
+    explainer = args["explainer"]
+    result = explain.explain_sample(
+        bundle, args["stack"], points_xy=xy, points_labels=labels, sample_size=int(args["sample_size"]),
+        background_size=int(args["background_size"]), explainer=explainer, seed=int(args["seed"]),
+        feedback=feedback.scaled(0, 60 if raster else 90))
+    feedback.info("Additivity: base value {:.4f}; largest |base + ΣSHAP − prediction| = {:.2g} ({})".format(
+        result["base_value"], result["additivity_error"], explainer))
+    feedback.info("Importance: " + ", ".join("{} {:.4f}".format(n, v) for n, v in explain.importance(result)[:5]))
+    paths = charts.write_report(result, args["folder"], model_name=os.path.basename(bundle.path or ""))
+    outputs = {"html": paths["html"], "additivity_error": result["additivity_error"]}
+    if raster:
+        feedback.check_canceled()
+        mapped = explain.contribution_map(
+            bundle, args["stack"], raster, background_size=int(args["background_size"]),
+            references=int(args["map_references"]), steps=int(args["map_steps"]), seed=int(args["seed"]),
+            feedback=feedback.scaled(70, 100))
+        feedback.info("Contribution maps: base value {:.4f}, largest additivity error {:.2g}".format(
+            mapped["base_value"], mapped["additivity_error"]))
+        outputs["map_additivity_error"] = mapped["additivity_error"]
+    feedback.set_progress(100)
+    return outputs
+
+
+def _deposits_xy(args, feedback):
+    """Deposit coordinates (n, 2) in the stack's CRS, or None without deposits."""
+    if not args.get("deposits"):
+        return None
+    from ..core.points import read_points
+    from ..core.raster import read_stack_info
+
+    return read_points(args["deposits"], read_stack_info(args["stack"]).crs, args.get("deposits_layer"),
+                       "DEPOSITS", feedback)[1]
+
+
+def _labelled_points(args, info, feedback):
+    import numpy as np
+
+    from ..core.points import read_points
+
+    frame, xy = read_points(args["points"], info.crs, args.get("points_layer"), "POINTS", feedback)
+    labels = frame["label"].to_numpy(dtype=float) if "label" in frame.columns else np.ones(len(frame))
+    return xy, labels

@@ -1,0 +1,192 @@
+"""Engine tasks of the spectral algorithms (Carvalho et al. 2024 and DeepGeoMap)."""
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from ..core import spectral
+from ..core.atomic import atomic_output
+from ..core.errors import DeepProspectError
+from .tasks import task
+
+
+@task("spectral_preprocess")
+def spectral_preprocess(args, feedback):
+    """args: input (CSV table or raster), output (.csv or .tif), settings (PreprocessSettings fields)."""
+    source, output = args["input"], args["output"]
+    settings = _settings(args)
+    plot = str(Path(output).with_name(Path(output).stem + "_spectra.png"))
+    feedback.info("Steps: " + settings.describe())
+    if is_table(source):
+        if Path(output).suffix.lower() != ".csv":
+            raise DeepProspectError("A spectra table gives a table: name the OUTPUT with .csv.")
+        table = read_table(source, feedback)
+        wavelengths, processed = spectral.preprocess(table.wavelengths, table.spectra, settings)
+        spectral.write_spectra_table(output, table, wavelengths, processed, digits=8)
+        picks = np.linspace(0, len(table) - 1, min(6, len(table))).astype(int)
+        spectral.plot_spectra(plot, table.wavelengths, table.spectra[picks], wavelengths, processed[picks],
+                              [table.ids[i] for i in picks], "Spectra of " + Path(source).name,
+                              spectral.processed_label(settings))
+    else:
+        if Path(output).suffix.lower() not in (".tif", ".tiff"):
+            raise DeepProspectError("A raster gives a raster: name the OUTPUT with .tif.")
+        wavelengths = spectral.preprocess_raster(source, output, settings, feedback=feedback.scaled(0, 95))
+        _plot_raster(source, output, wavelengths, settings, plot)
+    return {"output": output, "plot": plot}
+
+
+@task("train_spectral_regressor")
+def train_spectral_regressor(args, feedback):
+    """args: input table, output bundle, target and the regressor's options → metrics and file paths."""
+    from ..models import spectral_regressor as regressor
+
+    table = read_table(args["input"], feedback)
+    output = args["output"]
+    result = regressor.train_spectral_regressor(
+        table, args["target"], settings=_settings(args), outlier_threshold=args.get("outlier_threshold") or None,
+        frame_length=int(args["frame_length"]), frame_step=int(args["frame_step"]), epochs=int(args["epochs"]),
+        batch_size=int(args["batch_size"]), patience=int(args["patience"]),
+        learning_rate=float(args["learning_rate"]), seed=int(args["seed"]),
+        validation_fraction=float(args["validation_fraction"]), group_column=args.get("group_column") or None,
+        log_target=bool(args["log_target"]), baselines=bool(args["baselines"]), feedback=feedback)
+    regressor.save_regressor(output, result)
+    stem = str(Path(output).with_suffix(""))
+    outputs = {
+        "METRICS": regressor.write_metrics_csv(stem + "_metrics.csv", result),
+        "SCATTER": regressor.plot_scatter(stem + "_scatter.png", result),
+        "LEARNING_CURVES": regressor.plot_learning_curves(stem + "_learning_curves.png", result["metadata"]["history"]),
+        "R2_VALIDATION": result["metrics"]["CNN"]["r2_validation"],
+        "RMSE_VALIDATION": result["metrics"]["CNN"]["rmse_validation"],
+    }
+    for name in ("PLS", "RF"):
+        if name in result["metrics"]:
+            outputs[name + "_R2_VALIDATION"] = result["metrics"][name]["r2_validation"]
+    for row in regressor.metrics_rows(result):
+        feedback.info("{:4s} R² train {:.3f} validation {:.3f} | RMSE train {:.1f} validation {:.1f} ppm".format(
+            *row[:5]))
+    return outputs
+
+
+@task("train_spectral_classifier")
+def train_spectral_classifier(args, feedback):
+    """args: input table, output bundle, class_field and training options → report path and accuracies."""
+    from ..models import spectral_classifier as classifier
+
+    table = read_table(args["input"], feedback)
+    result = classifier.train_spectral_classifier(
+        table, args["class_field"], settings=_settings(args), epochs=int(args["epochs"]),
+        batch_size=int(args["batch_size"]), patience=int(args["patience"]),
+        learning_rate=float(args["learning_rate"]), validation_fraction=float(args["validation_fraction"]),
+        seed=int(args["seed"]), feedback=feedback)
+    classifier.save_classifier(args["output"], result)
+    report = classifier.write_report(str(Path(args["output"]).with_suffix("")) + "_report.csv", result)
+    return {"REPORT": report, "ACCURACY_VALIDATION": result["metrics"]["CNN"]["accuracy_validation"],
+            "SAM_ACCURACY_VALIDATION": result["metrics"]["SAM"]["accuracy_validation"]}
+
+
+@task("predict_spectral")
+def predict_spectral(args, feedback):
+    """args: model, input (table or raster), output, block_size."""
+    from ..models import spectral_classifier as classifier
+    from ..models import spectral_regressor as regressor
+
+    bundle = regressor.load_spectral_bundle(args["model"])
+    source, output, block_size = args["input"], args["output"], int(args["block_size"])
+    is_regressor = bundle.kind == regressor.KIND
+    if is_table(source):
+        if Path(output).suffix.lower() != ".csv":
+            raise DeepProspectError("A spectra table gives a table: name the OUTPUT with .csv.")
+        table = read_table(source, feedback)
+        if is_regressor:
+            _write_regression(output, table, bundle, regressor.predict_content(bundle, table.wavelengths, table.spectra))
+        else:
+            classes, probability = classifier.classify_spectra(bundle, table.wavelengths, table.spectra)
+            _write_classes(output, table, bundle, classes, probability)
+    else:
+        if Path(output).suffix.lower() not in (".tif", ".tiff"):
+            raise DeepProspectError("A raster gives a raster: name the OUTPUT with .tif.")
+        if is_regressor:
+            regressor.predict_content_raster(bundle, source, output, block_size, feedback)
+        else:
+            classifier.classify_raster(bundle, source, output, "cnn", block_size, feedback)
+    return {"OUTPUT": output}
+
+
+@task("classify_hyperspectral")
+def classify_hyperspectral(args, feedback):
+    """args: model, input raster, output, method ("cnn" or "sam"), block_size → the class style path."""
+    from ..models import spectral_classifier as classifier
+    from ..models.spectral_regressor import load_spectral_bundle
+
+    bundle = load_spectral_bundle(args["model"], classifier.KIND)
+    classifier.classify_raster(bundle, args["input"], args["output"], args["method"], int(args["block_size"]),
+                               feedback)
+    feedback.info("Classes: " + ", ".join("{} = {}".format(i + 1, name)
+                                          for i, name in enumerate(bundle.metadata["class_names"])))
+    return {"STYLE": str(Path(args["output"]).with_suffix(".qml"))}
+
+
+def is_table(path):
+    """True for a CSV/TXT spectra table, False for a raster."""
+    return Path(path).suffix.lower() in (".csv", ".txt")
+
+
+def read_table(path, feedback):
+    """Read a spectra table and report its censored values."""
+    table = spectral.read_spectra_table(path)
+    feedback.info("Read {} spectra with {} bands ({:g}–{:g} nm) from {}.".format(
+        len(table), len(table.wavelengths), table.wavelengths[0], table.wavelengths[-1], path))
+    for line in table.censored_report():
+        feedback.warning("Censored laboratory values (kept as flagged, not as numbers): " + line)
+    return table
+
+
+def _settings(args):
+    settings = spectral.PreprocessSettings.from_dict(args["settings"])
+    if settings.min_wavelength >= settings.max_wavelength:
+        raise DeepProspectError("MIN_WAVELENGTH ({:g} nm) must be below MAX_WAVELENGTH ({:g} nm).".format(
+            settings.min_wavelength, settings.max_wavelength))
+    return settings
+
+
+def _plot_raster(source, output, wavelengths, settings, plot):
+    import rasterio
+
+    raw_wavelengths = spectral.raster_wavelengths(source)
+    with rasterio.open(source) as raw, rasterio.open(output) as done:
+        rows = np.linspace(0, raw.height - 1, 4).astype(int)[1:3]
+        cols = np.linspace(0, raw.width - 1, 5).astype(int)[1:4]
+        picks = [(r, c) for r in rows for c in cols]
+        spectra = np.array([raw.read(window=((r, r + 1), (c, c + 1)))[:, 0, 0] for r, c in picks], float)
+        processed = np.array([done.read(window=((r, r + 1), (c, c + 1)))[:, 0, 0] for r, c in picks], float)
+        processed[processed == done.nodata] = np.nan
+    spectral.plot_spectra(plot, raw_wavelengths, spectra, wavelengths, processed,
+                          ["pixel ({}, {})".format(r, c) for r, c in picks], "Pixels of " + Path(source).name,
+                          spectral.processed_label(settings))
+
+
+def _write_regression(output, table, bundle, predicted):
+    target = bundle.metadata["target"]["name"]
+    with atomic_output(output) as temporary:
+        with open(temporary, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            measured = target in table.targets
+            writer.writerow([table.id_column, "predicted_" + target + "_ppm"] + (["measured_" + target] if measured else []))
+            for row, identifier in enumerate(table.ids):
+                cells = [identifier, "" if np.isnan(predicted[row]) else "{:.4g}".format(predicted[row])]
+                if measured:
+                    flag = table.censored[target][row]
+                    value = table.censored_values[target][row] if flag else table.targets[target][row]
+                    cells.append(flag + ("{:g}".format(value) if np.isfinite(value) else ""))
+                writer.writerow(cells)
+
+
+def _write_classes(output, table, bundle, classes, probability):
+    names = bundle.metadata["class_names"]
+    with atomic_output(output) as temporary:
+        with open(temporary, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([table.id_column, "predicted_class", "probability"])
+            for identifier, index, score in zip(table.ids, classes, probability):
+                writer.writerow([identifier, names[index] if index >= 0 else "",
+                                 "{:.4f}".format(score) if index >= 0 else ""])
