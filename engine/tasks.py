@@ -12,7 +12,6 @@ import sys
 from ..core.errors import DeepProspectError
 
 _TASKS = {}
-_LOADED = []
 #: Modules whose functions register tasks (imported lazily, on the first request).
 _TASK_MODULES = ("evidence_tasks", "modelling_tasks", "spectral_tasks", "inspector_tasks")
 
@@ -27,10 +26,10 @@ def task(name):
 
 def run_task(name, args, feedback):
     """Run the task ``name`` with ``args`` (a dict); returns its outputs (a dict)."""
-    if name not in _TASKS and not _LOADED:
-        for module in _TASK_MODULES:
-            importlib.import_module("{}.{}".format(__package__, module))
-        _LOADED.append(True)
+    for module in _TASK_MODULES:
+        if name in _TASKS:
+            break
+        importlib.import_module("{}.{}".format(__package__, module))  # registers its tasks
     if name not in _TASKS:
         raise DeepProspectError("The engine has no task '{}'. Reinstall the plugin: its QGIS part and its "
                                 "engine are from different versions.".format(name))
