@@ -121,11 +121,19 @@ class EngineProcess:
             self._process.wait(wait)
         except subprocess.TimeoutExpired:
             self.kill()
+        self._close_pipes()
 
     def kill(self):
         if self.alive():
             self._process.kill()
         self._process.wait()
+
+    def _close_pipes(self):
+        for stream in (self._process.stdout, self._process.stderr):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
 
     # -- internals -------------------------------------------------------------------------
 
