@@ -223,19 +223,25 @@ class EngineProcess:
             pass  # the worker is gone; the reader reports it
 
     def _read_stdout(self):
-        for raw in self._process.stdout:
-            try:
-                self._messages.put(json.loads(raw.decode("utf-8")))
-            except ValueError:
-                self._stderr.append(raw.decode("utf-8", "replace").rstrip())
+        try:
+            for raw in self._process.stdout:
+                try:
+                    self._messages.put(json.loads(raw.decode("utf-8")))
+                except ValueError:
+                    self._stderr.append(raw.decode("utf-8", "replace").rstrip())
+        except (OSError, ValueError):
+            pass  # the pipe was closed under us by close()
         self._messages.put(_EOF)
 
     def _read_stderr(self):
-        for raw in self._process.stderr:
-            line = raw.decode("utf-8", "replace").rstrip()
-            self._stderr.append(line)
-            if self._log is not None:
-                self._log(line)
+        try:
+            for raw in self._process.stderr:
+                line = raw.decode("utf-8", "replace").rstrip()
+                self._stderr.append(line)
+                if self._log is not None:
+                    self._log(line)
+        except (OSError, ValueError):
+            pass
 
 
 _EOF = object()
