@@ -11,8 +11,14 @@ setup:
 install:
 	@bash scripts/install_plugin.sh
 
+# The engine's own Python (its virtual environment; engine_environment.py says where).
+ENGINE_PYTHON = $(shell $(PYTHON) engine_environment.py python)
+
+# Two suites: the engine's (core/, models/, engine/) in its own environment, then the QGIS
+# front's (algorithms, dialogs, dock, installer) in QGIS's Python, both over the same checkout.
 test: setup
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests
+	$(ENGINE_PYTHON) -m pytest -q -p no:cacheprovider tests/engine
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/qgis
 
 demo: setup
 	$(PYTHON) scripts/demo.py
@@ -21,4 +27,4 @@ bench: setup
 	@set -e; for benchmark in benchmarks/bench_*.py; do echo "== $$benchmark"; $(PYTHON) $$benchmark; done
 
 screenshots: setup
-	DEEPPROSPECT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTHON) -m pytest -q -p no:cacheprovider tests -k screenshot
+	DEEPPROSPECT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTHON) -m pytest -q -p no:cacheprovider tests/qgis -k screenshot

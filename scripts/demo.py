@@ -138,10 +138,7 @@ class Demo:
         return results
 
     def summary(self, truth, train, predict, shap, project_path, total):
-        sys.path.insert(0, str(_import_dir()))
-        from deepprospect.models.bundle import read_metadata
-
-        metadata = read_metadata(train["OUTPUT_MODEL"])
+        metadata = _bundle_metadata(train["OUTPUT_MODEL"])
         lines = ["", "=" * 72, "DeepProspect demo: summary", "=" * 72]
         validation = metadata.get("validation", {})
         lines.append("Validation on {} points in {} held-out spatial blocks of {:g} km ({} training points):".format(
@@ -234,6 +231,14 @@ def _style_for(source, name):
     by_name = {"Known deposits": "deposits.qml", "Training points": "training_points.qml", "Shear zones": "shear_zones.qml"}
     candidate = styles / by_name.get(name, "")
     return candidate if candidate.is_file() else None
+
+
+def _bundle_metadata(path):
+    """The bundle's metadata.json (the bundle is a zip), read without the engine's packages."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as bundle:
+        return json.loads(bundle.read("metadata.json").decode("utf-8"))
 
 
 def _f1_gold(metrics):
