@@ -1,5 +1,6 @@
-"""Benchmarks import this checkout as ``deepprospect`` (as QGIS does), with the plugin's
-dependency folder appended to ``sys.path``; importing this module sets that up.
+"""Benchmarks import this checkout as ``deepprospect`` (as QGIS does); importing this module
+sets that up. Engine benchmarks (everything but :data:`FRONT_BENCHMARKS`) must run in the
+engine's environment: started with another Python, this module re-runs them with the engine's.
 
 Run a benchmark with ``/usr/bin/python3 benchmarks/bench_<topic>.py`` from any folder.
 """
@@ -15,9 +16,19 @@ IMPORT_DIR = Path(tempfile.mkdtemp(prefix="deepprospect-bench-"))
 (IMPORT_DIR / "deepprospect").symlink_to(ROOT, target_is_directory=True)
 sys.path.insert(0, str(IMPORT_DIR))
 
-import deepprospect.dependencies  # noqa: E402
+import deepprospect.engine_environment as _environment  # noqa: E402
 
-deepprospect.dependencies.add_dependency_folder_to_path()
+#: These drive QGIS (its Python) and reach the engine through the runner, like the plugin.
+FRONT_BENCHMARKS = {"bench_inspector.py", "bench_runner.py"}
+
+
+def _in_engine_environment():
+    return Path(sys.prefix).resolve() == _environment.environment_folder().resolve()
+
+
+if Path(sys.argv[0]).name not in FRONT_BENCHMARKS and not _in_engine_environment():
+    _python = str(_environment.engine_python())
+    os.execv(_python, [_python] + sys.argv)
 
 
 def status_mb(key="VmHWM"):
