@@ -77,7 +77,7 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
             return self.execute(parameters, context, feedback)
         except engine_runner.EngineError as error:
             if error.details:
-                QgsMessageLog.logMessage("{}\n{}".format(error, error.details), "DeepProspect", Qgis.Critical)
+                QgsMessageLog.logMessage("{}\n{}".format(error, error.details), "DeepProspect", Qgis.MessageLevel.Critical)
                 if error.kind not in ("input", "canceled"):
                     feedback.pushDebugInfo(error.details)
             raise QgsProcessingException(str(error))
@@ -163,7 +163,7 @@ def raster_layer_path(layer, tr=str):
     if not pipe.set(provider.clone()):
         raise QgsProcessingException(tr("Cannot read the raster layer '{}'.").format(layer.name()))
     error = writer.writeRaster(pipe, provider.xSize(), provider.ySize(), provider.extent(), provider.crs())
-    if error != QgsRasterFileWriter.NoError:
+    if error != QgsRasterFileWriter.WriterError.NoError:
         raise QgsProcessingException(tr(
             "Cannot save the raster layer '{}' as a GeoTIFF for the engine (error {}); save it as a "
             "GeoTIFF yourself (Export ▸ Save As…) and use that file.").format(layer.name(), error))

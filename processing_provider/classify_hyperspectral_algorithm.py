@@ -30,13 +30,13 @@ class ClassifyHyperspectralAlgorithm(DeepProspectAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile("MODEL", self.tr("Spectral classifier bundle"),
-                                                     QgsProcessingParameterFile.File, extension="dpm"))
+                                                     QgsProcessingParameterFile.Behavior.File, extension="dpm"))
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Hyperspectral raster")))
         self.addParameter(QgsProcessingParameterEnum(
             "METHOD", self.tr("Method"), options=["1-D CNN (DeepGeoMap)", "Spectral angle mapper (SAM)"],
             defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            "BLOCK_SIZE", self.tr("Block size (pixels)"), QgsProcessingParameterNumber.Integer, defaultValue=256,
+            "BLOCK_SIZE", self.tr("Block size (pixels)"), QgsProcessingParameterNumber.Type.Integer, defaultValue=256,
             minValue=16))
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Class raster")))
 

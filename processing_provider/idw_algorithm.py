@@ -37,19 +37,19 @@ class IdwAlgorithm(DeepProspectAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.INPUT, self.tr("Geochemical sample points"), [QgsProcessing.TypeVectorPoint]))
+            self.INPUT, self.tr("Geochemical sample points"), [QgsProcessing.SourceType.TypeVectorPoint]))
         self.addParameter(QgsProcessingParameterField(
             self.FIELDS, self.tr("Fields to interpolate (one band each)"), parentLayerParameterName=self.INPUT,
-            type=QgsProcessingParameterField.Any, allowMultiple=True))
+            type=QgsProcessingParameterField.DataType.Any, allowMultiple=True))
         self.addParameter(QgsProcessingParameterDistance(
             self.PIXEL_SIZE, self.tr("Pixel size"), defaultValue=250.0, parentParameterName=self.INPUT,
             minValue=1e-9))
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent (default: the samples')"),
                                                        optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.POWER, self.tr("Power"), QgsProcessingParameterNumber.Double, defaultValue=2.0, minValue=0.01))
+            self.POWER, self.tr("Power"), QgsProcessingParameterNumber.Type.Double, defaultValue=2.0, minValue=0.01))
         self.addParameter(QgsProcessingParameterNumber(
-            self.NEIGHBORS, self.tr("Nearest samples used per cell (0 = all)"), QgsProcessingParameterNumber.Integer,
+            self.NEIGHBORS, self.tr("Nearest samples used per cell (0 = all)"), QgsProcessingParameterNumber.Type.Integer,
             defaultValue=12, minValue=0))
         self.addParameter(QgsProcessingParameterDistance(
             self.RADIUS, self.tr("Search radius (0 = unlimited)"), defaultValue=0.0, parentParameterName=self.INPUT,

@@ -48,21 +48,21 @@ class PredictAlgorithm(DeepProspectAlgorithm):
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.STACK, self.tr("Evidence stack")))
         self.addParameter(QgsProcessingParameterFile(
-            self.MODEL, self.tr("Model bundle (.dpm)"), QgsProcessingParameterFile.File, extension="dpm"))
+            self.MODEL, self.tr("Model bundle (.dpm)"), QgsProcessingParameterFile.Behavior.File, extension="dpm"))
         self.addParameter(QgsProcessingParameterNumber(
-            self.BLOCK_SIZE, self.tr("Processing window (pixels per side)"), QgsProcessingParameterNumber.Integer,
+            self.BLOCK_SIZE, self.tr("Processing window (pixels per side)"), QgsProcessingParameterNumber.Type.Integer,
             defaultValue=self.DEFAULT_BLOCK_SIZE, minValue=16, maxValue=8192))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.DEPOSITS, self.tr("Known deposits, to draw the success-rate curve"),
-            [QgsProcessing.TypeVectorPoint], optional=True))
+            [QgsProcessing.SourceType.TypeVectorPoint], optional=True))
         for name, label, default in zip(
                 (self.VERY_HIGH_PERCENT, self.HIGH_PERCENT, self.MODERATE_PERCENT),
                 ("Classes: very high = top … % of the area", "Classes: high = down to top … %",
                  "Classes: moderate = down to top … %"),
                 self.DEFAULT_CLASS_FRACTIONS):
-            parameter = QgsProcessingParameterNumber(name, self.tr(label), QgsProcessingParameterNumber.Double,
+            parameter = QgsProcessingParameterNumber(name, self.tr(label), QgsProcessingParameterNumber.Type.Double,
                                                      defaultValue=100 * default, minValue=0.01, maxValue=99.99)
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Prospectivity (probability)")))
         self.addParameter(QgsProcessingParameterRasterDestination(

@@ -23,11 +23,11 @@ class PredictSpectralAlgorithm(DeepProspectAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile("MODEL", self.tr("Spectral model bundle"),
-                                                     QgsProcessingParameterFile.File, extension="dpm"))
+                                                     QgsProcessingParameterFile.Behavior.File, extension="dpm"))
         self.addParameter(QgsProcessingParameterFile(
-            "INPUT", self.tr("Spectra table (CSV) or hyperspectral raster"), QgsProcessingParameterFile.File))
+            "INPUT", self.tr("Spectra table (CSV) or hyperspectral raster"), QgsProcessingParameterFile.Behavior.File))
         self.addParameter(QgsProcessingParameterNumber(
-            "BLOCK_SIZE", self.tr("Block size for rasters (pixels)"), QgsProcessingParameterNumber.Integer,
+            "BLOCK_SIZE", self.tr("Block size for rasters (pixels)"), QgsProcessingParameterNumber.Type.Integer,
             defaultValue=256, minValue=16))
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT", self.tr("Predictions"), self.tr("CSV table (*.csv);;GeoTIFF raster (*.tif)")))

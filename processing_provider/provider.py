@@ -76,7 +76,7 @@ def shipped_models():
         if model.fromFile(str(path)):
             models.append(model)
         else:
-            QgsMessageLog.logMessage("Could not read the model {}".format(path.name), "DeepProspect", Qgis.Warning)
+            QgsMessageLog.logMessage("Could not read the model {}".format(path.name), "DeepProspect", Qgis.MessageLevel.Warning)
     return models
 
 
@@ -91,7 +91,7 @@ def algorithm_classes():
         try:
             module = importlib.import_module("{}.{}".format(__package__, path.stem))
         except Exception as error:  # a broken module must not take the provider down
-            QgsMessageLog.logMessage("Could not load {}: {}".format(path.name, error), "DeepProspect", Qgis.Critical)
+            QgsMessageLog.logMessage("Could not load {}: {}".format(path.name, error), "DeepProspect", Qgis.MessageLevel.Critical)
             continue
         for _, member in inspect.getmembers(module, inspect.isclass):
             if (issubclass(member, QgsProcessingAlgorithm) and member is not DeepProspectAlgorithm

@@ -5,7 +5,7 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource, QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer, QgsVectorLayer, QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtCore import QMetaType, QVariant
 
 from .base import DeepProspectAlgorithm, temporary_output
 
@@ -35,17 +35,17 @@ class SampleNegativesAlgorithm(DeepProspectAlgorithm):
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.STACK, self.tr("Evidence stack")))
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.DEPOSITS, self.tr("Known deposits"), [QgsProcessing.TypeVectorPoint]))
+            self.DEPOSITS, self.tr("Known deposits"), [QgsProcessing.SourceType.TypeVectorPoint]))
         self.addParameter(QgsProcessingParameterNumber(
             self.COUNT, self.tr("Number of non-deposits (0 = as many as deposits)"),
-            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0, optional=True))
+            QgsProcessingParameterNumber.Type.Integer, defaultValue=0, minValue=0, optional=True))
         self.addParameter(QgsProcessingParameterDistance(
             self.MIN_DISTANCE, self.tr("Minimum distance from any deposit"), defaultValue=0.0,
             parentParameterName=self.STACK, minValue=0.0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=0))
+            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Type.Integer, defaultValue=1, minValue=0))
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT, self.tr("Training points"), QgsProcessing.TypeVectorPoint))
+            self.OUTPUT, self.tr("Training points"), QgsProcessing.SourceType.TypeVectorPoint))
         self.addOutput(QgsProcessingOutputNumber("DEPOSIT_COUNT", self.tr("Deposits used")))
         self.addOutput(QgsProcessingOutputNumber("NON_DEPOSIT_COUNT", self.tr("Non-deposits drawn")))
 
@@ -72,10 +72,10 @@ class SampleNegativesAlgorithm(DeepProspectAlgorithm):
         """Write the engine's table into the user's OUTPUT (any format QGIS can write): label first,
         then one double field per factor, in the stack's order."""
         fields = QgsFields()
-        fields.append(QgsField("label", QVariant.Int))
+        fields.append(_field("label", "Int"))
         for name in factor_names:
-            fields.append(QgsField(name, QVariant.Double))
-        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Point, crs)
+            fields.append(_field(name, "Double"))
+        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Point, crs)
         if sink is None:
             raise QgsProcessingException(self.tr("Cannot create the OUTPUT layer."))
         for source in table.getFeatures():
@@ -84,5 +84,14 @@ class SampleNegativesAlgorithm(DeepProspectAlgorithm):
             feature = QgsFeature(fields)
             feature.setGeometry(source.geometry())
             feature.setAttributes([int(source["label"])] + [float(source[name]) for name in factor_names])
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
         return destination
+
+
+def _field(name, type_name):
+    """A field typed the way this QGIS wants: QMetaType from QGIS 3.38 on (and with Qt 6),
+    QVariant before."""
+    try:
+        return QgsField(name, getattr(QMetaType.Type, type_name))
+    except TypeError:
+        return QgsField(name, getattr(QVariant.Type, type_name))

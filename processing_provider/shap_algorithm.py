@@ -40,25 +40,25 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterFile(self.MODEL, self.tr("Model bundle (.dpm)"), extension="dpm"))
         self.addParameter(QgsProcessingParameterRasterLayer(self.STACK, self.tr("Evidence stack")))
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.POINTS, self.tr("Points to explain (known deposits, optional)"), [QgsProcessing.TypeVectorPoint],
+            self.POINTS, self.tr("Points to explain (known deposits, optional)"), [QgsProcessing.SourceType.TypeVectorPoint],
             optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.SAMPLE_SIZE, self.tr("Pixels to explain"), QgsProcessingParameterNumber.Integer, 1000, minValue=1))
+            self.SAMPLE_SIZE, self.tr("Pixels to explain"), QgsProcessingParameterNumber.Type.Integer, 1000, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
-            self.BACKGROUND_SIZE, self.tr("Background pixels"), QgsProcessingParameterNumber.Integer, 100, minValue=1))
+            self.BACKGROUND_SIZE, self.tr("Background pixels"), QgsProcessingParameterNumber.Type.Integer, 100, minValue=1))
         self.addParameter(QgsProcessingParameterEnum(
             self.EXPLAINER, self.tr("Explainer"), options=list(EXPLAINERS), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 0, minValue=0))
+            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_RASTER, self.tr("SHAP contribution maps (one band per factor)"), optional=True,
             createByDefault=False))
         self.addParameter(QgsProcessingParameterNumber(
             self.MAP_REFERENCES, self.tr("Maps: background references (k-means centres)"),
-            QgsProcessingParameterNumber.Integer, 8, minValue=1, maxValue=100))
+            QgsProcessingParameterNumber.Type.Integer, 8, minValue=1, maxValue=100))
         self.addParameter(QgsProcessingParameterNumber(
-            self.MAP_STEPS, self.tr("Maps: integration steps"), QgsProcessingParameterNumber.Integer, 8,
+            self.MAP_STEPS, self.tr("Maps: integration steps"), QgsProcessingParameterNumber.Type.Integer, 8,
             minValue=1, maxValue=64))
         self.addOutput(QgsProcessingOutputFile("HTML", self.tr("Explanation page")))
         self.addOutput(QgsProcessingOutputNumber("ADDITIVITY_ERROR", self.tr("Largest additivity error")))

@@ -31,9 +31,9 @@ def add_preprocess_parameters(algorithm, defaults=None):
     d = _Defaults(defaults or CARVALHO_DEFAULTS)
     tr = algorithm.tr
     number = QgsProcessingParameterNumber
-    algorithm.addParameter(number("MIN_WAVELENGTH", tr("Shortest wavelength kept (nm)"), number.Double,
+    algorithm.addParameter(number("MIN_WAVELENGTH", tr("Shortest wavelength kept (nm)"), number.Type.Double,
                                   defaultValue=d.min_wavelength, minValue=0.0))
-    algorithm.addParameter(number("MAX_WAVELENGTH", tr("Longest wavelength kept (nm)"), number.Double,
+    algorithm.addParameter(number("MAX_WAVELENGTH", tr("Longest wavelength kept (nm)"), number.Type.Double,
                                   defaultValue=d.max_wavelength, minValue=0.0))
     algorithm.addParameter(QgsProcessingParameterBoolean(
         "CONTINUUM_REMOVAL", tr("Remove the continuum (upper convex hull)"), defaultValue=d.continuum_removal))
@@ -41,11 +41,11 @@ def add_preprocess_parameters(algorithm, defaults=None):
         "ABSORBANCE", tr("Convert reflectance to absorbance log10(1/R)"), defaultValue=d.absorbance))
     algorithm.addParameter(QgsProcessingParameterBoolean(
         "SMOOTHING", tr("Savitzky–Golay smoothing"), defaultValue=d.smoothing))
-    algorithm.addParameter(number("WINDOW", tr("Savitzky–Golay window (nm)"), number.Double,
+    algorithm.addParameter(number("WINDOW", tr("Savitzky–Golay window (nm)"), number.Type.Double,
                                   defaultValue=d.window_nm, minValue=1.0))
-    algorithm.addParameter(number("POLYORDER", tr("Savitzky–Golay polynomial order"), number.Integer,
+    algorithm.addParameter(number("POLYORDER", tr("Savitzky–Golay polynomial order"), number.Type.Integer,
                                   defaultValue=d.polyorder, minValue=0, maxValue=5))
-    algorithm.addParameter(number("DERIVATIVE", tr("Derivative (0 none, 1 first, 2 second)"), number.Integer,
+    algorithm.addParameter(number("DERIVATIVE", tr("Derivative (0 none, 1 first, 2 second)"), number.Type.Integer,
                                   defaultValue=d.derivative, minValue=0, maxValue=2))
 
 
@@ -84,7 +84,7 @@ class SpectralPreprocessAlgorithm(DeepProspectAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(
-            "INPUT", self.tr("Spectra table (CSV) or hyperspectral raster"), QgsProcessingParameterFile.File))
+            "INPUT", self.tr("Spectra table (CSV) or hyperspectral raster"), QgsProcessingParameterFile.Behavior.File))
         add_preprocess_parameters(self)
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT", self.tr("Processed spectra"), self.tr("CSV table (*.csv);;GeoTIFF raster (*.tif)")))

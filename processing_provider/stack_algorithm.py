@@ -33,17 +33,17 @@ class StackAlgorithm(DeepProspectAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterMultipleLayers(
-            self.LAYERS, self.tr("Evidence layers"), QgsProcessing.TypeRaster))
+            self.LAYERS, self.tr("Evidence layers"), QgsProcessing.SourceType.TypeRaster))
         self.addParameter(QgsProcessingParameterMultipleLayers(
             self.CATEGORICAL, self.tr("Categorical layers among them (classes: nearest neighbour)"),
-            QgsProcessing.TypeRaster, optional=True))
+            QgsProcessing.SourceType.TypeRaster, optional=True))
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.REFERENCE, self.tr("Reference grid (default: the first layer)"), optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.PIXEL_SIZE, self.tr("Pixel size (default: the reference's)"), QgsProcessingParameterNumber.Double,
+            self.PIXEL_SIZE, self.tr("Pixel size (default: the reference's)"), QgsProcessingParameterNumber.Type.Double,
             optional=True, minValue=0.0))
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.MASK, self.tr("Study area mask"), [QgsProcessing.TypeVectorPolygon], optional=True))
+            self.MASK, self.tr("Study area mask"), [QgsProcessing.SourceType.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Evidence stack")))
         self.addOutput(QgsProcessingOutputString("FACTOR_NAMES", self.tr("Factor names (comma-separated)")))
         self.addOutput(QgsProcessingOutputNumber("VALID_FRACTION", self.tr("Fraction of valid pixels")))

@@ -28,10 +28,10 @@ class SyntheticProvinceAlgorithm(DeepProspectAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterNumber(
-            self.SIZE_KM, self.tr("Side of the square area (km)"), QgsProcessingParameterNumber.Double,
+            self.SIZE_KM, self.tr("Side of the square area (km)"), QgsProcessingParameterNumber.Type.Double,
             defaultValue=100.0, minValue=5.0, maxValue=500.0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=0))
+            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Type.Integer, defaultValue=1, minValue=0))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile("TRUTH", self.tr("Truth (JSON)")))
         self.addOutput(QgsProcessingOutputNumber("DEPOSIT_COUNT", self.tr("Number of deposits")))

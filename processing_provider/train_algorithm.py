@@ -50,45 +50,45 @@ class TrainAlgorithm(DeepProspectAlgorithm):
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer("STACK", self.tr("Evidence stack")))
         self.addParameter(QgsProcessingParameterFeatureSource(
-            "POINTS", self.tr("Training points (deposits and non-deposits)"), [QgsProcessing.TypeVectorPoint]))
+            "POINTS", self.tr("Training points (deposits and non-deposits)"), [QgsProcessing.SourceType.TypeVectorPoint]))
         self.addParameter(QgsProcessingParameterField(
             "LABEL_FIELD", self.tr("Label field (1 deposit, 0 non-deposit)"), defaultValue="label",
-            parentLayerParameterName="POINTS", type=QgsProcessingParameterField.Any, optional=True))
+            parentLayerParameterName="POINTS", type=QgsProcessingParameterField.DataType.Any, optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             "ARCHITECTURE", self.tr("Network architecture"), options=list(self.ARCHITECTURES), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            "PATCH_SIZE", self.tr("Patch size (pixels, odd; cnn2d_patch only)"), QgsProcessingParameterNumber.Integer,
+            "PATCH_SIZE", self.tr("Patch size (pixels, odd; cnn2d_patch only)"), QgsProcessingParameterNumber.Type.Integer,
             defaultValue=5, minValue=1, maxValue=31))
         self.addParameter(QgsProcessingParameterNumber(
-            "EPOCHS", self.tr("Epochs (maximum)"), QgsProcessingParameterNumber.Integer, defaultValue=200,
+            "EPOCHS", self.tr("Epochs (maximum)"), QgsProcessingParameterNumber.Type.Integer, defaultValue=200,
             minValue=1, maxValue=100000))
         self.addParameter(QgsProcessingParameterNumber(
-            "BATCH_SIZE", self.tr("Batch size"), QgsProcessingParameterNumber.Integer, defaultValue=32,
+            "BATCH_SIZE", self.tr("Batch size"), QgsProcessingParameterNumber.Type.Integer, defaultValue=32,
             minValue=1, maxValue=100000))
         self.addParameter(QgsProcessingParameterNumber(
-            "LEARNING_RATE", self.tr("Learning rate (Adam)"), QgsProcessingParameterNumber.Double,
+            "LEARNING_RATE", self.tr("Learning rate (Adam)"), QgsProcessingParameterNumber.Type.Double,
             defaultValue=0.001, minValue=1e-7, maxValue=1.0))
         self.addParameter(QgsProcessingParameterEnum(
             "VALIDATION", self.tr("Validation split"), options=list(self.VALIDATIONS), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            "VALIDATION_FRACTION", self.tr("Validation fraction"), QgsProcessingParameterNumber.Double,
+            "VALIDATION_FRACTION", self.tr("Validation fraction"), QgsProcessingParameterNumber.Type.Double,
             defaultValue=0.2, minValue=0.05, maxValue=0.5))
         self.addParameter(QgsProcessingParameterNumber(
             "BLOCK_SIZE", self.tr("Block size for spatial blocks (map units, 0 = automatic)"),
-            QgsProcessingParameterNumber.Double, defaultValue=0.0, minValue=0.0))
+            QgsProcessingParameterNumber.Type.Double, defaultValue=0.0, minValue=0.0))
         self.addParameter(QgsProcessingParameterNumber(
-            "ENSEMBLE_SIZE", self.tr("Ensemble size (members)"), QgsProcessingParameterNumber.Integer,
+            "ENSEMBLE_SIZE", self.tr("Ensemble size (members)"), QgsProcessingParameterNumber.Type.Integer,
             defaultValue=1, minValue=1, maxValue=50))
         self.addParameter(QgsProcessingParameterNumber(
-            "SEED", self.tr("Random seed"), QgsProcessingParameterNumber.Integer, defaultValue=42, minValue=0))
+            "SEED", self.tr("Random seed"), QgsProcessingParameterNumber.Type.Integer, defaultValue=42, minValue=0))
         advanced = [
             QgsProcessingParameterBoolean("EARLY_STOPPING", self.tr("Early stopping (restore best epoch)"),
                                           defaultValue=True),
             QgsProcessingParameterNumber("PATIENCE", self.tr("Early-stopping patience (epochs)"),
-                                         QgsProcessingParameterNumber.Integer, defaultValue=20, minValue=1),
-            QgsProcessingParameterNumber("DROPOUT", self.tr("Dropout rate"), QgsProcessingParameterNumber.Double,
+                                         QgsProcessingParameterNumber.Type.Integer, defaultValue=20, minValue=1),
+            QgsProcessingParameterNumber("DROPOUT", self.tr("Dropout rate"), QgsProcessingParameterNumber.Type.Double,
                                          defaultValue=0.2, minValue=0.0, maxValue=0.9),
-            QgsProcessingParameterNumber("L2", self.tr("L2 weight penalty"), QgsProcessingParameterNumber.Double,
+            QgsProcessingParameterNumber("L2", self.tr("L2 weight penalty"), QgsProcessingParameterNumber.Type.Double,
                                          defaultValue=0.0, minValue=0.0, maxValue=1.0),
             QgsProcessingParameterBoolean("BALANCE_CLASSES", self.tr("Weight classes equally in the loss"),
                                           defaultValue=True),
@@ -97,7 +97,7 @@ class TrainAlgorithm(DeepProspectAlgorithm):
                 defaultValue=False),
         ]
         for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT_MODEL", self.tr("Model bundle"), self.tr("DeepProspect model (*.dpm)")))

@@ -33,10 +33,10 @@ class TrainSpectralClassifierAlgorithm(DeepProspectAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(
-            "INPUT", self.tr("Labelled spectra table (CSV)"), QgsProcessingParameterFile.File, extension="csv"))
+            "INPUT", self.tr("Labelled spectra table (CSV)"), QgsProcessingParameterFile.Behavior.File, extension="csv"))
         self.addParameter(QgsProcessingParameterString("CLASS_FIELD", self.tr("Class column"), defaultValue="class"))
         add_preprocess_parameters(self, TRIM_ONLY_DEFAULTS)
-        integer = QgsProcessingParameterNumber.Integer
+        integer = QgsProcessingParameterNumber.Type.Integer
         self.addParameter(QgsProcessingParameterNumber("EPOCHS", self.tr("Maximum epochs"), integer,
                                                        defaultValue=150, minValue=1))
         self.addParameter(QgsProcessingParameterNumber("BATCH_SIZE", self.tr("Batch size"), integer,
@@ -44,10 +44,10 @@ class TrainSpectralClassifierAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterNumber("PATIENCE", self.tr("Early-stopping patience (epochs)"),
                                                        integer, defaultValue=20, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
-            "LEARNING_RATE", self.tr("Learning rate (Adam)"), QgsProcessingParameterNumber.Double,
+            "LEARNING_RATE", self.tr("Learning rate (Adam)"), QgsProcessingParameterNumber.Type.Double,
             defaultValue=0.001, minValue=1e-6, maxValue=1.0))
         self.addParameter(QgsProcessingParameterNumber(
-            "VALIDATION_FRACTION", self.tr("Validation fraction"), QgsProcessingParameterNumber.Double,
+            "VALIDATION_FRACTION", self.tr("Validation fraction"), QgsProcessingParameterNumber.Type.Double,
             defaultValue=1 / 3, minValue=0.05, maxValue=0.8))
         self.addParameter(QgsProcessingParameterNumber("SEED", self.tr("Random seed"), integer, defaultValue=42,
                                                        minValue=0))

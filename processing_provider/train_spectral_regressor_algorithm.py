@@ -37,14 +37,14 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(
-            "INPUT", self.tr("Spectra table (CSV) with laboratory results"), QgsProcessingParameterFile.File,
+            "INPUT", self.tr("Spectra table (CSV) with laboratory results"), QgsProcessingParameterFile.Behavior.File,
             extension="csv"))
         self.addParameter(QgsProcessingParameterString("TARGET", self.tr("Element column (ppm)"), defaultValue="Sb"))
         self.addParameter(QgsProcessingParameterNumber(
             "OUTLIER_THRESHOLD", self.tr("Leave out samples above (ppm; 0 = keep all)"),
-            QgsProcessingParameterNumber.Double, defaultValue=1000.0, minValue=0.0))
+            QgsProcessingParameterNumber.Type.Double, defaultValue=1000.0, minValue=0.0))
         add_preprocess_parameters(self)
-        integer = QgsProcessingParameterNumber.Integer
+        integer = QgsProcessingParameterNumber.Type.Integer
         self.addParameter(QgsProcessingParameterNumber("FRAME_LENGTH", self.tr("STFT frame length (bands)"),
                                                        integer, defaultValue=64, minValue=4))
         self.addParameter(QgsProcessingParameterNumber("FRAME_STEP", self.tr("STFT frame step (bands)"),
@@ -56,10 +56,10 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterNumber("PATIENCE", self.tr("Early-stopping patience (epochs)"),
                                                        integer, defaultValue=30, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
-            "LEARNING_RATE", self.tr("Learning rate (Adam)"), QgsProcessingParameterNumber.Double,
+            "LEARNING_RATE", self.tr("Learning rate (Adam)"), QgsProcessingParameterNumber.Type.Double,
             defaultValue=0.003, minValue=1e-6, maxValue=1.0))
         self.addParameter(QgsProcessingParameterNumber(
-            "VALIDATION_FRACTION", self.tr("Validation fraction"), QgsProcessingParameterNumber.Double,
+            "VALIDATION_FRACTION", self.tr("Validation fraction"), QgsProcessingParameterNumber.Type.Double,
             defaultValue=1 / 3, minValue=0.05, maxValue=0.8))
         self.addParameter(QgsProcessingParameterString(
             "GROUP_FIELD", self.tr("Group column for a grouped split (optional)"), optional=True))
