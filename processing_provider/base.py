@@ -10,7 +10,7 @@ from qgis.core import (
     Qgis, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingLayerPostProcessorInterface,
     QgsProcessingUtils, QgsRasterFileWriter, QgsRasterPipe,
 )
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QCoreApplication, QThread
 from qgis.PyQt.QtGui import QIcon
 
 from .. import engine_environment
@@ -26,6 +26,15 @@ GROUPS = {
     "explanation": "Explanation",
     "spectral": "Spectral",
 }
+
+
+_INSTALL_PROMPT = []
+
+
+def set_engine_install_prompt(prompt):
+    """Desktop QGIS: ``prompt()`` (called in the main thread) offers to install the engine when an
+    algorithm is about to run without it. None removes it (plugin unload)."""
+    _INSTALL_PROMPT[:] = [prompt] if prompt else []
 
 
 class DeepProspectAlgorithm(QgsProcessingAlgorithm):
@@ -71,6 +80,19 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
 
     def tr(self, text):
         return QCoreApplication.translate("DeepProspect", text)
+
+    def checkParameterValues(self, parameters, context):
+        """Before anything runs (in the main thread for dialogs): is the engine there?
+
+        In desktop QGIS the plugin registers a prompt (:func:`set_engine_install_prompt`) that
+        offers to install it; elsewhere (qgis_process, scripts) the message says how.
+        """
+        if not engine_environment.is_ready():
+            if _INSTALL_PROMPT and QThread.currentThread() is QCoreApplication.instance().thread():
+                _INSTALL_PROMPT[0]()
+            if not engine_environment.is_ready():
+                return False, engine_environment.not_ready_message()
+        return super().checkParameterValues(parameters, context)
 
     def processAlgorithm(self, parameters, context, feedback):
         try:
