@@ -14,9 +14,11 @@ QGIS, ``make setup`` and the tests all share it.
 import hashlib
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 PLUGIN_ROOT = Path(__file__).resolve().parent
@@ -206,19 +208,37 @@ _QGIS_ONLY_VARIABLES = {
 
 
 def _run_streaming(command, on_output, is_canceled):
+    """Run ``command``, passing each output line to ``on_output``; kill it when ``is_canceled()``.
+
+    Lines are read on a helper thread so that a cancel is honoured within a fraction of a
+    second even while pip prints nothing (a large wheel downloading).
+    """
     if on_output:
         on_output("$ " + " ".join(_quote(a) for a in command))
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        text=True, env=child_environment(), **_no_window())
-    for line in process.stdout:
-        if on_output:
+        text=True, encoding="utf-8", errors="replace", env=child_environment(), **_no_window())
+    lines = queue.Queue()
+    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
+    while True:
+        try:
+            line = lines.get(timeout=0.1)
+        except queue.Empty:
+            line = ""
+        if line is None:  # end of output
+            return process.wait()
+        if line and on_output:
             on_output(line.rstrip())
         if is_canceled and is_canceled():
             process.kill()
             process.wait()
             return -1
-    return process.wait()
+
+
+def _pump(stream, lines):
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
 
 
 def _interpreter_version(python):

@@ -1,37 +1,473 @@
-"""Install tensorflow and shap into the dependency folder from inside QGIS, in a QgsTask."""
-from qgis.core import Qgis, QgsMessageLog, QgsTask
+"""Plugins > DeepProspect > Install the engine…: the dialog that says what will be installed
+and asks, and the QgsTask that builds the engine's environment (``engine_environment.install``:
+a venv, then pip) on a worker thread while pip's output streams into the dialog.
 
-from .. import dependencies
+The task's thread only runs subprocesses and emits signals; every widget is touched on the
+main thread, through those (queued) signals.
+"""
+import re
+import subprocess
+import sys
+from pathlib import Path
 
-#: pip prints about this many lines for a full install; progress is lines seen / this.
-_EXPECTED_LINES = 120
+from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsSettings, QgsTask
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtGui import QFont
+from qgis.PyQt.QtWidgets import (
+    QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
+    QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+)
+
+from .. import engine_environment
+
+LOG_TAG = "DeepProspect"
+SETTING_PYTHON = "deepprospect/python"
+SETTING_WHEELS = "deepprospect/wheel_folder"
+#: Packages pip resolves for the full lock (measured on Linux x86-64); drives the progress bar.
+EXPECTED_PACKAGES = 62
+#: How many of pip's last lines a failure message quotes.
+TAIL_LINES = 4
+#: Names shown first in the dialog (what a geologist may have heard of), in this order.
+_WELL_KNOWN = ("tensorflow", "tensorflow-cpu", "keras", "rasterio", "scikit-learn", "shap",
+               "geopandas", "numpy", "matplotlib")
+_PRETTY = {"tensorflow": "TensorFlow", "tensorflow-cpu": "TensorFlow", "keras": "Keras",
+           "numpy": "NumPy", "scipy": "SciPy", "matplotlib": "Matplotlib", "geopandas": "GeoPandas"}
+
+MODES = {
+    # mode: (window title, verb on the button, what happens)
+    "install": ("Install the DeepProspect engine", "Install",
+                "DeepProspect runs its models in their own Python environment, apart from QGIS's "
+                "Python, so their libraries never clash with QGIS's. This creates that environment "
+                "and downloads the libraries into it."),
+    "repair": ("Repair the DeepProspect engine", "Repair",
+               "pip installs the engine's packages again over the existing environment, "
+               "replacing any that are missing, damaged or of the wrong version."),
+    "reinstall": ("Reinstall the DeepProspect engine", "Reinstall",
+                  "The existing environment is deleted, then built again from scratch."),
+}
 
 
-class DependencyInstallTask(QgsTask):
-    """Runs the same pip command as ``make setup``, pinned to the running QGIS's numpy etc."""
+# Facts shown in the dialog -------------------------------------------------------------------
+def requirement_names(path=None):
+    """Project names listed in ``requirements.txt``, in order, without duplicates."""
+    path = Path(path or engine_environment.REQUIREMENTS)
+    names = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        name = re.split(r"[\s=<>!~;\[@]", line, maxsplit=1)[0].lower().replace("_", "-")
+        if name and name not in names:
+            names.append(name)
+    return names
 
-    def __init__(self, iface=None, folder=None):
-        super().__init__("Installing DeepProspect dependencies", QgsTask.CanCancel)
-        self.iface = iface
-        self.folder = folder or dependencies.dependency_folder()
-        self.lines = []
+
+def package_summary(names, shown=8):
+    """"TensorFlow, Keras, rasterio, … and 12 more": the well-known names first."""
+    ordered = [n for n in _WELL_KNOWN if n in names] + [n for n in names if n not in _WELL_KNOWN]
+    pretty = []
+    for name in ordered:
+        label = _PRETTY.get(name, name)
+        if label not in pretty:
+            pretty.append(label)
+    if len(pretty) <= shown:
+        return ", ".join(pretty)
+    return "{} and {} more".format(", ".join(pretty[:shown]), len(pretty) - shown)
+
+
+def folder_megabytes(folder):
+    """Size of everything under ``folder`` in MB (0 if it does not exist)."""
+    total = 0
+    for path in Path(folder).rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+        except OSError:
+            pass
+    return total / 1e6
+
+
+def python_version(python):
+    """``"3.11.2"`` for a working interpreter, else None (checked by running it)."""
+    if not python:
+        return None
+    try:
+        result = subprocess.run([str(python), "-c", "import sys; print(sys.version.split()[0])"],
+                                capture_output=True, text=True, timeout=30,
+                                env=engine_environment.child_environment(), **_no_window())
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    version = result.stdout.strip()
+    return version if result.returncode == 0 and version else None
+
+
+def install_log_path(folder=None):
+    """The install's full output goes beside the environment (inside, a reinstall deletes it)."""
+    folder = Path(folder or engine_environment.environment_folder())
+    return folder.parent / (folder.name + "-install.log")
+
+
+def megabytes_text(megabytes):
+    return "{:.1f} GB".format(megabytes / 1000) if megabytes >= 1000 else "{:.0f} MB".format(megabytes)
+
+
+def _no_window():
+    return {"creationflags": 0x08000000} if sys.platform.startswith("win") else {}
+
+
+class InstallProgress:
+    """Turns pip's lines into a percentage: venv 2 %, pip started 5 %, each package resolved
+    up to 80 %, "Installing collected packages" 85 %; 100 % only when the task succeeds."""
+
+    def __init__(self, expected=None):
+        self.expected = max(expected or 0, EXPECTED_PACKAGES)
+        self.packages = 0
+        self.percent = 0.0
+
+    def feed(self, line):
+        text = line.strip()
+        if text.startswith("$ ") and " -m venv " in text:
+            value = 2.0
+        elif text.startswith("$ ") and " -m pip " in text:
+            value = 5.0
+        elif text.startswith(("Collecting ", "Requirement already satisfied", "Processing ")):
+            self.packages += 1
+            value = 5.0 + 75.0 * min(1.0, self.packages / self.expected)
+        elif text.startswith("Installing collected packages"):
+            value = 85.0
+        else:
+            value = self.percent
+        self.percent = max(self.percent, value)
+        return self.percent
+
+
+# The task ----------------------------------------------------------------------------------
+class EngineInstallTask(QgsTask):
+    """Builds the environment with ``engine_environment.install`` (venv + pip) on a worker thread.
+
+    ``output(line)`` and ``ended(succeeded, canceled, exit_code)`` are emitted for the dialog;
+    progress goes through QgsTask's own ``progressChanged`` (QGIS's task bar shows it too).
+    """
+
+    output = pyqtSignal(str)
+    ended = pyqtSignal(bool, bool, int)
+
+    def __init__(self, folder=None, python=None, wheel_folder=None, reinstall=False):
+        super().__init__("Installing the DeepProspect engine", QgsTask.Flag.CanCancel)
+        self.folder = Path(folder or engine_environment.environment_folder())
+        self.python = python
+        self.wheel_folder = wheel_folder
+        self.reinstall = reinstall
         self.exit_code = None
+        self.log_path = install_log_path(self.folder)
+        self._progress = InstallProgress(len(requirement_names()))
 
     def run(self):
-        def on_output(line):
-            self.lines.append(line)
-            QgsMessageLog.logMessage(line, "DeepProspect", Qgis.Info)
-            self.setProgress(min(99.0, 100.0 * len(self.lines) / _EXPECTED_LINES))
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "w", encoding="utf-8") as log:
+            def on_output(line):
+                log.write(line + "\n")
+                log.flush()
+                self.output.emit(line)
+                self.setProgress(self._progress.feed(line))
 
-        self.exit_code = dependencies.install_dependencies(self.folder, on_output=on_output, is_canceled=self.isCanceled)
+            try:
+                if self.reinstall:
+                    on_output("Removing {}".format(self.folder))
+                    engine_environment.remove(self.folder)
+                self.exit_code = engine_environment.install(
+                    self.folder, self.python, self.wheel_folder, on_output=on_output,
+                    is_canceled=self.isCanceled)
+            except OSError as error:  # python not found, folder not writable…
+                on_output("Error: {}".format(error))
+                self.exit_code = -2
         return self.exit_code == 0 and not self.isCanceled()
 
-    def finished(self, result):
-        if self.iface is None:
+    def finished(self, result):  # main thread
+        canceled = self.isCanceled()
+        level = Qgis.MessageLevel.Success if result else Qgis.MessageLevel.Warning
+        what = "ready" if result else ("canceled" if canceled else "failed (exit code {})".format(self.exit_code))
+        QgsMessageLog.logMessage("Engine install {}; full output in {}".format(what, self.log_path), LOG_TAG, level)
+        self.ended.emit(bool(result), canceled, self.exit_code if self.exit_code is not None else -1)
+
+
+# The dialog --------------------------------------------------------------------------------
+class InstallDialog(QDialog):
+    """Says what will be installed, where, from which Python; asks; then shows pip at work.
+
+    ``mode``: ``"install"`` (create or update over the existing environment), ``"repair"``
+    (pip over the existing environment) or ``"reinstall"`` (delete, then install).
+    ``install_finished(succeeded)`` is emitted when the task has ended.
+    """
+
+    install_finished = pyqtSignal(bool)
+
+    def __init__(self, mode="install", folder=None, parent=None):
+        super().__init__(parent)
+        self.mode = mode
+        self.folder = Path(folder or engine_environment.environment_folder())
+        # pip over an existing environment (repair, or install over an outdated one) keeps its Python.
+        self.keeps_python = mode == "repair" or (
+            mode == "install" and engine_environment.engine_python(self.folder).exists())
+        self.task = None
+        self.lines = []
+        title, verb, what = MODES[mode]
+        self.setWindowTitle(title)
+        self.setMinimumWidth(640)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._heading(title))
+        layout.addWidget(self._wrapped(what))
+        layout.addWidget(self._facts())
+        layout.addWidget(self._offline_box())
+        self.message = self._wrapped("")
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        layout.addWidget(self.message)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.hide()
+        layout.addWidget(self.progress)
+        self.output_view = QPlainTextEdit()
+        self.output_view.setReadOnly(True)
+        self.output_view.setMaximumBlockCount(5000)
+        self.output_view.setFont(QFont("monospace"))
+        self.output_view.setMinimumHeight(160)
+        self.output_view.hide()
+        layout.addWidget(self.output_view)
+        self.buttons = QDialogButtonBox()
+        self.start_button = self.buttons.addButton(verb, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.close_button.hide()
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.reject)
+        self.close_button.clicked.connect(self.accept)
+        layout.addWidget(self.buttons)
+        self._check_python()
+
+    # Layout pieces -------------------------------------------------------------------------
+    @staticmethod
+    def _heading(text):
+        label = QLabel(text)
+        font = label.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        label.setFont(font)
+        return label
+
+    @staticmethod
+    def _wrapped(text):
+        label = QLabel(text)
+        label.setWordWrap(True)
+        return label
+
+    def _facts(self):
+        box = QWidget()
+        grid = QGridLayout(box)
+        grid.setContentsMargins(0, 6, 0, 6)
+        grid.setColumnStretch(1, 1)
+        # One line each: word-wrapped labels beside other columns get clipped by Qt's layouts.
+        self.packages_label = QLabel(package_summary(requirement_names()))
+        self.download_label = QLabel("")
+        self.disk_label = QLabel("about {}".format(megabytes_text(engine_environment.INSTALLED_MEGABYTES)))
+        self.folder_label = QLabel(str(self.folder))
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.python_note = QLabel("")
+        rows = (("Packages:", self.packages_label), ("Download:", self.download_label),
+                ("Disk space:", self.disk_label), ("Folder:", self.folder_label),
+                ("Python:", self._python_row()), ("", self.python_note))
+        for row, (title, widget) in enumerate(rows):
+            label = QLabel(title)
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(label, row, 0)
+            grid.addWidget(widget, row, 1)
+        return box
+
+    def _python_row(self):
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        setting = QgsSettings().value(SETTING_PYTHON, "", type=str)
+        self.python_edit = QLineEdit(engine_environment.base_python(setting or None))
+        self.python_edit.setToolTip("The Python interpreter the engine's environment is created from "
+                                    "(a venv of it). Any Python 3.9–3.13 of this computer will do; "
+                                    "the default is the one QGIS runs.")
+        self.python_edit.editingFinished.connect(self._check_python)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_python)
+        line.addWidget(self.python_edit, 1)
+        line.addWidget(browse)
+        self.python_browse = browse
+        if self.keeps_python:
+            self.python_edit.setEnabled(False)
+            browse.setEnabled(False)
+        return row
+
+    def _offline_box(self):
+        box = self.offline_box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.offline_check = QCheckBox("Install from a local folder of wheels (offline)")
+        column.addWidget(self.offline_check)
+        row = QHBoxLayout()
+        self.wheels_edit = QLineEdit(QgsSettings().value(SETTING_WHEELS, "", type=str))
+        self.wheels_edit.setPlaceholderText("Folder with the .whl files")
+        self.wheels_browse = QPushButton("Browse…")
+        self.wheels_browse.clicked.connect(self._browse_wheels)
+        row.addWidget(self.wheels_edit, 1)
+        row.addWidget(self.wheels_browse)
+        column.addLayout(row)
+        self.wheels_hint = self._wrapped(
+            "Make the folder on a computer with internet access, the same operating system and the "
+            "same Python version: pip download -r requirements.txt -d wheels (requirements.txt is "
+            "in the plugin's folder), then copy the wheels folder here.")
+        column.addWidget(self.wheels_hint)
+        self.offline_check.toggled.connect(self._offline_toggled)
+        self._offline_toggled(False)
+        return box
+
+    # Reactions -----------------------------------------------------------------------------
+    def _offline_toggled(self, offline):
+        self.wheels_edit.setEnabled(offline)
+        self.wheels_browse.setEnabled(offline)
+        self.wheels_hint.setVisible(offline)
+        self._fit()
+        self.download_label.setText(
+            "none: the packages come from the wheel folder" if offline else
+            "about {} from the Python Package Index (pypi.org)".format(
+                megabytes_text(engine_environment.DOWNLOAD_MEGABYTES)))
+
+    def _fit(self):
+        """Grow the window to what it now shows (Qt does not for word-wrapped labels)."""
+        layout = self.layout()
+        if layout is None:
             return
-        bar = self.iface.messageBar()
-        if result:
-            bar.pushSuccess("DeepProspect", "Dependencies installed in {}. Restart QGIS to use them.".format(self.folder))
+        layout.activate()
+        width = max(self.width(), self.minimumWidth())
+        height = layout.heightForWidth(width) if layout.hasHeightForWidth() else layout.sizeHint().height()
+        self.resize(width, max(self.height(), height))
+
+    def _browse_python(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Python interpreter", self.python_edit.text())
+        if path:
+            self.python_edit.setText(path)
+            self._check_python()
+
+    def _browse_wheels(self):
+        path = QFileDialog.getExistingDirectory(self, "Folder of wheels", self.wheels_edit.text())
+        if path:
+            self.wheels_edit.setText(path)
+
+    def _check_python(self):
+        """Shows the interpreter's version, or that it does not run; returns the version."""
+        if self.keeps_python:
+            self.python_note.setText("Kept from the existing environment "
+                                     "(Reinstall to change it).")
+            return True
+        version = python_version(self.python_edit.text().strip())
+        self.python_note.setText("Python {}; the engine's environment is created from it.".format(version)
+                                 if version else "This is not a Python interpreter that runs: choose another one.")
+        return version
+
+    # Running -------------------------------------------------------------------------------
+    def start(self):
+        """Checks the choices, then starts the task (Install/Repair/Reinstall button)."""
+        python = self.python_edit.text().strip()
+        wheels = self.wheels_edit.text().strip() if self.offline_check.isChecked() else None
+        problem = self._problem(wheels)
+        if problem:
+            self._show_message(problem, error=True)
+            return
+        settings = QgsSettings()
+        if not self.keeps_python:
+            settings.setValue(SETTING_PYTHON, python)
+        if wheels:
+            settings.setValue(SETTING_WHEELS, wheels)
+        self.task = EngineInstallTask(self.folder, None if self.keeps_python else python, wheels,
+                                      reinstall=self.mode == "reinstall")
+        self.task.output.connect(self.append_output)
+        self.task.progressChanged.connect(self.set_progress)
+        self.task.ended.connect(self.on_ended)
+        self._show_running()
+        QgsApplication.taskManager().addTask(self.task)
+
+    def _problem(self, wheels):
+        if not self._check_python():
+            return "The Python interpreter does not run: choose another one (Browse…)."
+        if wheels is not None:
+            if not wheels or not Path(wheels).is_dir():
+                return "Choose the folder of wheels (or untick the offline option)."
+            if not any(Path(wheels).glob("*.whl")):
+                return "The folder {} holds no .whl files.".format(wheels)
+        return None
+
+    def _show_running(self):
+        for widget in (self.python_edit, self.python_browse, self.offline_check, self.wheels_edit,
+                       self.wheels_browse, self.start_button):
+            widget.setEnabled(False)
+        self.start_button.hide()
+        self.message.hide()
+        if not self.offline_check.isChecked():  # room for pip's output
+            self.offline_box.hide()
+        self.progress.setValue(0)
+        self.progress.show()
+        self.output_view.show()
+        self._fit()
+
+    def append_output(self, line):
+        self.lines.append(line)
+        self.output_view.appendPlainText(line)
+
+    def set_progress(self, value):
+        self.progress.setValue(int(value))
+
+    def on_ended(self, succeeded, canceled, exit_code):
+        self.task = None
+        self.cancel_button.hide()
+        self.close_button.show()
+        if succeeded:
+            self.progress.setValue(100)
+            self._show_message("The engine is ready; no restart needed.")
+        elif canceled:
+            self._show_message("Canceled: pip was stopped, so the engine is not ready. "
+                               "Install it again when you like.", error=True)
         else:
-            tail = "\n".join(self.lines[-5:])
-            bar.pushCritical("DeepProspect", "Installing dependencies failed (see the DeepProspect log):\n" + tail)
+            self._show_message(failure_message(self.lines, exit_code, install_log_path(self.folder)), error=True)
+        self.install_finished.emit(succeeded)
+
+    def _show_message(self, text, error=False):
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #b00020;" if error else "color: #1b5e20; font-weight: bold;")
+        self.message.show()
+        self._fit()
+
+    def running(self):
+        return self.task is not None
+
+    def cancel_install(self):
+        if self.task is not None:
+            self.cancel_button.setEnabled(False)
+            self.cancel_button.setText("Canceling…")
+            self.task.cancel()
+
+    def reject(self):
+        """Cancel/Esc/closing the window while pip runs stops pip; the dialog stays to say so."""
+        if self.running():
+            self.cancel_install()
+            return
+        super().reject()
+
+
+def failure_message(lines, exit_code, log_path):
+    """What went wrong, with pip's last lines and where the full output is."""
+    tail = [line for line in lines if line.strip() and not line.startswith("$ ")][-TAIL_LINES:]
+    hint = ""
+    text = "\n".join(lines)
+    if "No matching distribution" in text or "Could not find a version" in text:
+        hint = ("pip found no package for this Python and system (or not in the wheel folder). "
+                "Choose a Python 3.9–3.13, or make the wheel folder on a matching computer.\n")
+    elif "No module named venv" in text or "ensurepip is not" in text:
+        hint = "This Python cannot create virtual environments (on Debian/Ubuntu: apt install python3-venv).\n"
+    return ("The install failed (exit code {}). {}Last lines of pip's output:\n{}\n\n"
+            "Full output: {} (and View > Panels > Log Messages, DeepProspect tab).").format(
+        exit_code, hint, "\n".join(tail), log_path)

@@ -1,11 +1,24 @@
-"""The plugin object QGIS creates: registers the Processing provider, menu and toolbar."""
+"""The plugin object QGIS creates: registers the Processing provider, the menu and the toolbar,
+and offers to install the engine (its own Python environment) when it is missing."""
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
 
-from .. import dependencies
+from .. import engine_environment
+
+try:  # Qt 6 moved QAction to QtGui
+    from qgis.PyQt.QtGui import QAction
+except ImportError:
+    from qgis.PyQt.QtWidgets import QAction
+
+#: Menu entries, named as ``engine_environment.not_ready_message()`` names them.
+INSTALL_LABEL = "Install the engine…"
+REPAIR_LABEL = "Repair the engine…"
+REINSTALL_LABEL = "Reinstall the engine…"
+REMOVE_LABEL = "Remove the engine…"
+INSPECTOR_LABEL = "DeepProspect inspector"
 
 
 class DeepProspectPlugin:
-    """Loads fast: only the provider and the menu; TensorFlow waits for an algorithm to need it."""
+    """Loads fast: only the provider and the menu; the engine runs in its own process."""
 
     MENU = "&DeepProspect"
 
@@ -15,22 +28,23 @@ class DeepProspectPlugin:
         self.actions = []
         self.toolbar = None
         self.inspector = None
-        self.install_task = None
+        self.install_dialog = None
+        self.engine_message = None
+        self.install_action = self.reinstall_action = self.remove_action = None
 
     # Processing (also what qgis_process calls, without a GUI) ----------------------------
     def initProcessing(self):  # noqa: N802 (QGIS's name)
         from ..processing_provider.provider import DeepProspectProvider
 
-        dependencies.add_dependency_folder_to_path()
         self.provider = DeepProspectProvider()
-        QgsApplication.processingRegistry().addProvider(self.provider)
-        missing = dependencies.missing_modules()
-        if missing:
-            QgsMessageLog.logMessage(dependencies.install_instructions(missing), "DeepProspect", Qgis.Warning)
+        if not QgsApplication.processingRegistry().addProvider(self.provider):
+            self.provider = None  # another copy is registered already; QGIS deleted this one
+        if not engine_environment.is_ready():
+            QgsMessageLog.logMessage(engine_environment.not_ready_message(), "DeepProspect",
+                                     Qgis.MessageLevel.Warning)
 
     def initGui(self):  # noqa: N802
         from qgis.PyQt.QtGui import QIcon
-        from qgis.PyQt.QtWidgets import QAction
 
         from ..processing_provider.base import ICON_PATH
 
@@ -38,21 +52,33 @@ class DeepProspectPlugin:
         icon = QIcon(str(ICON_PATH))
         self.toolbar = self.iface.addToolBar("DeepProspect")
         self.toolbar.setObjectName("DeepProspectToolbar")
-        inspector_action = QAction(icon, self.tr("DeepProspect inspector"), self.iface.mainWindow())
-        inspector_action.setObjectName("DeepProspectInspectorAction")
-        inspector_action.triggered.connect(self.show_inspector)
-        self.iface.addPluginToMenu(self.MENU, inspector_action)
+        inspector_action = self._action(INSPECTOR_LABEL, "DeepProspectInspectorAction", self.show_inspector, icon)
         self.toolbar.addAction(inspector_action)
-        install_action = QAction(self.tr("Install dependencies…"), self.iface.mainWindow())
-        install_action.setObjectName("DeepProspectInstallAction")
-        install_action.triggered.connect(self.install_dependencies)
-        self.iface.addPluginToMenu(self.MENU, install_action)
-        self.actions = [inspector_action, install_action]
+        self.install_action = self._action(INSTALL_LABEL, "DeepProspectInstallEngineAction", self.install_engine)
+        self.reinstall_action = self._action(REINSTALL_LABEL, "DeepProspectReinstallEngineAction",
+                                             self.reinstall_engine)
+        self.remove_action = self._action(REMOVE_LABEL, "DeepProspectRemoveEngineAction", self.remove_engine)
+        self.refresh_engine_actions()
+        self.offer_install()
+
+    def _action(self, label, name, slot, icon=None):
+        action = QAction(icon, self.tr(label), self.iface.mainWindow()) if icon else \
+            QAction(self.tr(label), self.iface.mainWindow())
+        action.setObjectName(name)
+        action.triggered.connect(slot)
+        self.iface.addPluginToMenu(self.MENU, action)
+        self.actions.append(action)
+        return action
 
     def unload(self):
         for action in self.actions:
             self.iface.removePluginMenu(self.MENU, action)
         self.actions = []
+        self._dismiss_engine_message()
+        if self.install_dialog is not None:
+            self.install_dialog.reject()  # stops a running install
+            self.install_dialog.deleteLater()
+            self.install_dialog = None
         if self.toolbar is not None:
             self.toolbar.deleteLater()
             self.toolbar = None
@@ -69,7 +95,114 @@ class DeepProspectPlugin:
 
         return QCoreApplication.translate("DeepProspect", text)
 
-    # Actions -----------------------------------------------------------------------------
+    # The engine --------------------------------------------------------------------------
+    def refresh_engine_actions(self):
+        """"Install" becomes "Repair" once the engine is ready; Reinstall/Remove need a folder."""
+        state = engine_environment.status()
+        self.install_action.setText(self.tr(REPAIR_LABEL if state == "ready" else INSTALL_LABEL))
+        present = engine_environment.environment_folder().exists()
+        self.reinstall_action.setEnabled(present)
+        self.remove_action.setEnabled(present)
+
+    def offer_install(self):
+        """A message bar line with an install button when the engine is missing or outdated
+        (not a modal window: QGIS is starting, the user may not need DeepProspect now)."""
+        from qgis.PyQt.QtWidgets import QPushButton
+
+        state = engine_environment.status()
+        if state == "ready":
+            return None
+        if state == "missing":
+            text = self.tr("The engine that runs DeepProspect's tools (TensorFlow, rasterio, scikit-learn, shap; "
+                           "about {} MB to download) is not installed yet.").format(engine_environment.DOWNLOAD_MEGABYTES)
+            level = Qgis.MessageLevel.Info
+        else:
+            text = self.tr("The DeepProspect engine is out of date (the plugin was updated); "
+                           "its packages need installing again.")
+            level = Qgis.MessageLevel.Warning
+        bar = self.iface.messageBar()
+        item = bar.createMessage("DeepProspect", text)
+        button = QPushButton(self.tr(INSTALL_LABEL))
+        button.setObjectName("DeepProspectInstallEngineButton")
+        button.clicked.connect(self.install_engine)
+        item.layout().addWidget(button)
+        bar.pushWidget(item, level, 0)
+        self.engine_message = item
+        return item
+
+    def _dismiss_engine_message(self):
+        if self.engine_message is not None:
+            try:
+                self.iface.messageBar().popWidget(self.engine_message)
+            except RuntimeError:  # the user closed it: Qt deleted it already
+                pass
+            self.engine_message = None
+
+    def install_engine(self):
+        self.open_install_dialog("repair" if engine_environment.is_ready() else "install")
+
+    def reinstall_engine(self):
+        self.open_install_dialog("reinstall")
+
+    def open_install_dialog(self, mode):
+        """One install dialog at a time; a running one is brought to the front."""
+        from .installer import InstallDialog
+
+        if self.install_dialog is not None and self.install_dialog.running():
+            self.install_dialog.show()
+            self.install_dialog.raise_()
+            return self.install_dialog
+        self.install_dialog = InstallDialog(mode, parent=self.iface.mainWindow())
+        self.install_dialog.install_finished.connect(self.on_install_finished)
+        self.install_dialog.show()
+        return self.install_dialog
+
+    def on_install_finished(self, succeeded):
+        self.refresh_engine_actions()
+        bar = self.iface.messageBar()
+        if succeeded:
+            self._dismiss_engine_message()
+            bar.pushSuccess("DeepProspect", self.tr("The engine is ready; no restart needed."))
+        else:
+            bar.pushWarning("DeepProspect", self.tr("The engine is not ready: the install did not finish "
+                                                    "(details in its window and the DeepProspect log)."))
+
+    def remove_engine(self):
+        """Deletes the environment after a confirmation that shows the folder and its size."""
+        from qgis.PyQt.QtCore import Qt
+        from qgis.PyQt.QtWidgets import QApplication, QMessageBox
+
+        from .installer import folder_megabytes, megabytes_text
+
+        folder = engine_environment.environment_folder()
+        if not folder.exists():
+            self.iface.messageBar().pushInfo("DeepProspect", self.tr("The engine is not installed."))
+            self.refresh_engine_actions()
+            return False
+        size = megabytes_text(folder_megabytes(folder))
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Remove the DeepProspect engine"),
+                          self.tr("Delete the engine's environment ({size})?\n\n{folder}\n\nDeepProspect's tools "
+                                  "will not run until you install it again (Plugins > DeepProspect > {install})."
+                                  ).format(size=size, folder=folder, install=INSTALL_LABEL),
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                          self.iface.mainWindow())
+        box.setObjectName("DeepProspectRemoveEngineQuestion")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        if box.exec() != QMessageBox.StandardButton.Yes:
+            return False
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            engine_environment.remove(folder)
+        except OSError as error:  # e.g. a file held open by a running engine on Windows
+            self.iface.messageBar().pushCritical("DeepProspect", self.tr("Could not remove {}: {}").format(folder, error))
+            return False
+        finally:
+            QApplication.restoreOverrideCursor()
+            self.refresh_engine_actions()
+        self.iface.messageBar().pushSuccess("DeepProspect", self.tr("Removed the engine ({}).").format(size))
+        return True
+
+    # The inspector -----------------------------------------------------------------------
     def show_inspector(self):
         from qgis.PyQt.QtCore import Qt
 
@@ -80,12 +213,6 @@ class DeepProspectPlugin:
             return
         if self.inspector is None:
             self.inspector = InspectorDock(self.iface)
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.inspector)
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector)
         self.inspector.show()
         self.inspector.raise_()
-
-    def install_dependencies(self):
-        from .installer import DependencyInstallTask
-
-        self.install_task = DependencyInstallTask(self.iface)
-        QgsApplication.taskManager().addTask(self.install_task)
