@@ -59,3 +59,27 @@ def province(tmp_path_factory):
 def province_stack(province):
     """Path of the province's noise-free 16-band evidence stack (factor names as band descriptions)."""
     return province["truth_evidence"]
+
+
+@pytest.fixture(scope="session")
+def province_training_points(qgis_app, province, province_stack, tmp_path_factory):
+    """GeoPackage of the province's deposits (label 1) and 150 non-deposits ≥ 500 m from them
+    (label 0), with the stack's values: deepprospect:sample_negatives, seed 7."""
+    import processing
+
+    folder = tmp_path_factory.mktemp("province_training")
+    return processing.run("deepprospect:sample_negatives", {
+        "STACK": province_stack, "DEPOSITS": province["deposits"], "COUNT": 150, "MIN_DISTANCE": 500.0, "SEED": 7,
+        "OUTPUT": str(folder / "training.gpkg")})["OUTPUT"]
+
+
+@pytest.fixture(scope="session")
+def province_bundle(qgis_app, province_stack, province_training_points, tmp_path_factory):
+    """A two-member pradhan2022_dense ensemble briefly trained on the province (deepprospect:train,
+    20 epochs, seed 3): a real bundle for predict, shap and the runner's tests."""
+    import processing
+
+    folder = tmp_path_factory.mktemp("province_bundle")
+    return processing.run("deepprospect:train", {
+        "STACK": province_stack, "POINTS": province_training_points, "ARCHITECTURE": 0, "EPOCHS": 20,
+        "ENSEMBLE_SIZE": 2, "SEED": 3, "OUTPUT_MODEL": str(folder / "province.dpm")})["OUTPUT_MODEL"]

@@ -1,0 +1,34 @@
+"""The provider in a real headless QGIS and in qgis_process, found as a user's QGIS finds it."""
+import pytest
+
+from reference import ROOT, profile_plugin_link, qgis_process
+
+
+def test_provider_is_registered_with_groups(qgis_app):
+    from qgis.core import QgsApplication
+
+    provider = QgsApplication.processingRegistry().providerById("deepprospect")
+    assert provider is not None and provider.name() == "DeepProspect"
+    assert not provider.icon().isNull()
+    algorithm = QgsApplication.processingRegistry().algorithmById("deepprospect:synthetic_province")
+    assert algorithm is not None
+    assert algorithm.group() == "Evidence preparation"
+    assert "truth" in algorithm.shortHelpString()
+    groups = {alg.groupId() for alg in provider.algorithms()}
+    assert groups <= {"evidence", "modelling", "explanation", "spectral"}
+
+
+@pytest.fixture(scope="module")
+def installed_plugin():
+    link = profile_plugin_link()
+    assert link.exists() and link.resolve() == ROOT, (
+        "The plugin installed in the QGIS profile is not this checkout: run `make install`.")
+    return link
+
+
+def test_qgis_process_lists_the_installed_provider(installed_plugin):
+    completed = qgis_process("list")
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert "DeepProspect" in lines
+    assert any(line.strip().startswith("deepprospect:synthetic_province") for line in lines)
