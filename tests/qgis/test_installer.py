@@ -446,3 +446,20 @@ def test_screenshot_install_dialog(engine, tmp_path, monkeypatch):
     path = folder / "install_engine.png"
     assert dialog.grab().save(str(path))
     dialog.close()
+
+
+def test_metadata_tells_how_to_install_offline():
+    """What QGIS's plugin manager shows: the menu entry, the sizes, the offline recipe."""
+    import configparser
+
+    from deepprospect import engine_environment
+
+    metadata = configparser.ConfigParser(interpolation=None)
+    metadata.read(ROOT / "metadata.txt", encoding="utf-8")
+    about = metadata["general"]["about"]
+    assert "Plugins > DeepProspect > Install the engine…" in about
+    assert "about {} MB to download".format(engine_environment.DOWNLOAD_MEGABYTES) in about
+    assert "pip download -r requirements.txt -d wheels" in about
+    assert "Install from a local folder of wheels (offline)" in about
+    assert "dependency folder" not in about + metadata["general"]["description"]
+    assert metadata["general"]["supportsQt6"] == "True"
