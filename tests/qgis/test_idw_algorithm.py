@@ -1,0 +1,74 @@
+"""deepprospect:idw in QGIS: against QGIS's own IDW, on the province (named bands, nodata, tiling,
+cross-validation), and through qgis_process. The engine's IDW itself is checked against gdal_grid
+and a brute-force reference in tests/engine/test_idw.py."""
+import json
+
+import numpy as np
+
+from reference import CRS, STACK_NODATA, is_tiled, qgis_process_run, read_raster, write_points
+
+
+def _random_samples(seed, n=300, size=5000.0):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, size, (n, 2)) + [400000.0, 2300000.0]
+    return xy, rng.lognormal(1.0, 0.8, n)
+
+
+def test_all_samples_no_radius_matches_qgis_idw(qgis_app, tmp_path):
+    import processing
+    from qgis.core import QgsVectorLayer
+
+    xy, values = _random_samples(11, n=60, size=2000.0)
+    points = write_points(tmp_path / "samples.gpkg", xy, {"Pb_con": values})
+    extent = (400000.0, 2300000.0, 402000.0, 2301600.0)
+    extent_text = "{},{},{},{} [{}]".format(extent[0], extent[2], extent[1], extent[3], CRS)
+    qgis_output = tmp_path / "qgis_idw.tif"
+    attribute = QgsVectorLayer(points + "|layername=samples", "samples", "ogr").fields().indexOf("Pb_con")
+    processing.run("qgis:idwinterpolation", {
+        "INTERPOLATION_DATA": "{}|layername=samples::~::0::~::{}::~::0".format(points, attribute),
+        "DISTANCE_COEFFICIENT": 2.0, "EXTENT": extent_text, "PIXEL_SIZE": 100.0, "OUTPUT": str(qgis_output)})
+    result = processing.run("deepprospect:idw", {
+        "INPUT": points + "|layername=samples", "FIELDS": ["Pb_con"], "PIXEL_SIZE": 100.0, "EXTENT": extent_text,
+        "POWER": 2.0, "NEIGHBORS": 0, "RADIUS": 0, "OUTPUT": str(tmp_path / "ours.tif")})
+    mine = read_raster(result["OUTPUT"])[0]
+    theirs = read_raster(qgis_output)[0]
+    assert mine.shape == theirs.shape == (1, 16, 20)
+    assert np.abs(mine - theirs).max() <= 1e-4 * (values.max() - values.min())
+
+
+def test_processing_run_on_province_gives_named_bands_and_cv(qgis_app, province, tmp_path):
+    import processing
+    from qgis.core import QgsRasterLayer
+
+    output = tmp_path / "geochemistry.tif"
+    result = processing.run("deepprospect:idw", {
+        "INPUT": province["geochemistry"], "FIELDS": ["Sb_con", "Pb_con", "SiO2_con"], "PIXEL_SIZE": 500.0,
+        "RADIUS": 3000.0, "OUTPUT": str(output)})
+    layer = QgsRasterLayer(result["OUTPUT"], "geochemistry")
+    assert layer.isValid() and layer.crs().authid() == CRS
+    assert layer.bandCount() == 3
+    data, nodata, names, info = read_raster(result["OUTPUT"])
+    assert names == ["Sb_con", "Pb_con", "SiO2_con"] and nodata == STACK_NODATA
+    assert is_tiled(info) and info["dtype"] == "float32"
+    assert all(layer.dataProvider().sourceNoDataValue(b) == STACK_NODATA for b in (1, 2, 3))
+    cv = json.loads(result["CV_RMSE"])
+    assert set(cv) == {"Sb_con", "Pb_con", "SiO2_con"} and all(value > 0 for value in cv.values())
+    # the RMSE is in each element's own unit: SiO2 (≈62 wt%, 10 % spread) errs far less than Pb (ppm)
+    assert cv["SiO2_con"] < cv["Pb_con"]
+    # log10 interpolation names the band after the transform and works in log units
+    logged = processing.run("deepprospect:idw", {
+        "INPUT": province["geochemistry"], "FIELDS": ["Sb_con"], "PIXEL_SIZE": 500.0, "LOG10": True,
+        "OUTPUT": str(tmp_path / "sb_log.tif")})
+    data_log, _, names_log, _ = read_raster(logged["OUTPUT"])
+    assert names_log == ["Sb_con_log10"]
+    assert -3 < data_log.min() < data_log.max() < 2
+
+
+def test_qgis_process_runs_idw(province, tmp_path):
+    output = tmp_path / "sb.tif"
+    results = qgis_process_run("deepprospect:idw", [
+        ("INPUT", province["geochemistry"]), ("FIELDS", "Sb_con"), ("FIELDS", "As_con"), ("PIXEL_SIZE", 400),
+        ("NEIGHBORS", 8), ("OUTPUT", output)])
+    assert set(json.loads(results["CV_RMSE"])) == {"Sb_con", "As_con"}
+    _, nodata, names, info = read_raster(output)
+    assert names == ["Sb_con", "As_con"] and nodata == STACK_NODATA and info["epsg"] == 32645
