@@ -36,9 +36,9 @@ _PRETTY = {"tensorflow": "TensorFlow", "tensorflow-cpu": "TensorFlow", "keras": 
 MODES = {
     # mode: (window title, verb on the button, what happens)
     "install": ("Install the DeepProspect engine", "Install",
-                "DeepProspect runs its models in their own Python environment, apart from QGIS's "
-                "Python, so their libraries never clash with QGIS's. This creates that environment "
-                "and downloads the libraries into it."),
+                "DeepProspect runs its models in a Python environment of their own, so their "
+                "libraries never clash with QGIS's. Installing creates that environment and "
+                "downloads the packages below into it."),
     "repair": ("Repair the DeepProspect engine", "Repair",
                "pip installs the engine's packages again over the existing environment, "
                "replacing any that are missing, damaged or of the wrong version."),
@@ -213,7 +213,6 @@ class InstallDialog(QDialog):
         self.lines = []
         title, verb, what = MODES[mode]
         self.setWindowTitle(title)
-        self.setMinimumWidth(640)
         layout = QVBoxLayout(self)
         layout.addWidget(self._heading(title))
         layout.addWidget(self._wrapped(what))
@@ -233,7 +232,8 @@ class InstallDialog(QDialog):
         self.output_view.setFont(QFont("monospace"))
         self.output_view.setMinimumHeight(160)
         self.output_view.hide()
-        layout.addWidget(self.output_view)
+        layout.addWidget(self.output_view, 100)
+        layout.addStretch(1)  # spare height goes below the text, not between its lines
         self.buttons = QDialogButtonBox()
         self.start_button = self.buttons.addButton(verb, QDialogButtonBox.ButtonRole.AcceptRole)
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
@@ -244,6 +244,8 @@ class InstallDialog(QDialog):
         self.close_button.clicked.connect(self.accept)
         layout.addWidget(self.buttons)
         self._check_python()
+        # Wide enough for the folder's whole path (one line) and for the text to read well.
+        self.setMinimumWidth(max(640, layout.minimumSize().width()))
 
     # Layout pieces -------------------------------------------------------------------------
     @staticmethod
@@ -337,15 +339,22 @@ class InstallDialog(QDialog):
             "about {} from the Python Package Index (pypi.org)".format(
                 megabytes_text(engine_environment.DOWNLOAD_MEGABYTES)))
 
-    def _fit(self):
-        """Grow the window to what it now shows (Qt does not for word-wrapped labels)."""
+    def _fit(self, shrink=False):
+        """Grow (or first fit) the window to what it shows: Qt sizes windows with word-wrapped
+        labels for a narrower width than they get, leaving them clipped or with a gap."""
         layout = self.layout()
         if layout is None:
             return
         layout.activate()
         width = max(self.width(), self.minimumWidth())
         height = layout.heightForWidth(width) if layout.hasHeightForWidth() else layout.sizeHint().height()
-        self.resize(width, max(self.height(), height))
+        self.resize(width, height if shrink else max(self.height(), height))
+
+    def showEvent(self, event):  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not getattr(self, "_fitted", False):
+            self._fitted = True
+            self._fit(shrink=True)
 
     def _browse_python(self):
         path, _ = QFileDialog.getOpenFileName(self, "Python interpreter", self.python_edit.text())

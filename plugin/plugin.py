@@ -113,12 +113,11 @@ class DeepProspectPlugin:
         if state == "ready":
             return None
         if state == "missing":
-            text = self.tr("The engine that runs DeepProspect's tools (TensorFlow, rasterio, scikit-learn, shap; "
-                           "about {} MB to download) is not installed yet.").format(engine_environment.DOWNLOAD_MEGABYTES)
+            text = self.tr("Its engine is not installed yet (about {} MB to download).").format(
+                engine_environment.DOWNLOAD_MEGABYTES)
             level = Qgis.MessageLevel.Info
         else:
-            text = self.tr("The DeepProspect engine is out of date (the plugin was updated); "
-                           "its packages need installing again.")
+            text = self.tr("Its engine is out of date (the plugin was updated).")
             level = Qgis.MessageLevel.Warning
         bar = self.iface.messageBar()
         item = bar.createMessage("DeepProspect", text)
