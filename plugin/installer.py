@@ -5,6 +5,7 @@ a venv, then pip) on a worker thread while pip's output streams into the dialog.
 The task's thread only runs subprocesses and emits signals; every widget is touched on the
 main thread, through those (queued) signals.
 """
+import os
 import re
 import subprocess
 import sys
@@ -76,14 +77,26 @@ def package_summary(names, shown=8):
 
 
 def folder_megabytes(folder):
-    """Size of everything under ``folder`` in MB (0 if it does not exist)."""
+    """Size of everything under ``folder`` in MB (0 if it does not exist).
+
+    ``os.scandir`` rather than ``Path.rglob``: an environment holds ~36,000 files, and this
+    runs on the main thread before the Remove question.
+    """
     total = 0
-    for path in Path(folder).rglob("*"):
+    pending = [str(folder)]
+    while pending:
         try:
-            if path.is_file() and not path.is_symlink():
-                total += path.stat().st_size
+            entries = list(os.scandir(pending.pop()))
         except OSError:
-            pass
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                pass
     return total / 1e6
 
 

@@ -153,6 +153,18 @@ def test_requirement_names_and_summary(tmp_path):
         "TensorFlow, Keras, rasterio, scikit-learn, shap, a and 3 more"
 
 
+def test_folder_size_counts_files_once_and_skips_links(tmp_path):
+    from deepprospect.plugin.installer import folder_megabytes, megabytes_text
+
+    (tmp_path / "lib" / "site").mkdir(parents=True)
+    (tmp_path / "lib" / "a.so").write_bytes(b"x" * 1_000_000)
+    (tmp_path / "lib" / "site" / "b.py").write_bytes(b"y" * 2_500_000)
+    (tmp_path / "link.so").symlink_to(tmp_path / "lib" / "a.so")     # venvs link their python
+    assert folder_megabytes(tmp_path) == 3.5
+    assert folder_megabytes(tmp_path / "absent") == 0
+    assert (megabytes_text(3.5), megabytes_text(2426.3)) == ("4 MB", "2.4 GB")
+
+
 def test_a_python_that_does_not_run_is_refused_before_starting(engine, tmp_path):
     from deepprospect.plugin.installer import InstallDialog
 
