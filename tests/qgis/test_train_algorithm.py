@@ -1,0 +1,88 @@
+"""deepprospect:train in a real headless QGIS: processing.run and the qgis_process command line.
+Training itself (metrics, seeds, splits) is checked in tests/engine/test_training.py."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reference import bundle_metadata, pixel_centres, profile_plugin_link, qgis_process_run, read_points, \
+    read_raster, write_points
+
+
+@pytest.fixture(scope="module")
+def points(province, tmp_path_factory):
+    """Deposits (label 1) and three times as many random pixel centres ≥ 500 m from them (label 0);
+    a text field ``kind`` beside the label."""
+    deposit_xy, _ = read_points(province["deposits"])
+    _, _, _, info = read_raster(province["truth_evidence"])
+    rng = np.random.default_rng(11)
+    candidates = pixel_centres(info["transform"], rng.integers(0, info["height"], 1000),
+                               rng.integers(0, info["width"], 1000))
+    distance = np.sqrt(((candidates[:, None, :] - deposit_xy[None]) ** 2).sum(-1)).min(axis=1)
+    negative_xy = candidates[distance >= 500.0][:3 * len(deposit_xy)]
+    labels = np.r_[np.ones(len(deposit_xy), int), np.zeros(len(negative_xy), int)]
+    path = tmp_path_factory.mktemp("train_points") / "training_points.gpkg"
+    return write_points(path, np.vstack([deposit_xy, negative_xy]),
+                        {"label": labels, "kind": ["deposit"] * len(deposit_xy) + ["background"] * len(negative_xy)},
+                        layer="training_points")
+
+
+def test_algorithm_contract(qgis_app):
+    from qgis.core import QgsApplication
+
+    algorithm = QgsApplication.processingRegistry().algorithmById("deepprospect:train")
+    assert algorithm is not None and algorithm.groupId() == "modelling"
+    assert algorithm.parameterDefinition("ARCHITECTURE").options() == ["pradhan2022_dense", "cnn1d", "cnn2d_patch"]
+    assert algorithm.parameterDefinition("VALIDATION").options() == ["random", "spatial_blocks"]
+    for name, default in (("LABEL_FIELD", "label"), ("PATCH_SIZE", 5), ("EPOCHS", 200), ("BATCH_SIZE", 32),
+                          ("LEARNING_RATE", 0.001), ("VALIDATION_FRACTION", 0.2), ("ENSEMBLE_SIZE", 1),
+                          ("SEED", 42)):
+        assert algorithm.parameterDefinition(name).defaultValue() == default, name
+    for name in ("STACK", "POINTS", "BLOCK_SIZE", "OUTPUT_MODEL", "OUTPUT_REPORT"):
+        assert algorithm.parameterDefinition(name) is not None, name
+    assert {output.name() for output in algorithm.outputDefinitions()} >= {
+        "ACCURACY", "ROC_AUC", "F1", "OUTPUT_MODEL", "OUTPUT_REPORT"}
+    assert "spatial" in algorithm.shortHelpString() and "124,402" in algorithm.shortHelpString()
+
+
+def test_processing_run_writes_bundle_and_report(qgis_app, province_stack, points, tmp_path):
+    import processing
+
+    result = processing.run("deepprospect:train", {
+        "STACK": province_stack, "POINTS": points, "LABEL_FIELD": "label", "ARCHITECTURE": 0, "EPOCHS": 60,
+        "VALIDATION": 1, "BLOCK_SIZE": 4000, "SEED": 5, "COMPARE_VALIDATION": True,
+        "OUTPUT_MODEL": str(tmp_path / "gold.dpm"), "OUTPUT_REPORT": str(tmp_path / "gold.html")})
+    metadata = bundle_metadata(result["OUTPUT_MODEL"])
+    assert metadata["architecture"] == "pradhan2022_dense" and metadata["validation"]["scheme"] == "spatial_blocks"
+    assert result["ROC_AUC"] == pytest.approx(metadata["metrics"]["roc_auc"])
+    assert result["ACCURACY"] == pytest.approx(metadata["metrics"]["accuracy"])
+    assert result["F1"] == pytest.approx(metadata["metrics"]["deposit"]["f1"])
+    assert 0.6 < result["ROC_AUC"] <= 1.0
+    report = Path(result["OUTPUT_REPORT"]).read_text()
+    assert report.count("data:image/png;base64,") == 4 and "spatial-block" in report
+    comparison = metadata["validation_comparison"]
+    assert set(comparison) == {"random", "spatial_blocks"}
+    assert comparison["spatial_blocks"]["network"]["roc_auc"] == pytest.approx(result["ROC_AUC"])
+    assert "Random split against spatial blocks" in report
+
+
+def test_bad_label_field_is_a_processing_error(qgis_app, province_stack, points, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException, match="must hold 1 .deposit. or 0"):
+        processing.run("deepprospect:train", {
+            "STACK": province_stack, "POINTS": points, "LABEL_FIELD": "kind", "EPOCHS": 2,
+            "OUTPUT_MODEL": str(tmp_path / "bad.dpm")})
+    assert not (tmp_path / "bad.dpm").exists()
+
+
+def test_qgis_process_trains_the_patch_cnn(province_stack, points, tmp_path):
+    assert profile_plugin_link().exists(), "The plugin is not installed in the QGIS profile: run `make install`."
+    results = qgis_process_run("deepprospect:train", [
+        ("STACK", province_stack), ("POINTS", points), ("ARCHITECTURE", 2), ("PATCH_SIZE", 3), ("EPOCHS", 15),
+        ("SEED", 1), ("OUTPUT_MODEL", tmp_path / "patch.dpm"), ("OUTPUT_REPORT", tmp_path / "patch.html")])
+    assert Path(results["OUTPUT_MODEL"]).exists() and Path(results["OUTPUT_REPORT"]).exists()
+    metadata = bundle_metadata(results["OUTPUT_MODEL"])
+    assert metadata["architecture"] == "cnn2d_patch" and metadata["patch_size"] == 3
+    assert results["ROC_AUC"] == pytest.approx(metadata["metrics"]["roc_auc"])
