@@ -176,25 +176,38 @@ class EngineInstallTask(QgsTask):
         self._progress = InstallProgress(len(requirement_names()))
 
     def run(self):
-        self.folder.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "w", encoding="utf-8") as log:
-            def on_output(line):
+        log = None
+        try:
+            self.folder.parent.mkdir(parents=True, exist_ok=True)
+            log = open(self.log_path, "w", encoding="utf-8")
+            self.exit_code = self._install(log)
+        except OSError as error:  # python not found, folder not writable, disk full…
+            self._emit(log, "Error: {}".format(error))
+            self.exit_code = -2
+        finally:
+            if log is not None:
+                log.close()
+        return self.exit_code == 0 and not self.isCanceled()
+
+    def _install(self, log):
+        def on_output(line):
+            self._emit(log, line)
+            self.setProgress(self._progress.feed(line))
+
+        if self.reinstall:
+            on_output("Removing {}".format(self.folder))
+            engine_environment.remove(self.folder)
+        return engine_environment.install(self.folder, self.python, self.wheel_folder,
+                                          on_output=on_output, is_canceled=self.isCanceled)
+
+    def _emit(self, log, line):
+        if log is not None:
+            try:
                 log.write(line + "\n")
                 log.flush()
-                self.output.emit(line)
-                self.setProgress(self._progress.feed(line))
-
-            try:
-                if self.reinstall:
-                    on_output("Removing {}".format(self.folder))
-                    engine_environment.remove(self.folder)
-                self.exit_code = engine_environment.install(
-                    self.folder, self.python, self.wheel_folder, on_output=on_output,
-                    is_canceled=self.isCanceled)
-            except OSError as error:  # python not found, folder not writable…
-                on_output("Error: {}".format(error))
-                self.exit_code = -2
-        return self.exit_code == 0 and not self.isCanceled()
+            except OSError:  # a full disk must not hide pip's own message
+                pass
+        self.output.emit(line)
 
     def finished(self, result):  # main thread
         canceled = self.isCanceled()

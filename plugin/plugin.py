@@ -174,6 +174,10 @@ class DeepProspectPlugin:
         from .installer import folder_megabytes, megabytes_text
 
         folder = engine_environment.environment_folder()
+        if self.install_dialog is not None and self.install_dialog.running():
+            self.iface.messageBar().pushWarning("DeepProspect", self.tr("The engine is being installed: "
+                                                                        "cancel that first."))
+            return False
         if not folder.exists():
             self.iface.messageBar().pushInfo("DeepProspect", self.tr("The engine is not installed."))
             self.refresh_engine_actions()

@@ -214,6 +214,17 @@ def test_failure_shows_pip_last_lines_and_the_log(engine, monkeypatch):
     assert engine_environment.status() == "outdated"              # venv made, no stamp
 
 
+def test_a_folder_that_cannot_be_made_fails_with_the_reason(engine, tmp_path):
+    from deepprospect.plugin.installer import InstallDialog
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    dialog = InstallDialog("install", folder=blocker / "deepprospect_engine")
+    _run(dialog)
+    assert "The install failed (exit code -2)" in dialog.message.text()
+    assert "Error: " in dialog.message.text() and str(blocker) in dialog.message.text()
+
+
 def test_cancel_kills_pip_and_the_engine_is_not_ready(engine, monkeypatch):
     from deepprospect import engine_environment
     from deepprospect.plugin.installer import InstallDialog
