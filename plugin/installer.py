@@ -244,6 +244,15 @@ class InstallDialog(QDialog):
         layout.addWidget(self._wrapped(what))
         layout.addWidget(self._facts())
         layout.addWidget(self._offline_box())
+        self._add_progress_area(layout)
+        layout.addWidget(self._buttons(verb))
+        self._check_python()
+        # Wide enough for the folder's whole path (one line) and for the text to read well.
+        self.setMinimumWidth(max(640, layout.minimumSize().width()))
+
+    # Layout pieces -------------------------------------------------------------------------
+    def _add_progress_area(self, layout):
+        """The result message, the progress bar and pip's output: hidden until the install starts."""
         self.message = self._wrapped("")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
@@ -260,6 +269,8 @@ class InstallDialog(QDialog):
         self.output_view.hide()
         layout.addWidget(self.output_view, 100)
         layout.addStretch(1)  # spare height goes below the text, not between its lines
+
+    def _buttons(self, verb):
         self.buttons = QDialogButtonBox()
         self.start_button = self.buttons.addButton(verb, QDialogButtonBox.ButtonRole.AcceptRole)
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
@@ -268,12 +279,8 @@ class InstallDialog(QDialog):
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.reject)
         self.close_button.clicked.connect(self.accept)
-        layout.addWidget(self.buttons)
-        self._check_python()
-        # Wide enough for the folder's whole path (one line) and for the text to read well.
-        self.setMinimumWidth(max(640, layout.minimumSize().width()))
+        return self.buttons
 
-    # Layout pieces -------------------------------------------------------------------------
     @staticmethod
     def _heading(text):
         label = QLabel(text)
