@@ -46,9 +46,12 @@ class DeepProspectPlugin:
     def initGui(self):  # noqa: N802
         from qgis.PyQt.QtGui import QIcon
 
-        from ..processing_provider.base import ICON_PATH
+        from ..processing_provider.base import ICON_PATH, set_engine_install_prompt
 
         self.initProcessing()
+        # An algorithm started without the engine opens the install dialog (its own message says
+        # to run it again once the engine is ready).
+        set_engine_install_prompt(self.install_engine)
         icon = QIcon(str(ICON_PATH))
         self.toolbar = self.iface.addToolBar("DeepProspect")
         self.toolbar.setObjectName("DeepProspectToolbar")
@@ -71,6 +74,9 @@ class DeepProspectPlugin:
         return action
 
     def unload(self):
+        from ..processing_provider.base import set_engine_install_prompt
+
+        set_engine_install_prompt(None)
         for action in self.actions:
             self.iface.removePluginMenu(self.MENU, action)
         self.actions = []
