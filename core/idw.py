@@ -27,6 +27,7 @@ import numpy as np
 
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
+from .points import read_points
 from .raster import STACK_NODATA
 
 #: float32 output: values beyond this cannot be stored in the evidence raster.
@@ -194,7 +195,8 @@ def interpolate_points(points, fields, output, pixel_size, extent=None, power=2.
     """Interpolate numeric ``fields`` of a point file onto one multiband float32 GeoTIFF.
 
     ``points``: path of a vector file (``layer``: its layer name, for GeoPackages) in a projected
-    CRS; ``pixel_size``, ``radius`` in its map units; ``extent`` (xmin, ymin, xmax, ymax) or None
+    CRS, read by :func:`core.points.read_points` (each part of a multipoint is a sample with the
+    feature's values; other geometries count at their representative point); ``pixel_size``, ``radius`` in its map units; ``extent`` (xmin, ymin, xmax, ymax) or None
     for the layer's extent; ``log10`` interpolates log10 of the values (band names get ``_log10``).
     Writes ``output`` atomically (one band per field, description = field name, nodata
     :data:`STACK_NODATA`) and returns a dict: ``path``, ``band_names``, ``cv_rmse`` (field →
@@ -206,7 +208,8 @@ def interpolate_points(points, fields, output, pixel_size, extent=None, power=2.
     if not fields:
         raise DeepProspectError("Choose at least one numeric field to interpolate (FIELDS).")
     _check_parameters(power, neighbors, radius)
-    xy, attributes, crs = read_points(points, fields, layer)
+    frame, xy = read_points(points, None, layer, "INPUT", feedback, columns=fields)
+    crs, attributes = frame.crs, {field: frame[field] for field in fields}
     if crs is None:
         feedback.warning("The point layer has no CRS; its coordinates are taken as map units.")
     elif crs.is_geographic:
@@ -231,53 +234,6 @@ def interpolate_points(points, fields, output, pixel_size, extent=None, power=2.
         "{:g}".format(float(radius)) if radius else "unlimited"))
     return _interpolate_columns(xy, columns, names, fields, output, transform, width, height, power,
                                 int(neighbors), float(radius), crs, skipped, feedback)
-
-
-def read_points(path, fields, layer=None):
-    """Coordinates (n, 2), ``{field: pandas Series of raw values}`` and pyproj CRS (or None) of a point file.
-
-    Multipoints contribute each of their points with the feature's values; features without
-    geometry are left out. Reads through OGR directly: far faster than building a GeoDataFrame.
-    """
-    import pandas as pd
-    from osgeo import ogr
-    from pyproj import CRS
-
-    source = ogr.Open(str(path))
-    if source is None:
-        raise DeepProspectError("Cannot open the point layer {}.".format(path))
-    handle = source.GetLayerByName(layer) if layer else source.GetLayer(0)
-    if handle is None:
-        raise DeepProspectError("{} has no layer '{}'.".format(path, layer))
-    definition = handle.GetLayerDefn()
-    names = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
-    missing = [field for field in fields if field not in names]
-    if missing:
-        raise DeepProspectError("The point layer has no field {}; its fields are: {}.".format(
-            ", ".join(missing), ", ".join(names)))
-    positions = [names.index(field) for field in fields]
-    coordinates, values = [], []
-    handle.ResetReading()
-    for feature in handle:
-        geometry = feature.GetGeometryRef()
-        if geometry is None or geometry.IsEmpty():
-            continue
-        kind = ogr.GT_Flatten(geometry.GetGeometryType())
-        if kind == ogr.wkbPoint:
-            parts = [geometry]
-        elif kind == ogr.wkbMultiPoint:
-            parts = [geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount())]
-        else:
-            raise DeepProspectError("INPUT must be a point layer (found {} geometries).".format(geometry.GetGeometryName()))
-        row = [feature.GetField(i) if feature.IsFieldSetAndNotNull(i) else None for i in positions]
-        for part in parts:
-            coordinates.append((part.GetX(), part.GetY()))
-            values.append(row)
-    reference = handle.GetSpatialRef()
-    crs = CRS.from_wkt(reference.ExportToWkt()) if reference is not None else None
-    xy = np.array(coordinates, dtype=np.float64).reshape(-1, 2)
-    attributes = {field: pd.Series([row[i] for row in values], dtype=object) for i, field in enumerate(fields)}
-    return xy, attributes, crs
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,30 +1,59 @@
-"""Reading point layers (deposits, points to explain) into the evidence stack's CRS."""
+"""Reading point layers (deposits, points to explain, geochemical samples): the one reader of the engine."""
 import numpy as np
 
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
 
 
-def read_points(path, crs, layer=None, name="DEPOSITS", feedback=None):
-    """Point features of the vector file ``path`` (optional ``layer``), transformed to ``crs``.
+def read_points(path, crs=None, layer=None, name="DEPOSITS", feedback=None, columns=None):
+    """Point features of the vector file ``path`` (optional ``layer``), in ``crs``.
 
-    Returns ``(frame, xy)``: the GeoDataFrame with one row per point (multipoints exploded,
-    other geometries replaced by a representative point, with a warning) and their map
-    coordinates, float array (n, 2). ``name`` is the parameter named in error messages.
-    Raises :class:`DeepProspectError` when the layer has no geometry or no CRS.
+    ``crs``: the CRS to transform to (e.g. the evidence stack's); None keeps the layer's own
+    coordinates, and then a layer without a CRS is accepted (``frame.crs`` is None).
+    ``columns``: attribute fields to read (a clear error names any the layer lacks); None reads all.
+    ``name`` is the parameter named in error messages.
+
+    Returns ``(frame, xy)``: the GeoDataFrame with one row per point (multipoints exploded, each
+    part keeping the feature's attributes; other geometries replaced by a representative point,
+    with a warning) and their map coordinates, float array (n, 2).
+    Raises :class:`DeepProspectError` when the file cannot be read, has no geometry, or has no CRS
+    although ``crs`` asks for a transformation.
     """
     import geopandas as gpd
 
     feedback = ensure_feedback(feedback)
-    frame = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    options = {} if layer is None else {"layer": layer}
+    if columns is not None:
+        _check_columns(path, options, columns, name)
+        options["columns"] = list(columns)
+    try:
+        frame = gpd.read_file(path, **options)
+    except (OSError, RuntimeError, ValueError) as error:      # pyogrio's errors are RuntimeErrors
+        raise DeepProspectError("Cannot read {} from {}: {}".format(name, path, error))
     frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
     if frame.empty:
         raise DeepProspectError("{} has no features with a geometry: choose a layer of points.".format(name))
-    if frame.crs is None:
-        raise DeepProspectError(
-            "{} has no coordinate reference system: set its CRS in the layer properties.".format(name))
-    frame = frame.to_crs(crs).explode(index_parts=False)
+    if crs is not None:
+        if frame.crs is None:
+            raise DeepProspectError(
+                "{} has no coordinate reference system: set its CRS in the layer properties.".format(name))
+        frame = frame.to_crs(crs)
+    frame = frame.explode(index_parts=False)
     if not (frame.geom_type == "Point").all():
         feedback.warning("Some features of {} are not points; their representative points are used.".format(name))
         frame = frame.set_geometry(frame.geometry.representative_point())
     return frame, np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()])
+
+
+def _check_columns(path, options, columns, name):
+    """A clear error naming the ``columns`` the layer lacks (read from its schema, not its features)."""
+    import pyogrio
+
+    try:
+        fields = [str(field) for field in pyogrio.read_info(path, **options)["fields"]]
+    except (OSError, RuntimeError, ValueError) as error:
+        raise DeepProspectError("Cannot read {} from {}: {}".format(name, path, error))
+    missing = [column for column in columns if column not in fields]
+    if missing:
+        raise DeepProspectError("{} has no field {}; its fields are: {}.".format(
+            name, ", ".join(missing), ", ".join(fields) or "none"))

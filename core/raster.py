@@ -163,30 +163,19 @@ def check_factor_names(expected, found, what="model"):
         "or rebuild the stack with the same layers in the same order.".format(what, "; ".join(parts), what))
 
 
-class bounded_gdal_cache:
-    """Lower GDAL's block cache to ``megabytes`` for the duration (never raise it), then restore it.
+def bounded_gdal_cache(megabytes):
+    """A ``rasterio.Env`` that lowers GDAL's block cache to ``megabytes`` (never raises it) and
+    restores it on exit.
 
     GDAL's default cache is 5 % of RAM; window-by-window steps would otherwise fill it and their
-    peak memory would grow with the raster instead of staying bounded by the window.
+    peak memory would grow with the raster instead of staying bounded by the window. rasterio sets
+    the cache through ``GDALSetCacheMax64``, so the value is in bytes (a bare 64 would be 64 bytes).
     """
+    import rasterio
+    from rasterio.env import get_gdal_config
 
-    def __init__(self, megabytes):
-        self.limit = int(megabytes) * 2 ** 20
-        self.previous = None
-
-    def __enter__(self):
-        try:
-            from osgeo import gdal
-        except ImportError:          # rasterio wheels without GDAL's Python bindings: keep GDAL's default
-            return self
-        self.previous = gdal.GetCacheMax()
-        if self.previous > self.limit:
-            gdal.SetCacheMax(self.limit)
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            from osgeo import gdal
-
-            gdal.SetCacheMax(self.previous)
-        return False
+    limit = int(megabytes) * 2 ** 20
+    current = get_gdal_config("GDAL_CACHEMAX")
+    if isinstance(current, int) and 0 < current < limit:
+        limit = current
+    return rasterio.Env(GDAL_CACHEMAX=limit)

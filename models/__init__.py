@@ -1,7 +1,5 @@
 """TensorFlow/Keras and SHAP: architectures, training, bundles, prediction, explanation.
 
-Never imports qgis. TensorFlow and shap come from the plugin's dependency folder.
+Never imports qgis. Runs in the engine's own virtual environment (``engine_environment.py``),
+which provides TensorFlow, Keras and shap; nothing here changes ``sys.path``.
 """
-from .. import dependencies as _dependencies
-
-_dependencies.add_dependency_folder_to_path()

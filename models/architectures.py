@@ -1,4 +1,6 @@
-"""The three prospectivity networks DeepProspect trains (Keras, TensorFlow 2.15).
+"""The networks DeepProspect trains, built from a plain description (Keras 3 / TensorFlow 2.20+).
+
+Prospectivity networks:
 
 * ``pradhan2022_dense`` — exactly Table 2 of Pradhan et al. (2022): four fully connected
   layers of 200 ReLU units, each followed by dropout, and a 2-unit softmax; 124,402
@@ -10,9 +12,24 @@
   pixel (``core.patches``), so the model sees neighbourhood context such as the proximity to
   a shear zone or the shape of an anomaly, not only the pixel's own values.
 
-Every model takes standardised inputs and returns (n, 2) softmax probabilities
-[non-deposit, deposit]; it is compiled with Adam and sparse softmax cross-entropy, labels 0/1.
+Every prospectivity model takes standardised inputs and returns (n, 2) softmax probabilities
+[non-deposit, deposit]; :func:`build_model` compiles it with Adam and sparse softmax
+cross-entropy, labels 0/1.
+
+Network descriptions: every network is built by :func:`build_network` from a JSON-able dict,
+``{"architecture": name, **arguments}``, for instance ``{"architecture": "pradhan2022_dense",
+"n_factors": 16, "patch_size": 1, "dropout": 0.2, "l2": 0.0}``. The bundle stores that
+description and the weights as arrays, so a model is rebuilt by this code in whatever Keras
+version runs, never by deserialising Keras objects from a file. Besides the three networks
+above (:func:`prospectivity_network`), the descriptions cover the spectral models
+(``deepgeomap_cnn1d``: ``band_count``, ``class_count``; ``mobilenetv2_stft``: ``band_count``,
+``frame_length``, ``frame_step``, ``width``) and ``sequential``: a plain stack of standard
+layers, ``{"architecture": "sequential", "input_shape": [16], "layers": [{"type": "dense",
+"units": 2, "activation": "softmax"}, ...]}`` (types and options in :data:`SEQUENTIAL_LAYERS`,
+activations in :data:`ACTIVATIONS`), for small hand-made models with known closed forms.
 """
+import weakref
+
 from ..core.errors import DeepProspectError
 
 #: Architecture ids, in the order of the ``ARCHITECTURE`` enum of ``deepprospect:train``.
@@ -28,6 +45,21 @@ DESCRIPTIONS = {
                    "pixel + neighbourhood mean → Dense(64) → Dense(2, softmax)",
 }
 
+#: Layer types of a ``sequential`` description and the options each accepts.
+SEQUENTIAL_LAYERS = {
+    "dense": ("units", "activation", "use_bias"),
+    "conv1d": ("filters", "kernel_size", "strides", "padding", "activation", "use_bias"),
+    "conv2d": ("filters", "kernel_size", "strides", "padding", "activation", "use_bias"),
+    "flatten": (),
+    "dropout": ("rate",),
+    "reshape": ("target_shape",),
+}
+#: Activation names a description may use (Keras' built-in functions of the same name).
+ACTIVATIONS = ("linear", "relu", "sigmoid", "softmax", "tanh")
+
+# The description each model was built from, for the bundle (weak: models die normally).
+_DESCRIBED = weakref.WeakKeyDictionary()
+
 
 def build_model(architecture, n_factors, patch_size=5, dropout=0.2, l2=0.0, learning_rate=1e-3):
     """A compiled Keras model for ``architecture``.
@@ -41,6 +73,15 @@ def build_model(architecture, n_factors, patch_size=5, dropout=0.2, l2=0.0, lear
     """
     import tensorflow as tf
 
+    model = build_network(prospectivity_network(architecture, n_factors, patch_size, dropout, l2))
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=float(learning_rate)),
+                  loss=tf.keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    return model
+
+
+def prospectivity_network(architecture, n_factors, patch_size=5, dropout=0.2, l2=0.0):
+    """The checked description of a prospectivity network (see :func:`build_model` for the arguments);
+    ``patch_size`` is 1 for the pixel architectures."""
     check_architecture(architecture)
     n_factors = int(n_factors)
     if n_factors < 1:
@@ -49,8 +90,57 @@ def build_model(architecture, n_factors, patch_size=5, dropout=0.2, l2=0.0, lear
         raise DeepProspectError("DROPOUT must be in [0, 1) (got {}); 0.2–0.5 is usual.".format(dropout))
     if float(l2) < 0:
         raise DeepProspectError("L2 must be ≥ 0 (got {}).".format(l2))
+    patch_size = check_patch_size(patch_size) if architecture in PATCH_ARCHITECTURES else 1
+    return {"architecture": architecture, "n_factors": n_factors, "patch_size": patch_size,
+            "dropout": float(dropout), "l2": float(l2)}
+
+
+def build_network(description):
+    """An uncompiled Keras model with fresh weights, built from a network ``description`` (module
+    docstring). Raises :class:`DeepProspectError` for an unknown architecture or bad arguments."""
+    description = dict(description)
+    name = description.pop("architecture", None)
+    builder = _builders().get(name)
+    if builder is None:
+        raise DeepProspectError("Unknown network architecture '{}'; this DeepProspect builds: {}.".format(
+            name, ", ".join(sorted(_builders()))))
+    try:
+        model = builder(**description)
+    except TypeError as error:           # missing or unexpected arguments in the description
+        raise DeepProspectError("The description of the '{}' network is not valid: {}".format(name, error))
+    _DESCRIBED[model] = dict(description, architecture=name)
+    return model
+
+
+def describe_network(model):
+    """The description :func:`build_network` built ``model`` from (a copy).
+
+    Raises :class:`DeepProspectError` for a model built another way: only described networks can
+    be stored, so that any later Keras can rebuild them."""
+    try:
+        return dict(_DESCRIBED[model])
+    except (KeyError, TypeError):
+        raise DeepProspectError(
+            "This Keras model was not built by models.architectures.build_network (or build_model), so a bundle "
+            "could not rebuild it: build it from a description.") from None
+
+
+def _builders():
+    from . import spectral_classifier, spectral_regressor
+
+    builders = {name: (lambda name=name, **arguments: _prospectivity(name, **arguments)) for name in ARCHITECTURES}
+    builders.update(sequential=_sequential, deepgeomap_cnn1d=spectral_classifier.build_classifier,
+                    mobilenetv2_stft=spectral_regressor.build_regressor)
+    return builders
+
+
+def _prospectivity(architecture, n_factors, patch_size=1, dropout=0.2, l2=0.0):
+    import tensorflow as tf
+
+    description = prospectivity_network(architecture, n_factors, patch_size, dropout, l2)
+    n_factors, dropout, l2 = description["n_factors"], description["dropout"], description["l2"]
     layers = tf.keras.layers
-    regulariser = tf.keras.regularizers.L2(float(l2)) if l2 else None
+    regulariser = tf.keras.regularizers.L2(l2) if l2 else None
 
     def dense(units, name, activation="relu"):
         return layers.Dense(units, activation=activation, kernel_regularizer=regulariser, name=name)
@@ -74,7 +164,7 @@ def build_model(architecture, n_factors, patch_size=5, dropout=0.2, l2=0.0, lear
         x = layers.Dropout(dropout, name="dropout_2")(x)
         outputs = dense(2, "output", activation="softmax")(x)
     else:
-        patch_size = check_patch_size(patch_size)
+        patch_size = description["patch_size"]
         half = patch_size // 2
         inputs = tf.keras.Input(shape=(patch_size, patch_size, n_factors), name="patches")
         # 1×1 convolution: the factors of each pixel are mixed first, as the dense network does
@@ -90,10 +180,39 @@ def build_model(architecture, n_factors, patch_size=5, dropout=0.2, l2=0.0, lear
         x = dense(64, "dense_1")(x)
         x = layers.Dropout(dropout, name="dropout_2")(x)
         outputs = dense(2, "output", activation="softmax")(x)
-    model = tf.keras.Model(inputs, outputs, name=architecture)
-    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=float(learning_rate)),
-                  loss=tf.keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
-    return model
+    return tf.keras.Model(inputs, outputs, name=architecture)
+
+
+def _sequential(input_shape, layers):
+    """A plain stack of the :data:`SEQUENTIAL_LAYERS` on inputs of ``input_shape`` (without the batch axis)."""
+    import tensorflow as tf
+
+    stack = [tf.keras.Input(tuple(int(size) for size in input_shape))]
+    for layer in layers:
+        options = dict(layer)
+        kind = options.pop("type", None)
+        if kind not in SEQUENTIAL_LAYERS or set(options) - set(SEQUENTIAL_LAYERS[kind]):
+            raise DeepProspectError("A sequential network cannot hold the layer {}; layer types and options: {}.".format(
+                layer, SEQUENTIAL_LAYERS))
+        if options.get("activation", "linear") not in ACTIVATIONS:
+            raise DeepProspectError("Unknown activation '{}'; use one of {}.".format(
+                options["activation"], ", ".join(ACTIVATIONS)))
+        stack.append(_sequential_layer(tf.keras.layers, kind, options))
+    return tf.keras.Sequential(stack)
+
+
+def _sequential_layer(layers, kind, options):
+    if kind == "dense":
+        return layers.Dense(**options)
+    if kind == "conv1d":
+        return layers.Conv1D(**options)
+    if kind == "conv2d":
+        return layers.Conv2D(**options)
+    if kind == "flatten":
+        return layers.Flatten()
+    if kind == "dropout":
+        return layers.Dropout(**options)
+    return layers.Reshape(tuple(options["target_shape"]))
 
 
 def trainable_parameter_count(model):

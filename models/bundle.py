@@ -1,14 +1,32 @@
-"""The model bundle: one ``.dpm`` file (a zip) holding the Keras model(s) and ``metadata.json``.
+"""The model bundle: one ``.dpm`` file (a zip) holding ``metadata.json`` and each ensemble
+member's weights as plain arrays, so a bundle outlives Keras upgrades and loading never runs
+code from the file.
 
-Contents::
+Contents (format 2)::
 
-    metadata.json        schema_version, kind, architecture, factor_names, normalisation
-                         {mean, std}, patch_size, hyperparameters, grid {crs_wkt, pixel_size},
-                         class_balance, metrics, baselines, seed, ensemble_size, members,
-                         history, versions, created
-    member_0.keras …     one Keras model per ensemble member (``.keras`` format)
+    metadata.json        format, format_version (2), kind, architecture, factor_names,
+                         normalisation {mean, std}, patch_size, network, hyperparameters,
+                         grid {crs_wkt, pixel_size}, class_balance, metrics, baselines, seed,
+                         ensemble_size, members, history, versions, created
+    member_0.npz …       one per ensemble member: the network's weights as float arrays
+                         ``arr_0``, ``arr_1``, … in ``model.get_weights()`` order (read with
+                         ``allow_pickle=False``)
     background.npy       optional: raw (not standardised) factor values of a background sample
                          for SHAP, shape (n, n_factors) or (n, p, p, n_factors)
+
+``network`` is the description ``models.architectures.build_network`` builds the network from:
+the architecture and its arguments, e.g. ``{"architecture": "pradhan2022_dense", "n_factors": 16,
+"patch_size": 1, "dropout": 0.2, "l2": 0.0}``. Loading rebuilds every member from it with the
+running Keras and sets the stored weights after checking their number and shapes; no Keras
+object is deserialised.
+
+Format 1 (DeepProspect with TensorFlow 2.15 / Keras 2 inside QGIS) stored each member as a
+Keras ``.keras`` zip (``member_0.keras`` …, ``schema_version`` 1). Those still load: the network
+is rebuilt from the metadata (architecture, factor count, patch size, hyperparameters) and the
+weights are read with h5py from the ``.keras`` file's ``model.weights.h5``, where Keras filed
+each layer's variables under its class name numbered in layer order (``layers/dense``,
+``layers/dense_1``, … ``vars/0`` kernel, ``vars/1`` bias): they are matched to the rebuilt
+network's layers of the same class in the same order.
 
 Metadata written by ``models.training.train_model`` (kind "prospectivity"; the dock and the
 explanation step read these keys)::
@@ -46,12 +64,14 @@ Pixel models (``pradhan2022_dense``, ``cnn1d``) take standardised inputs (n, n_f
 ``cnn2d_patch`` takes standardised patches (n, p, p, n_factors) (see ``core.patches``).
 Every model's output is (n, 2) softmax [non-deposit, deposit] or (n, 1) sigmoid; the
 deposit probability is what :meth:`ModelBundle.predict_members` returns.
-Writing is atomic; loading checks the schema and says clearly when a file is not a bundle.
+Writing is atomic; loading checks the format and says clearly when a file is not a bundle or
+is damaged (:class:`BundleError`, never a bare Keras or h5py error).
 """
 import io
 import json
-import tempfile
+import re
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -60,17 +80,23 @@ from ..core.atomic import atomic_output
 from ..core.errors import DeepProspectError
 from ..core.raster import check_factor_names
 
-SCHEMA_VERSION = 1
 FORMAT = "deepprospect-model-bundle"
+#: The format this code writes; it reads this one and :data:`LEGACY_FORMAT_VERSION`.
+FORMAT_VERSION = 2
+#: Members as Keras 2 ``.keras`` files (TensorFlow 2.15), versioned as ``schema_version``.
+LEGACY_FORMAT_VERSION = 1
 PATCH_ARCHITECTURES = ("cnn2d_patch",)
+# What a damaged archive, array file or HDF5 file can raise while it is read.
+_READ_ERRORS = (KeyError, IndexError, OSError, EOFError, ValueError, TypeError, AttributeError, zipfile.BadZipFile,
+                zlib.error)
 
 
 class BundleError(DeepProspectError):
-    """A file that is not a readable DeepProspect bundle, or of another schema version."""
+    """A file that is not a readable DeepProspect bundle, is damaged, or is of an unknown format version."""
 
 
 class ModelBundle:
-    """A loaded bundle: metadata plus the Keras member models (loaded lazily)."""
+    """A loaded bundle: metadata plus the Keras member models."""
 
     def __init__(self, metadata, members, background=None, path=None):
         self.metadata = metadata
@@ -116,88 +142,119 @@ class ModelBundle:
         """Raise a clear error unless the stack's factor names equal the model's, in order."""
         check_factor_names(self.factor_names, stack_factor_names, what="model")
 
-    def predict_members(self, standardised_inputs, batch_size=8192):
-        """Deposit probability per member: float32 array (n_members, n)."""
-        outputs = []
-        for model in self.members:
-            if len(standardised_inputs) == 0:
-                outputs.append(np.zeros(0, dtype=np.float32))
-                continue
-            predicted = _predict(model, standardised_inputs, batch_size)
-            outputs.append(predicted[:, -1] if predicted.shape[-1] > 1 else predicted[:, 0])
-        return np.asarray(outputs, dtype=np.float32)
+    def predict_members(self, standardised_inputs):
+        """Deposit probability per member: float32 array (n_members, n), through the one
+        prediction path of the map and the points (:func:`models.predict.predict_pixels`)."""
+        from .predict import predict_pixels
 
-    def predict(self, standardised_inputs, batch_size=8192):
+        return predict_pixels(self, standardised_inputs)
+
+    def predict(self, standardised_inputs):
         """Ensemble-mean deposit probability, float32 (n,)."""
-        return self.predict_members(standardised_inputs, batch_size).mean(axis=0)
+        return self.predict_members(standardised_inputs).mean(axis=0)
 
 
 def save_bundle(path, members, metadata, background=None):
-    """Write a bundle atomically. ``members``: list of Keras models; ``metadata``: dict as above.
+    """Write a bundle atomically. ``members``: Keras models built by ``models.architectures``
+    (``build_model`` or ``build_network``), all with the same network; ``metadata``: dict as above.
 
-    ``schema_version``, ``format``, ``members``, ``ensemble_size`` and ``versions`` are filled in.
-    Returns ``path``.
+    ``format``, ``format_version``, ``network``, ``members``, ``ensemble_size`` and ``versions`` are
+    filled in. Returns ``path``.
     """
+    from .architectures import describe_network
+
     metadata = dict(metadata)
-    metadata.update(format=FORMAT, schema_version=SCHEMA_VERSION, ensemble_size=len(members),
-                    members=["member_{}.keras".format(index) for index in range(len(members))])
-    metadata.setdefault("versions", package_versions())
     for key in ("architecture", "factor_names", "normalisation"):
         if key not in metadata:
             raise ValueError("bundle metadata needs '{}'".format(key))
-    with tempfile.TemporaryDirectory(prefix="deepprospect-bundle-") as folder:
-        with atomic_output(path) as temporary:
-            with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr("metadata.json", json.dumps(_jsonable(metadata), indent=2))
-                for name, model in zip(metadata["members"], members):
-                    model_path = Path(folder) / name
-                    model.save(str(model_path))
-                    archive.write(model_path, name)
-                if background is not None:
-                    buffer = io.BytesIO()
-                    np.save(buffer, np.asarray(background, dtype=np.float32))
-                    archive.writestr("background.npy", buffer.getvalue())
+    networks = [describe_network(model) for model in members]
+    if not networks or any(network != networks[0] for network in networks):
+        raise ValueError("a bundle needs one or more members with the same network (got {})".format(networks))
+    metadata.pop("schema_version", None)
+    metadata.update(format=FORMAT, format_version=FORMAT_VERSION, network=networks[0], ensemble_size=len(members),
+                    members=["member_{}.npz".format(index) for index in range(len(members))])
+    metadata.setdefault("versions", package_versions())
+    with atomic_output(path) as temporary:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("metadata.json", json.dumps(_jsonable(metadata), indent=2))
+            for name, model in zip(metadata["members"], members):
+                archive.writestr(name, _npz_bytes(model.get_weights()))
+            if background is not None:
+                buffer = io.BytesIO()
+                np.save(buffer, np.asarray(background, dtype=np.float32))
+                archive.writestr("background.npy", buffer.getvalue())
     return str(path)
 
 
 def read_metadata(path):
-    """Only ``metadata.json`` of a bundle (fast, no TensorFlow), schema-checked."""
+    """Only ``metadata.json`` of a bundle (fast, no TensorFlow), format-checked."""
     path = Path(path)
     if not path.exists():
         raise BundleError("The model bundle {} does not exist.".format(path))
     try:
         with zipfile.ZipFile(path) as archive:
             metadata = json.loads(archive.read("metadata.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, zlib.error) as error:
         raise BundleError(
             "{} is not a DeepProspect model bundle (.dpm written by deepprospect:train): {}".format(path, error))
-    if metadata.get("format") != FORMAT:
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise BundleError("{} is a zip file but not a DeepProspect model bundle.".format(path))
-    if metadata.get("schema_version") != SCHEMA_VERSION:
+    version = format_version(metadata)
+    if version not in (LEGACY_FORMAT_VERSION, FORMAT_VERSION):
         raise BundleError(
-            "{} was written with bundle schema {} but this DeepProspect reads schema {}: retrain the model "
-            "with this version, or use the DeepProspect version that wrote it.".format(
-                path, metadata.get("schema_version"), SCHEMA_VERSION))
+            "{} was written in bundle format {} but this DeepProspect reads formats {} and {}: update DeepProspect, "
+            "or use the DeepProspect version that wrote it.".format(
+                path, version, LEGACY_FORMAT_VERSION, FORMAT_VERSION))
     return metadata
 
 
-def load_bundle(path):
-    """Load a bundle with its Keras members; raises :class:`BundleError` on a bad file."""
-    import tensorflow as tf
+def format_version(metadata):
+    """The bundle format of ``metadata``: ``format_version``, or format 1's ``schema_version``."""
+    return metadata.get("format_version", metadata.get("schema_version"))
 
+
+def load_bundle(path):
+    """Load a bundle, rebuilding its members with the running Keras; raises :class:`BundleError`
+    when the file is not a bundle, is damaged, or describes a network this code cannot build."""
     metadata = read_metadata(path)
-    members, background = [], None
-    with tempfile.TemporaryDirectory(prefix="deepprospect-bundle-") as folder:
-        try:
-            with zipfile.ZipFile(path) as archive:
-                for name in metadata["members"]:
-                    archive.extract(name, folder)
-                    members.append(tf.keras.models.load_model(str(Path(folder) / name), compile=False))
-                if "background.npy" in archive.namelist():
-                    background = np.load(io.BytesIO(archive.read("background.npy")))
-        except (KeyError, OSError, ValueError, zipfile.BadZipFile) as error:
-            raise BundleError("The model bundle {} is damaged: {}".format(path, error))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if format_version(metadata) == LEGACY_FORMAT_VERSION:
+                network = legacy_network(metadata)
+                members = [_legacy_member(archive.read(name), network) for name in metadata["members"]]
+            else:
+                members = [_member(archive.read(name), metadata["network"]) for name in metadata["members"]]
+            background = None
+            if "background.npy" in archive.namelist():
+                background = np.load(io.BytesIO(archive.read("background.npy")), allow_pickle=False)
+    except BundleError as error:
+        raise BundleError("The model bundle {} is damaged: {}".format(path, error)) from error
+    except DeepProspectError as error:            # e.g. a network this version does not know
+        raise BundleError("The model bundle {} cannot be loaded: {}".format(path, error)) from error
+    except _READ_ERRORS as error:
+        raise BundleError("The model bundle {} is damaged: {}: {}".format(path, type(error).__name__, error)) from error
+    if not members:
+        raise BundleError("The model bundle {} is damaged: it lists no member models.".format(path))
     return ModelBundle(metadata, members, background, str(path))
+
+
+def legacy_network(metadata):
+    """The network description of a format-1 bundle, from its metadata (format 1 stored none)."""
+    from .architectures import ARCHITECTURES, prospectivity_network
+
+    architecture = metadata["architecture"]
+    settings = metadata.get("hyperparameters") or {}
+    bands = len(metadata["factor_names"])
+    if architecture in ARCHITECTURES:
+        return prospectivity_network(architecture, bands, metadata.get("patch_size") or settings.get("patch_size", 1),
+                                     settings.get("dropout", 0.2), settings.get("l2", 0.0))
+    if architecture == "deepgeomap_cnn1d":
+        return dict(architecture=architecture, band_count=bands, class_count=len(metadata["class_names"]))
+    if architecture == "mobilenetv2_stft":
+        return dict(architecture=architecture, band_count=bands, frame_length=int(settings["frame_length"]),
+                    frame_step=int(settings["frame_step"]), width=16)
+    raise DeepProspectError("it holds a '{}' network, which only the DeepProspect version that wrote it can rebuild; "
+                      "retrain the model with this version.".format(architecture))
 
 
 def package_versions():
@@ -213,14 +270,82 @@ def package_versions():
     return versions
 
 
-def _predict(model, inputs, batch_size):
-    import tensorflow as tf
+def _member(data, network):
+    """A format-2 member: the network rebuilt from its description, weights from the ``.npz``."""
+    from .architectures import build_network
 
-    # model(x) in large slices avoids Keras' per-call predict overhead on small blocks.
-    results = []
-    for start in range(0, len(inputs), batch_size):
-        results.append(model(tf.constant(inputs[start:start + batch_size]), training=False).numpy())
-    return np.concatenate(results)
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        weights = [arrays[name] for name in sorted(arrays.files, key=_array_index)]
+    model = build_network(network)
+    model.set_weights(_checked(weights, model.weights, "the '{}' network".format(model.name)))
+    return model
+
+
+def _legacy_member(data, network):
+    """A format-1 member: the network rebuilt from ``network``, the weights read from the Keras 2
+    ``.keras`` zip's ``model.weights.h5`` and matched to the layers by class and order."""
+    import h5py
+
+    from .architectures import build_network
+
+    model = build_network(network)
+    with zipfile.ZipFile(io.BytesIO(data)) as keras_file:
+        h5_bytes = keras_file.read("model.weights.h5")
+    with h5py.File(io.BytesIO(h5_bytes), "r") as h5:
+        stored = h5["layers"]
+        for group, layer in _keras_layer_groups(model):
+            if not layer.weights:
+                continue
+            if group not in stored:
+                raise BundleError("its Keras weights file has no '{}' layer for the rebuilt '{}'.".format(
+                    group, layer.name))
+            variables = stored[group]["vars"]
+            weights = [np.asarray(variables[key]) for key in sorted(variables, key=int)]
+            layer.set_weights(_checked(weights, layer.weights, "layer '{}'".format(layer.name)))
+    return model
+
+
+def _keras_layer_groups(model):
+    """(h5 group name, layer) for every layer of ``model``: Keras' class name in snake case,
+    numbered ``_1``, ``_2`` … among layers of the same class in layer order (``dense``, ``dense_1``)."""
+    seen = {}
+    for layer in model.layers:
+        name = _snake_case(type(layer).__name__)
+        seen[name] = seen.get(name, -1) + 1
+        yield (name if seen[name] == 0 else "{}_{}".format(name, seen[name])), layer
+
+
+def _snake_case(name):
+    """Keras' own conversion of a class name: ``Conv2D`` → ``conv2d``, ``BatchNormalization`` →
+    ``batch_normalization``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _checked(weights, variables, what):
+    """``weights`` as float32 arrays, after checking they are floats of the ``variables``' number and shapes."""
+    expected = [tuple(variable.shape) for variable in variables]
+    found = [tuple(np.shape(weight)) for weight in weights]
+    if expected != found:
+        raise BundleError("its weights do not fit {}: {} arrays of shapes {} stored, {} of shapes {} needed.".format(
+            what, len(found), found, len(expected), expected))
+    if not all(np.issubdtype(np.asarray(weight).dtype, np.floating) for weight in weights):
+        raise BundleError("the weights of {} are not all floating-point arrays.".format(what))
+    return [np.asarray(weight, dtype=np.float32) for weight in weights]
+
+
+def _npz_bytes(weights):
+    buffer = io.BytesIO()
+    np.savez(buffer, *[np.asarray(weight) for weight in weights])
+    return buffer.getvalue()
+
+
+def _array_index(name):
+    """``arr_12`` → 12: ``np.savez`` names positional arrays ``arr_0``, ``arr_1``, …"""
+    match = re.fullmatch(r"arr_(\d+)", name)
+    if match is None:
+        raise BundleError("its weights file holds an unexpected array '{}'.".format(name))
+    return int(match.group(1))
 
 
 def _jsonable(value):

@@ -377,7 +377,10 @@ def _expected_gradients(gradient_fn, inputs, references, weights, steps, feedbac
     steps = max(1, int(steps))
     alphas = tf.constant((np.arange(steps) + 0.5) / steps, dtype=tf.float32)
     references_t = tf.constant(references, dtype=tf.float32)
-    weights_t = tf.constant(np.asarray(weights, dtype=np.float32) / np.sum(weights))
+    # normalise in float64, then cast: under numpy 2 a float32 array divided by a float64 scalar is
+    # float64, which the float32 signature of the tf.function refuses
+    weights = np.asarray(weights, dtype=np.float64)
+    weights_t = tf.constant((weights / weights.sum()).astype(np.float32))
     per_input = len(references) * steps * int(np.prod(inputs.shape[1:]))
     batch = max(1, _FLOAT_BUDGET // per_input)
     out = np.empty(inputs.shape, dtype=np.float32)

@@ -108,7 +108,9 @@ def train_spectral_classifier(table, class_column="class", settings=None, epochs
     monitor = np.sort(rng.choice(train, max(len(class_names), int(round(MONITOR_FRACTION * len(train)))),
                                  replace=False))
     fit = np.setdiff1d(train, monitor)
-    model = build_classifier(x_std.shape[1], len(class_names))
+    from .architectures import build_network
+
+    model = build_network(dict(architecture=ARCHITECTURE, band_count=int(x_std.shape[1]), class_count=len(class_names)))
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
                   metrics=["accuracy"])
     one_hot = np.eye(len(class_names), dtype=np.float32)[y]

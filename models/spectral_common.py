@@ -26,14 +26,12 @@ def set_seed(seed):
 
 
 def spectrogram_layer_class():
-    """The Keras layer turning a spectrum (n, bands) into an STFT magnitude image (n, frames, bins, 1).
-
-    Registered with Keras so bundles that contain it load without custom code."""
+    """The Keras layer turning a spectrum (n, bands) into an STFT magnitude image (n, frames, bins, 1)
+    (defined once per process: Keras layer classes are created lazily, with TensorFlow)."""
     if "layer" in _REGISTERED:
         return _REGISTERED["layer"]
     import tensorflow as tf
 
-    @tf.keras.utils.register_keras_serializable(package="deepprospect")
     class SpectrogramMagnitude(tf.keras.layers.Layer):
         """|STFT| of the spectrum (``tf.signal.stft``, Hann window): ``frame_length`` bands per frame,
         ``frame_step`` bands between frames, FFT length = next power of two ≥ frame_length.
@@ -138,13 +136,13 @@ def raster_pixels_apply(path, output, band_descriptions, compute, block_size=256
     from ..core.atomic import atomic_output
     from ..core.blocks import dataset_tile_size, iter_blocks
     from ..core.feedback import ensure_feedback
-    from ..core.raster import GEOTIFF_OPTIONS
+    from ..core.raster import GEOTIFF_OPTIONS, bounded_gdal_cache
     from ..core.spectral import cube_to_pixels, raster_wavelengths
 
     feedback = ensure_feedback(feedback)
     wavelengths = raster_wavelengths(path)
     # each block is read once: a large GDAL cache would only add to the memory peak
-    with rasterio.Env(GDAL_CACHEMAX=64), rasterio.open(path) as source:
+    with bounded_gdal_cache(64), rasterio.open(path) as source:
         options = dict(GEOTIFF_OPTIONS, width=source.width, height=source.height, count=len(band_descriptions),
                        dtype=dtype, crs=source.crs, transform=source.transform, nodata=nodata)
         if np.dtype(dtype).kind != "f":

@@ -132,7 +132,10 @@ def train_spectral_regressor(table, target, settings=None, outlier_threshold=100
     rng = np.random.default_rng(seed)
     monitor = np.sort(rng.choice(train, max(4, int(round(MONITOR_FRACTION * len(train)))), replace=False))
     fit = np.setdiff1d(train, monitor)
-    model = build_regressor(x_std.shape[1], frame_length, frame_step)
+    from .architectures import build_network
+
+    model = build_network(dict(architecture=ARCHITECTURE, band_count=int(x_std.shape[1]), frame_length=int(frame_length),
+                               frame_step=int(frame_step), width=16))
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss="mse")
     callbacks = [tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
                  tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(3, patience // 3),
@@ -191,7 +194,7 @@ def save_regressor(path, result):
 
 
 def load_spectral_bundle(path, kind=None):
-    """Load a spectral bundle (registers the STFT layer first); checks its kind when given."""
+    """Load a spectral bundle; checks its kind when given."""
     from .bundle import load_bundle, read_metadata
 
     metadata = read_metadata(path)
@@ -201,7 +204,6 @@ def load_spectral_bundle(path, kind=None):
         raise DeepProspectError("The model bundle {} is not a spectral model (it is '{}'). Use a bundle from "
                                 "deepprospect:train_spectral_regressor or train_spectral_classifier.".format(
                                     path, metadata.get("kind", "prospectivity")))
-    spectrogram_layer_class()
     return load_bundle(path)
 
 

@@ -19,8 +19,8 @@ def test_pradhan2022_dense_is_table_2_of_the_paper():
                ("dropout_3", 0), ("dense_4", 40200), ("dropout_4", 0), ("dense_5", 402)]
     layers = [layer for layer in model.layers if layer.name != "factors"]
     assert [(layer.name, layer.count_params()) for layer in layers] == table_2
-    assert all(layer.output_shape == (None, 200) for layer in layers[:-1])
-    assert layers[-1].output_shape == (None, 2)
+    assert all(tuple(layer.output.shape) == (None, 200) for layer in layers[:-1])
+    assert tuple(layers[-1].output.shape) == (None, 2)
     assert layers[-1].activation.__name__ == "softmax"
     assert type(model.optimizer).__name__ == "Adam"
 

@@ -2,12 +2,21 @@
 import numpy as np
 import pytest
 
-import deepprospect.models  # noqa: F401  (puts the dependency folder on sys.path)
 from deepprospect.core.errors import DeepProspectError
 from deepprospect.core.raster import read_stack_info, sample_stack, pixel_centres
 
 
 # Small models trained here (training.py is another issue's) -----------------------------
+
+def dense_network(inputs, hidden, output_activation="softmax"):
+    """A bundle-storable plain stack: ReLU layers of ``hidden`` units, then 2 outputs
+    (models.architectures' ``sequential`` description, built with build_network)."""
+    from deepprospect.models.architectures import build_network
+
+    layers = [{"type": "dense", "units": units, "activation": "relu"} for units in hidden]
+    layers.append({"type": "dense", "units": 2, "activation": output_activation})
+    return build_network({"architecture": "sequential", "input_shape": [inputs], "layers": layers})
+
 
 def province_training_data(province, seed=0, negatives_per_deposit=5):
     """Raw factor values and labels: the deposits (1) and random valid pixels (0)."""
@@ -38,10 +47,7 @@ def save_pixel_bundle(path, values, labels, factor_names, members=1, seed=0, epo
     models = []
     for member in range(members):
         tf.keras.utils.set_random_seed(seed + member)
-        layers = [tf.keras.Input((values.shape[1],))]
-        layers += [tf.keras.layers.Dense(units, activation="relu") for units in hidden]
-        layers += [tf.keras.layers.Dense(2, activation="softmax")]
-        model = tf.keras.Sequential(layers)
+        model = dense_network(values.shape[1], hidden)
         model.compile(tf.keras.optimizers.Adam(0.005), "sparse_categorical_crossentropy")
         model.fit(standardised, labels, epochs=epochs, batch_size=64, verbose=0)
         models.append(model)
@@ -54,15 +60,12 @@ def save_pixel_bundle(path, values, labels, factor_names, members=1, seed=0, epo
 
 def save_linear_bundle(path, weights, mean, std, factor_names, background=None):
     """A model whose deposit output is exactly ``Σ w_j z_j`` of the standardised inputs z."""
-    import tensorflow as tf
-
     from deepprospect.models.bundle import save_bundle
 
-    layer = tf.keras.layers.Dense(2, activation="linear")
-    model = tf.keras.Sequential([tf.keras.Input((len(weights),)), layer])
+    model = dense_network(len(weights), (), output_activation="linear")
     kernel = np.zeros((len(weights), 2), np.float32)
     kernel[:, 1] = weights
-    layer.set_weights([kernel, np.zeros(2, np.float32)])
+    model.layers[-1].set_weights([kernel, np.zeros(2, np.float32)])
     metadata = dict(architecture="pradhan2022_dense", factor_names=list(factor_names),
                     normalisation=dict(mean=list(mean), std=list(std)))
     return save_bundle(path, [model], metadata, background=background)
@@ -131,9 +134,7 @@ def test_province_true_top_three_in_computed_top_five(province40, tmp_path):
     members = []
     for member in range(3):
         tf.keras.utils.set_random_seed(10 + member)
-        model = tf.keras.Sequential([tf.keras.Input((16,)), tf.keras.layers.Dense(32, activation="relu"),
-                                     tf.keras.layers.Dense(16, activation="relu"),
-                                     tf.keras.layers.Dense(2, activation="softmax")])
+        model = dense_network(16, (32, 16))
         model.compile(tf.keras.optimizers.Adam(0.005), "categorical_crossentropy")
         model.fit((values - mean) / std, np.column_stack([1 - probability, probability]), epochs=10,
                   batch_size=128, verbose=0)
@@ -171,8 +172,7 @@ def test_gradient_and_kernel_agree_on_top_three(province_stack, tmp_path):
         + 0.8 * z[:, names.index("Mag_anamol")]
     probability = 1 / (1 + np.exp(-logit))
     tf.keras.utils.set_random_seed(0)
-    model = tf.keras.Sequential([tf.keras.Input((16,)), tf.keras.layers.Dense(16, activation="relu"),
-                                 tf.keras.layers.Dense(2, activation="softmax")])
+    model = dense_network(16, (16,))
     model.compile(tf.keras.optimizers.Adam(0.01), "categorical_crossentropy")
     model.fit(z, np.column_stack([1 - probability, probability]), epochs=20, batch_size=64, verbose=0)
     bundle = load_bundle(save_bundle(tmp_path / "law.dpm", [model], dict(
@@ -223,14 +223,16 @@ def test_ensemble_is_mean_of_members(province, province_stack, tmp_path):
 def test_patch_model_sums_over_cells_and_adds_up(province_stack, tmp_path):
     import tensorflow as tf
 
+    from deepprospect.models.architectures import build_network
     from deepprospect.models.bundle import load_bundle, save_bundle
     from deepprospect.models import explain
 
     info = read_stack_info(province_stack)
     n = len(info.factor_names)
     tf.keras.utils.set_random_seed(0)
-    model = tf.keras.Sequential([tf.keras.Input((3, 3, n)), tf.keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
-                                 tf.keras.layers.Flatten(), tf.keras.layers.Dense(2, activation="softmax")])
+    model = build_network({"architecture": "sequential", "input_shape": [3, 3, n], "layers": [
+        {"type": "conv2d", "filters": 8, "kernel_size": 3, "padding": "same", "activation": "relu"},
+        {"type": "flatten"}, {"type": "dense", "units": 2, "activation": "softmax"}]})
     rng = np.random.default_rng(0)
     values, _, _, _ = sample_stack(province_stack, pixel_centres(info, rng.integers(0, 80, 200), rng.integers(0, 80, 200)))
     metadata = dict(architecture="cnn2d_patch", patch_size=3, factor_names=info.factor_names,

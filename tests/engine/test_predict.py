@@ -3,8 +3,9 @@
 References: a closed-form softmax in numpy for a one-layer dense model with fixed weights; a
 one-shot in-memory prediction over the whole raster and hand-built patches (padding rule
 written out independently) for the patch model; scikit-learn's ROC AUC and numpy quantiles
-for the success-rate curve and the classes. The models are tiny Keras nets built here, saved
-with models/bundle.save_bundle, so these tests depend only on the bundle contract.
+for the success-rate curve and the classes. The models are tiny networks built here from
+``sequential`` descriptions (models/architectures.build_network), saved with
+models/bundle.save_bundle, so these tests depend only on the bundle contract.
 """
 import numpy as np
 import pytest
@@ -55,10 +56,16 @@ def stack_data(stack):
     return data, valid
 
 
-def _softmax_member(tf, seed):
+SOFTMAX = {"architecture": "sequential", "input_shape": [len(FACTORS)],
+           "layers": [{"type": "dense", "units": 2, "activation": "softmax"}]}
+
+
+def _softmax_member(seed):
     """One Dense(2, softmax) layer with fixed weights (its output has a closed form)."""
+    from deepprospect.models.architectures import build_network
+
     rng = np.random.default_rng(seed)
-    model = tf.keras.Sequential([tf.keras.Input((len(FACTORS),)), tf.keras.layers.Dense(2, activation="softmax")])
+    model = build_network(SOFTMAX)
     model.layers[0].set_weights([rng.normal(size=(len(FACTORS), 2)).astype(np.float32),
                                  rng.normal(size=2).astype(np.float32)])
     return model
@@ -72,11 +79,9 @@ def _metadata(architecture, patch_size=1):
 
 @pytest.fixture(scope="module")
 def dense_bundle_path(tmp_path_factory):
-    import tensorflow as tf
-
     from deepprospect.models.bundle import save_bundle
 
-    members = [_softmax_member(tf, 11), _softmax_member(tf, 12)]
+    members = [_softmax_member(11), _softmax_member(12)]
     path = tmp_path_factory.mktemp("bundles") / "dense.dpm"
     return save_bundle(path, members, _metadata("pradhan2022_dense"))
 
@@ -92,15 +97,14 @@ def dense_bundle(dense_bundle_path):
 def patch_bundle(tmp_path_factory):
     import tensorflow as tf
 
+    from deepprospect.models.architectures import build_network
     from deepprospect.models.bundle import load_bundle, save_bundle
 
     tf.keras.utils.set_random_seed(3)
-    model = tf.keras.Sequential([
-        tf.keras.Input((5, 5, len(FACTORS))),
-        tf.keras.layers.Conv2D(6, 3, activation="relu"),
-        tf.keras.layers.Flatten(),
-        tf.keras.layers.Dense(2, activation="softmax"),
-    ])
+    model = build_network({"architecture": "sequential", "input_shape": [5, 5, len(FACTORS)], "layers": [
+        {"type": "conv2d", "filters": 6, "kernel_size": 3, "activation": "relu"},
+        {"type": "flatten"},
+        {"type": "dense", "units": 2, "activation": "softmax"}]})
     path = tmp_path_factory.mktemp("bundles") / "patch.dpm"
     save_bundle(path, [model], _metadata("cnn2d_patch", patch_size=5))
     return load_bundle(path)
@@ -185,7 +189,8 @@ def test_block_size_does_not_change_the_map(patch_bundle, stack, tmp_path):
 
     small = _read(predict_map(patch_bundle, stack, tmp_path / "a.tif", block_size=16).probability)[0]
     large = _read(predict_map(patch_bundle, stack, tmp_path / "b.tif", block_size=1024).probability)[0]
-    np.testing.assert_allclose(small, large, atol=2e-6)
+    # one prediction path with one batch shape: the windows change which pixels share a batch, not the numbers
+    np.testing.assert_array_equal(small, large)
 
 
 def test_predict_at_pixels_matches_the_map(dense_bundle, patch_bundle, stack, stack_data, tmp_path):
@@ -201,20 +206,36 @@ def test_predict_at_pixels_matches_the_map(dense_bundle, patch_bundle, stack, st
         inside = (rows >= 0) & (rows < HEIGHT) & (cols >= 0) & (cols < WIDTH)
         for k in range(rows.size):
             if inside[k] and valid[rows[k], cols[k]]:
-                assert members[:, k].mean() == pytest.approx(probability[rows[k], cols[k]], abs=2e-6)
+                # bit for bit: the point and the map go through the same predict_pixels
+                assert members[:, k].mean() == probability[rows[k], cols[k]]
             else:
                 assert np.isnan(members[:, k]).all()
+
+
+def test_a_pixel_gets_the_same_probability_in_any_batch(dense_bundle, patch_bundle):
+    """predict_pixels' promise (the one prediction path): a pixel's number does not depend on how
+    many pixels, or which, are predicted with it, nor on where it falls in a batch."""
+    from deepprospect.models.predict import PREDICT_BATCH, predict_pixels
+
+    rng = np.random.default_rng(5)
+    for bundle, shape in ((dense_bundle, (len(FACTORS),)), (patch_bundle, (5, 5, len(FACTORS)))):
+        inputs = rng.normal(size=(2 * PREDICT_BATCH + 17,) + shape).astype(np.float32)
+        together = predict_pixels(bundle, inputs)
+        picked = np.array([0, 1, PREDICT_BATCH - 1, PREDICT_BATCH, 2 * PREDICT_BATCH + 16])
+        alone = np.concatenate([predict_pixels(bundle, inputs[[k]]) for k in picked], axis=1)
+        np.testing.assert_array_equal(alone, together[:, picked])
+        order = rng.permutation(len(inputs))
+        np.testing.assert_array_equal(predict_pixels(bundle, inputs[order]), together[:, order])
 
 
 # Bad input, cancel ---------------------------------------------------------------------------
 
 def test_mismatched_bundle_fails_before_writing(stack, tmp_path):
-    import tensorflow as tf
-
+    from deepprospect.models.architectures import build_network
     from deepprospect.models.bundle import load_bundle, save_bundle
     from deepprospect.models.predict import predict_map
 
-    model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(2, activation="softmax")])
+    model = build_network(SOFTMAX)
     metadata = _metadata("pradhan2022_dense")
     metadata["factor_names"] = ["Sb_con", "Oli_clay", "Au_con", "As_con"]
     bundle = load_bundle(save_bundle(tmp_path / "other.dpm", [model], metadata))

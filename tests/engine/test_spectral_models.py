@@ -5,7 +5,6 @@ benchmarks/bench_spectral.py."""
 import numpy as np
 import pytest
 
-import deepprospect.models  # noqa: F401  (dependency folder on sys.path)
 from deepprospect.core import synthetic_spectra
 from deepprospect.core.errors import DeepProspectError
 from deepprospect.core.spectral import PreprocessSettings

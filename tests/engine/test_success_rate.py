@@ -53,7 +53,7 @@ def test_auc_equals_mann_whitney_from_scikit_learn_with_ties():
     reference = roc_auc_score(labels, np.r_[pixels, deposits])
     assert curve.auc == pytest.approx(reference, abs=1e-12)
     # The trapezoid under the returned vertices is the same number.
-    assert np.trapz(curve.captured_fraction, curve.area_fraction) == pytest.approx(reference, abs=1e-12)
+    assert np.trapezoid(curve.captured_fraction, curve.area_fraction) == pytest.approx(reference, abs=1e-12)
 
 
 def test_streaming_in_blocks_equals_one_shot():
