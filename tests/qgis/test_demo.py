@@ -1,0 +1,42 @@
+"""`make demo`'s chain, through qgis_process as a batch user runs it, on a small province:
+the QGIS project it writes opens with every layer valid, grouped as promised, and the summary's
+numbers are the ones in the files it points to."""
+import csv
+import json
+import subprocess
+import sys
+
+from reference import ROOT, bundle_metadata
+
+
+def test_demo_chain_writes_a_project_that_opens(qgis_app, tmp_path):
+    from qgis.core import QgsProject
+
+    out = tmp_path / "demo"
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--size-km", "16", "--output", str(out),
+         "--epochs", "15", "--ensemble-size", "2", "--shap-samples", "200"],
+        capture_output=True, text=True, timeout=1200)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+    project = QgsProject()
+    assert project.read(str(out / "DeepProspect_demo.qgz"))
+    layers = list(project.mapLayers().values())
+    assert len(layers) >= 18
+    assert all(layer.isValid() for layer in layers), [layer.name() for layer in layers if not layer.isValid()]
+    groups = [child.name() for child in project.layerTreeRoot().children()]
+    assert groups == ["Results", "Model", "Evidence", "Inputs"]
+    probability = project.mapLayersByName("Probability of gold")[0]
+    assert probability.renderer().type() == "singlebandpseudocolor"     # its QML style was applied
+
+    summary = (out / "summary.txt").read_text()
+    metadata = bundle_metadata(out / "model.dpm")
+    assert "{:.3f}".format(metadata["metrics"]["roc_auc"]) in summary
+    assert "{:.3f}".format(metadata["baselines"]["logistic_regression"]["roc_auc"]) in summary
+    with open(out / "shap" / "importance.csv") as handle:
+        top_five = [row["factor"] for row in csv.DictReader(handle)][:5]
+    assert ", ".join(top_five) in summary
+    truth = json.loads((out / "province" / "truth.json").read_text())
+    assert ", ".join(truth["importance_ranking"][:5]) in summary
+    for step in ("IDW of nine elements", "distance to shear zones", "train pradhan2022_dense", "total"):
+        assert step in summary
