@@ -3,13 +3,21 @@ PYTHON := /usr/bin/python3
 export QT_QPA_PLATFORM := offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup install test demo bench screenshots
+.PHONY: setup install test demo bench screenshots check-platforms check-qgis340
 
 setup:
 	@bash scripts/setup.sh
 
 install:
 	@bash scripts/install_plugin.sh
+
+# Not in CI (network, minutes): the lock resolves on Windows/macOS/Linux x Python 3.9-3.13.
+check-platforms:
+	@bash scripts/check_platforms.sh
+
+# Not in CI (root, minutes): setup and the suite on Debian 13 (QGIS 3.40, Python 3.13) in a chroot.
+check-qgis340:
+	@bash scripts/check_qgis340.sh
 
 # The engine's own Python (its virtual environment; engine_environment.py says where).
 ENGINE_PYTHON = $(shell $(PYTHON) engine_environment.py python)
