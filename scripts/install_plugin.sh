@@ -3,7 +3,7 @@
 # so desktop QGIS and qgis_process both load it.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PROFILE=$(/usr/bin/python3 -c "import sys; sys.path.insert(0, '$ROOT'); import dependencies; print(dependencies.default_profile_folder())")
+PROFILE=$(/usr/bin/python3 -c "import sys; sys.path.insert(0, '$ROOT'); import engine_environment; print(engine_environment.default_profile_folder())")
 PLUGINS="$PROFILE/python/plugins"
 mkdir -p "$PLUGINS"
 if [[ "$(readlink -f "$PLUGINS/deepprospect" 2>/dev/null)" != "$ROOT" ]]; then

@@ -155,10 +155,12 @@ def lock_pins(platform, python, path=LOCK):
 def check(platform, python):
     """Resolve the lock for one target: ``(status, detail)`` with status PASS, FAIL or GAP."""
     gap = EXPECTED_GAPS.get((platform, python))
-    pins, output = resolve(platform, python, ["-r", str(LOCK)])
+    pins, output = resolve(platform, python, ["-r " + str(LOCK)])
     if gap:
         if pins is not None:
             return "FAIL", "expected gap resolved: update the lock and EXPECTED_GAPS"
+        if "requirement {}==".format(_tensorflow(platform)) not in output:
+            return "FAIL", "fails, but not on the tensorflow pin: " + _last_error(output)
         tensorflow, _ = resolve(platform, python, [_tensorflow(platform) + ">=2.16"])
         if tensorflow is not None:
             return "FAIL", "a TensorFlow wheel exists now ({}): lock it".format(tensorflow)

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Everything DeepProspect needs on a Debian machine, idempotent and quick when done:
-# Debian packages (QGIS and its Python stack), the dependency folder (tensorflow, shap),
-# and the plugin linked into the QGIS profile and enabled.
+# Everything DeepProspect needs on a Debian 12 (QGIS 3.22) or Debian 13 (QGIS 3.40) machine,
+# idempotent and done in about a second once everything is there:
+# 1. Debian packages for the QGIS front only: QGIS and its Python, plus what the QGIS-side tests
+#    use as independent references (GDAL's Python bindings, numpy, scipy) and pytest. The engine's
+#    numpy/rasterio/TensorFlow do NOT come from Debian;
+# 2. the engine's virtual environment from requirements.txt (engine_environment.py; rebuilt when
+#    the lock changes), plus the test tools of requirements-test.txt inside it;
+# 3. the plugin linked into the QGIS profile and enabled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# python3-h5py: the h5py wheel TensorFlow pulls into the dependency folder bundles its own HDF5,
-# which clashes with the system HDF5 that GDAL has already loaded inside QGIS ("Not a datatype").
-# Debian's h5py uses the system library, and wins because the dependency folder is appended.
-APT_PACKAGES=(qgis python3-qgis qgis-providers python3-rasterio python3-geopandas python3-scipy
-  python3-matplotlib python3-sklearn python3-pandas python3-shapely python3-pyproj python3-pytest
-  python3-hypothesis python3-psutil python3-pip python3-h5py gdal-bin xvfb)
+APT_PACKAGES=(qgis python3-qgis qgis-providers python3-gdal python3-numpy python3-scipy
+  python3-pytest python3-venv python3-pip gdal-bin xvfb)
 
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${APT_PACKAGES[@]}" 2>/dev/null || true)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-  [[ "$status" == "install ok installed" ]] || missing+=("$package")
+  grep -qx "$package installed" <<<"$installed" || missing+=("$package")
 done
 if (( ${#missing[@]} )); then
   echo "setup: installing Debian packages: ${missing[*]}"
@@ -24,23 +25,24 @@ if (( ${#missing[@]} )); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The engine environment: QGIS's own Python makes the venv (DEEPPROSPECT_PYTHON overrides it,
+# DEEPPROSPECT_ENV the folder). A no-op when its stamp matches requirements.txt.
 PYTHON=/usr/bin/python3
-DEPS=$($PYTHON -c 'import sys; sys.path.insert(0, "."); import dependencies; print(dependencies.dependency_folder())')
-STAMP="$DEPS/.deepprospect-requirements"
-wanted=$(cat requirements.txt constraints.txt | sha256sum | cut -d' ' -f1)
-if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted" ]] || \
-   ! PYTHONPATH= $PYTHON -c "import sys; sys.path.append('$DEPS'); import importlib.util as u; sys.exit(0 if u.find_spec('tensorflow') and u.find_spec('shap') else 1)"; then
-  echo "setup: installing tensorflow and shap into $DEPS"
-  mkdir -p "$DEPS"
-  $PYTHON -m pip install --disable-pip-version-check --no-warn-script-location --upgrade -q \
-    --target "$DEPS" -c constraints.txt -r requirements.txt
-  # pip --target installs numpy & co. again as dependencies; QGIS's own copies must be the only
-  # ones, so the duplicates are removed (the folder is appended to sys.path, but a stray copy
-  # would still confuse anyone who prepends it).
-  for duplicate in numpy scipy pandas sklearn scikit_learn matplotlib; do
-    rm -rf "$DEPS/$duplicate" "$DEPS"/"$duplicate"-*.dist-info "$DEPS"/"$duplicate".libs
-  done
-  echo "$wanted" > "$STAMP"
+mapfile -t engine < <($PYTHON -c 'import engine_environment as e; print(e.status()); print(e.environment_folder()); print(e.engine_python())')
+if [[ "${engine[0]}" != "ready" ]]; then
+  echo "setup: installing the engine environment (${engine[0]}) into ${engine[1]}"
+  $PYTHON engine_environment.py install --if-needed
+fi
+
+# Test tools, once per version of requirements-test.txt (its hash is kept in the environment).
+ENGINE=${engine[2]}
+TOOLS_STAMP="${engine[1]}/deepprospect-test-tools.sha256"
+wanted=$(cat requirements.txt requirements-test.txt | sha256sum | cut -d' ' -f1)
+if [[ "$(cat "$TOOLS_STAMP" 2>/dev/null)" != "$wanted" ]]; then
+  echo "setup: installing the test tools into the engine environment"
+  "$ENGINE" -m pip install --disable-pip-version-check --no-warn-script-location -q \
+    -r requirements-test.txt -c requirements.txt
+  echo "$wanted" > "$TOOLS_STAMP"
 fi
 
 bash scripts/install_plugin.sh
