@@ -21,10 +21,11 @@ def idw(args, feedback):
     from ..core.idw import interpolate_points
 
     extent = args.get("extent")
-    return interpolate_points(
+    result = interpolate_points(
         args["points"], args["fields"], args["output"], float(args["pixel_size"]),
         extent=tuple(extent) if extent else None, power=float(args["power"]), neighbors=int(args["neighbors"]),
         radius=float(args["radius"]), log10=bool(args["log10"]), layer=args.get("layer"), feedback=feedback)
+    return {"path": result["path"], "cv_rmse": result["cv_rmse"]}
 
 
 @task("stack")
@@ -33,9 +34,11 @@ def stack(args, feedback):
     from ..core.stack import EvidenceLayer, build_stack
 
     evidence = [EvidenceLayer(layer["path"], layer["name"], bool(layer["categorical"])) for layer in args["layers"]]
-    return build_stack(evidence, args["output"], reference=args.get("reference"),
-                       pixel_size=args.get("pixel_size"), mask=args.get("mask"), mask_layer=args.get("mask_layer"),
-                       feedback=feedback)
+    result = build_stack(evidence, args["output"], reference=args.get("reference"),
+                         pixel_size=args.get("pixel_size"), mask=args.get("mask"), mask_layer=args.get("mask_layer"),
+                         feedback=feedback)
+    return {"path": result["path"], "factor_names": result["factor_names"],
+            "valid_fraction_all": result["valid_fraction_all"]}
 
 
 @task("sample_negatives")
