@@ -80,13 +80,13 @@ def points_to_pixels(info, xy):
     """
     inverse = ~info.transform
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-    cols, rows = inverse * (xy[:, 0], xy[:, 1])
+    cols, rows = inverse @ (xy[:, 0], xy[:, 1])
     return np.floor(rows).astype(np.int64), np.floor(cols).astype(np.int64)
 
 
 def pixel_centres(info, rows, cols):
     """Map coordinates (n, 2) of the centres of pixels ``rows``, ``cols``."""
-    xs, ys = info.transform * (np.asarray(cols) + 0.5, np.asarray(rows) + 0.5)
+    xs, ys = info.transform @ (np.asarray(cols) + 0.5, np.asarray(rows) + 0.5)
     return np.column_stack([xs, ys])
 
 

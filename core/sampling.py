@@ -180,5 +180,5 @@ def _layer_name(output):
 
 def _centres(info, flat):
     rows, cols = np.divmod(flat, info.width)
-    xs, ys = info.transform * (cols + 0.5, rows + 0.5)
+    xs, ys = info.transform @ (cols + 0.5, rows + 0.5)
     return np.column_stack([xs, ys])

@@ -238,7 +238,7 @@ def truth_probability_at(truth_raster, xy):
     with rasterio.open(truth_raster) as dataset:
         values = dataset.read(1)
         inverse = ~dataset.transform
-        cols, rows = inverse * (np.asarray(xy)[:, 0], np.asarray(xy)[:, 1])
+        cols, rows = inverse @ (np.asarray(xy)[:, 0], np.asarray(xy)[:, 1])
     return ndimage.map_coordinates(values, [rows - 0.5, cols - 0.5], order=1, mode="nearest", cval=np.nan)
 
 
@@ -464,7 +464,7 @@ def _reprojected_grid_values(grid, field, transform, rows, cols, source_epsg, rn
     from pyproj import Transformer
 
     col_index, row_index = np.meshgrid(np.arange(cols) + 0.5, np.arange(rows) + 0.5)
-    xs, ys = transform * (col_index, row_index)
+    xs, ys = transform @ (col_index, row_index)
     to_utm = Transformer.from_crs(source_epsg, CRS_EPSG, always_xy=True)
     ux, uy = to_utm.transform(xs, ys)
     r, c = grid.fractional_index(ux, uy)

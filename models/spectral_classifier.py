@@ -122,8 +122,9 @@ def train_spectral_classifier(table, class_column="class", settings=None, epochs
         len(fit), len(monitor), len(validation), len(class_names), x_std.shape[1]))
     dataset = tf.data.Dataset.from_tensor_slices((x_std[fit], one_hot[fit])).shuffle(
         len(fit), seed=seed).batch(batch_size)
+    # the dataset is shuffled above; Keras' own shuffle does not apply to datasets
     history = model.fit(dataset, validation_data=(x_std[monitor], one_hot[monitor]), epochs=epochs, verbose=0,
-                        callbacks=callbacks)
+                        callbacks=callbacks, shuffle=False)
 
     class_means = np.array([processed[train][y[train] == k].mean(axis=0) for k in range(len(class_names))])
     predicted = {"CNN": np.argmax(model(tf.constant(x_std), training=False).numpy(), axis=1),

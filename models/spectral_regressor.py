@@ -144,8 +144,9 @@ def train_spectral_regressor(table, target, settings=None, outlier_threshold=100
     feedback.info("Training on {} spectra ({} monitor for early stopping), validating on {} ({} bands: {}).".format(
         len(fit), len(monitor), len(validation), x_std.shape[1], settings.describe()))
     dataset = tf.data.Dataset.from_tensor_slices((x_std[fit], y_z[fit])).shuffle(100, seed=seed).batch(batch_size)
+    # the dataset is shuffled above; Keras' own shuffle does not apply to datasets
     history = model.fit(dataset, validation_data=(x_std[monitor], y_z[monitor]), epochs=epochs, verbose=0,
-                        callbacks=callbacks)
+                        callbacks=callbacks, shuffle=False)
 
     def cnn_predict(rows):
         z = model(tf.constant(x_std[rows]), training=False).numpy()[:, 0]

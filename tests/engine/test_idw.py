@@ -138,7 +138,7 @@ def _brute_force(xy, values, transform, width, height, power, neighbors, radius)
     scale = max(abs(transform.a), 1e-9)
     for row in range(height):
         for col in range(width):
-            x, y = transform * (col + 0.5, row + 0.5)
+            x, y = transform @ (col + 0.5, row + 0.5)
             distance = np.hypot(points[:, 0] - x, points[:, 1] - y)
             order = np.argsort(distance)
             sorted_distance = distance[order]

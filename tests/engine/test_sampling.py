@@ -17,7 +17,7 @@ def holed_stack(province, province_stack, tmp_path_factory):
 
     with rasterio.open(province_stack) as dataset:
         data, transform, crs, names = dataset.read(), dataset.transform, dataset.crs, list(dataset.descriptions)
-    col, row = (~transform) * tuple(_deposits(province)[0])
+    col, row = (~transform) @ tuple(_deposits(province)[0])
     row, col = int(row), int(col)
     data[:, max(0, row - 8):row + 8, max(0, col - 12):col + 12] = STACK_NODATA
     data[3, 60, 5] = STACK_NODATA           # one band missing is enough to make a pixel invalid
@@ -54,10 +54,10 @@ def test_non_deposits_follow_the_rules(province, holed_stack):
     # outside every buffer (shapely distances), one per pixel, never on a deposit's pixel
     everything = MultiPoint([Point(p) for p in deposit_xy])
     assert min(everything.distance(Point(p)) for p in xy) > 600.0
-    cols, rows = (~transform) * (xy[:, 0], xy[:, 1])
+    cols, rows = (~transform) @ (xy[:, 0], xy[:, 1])
     pixels = set(zip(np.floor(rows).astype(int), np.floor(cols).astype(int)))
     assert len(pixels) == 150
-    dcols, drows = (~transform) * (deposit_xy[:, 0], deposit_xy[:, 1])
+    dcols, drows = (~transform) @ (deposit_xy[:, 0], deposit_xy[:, 1])
     assert not pixels & set(zip(np.floor(drows).astype(int), np.floor(dcols).astype(int)))
     # deposits on the hole are dropped, the rest kept with their values
     on_valid = (deposit_values != STACK_NODATA).all(axis=1)
@@ -79,9 +79,9 @@ def test_infeasible_count_names_the_largest_possible(province, holed_stack):
         data, transform = dataset.read(), dataset.transform
     valid = (data != STACK_NODATA).all(axis=0)
     rows, cols = np.nonzero(valid)
-    xs, ys = transform * (cols + 0.5, rows + 0.5)
+    xs, ys = transform @ (cols + 0.5, rows + 0.5)
     far = distance_matrix(np.column_stack([xs, ys]), deposit_xy).min(axis=1) > 2000.0
-    dcols, drows = (~transform) * (deposit_xy[:, 0], deposit_xy[:, 1])
+    dcols, drows = (~transform) @ (deposit_xy[:, 0], deposit_xy[:, 1])
     on_deposit = np.isin(rows * data.shape[2] + cols, np.floor(drows).astype(int) * data.shape[2] + np.floor(dcols).astype(int))
     feasible = int((far & ~on_deposit).sum())
     with pytest.raises(DeepProspectError, match=r"at most {} non-deposits can be drawn.*Lower COUNT".format(feasible)):

@@ -86,7 +86,7 @@ def test_mask_and_band_naming_rules(sources, tmp_path):
     with rasterio.open(tmp_path / "masked.tif") as dataset:
         data = dataset.read(1)
     rows, cols = np.mgrid[0:grid.height, 0:grid.width]
-    xs, ys = grid.transform * (cols + 0.5, rows + 0.5)
+    xs, ys = grid.transform @ (cols + 0.5, rows + 0.5)
     inside = (np.hypot(xs - centre.x, ys - centre.y) < (right - left) / 3)
     near_edge = np.abs(np.hypot(xs - centre.x, ys - centre.y) - (right - left) / 3) < 2 * grid.transform.a
     np.testing.assert_array_equal((data != STACK_NODATA)[~near_edge], inside[~near_edge])
