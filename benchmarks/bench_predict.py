@@ -142,7 +142,7 @@ def _flops_per_pixel(model):
         if isinstance(layer, tf.keras.layers.Dense):
             flops += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
         elif isinstance(layer, tf.keras.layers.Conv2D):
-            height, width = layer.output_shape[1:3]
+            height, width = layer.output.shape[1:3]      # Keras 3: the layer's symbolic output
             flops += 2 * int(np.prod(layer.kernel.shape)) * height * width
     return flops
 

@@ -36,8 +36,12 @@ def main():
     rng = np.random.default_rng(0)
     names = ["f{:02d}".format(i) for i in range(16)]
     tf.keras.utils.set_random_seed(0)
-    model = tf.keras.Sequential([tf.keras.Input((16,)), tf.keras.layers.Dense(64, activation="relu"),
-                                 tf.keras.layers.Dense(32, activation="relu"), tf.keras.layers.Dense(2, activation="softmax")])
+    # bundles store networks built from a description (models.architectures), not arbitrary Keras models
+    from deepprospect.models.architectures import build_network
+
+    model = build_network({"architecture": "sequential", "input_shape": [16], "layers": [
+        {"type": "dense", "units": 64, "activation": "relu"}, {"type": "dense", "units": 32, "activation": "relu"},
+        {"type": "dense", "units": 2, "activation": "softmax"}]})
     x = rng.normal(size=(4000, 16)).astype(np.float32)
     y = (x[:, 0] + 0.7 * x[:, 1] + 0.4 * x[:, 2] + rng.normal(size=4000) > 1).astype(int)
     model.compile("adam", "sparse_categorical_crossentropy")

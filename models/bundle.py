@@ -218,6 +218,7 @@ def load_bundle(path):
     when the file is not a bundle, is damaged, or describes a network this code cannot build."""
     metadata = read_metadata(path)
     try:
+        _check_metadata(metadata)
         with zipfile.ZipFile(path) as archive:
             if format_version(metadata) == LEGACY_FORMAT_VERSION:
                 network = legacy_network(metadata)
@@ -268,6 +269,18 @@ def package_versions():
         except importlib_metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def _check_metadata(metadata):
+    """The keys every use of a loaded bundle relies on, present and consistent."""
+    missing = [key for key in ("architecture", "factor_names", "normalisation", "members") if key not in metadata]
+    if missing:
+        raise BundleError("its metadata.json lacks {}.".format(", ".join(missing)))
+    count = len(metadata["factor_names"])
+    for key in ("mean", "std"):
+        if len(metadata["normalisation"][key]) != count:
+            raise BundleError("its normalisation {} has {} values for {} factors.".format(
+                key, len(metadata["normalisation"][key]), count))
 
 
 def _member(data, network):

@@ -193,6 +193,9 @@ def test_damaged_bundles_give_a_clear_bundle_error(saved, tmp_path):
         "network without arguments": dict(metadata=lambda m: dict(m, network={"architecture": "cnn2d_patch"})),
         "members not a list": dict(metadata=lambda m: dict(m, members=7)),
         "no members": dict(metadata=lambda m: dict(m, members=[])),
+        "no factor names": dict(metadata=lambda m: {k: v for k, v in m.items() if k != "factor_names"}),
+        "normalisation of other length": dict(metadata=lambda m: dict(m, normalisation={"mean": [0.0], "std": [1.0]})),
+        "normalisation not a dict": dict(metadata=lambda m: dict(m, normalisation=3)),
     }
     for case, change in cases.items():
         damaged = _rewrite(path, tmp_path / (case.replace(" ", "_") + ".dpm"), **change)
