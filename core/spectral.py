@@ -199,7 +199,7 @@ def format_wavelength(value):
 def _add_column(table, name, cells):
     flags = np.array([""] * len(cells), dtype=object)
     values = np.full(len(cells), np.nan)
-    numeric, texts = True, []
+    numeric = True
     for row, cell in enumerate(cells):
         if not cell:
             continue

@@ -24,9 +24,12 @@ One prediction path: the map, :func:`predict_at_pixels` (the dock widget's "insp
 values at known deposits) and ``ModelBundle.predict`` (SHAP's base value and additivity) all
 call :func:`predict_pixels`, which gives TensorFlow batches of exactly :data:`PREDICT_BATCH`
 rows. TensorFlow picks its CPU kernels by batch shape, and kernels for other shapes round
-differently in the last bits (measured: up to 1.2e-7 between a batch of 1 and of 3000); with one
-shape for every call, a pixel's probability is the same number whatever else is predicted with
-it, so the number the inspector shows is bit for bit the number on the map, on any CPU.
+differently in the last bits (measured on AMD EPYC: up to 1.2e-7 between a batch of 1 and one of
+3000), which is enough to reorder near-equal pixels in a success-rate curve. With one shape for
+every call, each row goes through the same instructions wherever it sits in the batch, so a
+pixel's probability is the same number whatever else is predicted with it: the inspector and the
+values at deposits equal the map bit for bit (tests/engine/test_predict.py checks it on the CPU
+the tests run on).
 """
 import concurrent.futures
 import contextlib
@@ -56,11 +59,10 @@ CLASS_LABELS = {4: "very high", 3: "high", 2: "moderate", 1: "low"}
 DEFAULT_CLASS_FRACTIONS = (0.05, 0.10, 0.25)
 #: Pixels per side of a processing window: ~1 M pixels, a few tens of MB per window for 16 factors.
 DEFAULT_BLOCK_SIZE = 1024
-#: Rows per model call, always (the last batch is padded): see the module docstring. 3072 = 64 × 48
-#: divides into whole tiles of the CPU kernels' row blocks (4, 6, 8, 16, 24, 48 rows on AVX2 and
-#: AVX-512), so no pixel falls in a differently computed remainder; large enough that the per-call
-#: overhead is small (measured within 10 % of 16,384-row calls), small enough that the inspector's
-#: single pixel costs tens of milliseconds.
+#: Rows per model call, always (the last batch is padded): see the module docstring. 3072 = 2¹⁰ × 3
+#: is a whole number of the row blocks CPU matrix kernels work in (4 to 48 rows), so no row falls in
+#: a remainder block computed another way; large enough that the per-call overhead is small, small
+#: enough that the inspector's single pixel costs tens of milliseconds.
 PREDICT_BATCH = 3072
 STYLES_FOLDER = Path(__file__).resolve().parent.parent / "resources" / "styles"
 
