@@ -210,7 +210,9 @@ def format_lock(resolved):
         for name, version in pins.items():
             versions.setdefault(name, {}).setdefault(version, set()).add(target)
     lines = []
-    for name in sorted(versions):
+    # TensorFlow first: pip reports the first requirement it cannot satisfy, and on an expected
+    # gap that must be TensorFlow, not a package whose marker merely covers the gap.
+    for name in sorted(versions, key=lambda name: (not name.startswith("tensorflow"), name)):
         for version, targets in sorted(versions[name].items(), key=lambda item: _order(item[1])):
             marker = _marker(targets)
             lines.append("{}=={}{}".format(name, version, "; " + marker if marker else ""))
@@ -222,22 +224,30 @@ def _order(targets):
 
 
 def _marker(targets):
-    """A short marker that is true on exactly these targets (don't-care on the expected gaps)."""
+    """A short marker that is true on exactly these targets, among all PLATFORMS x PYTHONS.
+
+    On an expected gap anything may apply: pip stops there on the TensorFlow pin, which comes
+    first in the lock. So a version that reaches the Python below the gap is extended over it.
+    """
     by_pythons = {}
     for platform in PLATFORMS:
         pythons = [v for v in PYTHONS if (platform, v) in targets]
-        gaps = [v for p, v in EXPECTED_GAPS if p == platform]
-        # A gap fails on its TensorFlow pin whatever else applies: extend the run that reaches it.
-        pythons += [v for v in gaps if PYTHONS[PYTHONS.index(v) - 1] in pythons and v not in pythons]
+        gaps = [v for p, v in EXPECTED_GAPS if p == platform and v not in pythons]
+        pythons += [v for v in gaps if PYTHONS[PYTHONS.index(v) - 1] in pythons]
         if pythons:
             by_pythons.setdefault(tuple(sorted(pythons, key=PYTHONS.index)), []).append(platform)
-    clauses = []
-    for pythons, platforms in by_pythons.items():
-        parts = [_platform_marker(platforms), _python_marker(pythons)]
-        clauses.append([part for part in parts if part])
-    if len(clauses) == 1:
-        return " and ".join(clauses[0])
-    return " or ".join("(" + " and ".join(parts) + ")" for parts in clauses)
+    clauses = [(platforms, pythons) for pythons, platforms in by_pythons.items()]
+    if len(clauses) == 2:  # "A on every Python, the other platforms on some": A or <pythons>
+        (first, first_pythons), (second, second_pythons) = sorted(clauses, key=lambda c: -len(c[1]))
+        if len(first_pythons) == len(PYTHONS) and len(first) + len(second) == len(PLATFORMS):
+            platform = _platform_marker(first)
+            platform = "(" + platform + ")" if " and " in platform else platform
+            return "{} or {}".format(platform, _python_marker(second_pythons))
+    parts = [[part for part in (_platform_marker(platforms), _python_marker(pythons)) if part]
+             for platforms, pythons in clauses]
+    if len(parts) == 1:
+        return " and ".join(parts[0])
+    return " or ".join("(" + " and ".join(part) + ")" for part in parts)
 
 
 #: Names for the platform sets that occur, given the four platforms the lock covers.
