@@ -24,8 +24,8 @@ from .tasks import task
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 #: Font sizes for a chart a few hundred pixels wide (the report's PNGs use matplotlib's defaults).
-DOCK_STYLE = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7.5, "xtick.labelsize": 7,
-              "ytick.labelsize": 7, "legend.fontsize": 7}
+DOCK_STYLE = {"font.size": 7.5, "axes.titlesize": 8.5, "axes.labelsize": 7.5, "xtick.labelsize": 7.5,
+              "ytick.labelsize": 7.5, "legend.fontsize": 7.5}
 #: Training (solid) and validation (dashed) curves share a colour per ensemble member.
 MEMBER_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
 #: Bars drawn individually in the waterfall; the rest are summed into one "other factors" bar.
@@ -60,7 +60,7 @@ def bundle_summary(args, feedback):
         history = [history]
     curves = None
     if any(member.get("loss") for member in history):
-        curves = _render(args, "curves", lambda figure: _training_curves(figure, history), aspect=0.52)
+        curves = _render(args, "curves", lambda figure: _training_curves(figure, history), aspect=0.6)
     return {"summary": summary, "curves_png": curves}
 
 
@@ -301,31 +301,62 @@ def _colour_bar(figure, axes, mappable, label, ends=("low", "high")):
 
 
 def _training_curves(figure, history):
-    """Loss and accuracy per epoch on two axes, one colour per ensemble member."""
+    """Loss and accuracy per epoch on two axes, one colour per ensemble member; the legend sits
+    below the axes, where it hides no curve."""
+    from matplotlib.lines import Line2D
+
     loss_axes, accuracy_axes = figure.subplots(1, 2, sharex=True)
     for index, member in enumerate(history):
         colour = MEMBER_COLOURS[index % len(MEMBER_COLOURS)]
         for target, key in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
-            for prefix, style, label in (("", "-", "training"), ("val_", "--", "validation")):
+            for prefix, style in (("", "-"), ("val_", "--")):
                 values = member.get(prefix + key)
                 if values:
-                    target.plot(range(1, len(values) + 1), values, style, color=colour, linewidth=1.2,
-                                label=label if index == 0 else None)
+                    target.plot(range(1, len(values) + 1), values, style, color=colour, linewidth=1.1)
     for target, title, unit in ((loss_axes, "Loss", "Cross-entropy"), (accuracy_axes, "Accuracy", "Fraction correct")):
         target.set_title(title)
         target.set_xlabel("Epoch")
         target.set_ylabel(unit)
         target.grid(True, alpha=0.3)
-    if loss_axes.lines:
-        title = "colour: ensemble member" if len(history) > 1 else None
-        loss_axes.legend(title=title, title_fontsize=7, frameon=False, loc="upper right")
+    handles = [Line2D([], [], color="#444444", linestyle="-", label="training"),
+               Line2D([], [], color="#444444", linestyle="--", label="validation")]
+    if len(history) > 1:
+        handles += [Line2D([], [], color=MEMBER_COLOURS[index % len(MEMBER_COLOURS)], label="member {}".format(index + 1))
+                    for index in range(len(history))]
+    figure.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), frameon=False)
 
 
 def _waterfall(figure, result):
     from ..models import charts
 
-    charts.waterfall(figure.add_subplot(), result["factor_names"], result["shap_values"], result["values"],
-                     result["base_value"], result["probability"], result.get("units"), max_display=WATERFALL_FACTORS)
+    axes = figure.add_subplot()
+    charts.waterfall(axes, result["factor_names"], result["shap_values"], result["values"], result["base_value"],
+                     result["probability"], result.get("units"), max_display=WATERFALL_FACTORS)
+    _keep_texts_inside(figure, axes)
+
+
+def _keep_texts_inside(figure, axes, padding=3, rounds=4):
+    """Widen the x range until every label written in data coordinates (the waterfall's values at
+    the ends of the bars) lies inside the axes: at a dock's width, a fixed margin in data units
+    lets the longest bar's label run over the axis.
+
+    Lays the figure out once and then freezes the layout (the labels' size in pixels does not
+    depend on the range), so the picture is not laid out again when it is saved."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw_without_rendering()
+    figure.set_layout_engine("none")
+    box = axes.get_window_extent(renderer)
+    for _ in range(rounds):
+        low, high = axes.get_xlim()
+        per_pixel = (high - low) / max(box.width, 1.0)
+        extents = [text.get_window_extent(renderer) for text in axes.texts]
+        new_low = min([low] + [low - (box.x0 + padding - extent.x0) * per_pixel for extent in extents])
+        new_high = max([high] + [high + (extent.x1 - box.x1 + padding) * per_pixel for extent in extents])
+        if new_low >= low and new_high <= high:
+            return
+        axes.set_xlim(new_low, new_high)
 
 
 def _units(factors):

@@ -1,83 +1,119 @@
-"""Matplotlib inside the dock: a Qt5Agg canvas, and the charts the explanation module does not draw
-(training curves). SHAP charts come from ``models`` so the dock and the SHAP report look alike."""
-from matplotlib.backends.backend_qt5agg import FigureCanvasQTAgg
-from matplotlib.figure import Figure
-from qgis.PyQt.QtWidgets import QSizePolicy
+"""Charts in the dock: pictures the engine drew (``engine/inspector_tasks.py``), shown at the
+dock's width.
 
-#: Training (solid) and validation (dashed) curves share a colour per ensemble member.
-#: Font sizes for a chart a few hundred pixels wide (the report's PNGs use matplotlib's defaults).
-DOCK_STYLE = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7.5, "xtick.labelsize": 7,
-              "ytick.labelsize": 7, "legend.fontsize": 7}
-MEMBER_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
+The engine renders each chart as a PNG for the width the view has when it is asked for
+(:meth:`ChartView.render_args`), at the screen's pixel ratio; the view scales it to follow the
+dock when the user resizes it, keeping its proportions.
+"""
+import os
+
+from qgis.PyQt.QtCore import QSize, Qt
+from qgis.PyQt.QtGui import QPixmap
+from qgis.PyQt.QtWidgets import QLabel, QSizePolicy
+
+#: Narrowest and widest chart the engine is asked for (screen pixels): narrower is unreadable,
+#: wider only costs time. Within these, the chart is drawn for the view's width, so its
+#: letters keep their size whatever the dock's width.
+RENDER_WIDTHS = (300, 1000)
+#: Width around a chart inside a tab (tab, scroll area and group box margins), in screen pixels.
+HIDDEN_MARGINS = 40
+#: Height of the view while it shows a message instead of a chart.
+MESSAGE_HEIGHT = 90
 
 
-class ChartCanvas(FigureCanvasQTAgg):
-    """A live matplotlib figure in a Qt widget; :meth:`plot` redraws it with a drawing function."""
+class ChartView(QLabel):
+    """A chart picture scaled to the view's width (its height follows), or a grey message."""
 
-    def __init__(self, parent=None, height_inches=3.0, width_inches=4.6, dpi=100):
-        # constrained layout re-fits labels at every draw, so the chart follows the dock's width
-        self.figure = Figure(figsize=(width_inches, height_inches), dpi=dpi, layout="constrained")
-        super().__init__(self.figure)
-        self.setParent(parent)
-        self.setMinimumHeight(int(height_inches * dpi))
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+    def __init__(self, parent=None, chart_folder=None):
+        super().__init__(parent)
+        self.chart_folder = chart_folder
+        self.source = QPixmap()
+        self._width = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.message("")
 
-    def plot(self, draw, n_axes=1, sharex=False):
-        """Clear the figure, call ``draw(axes)`` (one Axes, or a list when ``n_axes`` > 1), redraw.
+    def render_args(self):
+        """``width`` and ``scale`` for the engine's chart tasks (plus ``chart_folder`` if known)."""
+        width = self.contentsRect().width()
+        if not self.isVisible():  # on a hidden tab: the visible tab widget's width less the margins is close
+            shown = self.parentWidget()
+            while shown is not None and not shown.isVisible():
+                shown = shown.parentWidget()
+            width = shown.contentsRect().width() - HIDDEN_MARGINS if shown is not None else 0
+        args = {"width": int(min(RENDER_WIDTHS[1], max(RENDER_WIDTHS[0], width))),
+                "scale": max(1.0, float(self.devicePixelRatioF()))}
+        if self.chart_folder:
+            args["chart_folder"] = self.chart_folder() if callable(self.chart_folder) else self.chart_folder
+        return args
 
-        Returns True; False (with the reason shown in place of the chart, and logged) when
-        drawing failed, so a chart problem never takes the dock down.
-        """
-        from matplotlib import rc_context
-
-        self.figure.clear()
-        try:
-            with rc_context(DOCK_STYLE):
-                if n_axes == 1:
-                    axes = self.figure.add_subplot(1, 1, 1)
-                else:
-                    axes = list(self.figure.subplots(1, n_axes, sharex=sharex))
-                draw(axes)
-                self.draw()
-        except Exception as error:  # noqa: BLE001 (any drawing bug becomes a visible message)
-            from qgis.core import Qgis, QgsMessageLog
-
-            QgsMessageLog.logMessage("DeepProspect inspector: could not draw a chart: {!r}".format(error),
-                                     "DeepProspect", Qgis.Warning)
-            self.message("Could not draw this chart: {}".format(error))
+    def show_png(self, path, remove=True):
+        """Show the PNG at ``path`` (then delete the file: the picture is in memory). False, with
+        a message in place of the chart, if it cannot be read."""
+        pixmap = QPixmap(str(path)) if path else QPixmap()
+        if remove and path:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+        if pixmap.isNull():
+            self.message(self.tr("The chart could not be shown (the engine's picture is missing or unreadable)."))
             return False
+        pixmap.setDevicePixelRatio(max(1.0, float(self.devicePixelRatioF())))
+        self.source = pixmap
+        self.setStyleSheet("")
+        self._width = None
+        self._fit()
         return True
 
     def message(self, text):
         """Show ``text`` in place of a chart (e.g. why there is nothing to draw)."""
-        self.figure.clear()
-        if text:
-            self.figure.text(0.5, 0.5, text, ha="center", va="center", wrap=True, color="#555555", fontsize=9)
-        self.draw()
+        self.source = QPixmap()
+        self._width = None
+        self.clear()
+        self.setText(text)
+        self.setStyleSheet("color: #555555;")
+        self.setFixedHeight(MESSAGE_HEIGHT)
+
+    def has_chart(self):
+        return not self.source.isNull()
+
+    def sizeHint(self):  # noqa: N802 (Qt's name)
+        if self.source.isNull():
+            return QSize(RENDER_WIDTHS[0], MESSAGE_HEIGHT)
+        ratio = self.source.devicePixelRatio()
+        return QSize(int(self.source.width() / ratio), int(self.source.height() / ratio))
+
+    def minimumSizeHint(self):  # noqa: N802
+        # the picture scales down with the dock: it must not hold the dock wide
+        return QSize(120, self.height())
+
+    def resizeEvent(self, event):  # noqa: N802
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self):
+        """Scale the picture to the current width; the height follows its proportions."""
+        if self.source.isNull():
+            return
+        width = max(1, self.contentsRect().width())
+        if width == self._width:
+            return
+        self._width = width
+        ratio = self.source.devicePixelRatio()
+        height = max(1, round(width * self.source.height() / self.source.width()))
+        scaled = self.source.scaled(round(width * ratio), round(height * ratio), Qt.AspectRatioMode.KeepAspectRatio,
+                                    Qt.TransformationMode.SmoothTransformation)
+        scaled.setDevicePixelRatio(ratio)
+        self.setPixmap(scaled)
+        self.setFixedHeight(height + self.height() - self.contentsRect().height())
 
 
-def draw_training_curves(axes, history):
-    """Loss and accuracy per epoch (Pradhan et al. 2022, Figure 7) on two Axes.
-
-    ``history``: list (one per ensemble member) of dicts with lists ``loss``, ``val_loss``,
-    ``accuracy``, ``val_accuracy`` (one value per epoch). Missing keys are skipped.
-    """
-    loss_axes, accuracy_axes = axes
-    for index, member in enumerate(history):
-        colour = MEMBER_COLOURS[index % len(MEMBER_COLOURS)]
-        for target, key in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
-            for prefix, style, label in (("", "-", "training"), ("val_", "--", "validation")):
-                values = member.get(prefix + key)
-                if values:
-                    target.plot(range(1, len(values) + 1), values, style, color=colour, linewidth=1.2,
-                                label=label if index == 0 else None)
-    for target, title, unit in ((loss_axes, "Loss", "Cross-entropy"), (accuracy_axes, "Accuracy", "Fraction correct")):
-        target.set_title(title, fontsize=9)
-        target.set_xlabel("Epoch", fontsize=8)
-        target.set_ylabel(unit, fontsize=8)
-        target.tick_params(labelsize=7)
-        target.grid(True, alpha=0.3)
-    if loss_axes.lines:
-        title = "colour: ensemble member" if len(history) > 1 else None
-        loss_axes.legend(fontsize=7, title=title, title_fontsize=7, frameon=False, loc="upper right")
+def discard_png(path):
+    """Delete a chart picture nobody will show (its answer came too late)."""
+    if path:
+        try:
+            os.remove(path)
+        except OSError:
+            pass

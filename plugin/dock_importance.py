@@ -1,72 +1,35 @@
-"""The inspector's "Importance" tab: the SHAP charts of a ``deepprospect:shap`` output folder,
-redrawn live (bar chart, beeswarm, and a class swarm or dependence plot of any factor)."""
+"""The inspector's "Importance" tab: the SHAP charts of a ``deepprospect:shap`` output folder
+(bar chart, beeswarm, and a class swarm or dependence plot of any factor), drawn by the engine
+(task ``shap_charts``) with the same functions as the SHAP report."""
 from pathlib import Path
 
 from qgis.core import QgsSettings
 from qgis.gui import QgsFileWidget
-from qgis.PyQt.QtWidgets import (
-    QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
-)
+from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from .dock_charts import ChartView, discard_png
 from .dock_layout import scrollable_layout
-from .dock_charts import ChartCanvas
 
 LAST_FOLDER_KEY = "DeepProspect/inspector/lastShapFolder"
-
-
-class ShapFolder:
-    """What ``deepprospect:shap`` wrote: ``importance`` (factor → mean |SHAP|, descending) and the
-    per-sample table (``factor_values`` and ``shap_values``, DataFrames with one column per factor,
-    ``labels`` a Series or None)."""
-
-    def __init__(self, folder):
-        import pandas as pd
-
-        from ..core.errors import DeepProspectError
-
-        self.folder = Path(folder)
-        importance_path, values_path = self.folder / "importance.csv", self.folder / "shap_values.csv"
-        for path in (importance_path, values_path):
-            if not path.is_file():
-                raise DeepProspectError(
-                    "{} has no {}: choose the OUTPUT_FOLDER of a deepprospect:shap run, or run SHAP with the button."
-                    .format(self.folder, path.name))
-        importance = pd.read_csv(importance_path)
-        self.importance = importance.sort_values("mean_abs_shap", ascending=False).reset_index(drop=True)
-        self.factors = list(self.importance["factor"])
-        table = pd.read_csv(values_path)
-        shap_columns = _shap_columns(table.columns, self.factors)
-        if shap_columns is None:
-            raise DeepProspectError("{} does not have a SHAP column for every factor of importance.csv: was it "
-                                    "written by another version of deepprospect:shap?".format(values_path))
-        self.shap_values = table[shap_columns].set_axis(self.factors, axis=1)
-        missing = [name for name in self.factors if name not in table.columns]
-        if missing:
-            raise DeepProspectError("{} has no factor-value column for {}: was it written by another version of "
-                                    "deepprospect:shap?".format(values_path, ", ".join(missing)))
-        self.factor_values = table[self.factors]
-        self.labels = table["label"] if "label" in table.columns else None
-        self.prediction = table["prediction"] if "prediction" in table.columns else None
-
-
-def _shap_columns(columns, factors):
-    for pattern in ("shap_{}", "{}_shap", "SHAP_{}", "shap:{}"):
-        names = [pattern.format(name) for name in factors]
-        if all(name in columns for name in names):
-            return names
-    return None
+ERROR_STYLE = "color: #b00020;"
 
 
 class ImportanceTab(QWidget):
     """Pick a SHAP folder (or run ``deepprospect:shap``); shows the bar chart and a chosen detail chart.
 
     ``context`` is a callable returning ``(model_path, stack_path)`` to pre-fill the SHAP dialog.
+    After the engine answered, :attr:`factors` lists the factors (most important first) and
+    :attr:`samples` the number of pixels explained; :attr:`request` is the last engine call.
     """
 
-    def __init__(self, context=None, parent=None):
+    def __init__(self, engine, context=None, parent=None):
         super().__init__(parent)
+        self.engine = engine
         self.context = context or (lambda: (None, None))
-        self.data = None
+        self.folder = None
+        self.factors = []
+        self.samples = 0
+        self.request = None
         self._build()
         last = QgsSettings().value(LAST_FOLDER_KEY, "")
         if last and Path(last).is_dir():
@@ -78,7 +41,7 @@ class ImportanceTab(QWidget):
         form = QFormLayout()
         folder_row = QHBoxLayout()
         self.folder_widget = QgsFileWidget()
-        self.folder_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.folder_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.folder_widget.setDialogTitle(self.tr("SHAP output folder of deepprospect:shap"))
         self.folder_widget.fileChanged.connect(self._folder_chosen)
         folder_row.addWidget(self.folder_widget, 1)
@@ -94,17 +57,17 @@ class ImportanceTab(QWidget):
 
         bar_box = QGroupBox(self.tr("Factor importance (mean |SHAP|)"))
         bar_layout = QVBoxLayout(bar_box)
-        self.bar_canvas = ChartCanvas(height_inches=3.6)
-        bar_layout.addWidget(self.bar_canvas)
+        self.bar_chart = ChartView(chart_folder=self.engine.chart_folder)
+        bar_layout.addWidget(self.bar_chart)
         layout.addWidget(bar_box)
 
         detail_box = QGroupBox(self.tr("Detail"))
         detail_layout = QVBoxLayout(detail_box)
         self.chart_combo = QComboBox()
-        self.chart_combo.currentIndexChanged.connect(self._draw_detail)
+        self.chart_combo.currentIndexChanged.connect(self._detail_chosen)
         detail_layout.addWidget(self.chart_combo)
-        self.detail_canvas = ChartCanvas(height_inches=4.0)
-        detail_layout.addWidget(self.detail_canvas)
+        self.detail_chart = ChartView(chart_folder=self.engine.chart_folder)
+        detail_layout.addWidget(self.detail_chart)
         layout.addWidget(detail_box)
         layout.addStretch(1)
 
@@ -113,75 +76,85 @@ class ImportanceTab(QWidget):
             self.load(folder)
 
     def load(self, folder):
-        """Read a SHAP folder and draw its charts; False (with a message) if it is not one."""
-        from ..core.errors import DeepProspectError
-
-        try:
-            data = ShapFolder(folder)
-        except (DeepProspectError, OSError, KeyError, ValueError) as error:
-            self.data = None
-            self.status.setText(str(error))
-            self.status.setStyleSheet("color: #b00020;")
-            self.bar_canvas.message("")
-            self.chart_combo.clear()
-            self.detail_canvas.message("")
-            return False
-        self.data = data
-        if self.folder_widget.filePath() != str(folder):
-            self.folder_widget.blockSignals(True)
-            self.folder_widget.setFilePath(str(folder))
-            self.folder_widget.blockSignals(False)
-        QgsSettings().setValue(LAST_FOLDER_KEY, str(folder))
-        top = ", ".join(data.factors[:3])
-        self.status.setText(self.tr("{} samples explained; most important: {}.").format(len(data.shap_values), top))
+        """Ask the engine for the folder's bar chart and beeswarm; shown when it answers.
+        Returns the engine request."""
+        folder = str(folder)
+        self.status.setText(self.tr("Reading {}…").format(folder))
         self.status.setStyleSheet("")
-        self.bar_canvas.plot(self._draw_bar)
+        charts = [{"kind": "importance"}, {"kind": "beeswarm"}]
+        args = dict(folder=folder, charts=charts, **self.bar_chart.render_args())
+        self.request = self.engine.request(
+            "importance", "shap_charts", args, lambda result, error: self._loaded(folder, result, error),
+            self.tr("DeepProspect: SHAP charts of {}").format(Path(folder).name))
+        return self.request
+
+    def _loaded(self, folder, result, error):
+        if error is not None:
+            self.folder, self.factors, self.samples = None, [], 0
+            self.status.setText(str(error))
+            self.status.setStyleSheet(ERROR_STYLE)
+            self.bar_chart.message("")
+            self.chart_combo.clear()
+            self.detail_chart.message("")
+            return
+        self.folder, self.factors, self.samples = folder, result["factors"], result["samples"]
+        if self.folder_widget.filePath() != folder:
+            self.folder_widget.blockSignals(True)
+            self.folder_widget.setFilePath(folder)
+            self.folder_widget.blockSignals(False)
+        QgsSettings().setValue(LAST_FOLDER_KEY, folder)
+        self.status.setText(self.tr("{} samples explained; most important: {}.").format(
+            self.samples, ", ".join(self.factors[:3])))
+        self.status.setStyleSheet("")
+        self._fill_combo(result["has_labels"])
+        bar, beeswarm = result["charts"]
+        self.bar_chart.show_png(bar)
+        self.detail_chart.show_png(beeswarm)
+
+    def _fill_combo(self, has_labels):
         self.chart_combo.blockSignals(True)
         self.chart_combo.clear()
         self.chart_combo.addItem(self.tr("Beeswarm: every factor"), ("beeswarm", None))
-        if data.labels is not None:
-            for factor in data.factors:
+        if has_labels:
+            for factor in self.factors:
                 self.chart_combo.addItem(self.tr("By class (deposit / non-deposit): {}").format(factor),
                                          ("class_swarm", factor))
-        for factor in data.factors:
+        for factor in self.factors:
             self.chart_combo.addItem(self.tr("Dependence: {}").format(factor), ("dependence", factor))
-        self.chart_combo.blockSignals(False)
         self.chart_combo.setCurrentIndex(0)
-        self._draw_detail()
-        return True
+        self.chart_combo.blockSignals(False)
 
     def show_chart(self, kind, factor=None):
-        """Select a detail chart: ``kind`` "beeswarm", "class_swarm" or "dependence"."""
+        """Select a detail chart: ``kind`` "beeswarm", "class_swarm" or "dependence". Returns the
+        engine request drawing it, or None when the folder has no such chart."""
         for index in range(self.chart_combo.count()):
             if self.chart_combo.itemData(index) == (kind, factor):
+                if index == self.chart_combo.currentIndex():
+                    return self._detail_chosen(index)
                 self.chart_combo.setCurrentIndex(index)
-                return True
-        return False
+                return self.request
+        return None
 
-    def _draw_bar(self, axes):
-        from . import dock_shap_charts as charts
+    def _detail_chosen(self, index):
+        if self.folder is None or index < 0:
+            return None
+        kind, factor = self.chart_combo.itemData(index)
+        self.detail_chart.message(self.tr("Drawing…"))
+        args = dict(folder=self.folder, charts=[{"kind": kind, "factor": factor}], **self.detail_chart.render_args())
+        self.request = self.engine.request(
+            "importance-detail", "shap_charts", args, lambda result, error: self._detail_drawn(index, result, error),
+            self.tr("DeepProspect: SHAP chart"))
+        return self.request
 
-        charts.importance_bar(axes, self.data.importance["factor"].tolist(),
-                               self.data.importance["mean_abs_shap"].to_numpy())
-
-    def _draw_detail(self, *_):
-        if self.data is None or self.chart_combo.currentIndex() < 0:
+    def _detail_drawn(self, index, result, error):
+        if index != self.chart_combo.currentIndex():  # another chart was chosen meanwhile
+            for path in (result or {}).get("charts", ()):
+                discard_png(path)
             return
-        from . import dock_shap_charts as charts
-
-        kind, factor = self.chart_combo.currentData()
-        data = self.data
-        if kind == "beeswarm":
-            self.detail_canvas.plot(lambda axes: charts.beeswarm(
-                axes, data.shap_values.to_numpy(), data.factor_values.to_numpy(), data.factors))
-        elif kind == "class_swarm":
-            self.detail_canvas.plot(lambda axes: charts.class_swarm(
-                axes, factor, data.shap_values[factor].to_numpy(), data.factor_values[factor].to_numpy(),
-                data.labels.to_numpy(dtype=float)))
-        else:
-            self.detail_canvas.plot(lambda axes: charts.dependence(
-                axes, factor, data.factor_values[factor].to_numpy(), data.shap_values[factor].to_numpy(),
-                None if data.prediction is None else data.prediction.to_numpy()))
+        if error is not None:
+            self.detail_chart.message(str(error))
+            return
+        self.detail_chart.show_png(result["charts"][0])
 
     def run_shap(self):
         """Open deepprospect:shap's dialog with the loaded model and stack; show its output when done."""

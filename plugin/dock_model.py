@@ -5,15 +5,10 @@ from qgis.core import QgsCoordinateReferenceSystem, QgsSettings
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QFont
-from qgis.PyQt.QtWidgets import (
-    QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHeaderView, QLabel, QTableWidget,
-    QTableWidgetItem, QVBoxLayout, QWidget,
-)
+from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QTableWidgetItem, QVBoxLayout, QWidget
 
-from .dock_layout import scrollable_layout
-from .. import dependencies
-from . import tasks
-from .dock_charts import ChartCanvas, draw_training_curves
+from .dock_charts import ChartView
+from .dock_layout import fit_table, make_table, scrollable_layout
 
 RECENT_KEY = "DeepProspect/inspector/recentBundles"
 RECENT_COUNT = 8
@@ -87,19 +82,23 @@ def metric_value(metrics, key, label=None):
 class ModelTab(QWidget):
     """Pick a bundle; show its architecture, factors, hyper-parameters, metrics and training curves.
 
-    Emits ``metadataLoaded(path, metadata)`` at once (no TensorFlow needed) and
-    ``bundleLoaded(bundle)`` when the Keras members have been loaded in the background.
+    The engine reads the bundle (task ``bundle_summary``, no TensorFlow: it answers at once) and
+    draws the curves. Emits ``metadataLoaded(path, summary)`` when they are shown, then loads the
+    model into the dock's warm engine (task ``prepare_model``) so the first click on the map does
+    not wait for TensorFlow, and emits ``modelReady(path)``.
     """
 
     metadataLoaded = pyqtSignal(str, dict)
-    bundleLoaded = pyqtSignal(object)
+    modelReady = pyqtSignal(str)
 
-    def __init__(self, parent=None):
+    def __init__(self, engine, parent=None):
         super().__init__(parent)
+        self.engine = engine
         self.path = None
         self.metadata = None
-        self.bundle = None
-        self.load_task = None
+        self.ready = False
+        self.load_request = None
+        self.prepare_request = None
         self._build()
         self._fill_recent()
 
@@ -123,25 +122,25 @@ class ModelTab(QWidget):
 
         summary_box = QGroupBox(self.tr("Model"))
         self.summary = QFormLayout(summary_box)
-        self.summary.setRowWrapPolicy(QFormLayout.WrapLongRows)
+        self.summary.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.summary_labels = {}
         for key, title in (("architecture", self.tr("Architecture")), ("factors", self.tr("Factors")),
                            ("hyperparameters", self.tr("Hyper-parameters")), ("balance", self.tr("Class balance")),
                            ("grid", self.tr("Grid")), ("seed", self.tr("Seed"))):
             label = QLabel("–")
             label.setWordWrap(True)
-            label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.summary.addRow(title, label)
             self.summary_labels[key] = label
         layout.addWidget(summary_box)
 
         metrics_box = QGroupBox(self.tr("Validation metrics"))
         metrics_layout = QVBoxLayout(metrics_box)
-        self.metrics_table = _table(len(METRIC_ROWS), 1 + len(BASELINES))
+        self.metrics_table = make_table(len(METRIC_ROWS), 1 + len(BASELINES))
         self.metrics_table.setHorizontalHeaderLabels(
             [self.tr("Network")] + [self.tr(title) for _, title in BASELINES])
         self.metrics_table.setVerticalHeaderLabels([self.tr(title) for title, _, _ in METRIC_ROWS])
-        _fit_height(self.metrics_table)
+        fit_table(self.metrics_table)
         metrics_layout.addWidget(self.metrics_table)
         self.validation_note = QLabel("")
         self.validation_note.setWordWrap(True)
@@ -150,19 +149,19 @@ class ModelTab(QWidget):
 
         confusion_box = QGroupBox(self.tr("Confusion matrix (validation points)"))
         confusion_layout = QVBoxLayout(confusion_box)
-        self.confusion_table = _table(3, 3)
+        self.confusion_table = make_table(3, 3)
         # Pradhan et al. (2022), Table 3: rows actual, columns predicted, deposit first
         self.confusion_table.setHorizontalHeaderLabels(
             [self.tr("Predicted\ndeposit"), self.tr("Predicted\nnon-deposit"), self.tr("Total")])
         self.confusion_table.setVerticalHeaderLabels(
             [self.tr("Actual deposit"), self.tr("Actual non-deposit"), self.tr("Total")])
-        _fit_height(self.confusion_table)
+        fit_table(self.confusion_table)
         confusion_layout.addWidget(self.confusion_table)
         layout.addWidget(confusion_box)
 
         curves_box = QGroupBox(self.tr("Training curves"))
         curves_layout = QVBoxLayout(curves_box)
-        self.curves = ChartCanvas(height_inches=2.4)
+        self.curves = ChartView(chart_folder=self.engine.chart_folder)
         curves_layout.addWidget(self.curves)
         layout.addWidget(curves_box)
         layout.addStretch(1)
@@ -173,7 +172,7 @@ class ModelTab(QWidget):
         self.recent_combo.addItem(self.tr("— recent bundles —") if paths else self.tr("— none yet —"), "")
         for path in paths:
             self.recent_combo.addItem(Path(path).name, path)
-            self.recent_combo.setItemData(self.recent_combo.count() - 1, path, Qt.ToolTipRole)
+            self.recent_combo.setItemData(self.recent_combo.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
 
     def _recent_chosen(self, index):
         path = self.recent_combo.itemData(index)
@@ -185,65 +184,60 @@ class ModelTab(QWidget):
             self.load(path)
 
     # Loading ---------------------------------------------------------------------------
-    def load(self, path, background=True):
-        """Show ``path``'s metadata now, then load its Keras members in a QgsTask.
+    def load(self, path):
+        """Ask the engine for ``path``'s summary and curves; they are shown when it answers.
 
-        Returns True when the metadata could be read. ``background=False`` loads the members
-        in the calling thread (scripts); the GUI always uses a task.
+        Returns the engine :class:`~.tasks.Request` (None when the file does not exist).
         """
-        from ..models.bundle import BundleError, read_metadata
-
         path = str(path)
-        try:
-            metadata = read_metadata(path)
-        except BundleError as error:
+        if not Path(path).is_file():
+            self._set_status(self.tr("The model bundle {} does not exist.").format(path), error=True)
+            return None
+        self._set_status(self.tr("Reading {}…").format(Path(path).name))
+        args = dict(model=path, **self.curves.render_args())
+        self.load_request = self.engine.request(
+            "model", "bundle_summary", args, lambda result, error: self._summarised(path, result, error),
+            self.tr("DeepProspect: reading model {}").format(Path(path).name))
+        return self.load_request
+
+    def _summarised(self, path, result, error):
+        if error is not None:
             self._set_status(str(error), error=True)
-            return False
-        self.path, self.metadata, self.bundle = path, metadata, None
+            return
+        self.path, self.metadata, self.ready = path, result["summary"], False
         if self.file_widget.filePath() != path:
             self.file_widget.blockSignals(True)
             self.file_widget.setFilePath(path)
             self.file_widget.blockSignals(False)
         remember_bundle(path)
         self._fill_recent()
-        self.show_metadata(metadata)
-        self.metadataLoaded.emit(path, metadata)
-        missing = dependencies.missing_modules(("tensorflow",))
-        if missing:
-            self._set_status(self.tr("The metrics are shown, but the model itself cannot be used: ")
-                             + dependencies.install_instructions(missing), error=True)
-            return True
-        self._set_status(self.tr("Loading the model (TensorFlow)…"))
-        if background:
-            self.load_task = tasks.start(tasks.BackgroundTask(
-                self.tr("DeepProspect: loading model {}").format(Path(path).name),
-                lambda task, path=path: _load_bundle(path), lambda bundle, error, path=path: self._loaded(path, bundle, error)))
-        else:
-            try:
-                self._loaded(path, _load_bundle(path), None)
-            except Exception as error:
-                self._loaded(path, None, error)
-        return True
+        self.show_metadata(self.metadata, result.get("curves_png"))
+        self.metadataLoaded.emit(path, self.metadata)
+        self._set_status(self.tr("Loading the model into the engine (TensorFlow)…"))
+        self.prepare_request = self.engine.request(
+            "prepare", "prepare_model", {"model": path}, lambda output, failure: self._prepared(path, output, failure),
+            self.tr("DeepProspect: loading model {}").format(Path(path).name))
 
-    def _loaded(self, path, bundle, error):
+    def _prepared(self, path, output, error):
         if path != self.path:  # another bundle was chosen meanwhile
             return
         if error is not None:
-            self._set_status(self.tr("Could not load the model: {}").format(error), error=True)
+            self._set_status(self.tr("The metrics are shown, but the model itself could not be loaded: {}").format(
+                error), error=True)
             return
-        self.bundle = bundle
-        members = len(bundle.members)
+        self.ready = True
+        members = output["members"]
         self._set_status(self.tr("Model loaded: {} ({} member{}).").format(
             Path(path).name, members, "" if members == 1 else "s"))
-        self.bundleLoaded.emit(bundle)
+        self.modelReady.emit(path)
 
     def _set_status(self, text, error=False):
         self.status.setText(text)
         self.status.setStyleSheet("color: #b00020;" if error else "")
 
     # Display ---------------------------------------------------------------------------
-    def show_metadata(self, metadata):
-        """Fill every section from a bundle's metadata dict."""
+    def show_metadata(self, metadata, curves_png=None):
+        """Fill every section from a bundle's summary (metadata) and the engine's curves picture."""
         labels = self.summary_labels
         architecture = metadata.get("architecture", "?")
         if metadata.get("architecture") in ("cnn2d_patch",):
@@ -263,7 +257,7 @@ class ModelTab(QWidget):
         self._show_metrics(metadata.get("metrics") or {}, metadata.get("baselines") or {})
         metrics = metadata.get("metrics") or {}
         self._show_confusion(metrics.get("confusion_matrix"), metrics.get("confusion_matrix_layout", ""))
-        self._show_curves(metadata.get("history") or [])
+        self._show_curves(curves_png)
         self.validation_note.setText(self._validation_text(metadata))
 
     def _validation_text(self, metadata):
@@ -290,12 +284,13 @@ class ModelTab(QWidget):
             best = max((value for value in values if value is not None), default=None)
             for column, value in enumerate(values):
                 item = QTableWidgetItem("–" if value is None else "{:.3f}".format(value))
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if value is not None and value == best and sum(v is not None for v in values) > 1:
                     font = QFont()
                     font.setBold(True)
                     item.setFont(font)
                 self.metrics_table.setItem(row, column, item)
+        fit_table(self.metrics_table)
 
     def _show_confusion(self, matrix, layout=""):
         for row in range(3):
@@ -311,49 +306,19 @@ class ModelTab(QWidget):
         for row in range(3):
             for column in range(3):
                 item = QTableWidgetItem(str(cells[row][column]))
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if row == column and row < 2:
                     font = QFont()
                     font.setBold(True)
                     item.setFont(font)
                 self.confusion_table.setItem(row, column, item)
+        fit_table(self.confusion_table)
 
-    def _show_curves(self, history):
-        if isinstance(history, dict):
-            history = [history]
-        if not history or not any(member.get("loss") for member in history):
+    def _show_curves(self, curves_png):
+        if curves_png:
+            self.curves.show_png(curves_png)
+        else:
             self.curves.message(self.tr("This bundle holds no training history."))
-            return
-        self.curves.plot(lambda axes: draw_training_curves(axes, history), n_axes=2, sharex=True)
-
-
-def _load_bundle(path):
-    from ..models.bundle import load_bundle
-
-    return load_bundle(path)
-
-
-def _table(rows, columns):
-    table = QTableWidget(rows, columns)
-    table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-    table.setSelectionMode(QAbstractItemView.NoSelection)
-    table.setWordWrap(True)
-    # columns as wide as their header/values need, the last one taking what is left
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
-    table.horizontalHeader().setDefaultAlignment(Qt.AlignCenter)
-    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-    table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-    table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-    return table
-
-
-def _fit_height(table):
-    """No inner scrolling: the table is exactly as tall as its rows (the tab itself scrolls)."""
-    header = table.horizontalHeader()
-    header.setMinimumHeight(header.sizeHint().height())
-    height = header.minimumHeight() + sum(table.verticalHeader().sectionSize(row) for row in range(table.rowCount()))
-    table.setFixedHeight(height + 2 * table.frameWidth() + 2)
 
 
 def _format_value(value):

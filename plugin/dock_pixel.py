@@ -1,9 +1,13 @@
 """The inspector's "Pixel inspector" tab: click the map, see that pixel's factors, probability and
-local SHAP explanation (computed on the fly with the loaded bundle and its background)."""
+local SHAP explanation.
+
+The click is placed in the evidence stack's CRS here (QGIS's transform), then the dock's warm
+engine answers (task ``inspect_pixel``): the pixel's row and column, its factor values, the
+model's probability (every ensemble member), the SHAP contributions and the waterfall picture.
+"""
 import time
 from pathlib import Path
 
-import numpy as np
 from qgis.core import (
     QgsCoordinateTransform, QgsCsException, QgsMapLayerProxyModel, QgsPointXY, QgsProject, QgsRasterLayer,
 )
@@ -14,46 +18,84 @@ from qgis.PyQt.QtWidgets import (
     QToolButton, QVBoxLayout, QWidget,
 )
 
-from .dock_layout import scrollable_layout
-from . import tasks
-from .dock_charts import ChartCanvas
-from .dock_model import _fit_height, _table
+from .dock_charts import ChartView, discard_png
+from .dock_layout import fit_table, make_table, scrollable_layout
 
 #: EXPLAINER enum of deepprospect:shap, same order.
 EXPLAINERS = ("gradient", "deep", "kernel")
-#: Bars drawn individually in the waterfall; the rest are summed into one "other factors" bar.
-WATERFALL_FACTORS = 10
+ERROR_STYLE = "color: #b00020;"
 
 
 class PixelTab(QWidget):
     """A map tool and the explanation of the pixel it picked.
 
-    ``bundle`` is set by the dock when the Model tab has loaded one. After each click
-    :attr:`last_result` holds what is shown (coordinates, row/col, factor values, probability,
-    members' probabilities, SHAP values) and :attr:`last_message` any message instead of values.
+    ``model_path`` is set by the dock when the Model tab has read a bundle. After each answer
+    :attr:`last_result` holds what is shown (the engine's ``inspect_pixel`` result plus ``crs``)
+    and :attr:`last_message` any message instead of values; :attr:`request` is the engine call
+    of the last click.
     """
 
-    def __init__(self, iface, parent=None):
+    def __init__(self, iface, engine, parent=None):
         super().__init__(parent)
         self.iface = iface
-        self.bundle = None
+        self.engine = engine
+        self.model_path = None
         self.tool = None
-        self.task = None
+        self.request = None
+        self.last_click = None
         self.last_result = None
         self.last_message = ""
         self.last_seconds = None
-        self._request = 0
-        self._info_cache = {}
+        self._click_count = 0
         self._build()
 
     # Layout ----------------------------------------------------------------------------
     def _build(self):
         layout = scrollable_layout(self)
+        layout.addLayout(self._build_form())
 
+        self.pick_button = QPushButton(self.tr("Pick a pixel on the map"))
+        self.pick_button.setCheckable(True)
+        self.pick_button.toggled.connect(self._toggle_tool)
+        layout.addWidget(self.pick_button)
+
+        self.message_label = QLabel(self.tr("Load a model in the Model tab, choose the evidence stack, "
+                                            "then click the map."))
+        self.message_label.setWordWrap(True)
+        layout.addWidget(self.message_label)
+
+        pixel_box = QGroupBox(self.tr("Pixel"))
+        pixel_form = QFormLayout(pixel_box)
+        self.location_label = _selectable_label()
+        pixel_form.addRow(self.tr("Location"), self.location_label)
+        self.probability_label = _selectable_label()
+        pixel_form.addRow(self.tr("Deposit probability"), self.probability_label)
+        layout.addWidget(pixel_box)
+
+        chart_box = QGroupBox(self.tr("Why this probability: local SHAP contributions"))
+        chart_layout = QVBoxLayout(chart_box)
+        self.waterfall = ChartView(chart_folder=self.engine.chart_folder)
+        self.waterfall.message(self.tr("Click a pixel to explain it."))
+        chart_layout.addWidget(self.waterfall)
+        layout.addWidget(chart_box)
+
+        values_box = QGroupBox(self.tr("Factor values at this pixel"))
+        values_layout = QVBoxLayout(values_box)
+        self.values_table = make_table(0, 3)
+        self.values_table.setHorizontalHeaderLabels([self.tr("Factor"), self.tr("Value"), self.tr("SHAP")])
+        self.values_table.verticalHeader().setVisible(False)
+        header = self.values_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        values_layout.addWidget(self.values_table)
+        layout.addWidget(values_box)
+        layout.addStretch(1)
+
+    def _build_form(self):
         form = QFormLayout()
         stack_row = QHBoxLayout()
         self.stack_combo = QgsMapLayerComboBox()
-        self.stack_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.stack_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         self.stack_combo.setAllowEmptyLayer(True)
         self.stack_combo.setToolTip(self.tr("The evidence stack the model was trained on (one band per factor)."))
         stack_row.addWidget(self.stack_combo, 1)
@@ -68,48 +110,7 @@ class PixelTab(QWidget):
                                            self.tr("Kernel (model-agnostic, slow)"))):
             self.explainer_combo.addItem(text, name)
         form.addRow(self.tr("Explainer"), self.explainer_combo)
-        layout.addLayout(form)
-
-        self.pick_button = QPushButton(self.tr("Pick a pixel on the map"))
-        self.pick_button.setCheckable(True)
-        self.pick_button.toggled.connect(self._toggle_tool)
-        layout.addWidget(self.pick_button)
-
-        self.message_label = QLabel(self.tr("Load a model in the Model tab, choose the evidence stack, "
-                                            "then click the map."))
-        self.message_label.setWordWrap(True)
-        layout.addWidget(self.message_label)
-
-        pixel_box = QGroupBox(self.tr("Pixel"))
-        pixel_form = QFormLayout(pixel_box)
-        self.location_label = QLabel("–")
-        self.location_label.setWordWrap(True)
-        self.location_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        pixel_form.addRow(self.tr("Location"), self.location_label)
-        self.probability_label = QLabel("–")
-        self.probability_label.setWordWrap(True)
-        self.probability_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        pixel_form.addRow(self.tr("Deposit probability"), self.probability_label)
-        layout.addWidget(pixel_box)
-
-        chart_box = QGroupBox(self.tr("Why this probability: local SHAP contributions"))
-        chart_layout = QVBoxLayout(chart_box)
-        self.waterfall = ChartCanvas(height_inches=3.6)
-        self.waterfall.message(self.tr("Click a pixel to explain it."))
-        chart_layout.addWidget(self.waterfall)
-        layout.addWidget(chart_box)
-
-        values_box = QGroupBox(self.tr("Factor values at this pixel"))
-        values_layout = QVBoxLayout(values_box)
-        self.values_table = _table(0, 3)
-        self.values_table.setHorizontalHeaderLabels([self.tr("Factor"), self.tr("Value"), self.tr("SHAP")])
-        self.values_table.verticalHeader().setVisible(False)
-        header = self.values_table.horizontalHeader()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.Stretch)
-        values_layout.addWidget(self.values_table)
-        layout.addWidget(values_box)
-        layout.addStretch(1)
+        return form
 
     # Map tool --------------------------------------------------------------------------
     def _toggle_tool(self, checked):
@@ -143,20 +144,21 @@ class PixelTab(QWidget):
         self.stack_combo.setLayer(layer)
         return layer
 
-    def set_bundle(self, bundle):
-        self.bundle = bundle
-        if bundle is not None and self.last_result is not None and self.last_result.get("probability") is None:
-            self._explain(self.last_result)
+    def set_model(self, path):
+        """Use the bundle at ``path`` (None: no model); a pixel shown without a model is explained now."""
+        self.model_path = path
+        if path and self.last_click is not None and self.last_result is not None \
+                and self.last_result.get("probability") is None:
+            self._ask(self.last_click)
 
     # Inspecting ------------------------------------------------------------------------
     def inspect(self, point, crs):
         """Inspect the pixel under ``point`` (a QgsPointXY in ``crs``, usually the canvas CRS).
 
-        Shows the factor values at once; the probability and explanation follow from a task.
-        Returns the result dict, or None when there is nothing to show (message instead).
+        Places the point in the stack's CRS and asks the engine; the answer is shown when it
+        comes. Returns the click (a dict), or None when there is nothing to ask (message instead).
         """
-        started = time.perf_counter()
-        self._request += 1
+        self._click_count += 1
         layer = self.stack_combo.currentLayer()
         if layer is None:
             return self._show_message(self.tr("Choose the evidence stack above (the raster the model was trained on)."))
@@ -165,88 +167,45 @@ class PixelTab(QWidget):
         except QgsCsException:
             return self._show_message(self.tr("This point cannot be placed in the stack's CRS: it is outside the "
                                               "evidence stack. Click inside the stack's extent."))
-        path = layer.source().split("|")[0]
-        info = self._stack_info(path)
-        if info is None:
-            return None
-        from ..core.raster import points_to_pixels
-
-        rows, cols = points_to_pixels(info, [[stack_point.x(), stack_point.y()]])
-        row, col = int(rows[0]), int(cols[0])
-        if not (0 <= row < info.height and 0 <= col < info.width):
+        if not layer.extent().contains(stack_point):
             return self._show_message(self.tr(
                 "Outside the evidence stack: the point ({:,.1f}, {:,.1f}) lies outside {}. "
                 "Click inside the stack's extent.").format(stack_point.x(), stack_point.y(), layer.name()))
-        values = _read_pixel(path, row, col)
-        invalid = [name for name, value in zip(info.factor_names, values)
-                   if not np.isfinite(value) or (not np.isnan(info.nodata) and value == info.nodata)]
-        if invalid:
-            shown = ", ".join(invalid[:4]) + (self.tr(" and {} more").format(len(invalid) - 4) if len(invalid) > 4 else "")
-            return self._show_message(self.tr(
-                "No data at this pixel (row {}, column {}): the stack has nodata for {} here, so the model "
-                "cannot predict it. Click a pixel with data.").format(row, col, shown))
-        from ..core.raster import pixel_centres
+        click = dict(number=self._click_count, stack=layer.source().split("|")[0], x=stack_point.x(),
+                     y=stack_point.y(), crs=layer.crs().authid() or layer.crs().description(),
+                     started=time.perf_counter())
+        self.last_click = click
+        self.location_label.setText(self.tr("X {:,.1f}  Y {:,.1f}\n{}").format(click["x"], click["y"], click["crs"]))
+        self._ask(click)
+        return click
 
-        centre = pixel_centres(info, [row], [col])[0]
-        result = dict(x=float(centre[0]), y=float(centre[1]), row=row, col=col, stack=path,
-                      crs=layer.crs().authid() or layer.crs().description(), factor_names=list(info.factor_names),
-                      values=values, probability=None, members=None, shap_values=None, base_value=None,
-                      started=started, request=self._request)
+    def _ask(self, click):
+        args = dict(stack=click["stack"], x=click["x"], y=click["y"], model=self.model_path,
+                    explainer=self.explainer_combo.currentData(), **self.waterfall.render_args())
+        if self.model_path:
+            self.probability_label.setText(self.tr("computing…"))
+            self._show_note(self.tr("Explaining this pixel with the {} explainer…").format(args["explainer"]))
+        self.request = self.engine.request(
+            "pixel", "inspect_pixel", args, lambda result, error: self._answered(click, result, error),
+            self.tr("DeepProspect: inspecting a pixel"))
+
+    def _answered(self, click, result, error):
+        if click is not self.last_click:  # the user clicked elsewhere meanwhile
+            discard_png((result or {}).get("waterfall_png"))
+            return
+        if error is not None:
+            self._show_message(str(error))
+            return
+        result["crs"] = click["crs"]
         self.last_result = result
-        self.last_message = ""
-        self.message_label.setText("")
-        self.message_label.setStyleSheet("")
+        self.last_seconds = time.perf_counter() - click["started"]
         self._show_pixel(result)
-        self._explain(result)
-        return result
-
-    def _stack_info(self, path):
-        from ..core.errors import DeepProspectError
-        from ..core.raster import read_stack_info
-
-        if path not in self._info_cache:
-            try:
-                self._info_cache[path] = read_stack_info(path)
-            except DeepProspectError as error:
-                self._show_message(str(error))
-                return None
-        return self._info_cache[path]
-
-    def _explain(self, result):
-        from ..core.errors import DeepProspectError
-
-        if self.bundle is None:
+        if result.get("probability") is None:
             self._show_note(self.tr("Load a model bundle in the Model tab to see this pixel's probability and "
                                     "its explanation."))
-            return
-        try:
-            self.bundle.check_factors(result["factor_names"])
-        except DeepProspectError as error:
-            self._show_note(str(error), error=True)
-            return
-        explainer = self.explainer_combo.currentData()
-        bundle, request = self.bundle, result["request"]
-        self.probability_label.setText(self.tr("computing…"))
-        self.waterfall.message(self.tr("Explaining this pixel with the {} explainer…").format(explainer))
-        self.task = tasks.start(tasks.BackgroundTask(
-            self.tr("DeepProspect: explaining pixel row {}, column {}").format(result["row"], result["col"]),
-            lambda task: explain_pixel(bundle, result["stack"], result["row"], result["col"], explainer),
-            lambda output, error: self._explained(request, output, error)))
-
-    def _explained(self, request, output, error):
-        result = self.last_result
-        if result is None or request != result["request"]:
-            return  # the user clicked elsewhere meanwhile
-        if error is not None:
-            self.probability_label.setText("–")
-            self.waterfall.message("")
-            self._show_note(self.tr("Could not explain this pixel: {}").format(error), error=True)
-            return
-        result.update(output)
-        self.last_seconds = time.perf_counter() - result["started"]
-        self._show_pixel(result)
-        self._show_note(self.tr("Explained in {:.1f} s with the {} explainer.").format(
-            self.last_seconds, output["explainer"]))
+        else:
+            self._show_note(self.tr("Explained in {:.1f} s with the {} explainer.").format(
+                self.last_seconds, result["explainer"]))
 
     # Display ---------------------------------------------------------------------------
     def _show_message(self, text):
@@ -254,32 +213,44 @@ class PixelTab(QWidget):
         self.last_result = None
         self.last_message = text
         self.message_label.setText(text)
-        self.message_label.setStyleSheet("color: #b00020;")
+        self.message_label.setStyleSheet(ERROR_STYLE)
         self.location_label.setText("–")
         self.probability_label.setText("–")
         self.values_table.setRowCount(0)
-        _fit_height(self.values_table)
+        fit_table(self.values_table)
         self.waterfall.message("")
         return None
 
     def _show_note(self, text, error=False):
         self.last_message = text
         self.message_label.setText(text)
-        self.message_label.setStyleSheet("color: #b00020;" if error else "color: #444444;")
+        self.message_label.setStyleSheet(ERROR_STYLE if error else "color: #444444;")
 
     def _show_pixel(self, result):
-        self.location_label.setText(self.tr("X {:,.1f}  Y {:,.1f} ({})\nrow {}, column {} of the stack").format(
+        self.location_label.setText(self.tr("X {:,.1f}  Y {:,.1f}\n{} · row {}, column {} of the stack").format(
             result["x"], result["y"], result["crs"], result["row"], result["col"]))
-        probability, members = result["probability"], result["members"]
-        if probability is None:
-            self.probability_label.setText("–")
-        elif members is not None and len(members) > 1:
-            self.probability_label.setText(self.tr("{:.3f}  (ensemble of {}: {:.3f}–{:.3f}, sd {:.3f})").format(
-                probability, len(members), float(np.min(members)), float(np.max(members)), float(np.std(members))))
+        self.probability_label.setText(self._probability_text(result))
+        self._fill_values(result)
+        if result.get("waterfall_png"):
+            self.waterfall.show_png(result["waterfall_png"])
         else:
-            self.probability_label.setText("{:.3f}".format(probability))
-        names, values, shap_values = result["factor_names"], result["values"], result["shap_values"]
-        order = np.argsort(-np.abs(shap_values)) if shap_values is not None else np.arange(len(names))
+            self.waterfall.message(self.tr("Load a model to explain this pixel."))
+
+    def _probability_text(self, result):
+        probability, members = result.get("probability"), result.get("members") or []
+        if probability is None:
+            return "–"
+        if len(members) > 1:
+            spread = result["spread"]
+            return self.tr("{:.3f}\nensemble of {}: {:.3f}–{:.3f}, sd {:.3f}").format(
+                probability, len(members), spread["min"], spread["max"], spread["sd"])
+        return "{:.3f}".format(probability)
+
+    def _fill_values(self, result):
+        names, values, shap_values = result["factor_names"], result["values"], result.get("shap_values")
+        order = list(range(len(names)))
+        if shap_values is not None:
+            order.sort(key=lambda index: -abs(shap_values[index]))
         self.values_table.setRowCount(len(names))
         for row, index in enumerate(order):
             cells = (names[index], format_value(values[index]),
@@ -287,11 +258,9 @@ class PixelTab(QWidget):
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column:
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.values_table.setItem(row, column, item)
-        _fit_height(self.values_table)  # every factor visible: the tab scrolls, not the table
-        if shap_values is not None:
-            self.waterfall.plot(lambda axes: draw_waterfall(axes, result))
+        fit_table(self.values_table)  # every factor visible: the tab scrolls, not the table
 
     def table_values(self):
         """{factor: displayed value text} of the table (what the user reads)."""
@@ -307,49 +276,16 @@ class PixelTab(QWidget):
             self.tool = None
 
 
+def _selectable_label():
+    label = QLabel("–")
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
 def format_value(value):
     """A factor value as the table shows it: 4 significant digits, no scientific notation below 1e6."""
     value = float(value)
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
         return "{:.4g}".format(value)
     return "{:,.4g}".format(value) if abs(value) < 1e4 else "{:,.0f}".format(value)
-
-
-def explain_pixel(bundle, stack_path, row, col, explainer="gradient"):
-    """Probability (ensemble mean and members) and local SHAP values of one pixel.
-
-    Returns a dict: ``probability`` (float), ``members`` (n_members,), ``shap_values``
-    (n_factors,), ``base_value`` (float), ``explainer``. Runs in a worker thread.
-    """
-    from ..models.explain import explain_pixels
-
-    members = np.asarray(_predict_at_pixels(bundle, stack_path, [row], [col]))[:, 0]
-    explanation = explain_pixels(bundle, stack_path, [row], [col], explainer=explainer)
-    return dict(probability=float(members.mean()), members=members,
-                shap_values=np.asarray(explanation["shap_values"], dtype=float)[0],
-                base_value=float(np.ravel(explanation["base_value"])[0]), explainer=explainer)
-
-
-def _predict_at_pixels(bundle, stack_path, rows, cols):
-    try:
-        from ..models.predict import predict_at_pixels
-    except ImportError:  # interim until models/predict.py lands: pixel models only
-        values = np.array([_read_pixel(stack_path, row, col) for row, col in zip(rows, cols)])
-        return bundle.predict_members(bundle.standardise(values))
-    return predict_at_pixels(bundle, stack_path, rows, cols)
-
-
-def _read_pixel(path, row, col):
-    import rasterio
-    from rasterio.windows import Window
-
-    with rasterio.open(path) as dataset:
-        return dataset.read(window=Window(col, row, 1, 1))[:, 0, 0].astype(np.float64)
-
-
-def draw_waterfall(axes, result):
-    """The pixel's SHAP waterfall: from the base value through each factor's push to its probability."""
-    from .dock_shap_charts import waterfall
-
-    waterfall(axes, result["factor_names"], result["shap_values"], result["values"], result["base_value"],
-              result["probability"], max_display=WATERFALL_FACTORS)

@@ -12,12 +12,12 @@ class PixelPickTool(QgsMapToolEmitPoint):
 
     def __init__(self, canvas):
         super().__init__(canvas)
-        self.setCursor(Qt.CrossCursor)
+        self.setCursor(Qt.CursorShape.CrossCursor)
         self.marker = None
         self.canvasClicked.connect(self._clicked)
 
     def _clicked(self, point, button):
-        if button != Qt.LeftButton:
+        if button != Qt.MouseButton.LeftButton:
             return
         self.mark(point)
         self.picked.emit(QgsPointXY(point), self.canvas().mapSettings().destinationCrs())
@@ -26,7 +26,7 @@ class PixelPickTool(QgsMapToolEmitPoint):
         """Show a cross at ``point`` (canvas CRS), replacing the previous one."""
         if self.marker is None:
             self.marker = QgsVertexMarker(self.canvas())
-            self.marker.setIconType(QgsVertexMarker.ICON_CROSS)
+            self.marker.setIconType(QgsVertexMarker.IconType.ICON_CROSS)
             self.marker.setColor(QColor(220, 30, 30))
             self.marker.setIconSize(14)
             self.marker.setPenWidth(3)
