@@ -83,3 +83,32 @@ def province_bundle(qgis_app, province_stack, province_training_points, tmp_path
     return processing.run("deepprospect:train", {
         "STACK": province_stack, "POINTS": province_training_points, "ARCHITECTURE": 0, "EPOCHS": 20,
         "ENSEMBLE_SIZE": 2, "SEED": 3, "OUTPUT_MODEL": str(folder / "province.dpm")})["OUTPUT_MODEL"]
+
+
+_SPECTRAL_DATA = """
+import json
+import numpy as np
+from deepprospect.core import synthetic_spectra as s
+folder = {folder!r}
+wavelengths = s.imaging_wavelengths(80, 400.0, 2380.0)
+soil, _ = s.write_soil_library(folder + "/soil.csv", 120, seed=4, wavelengths=np.arange(350.0, 2501.0, 5.0))
+library = s.write_mineral_library(folder + "/library.csv", 30, seed=4, wavelengths=wavelengths)
+scene = s.generate_scene(folder + "/scene.tif", size=30, seed=5, wavelengths=wavelengths)
+other = s.generate_scene(folder + "/other.tif", size=20, seed=1, wavelengths=s.imaging_wavelengths(60, 400.0, 2380.0))
+print(json.dumps(dict(soil=str(soil), library=str(library), scene=scene["scene"], other=other["scene"])))
+"""
+
+
+@pytest.fixture(scope="session")
+def spectral_data(tmp_path_factory):
+    """Synthetic spectra from the engine's generators (core/synthetic_spectra.py), run in the
+    engine's Python: ``soil`` (120 soil spectra with Sb, As, Pb, Mn, some censored), ``library``
+    (30 mineral spectra with a class column), ``scene`` (30 × 30 px, 80 bands 400–2380 nm),
+    ``other`` (a 60-band scene), ``folder``."""
+    import json
+
+    from reference import run_in_engine_python
+
+    folder = tmp_path_factory.mktemp("spectral_data")
+    paths = json.loads(run_in_engine_python(_SPECTRAL_DATA.format(folder=str(folder))).splitlines()[-1])
+    return dict(paths, folder=folder)

@@ -1,37 +1,16 @@
 """The five spectral algorithms through QGIS Processing, as a user's script calls them.
 
-Test data come from the engine's own generators (core/synthetic_spectra.py), run in the engine's
+Test data (the ``spectral_data`` fixture) come from the engine's own generators, run in the engine's
 Python; the preprocessing chain is checked against a reference written here with the system's
 numpy and scipy (monotone-chain hull, log10, scipy's Savitzky–Golay, numpy's gradient). The models'
 accuracy is checked in tests/engine/test_spectral_models.py.
 """
 import csv
-import json
 
 import numpy as np
 import pytest
 
-from reference import read_raster, run_in_engine_python
-
-MAKE_DATA = """
-import json
-import numpy as np
-from deepprospect.core import synthetic_spectra as s
-folder = {folder!r}
-wavelengths = s.imaging_wavelengths(80, 400.0, 2380.0)
-soil, _ = s.write_soil_library(folder + "/soil.csv", 120, seed=4, wavelengths=np.arange(350.0, 2501.0, 5.0))
-library = s.write_mineral_library(folder + "/library.csv", 30, seed=4, wavelengths=wavelengths)
-scene = s.generate_scene(folder + "/scene.tif", size=30, seed=5, wavelengths=wavelengths)
-other = s.generate_scene(folder + "/other.tif", size=20, seed=1, wavelengths=s.imaging_wavelengths(60, 400.0, 2380.0))
-print(json.dumps(dict(soil=str(soil), library=str(library), scene=scene["scene"], other=other["scene"])))
-"""
-
-
-@pytest.fixture(scope="module")
-def spectral_data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("spectral_algorithms")
-    paths = json.loads(run_in_engine_python(MAKE_DATA.format(folder=str(folder))).splitlines()[-1])
-    return dict(paths, folder=folder)
+from reference import read_raster
 
 
 def read_table(path):
