@@ -24,8 +24,8 @@ from .tasks import task
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 #: Font sizes for a chart a few hundred pixels wide (the report's PNGs use matplotlib's defaults).
-DOCK_STYLE = {"font.size": 7.5, "axes.titlesize": 8.5, "axes.labelsize": 7.5, "xtick.labelsize": 7.5,
-              "ytick.labelsize": 7.5, "legend.fontsize": 7.5}
+DOCK_STYLE = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "xtick.labelsize": 7.5,
+              "ytick.labelsize": 8, "legend.fontsize": 8}
 #: Training (solid) and validation (dashed) curves share a colour per ensemble member.
 MEMBER_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
 #: Bars drawn individually in the waterfall; the rest are summed into one "other factors" bar.
@@ -66,12 +66,33 @@ def bundle_summary(args, feedback):
 
 @task("prepare_model")
 def prepare_model(args, feedback):
-    """args: model → the bundle loaded in this worker (TensorFlow imported, members built), so the
-    first click on the map does not wait for it. Returns members, architecture, seconds."""
+    """args: model, stack (optional) → the bundle loaded in this worker (TensorFlow imported,
+    members built) so the first click on the map does not wait for it; with a stack, one pixel
+    is also predicted and explained, which compiles the prediction and SHAP functions and reads
+    the SHAP background for that stack. Returns members, architecture, warmed (a pixel was
+    explained), seconds."""
     started = time.perf_counter()
     bundle = _bundle(args["model"])
-    return {"members": len(bundle.members), "architecture": bundle.architecture,
+    warmed = bool(args.get("stack")) and _warm_up(bundle, args["stack"], feedback)
+    return {"members": len(bundle.members), "architecture": bundle.architecture, "warmed": warmed,
             "seconds": time.perf_counter() - started}
+
+
+def _warm_up(bundle, stack, feedback):
+    """Predict and explain the stack's centre pixel (any failure is the click's to report)."""
+    from ..core.raster import read_stack_info
+    from ..models.explain import explain_pixels
+    from ..models.predict import predict_at_pixels
+
+    try:
+        info = read_stack_info(stack)
+        bundle.check_factors(info.factor_names)
+        row, col = info.height // 2, info.width // 2
+        predict_at_pixels(bundle, stack, [row], [col])
+        explain_pixels(bundle, stack, [row], [col], feedback=feedback)
+    except DeepProspectError:  # e.g. nodata there, or another stack: the first click says it clearly
+        return False
+    return True
 
 
 @task("inspect_pixel")
@@ -85,21 +106,48 @@ def inspect_pixel(args, feedback):
     Returns ``row``, ``col``, ``x``, ``y`` (the pixel's centre), ``factor_names``, ``values``
     (raw), and with a model: ``probability`` (ensemble mean, the map's value), ``members``,
     ``spread`` {min, max, sd}, ``shap_values``, ``base_value``, ``additivity_error``,
-    ``explainer``, ``units``, ``waterfall_png``; ``seconds`` spent in the engine.
+    ``explainer``, ``units``, ``waterfall_png``; ``seconds`` spent in the engine and ``timings``
+    (seconds per step: read, predict, explain, draw).
     Raises a clear error for a point outside the stack or on nodata.
     """
-    started = time.perf_counter()
     from ..core.raster import read_stack_info
 
+    clock = _Clock()
     info = read_stack_info(args["stack"])
     row, col = _pixel_of(info, float(args["x"]), float(args["y"]))
-    values = _pixel_values(info, row, col)
-    result = _pixel_result(info, row, col, values)
+    result = _pixel_result(info, row, col, _pixel_values(info, row, col))
+    clock.lap("read")
     if args.get("model"):
-        result.update(_explain_pixel(args, info, row, col, feedback))
-        result["waterfall_png"] = _render(args, "waterfall", lambda figure: _waterfall(figure, result), aspect=0.74)
-    result["seconds"] = time.perf_counter() - started
+        result.update(_explain_pixel(args, info, row, col, feedback, clock))
+        result["waterfall_png"] = _render(args, "waterfall", lambda figure: _waterfall(figure, result), aspect=0.74,
+                                          layout=None)
+        clock.lap("draw")
+    result.update(seconds=clock.total(), timings=clock.laps)
     return result
+
+
+class _Clock:
+    """Seconds per step of a task, for the benchmark's breakdown."""
+
+    def __init__(self):
+        self.started = self.last = time.perf_counter()
+        self.laps = {}
+
+    def lap(self, name):
+        now = time.perf_counter()
+        self.laps[name] = now - self.last
+        self.last = now
+
+    def total(self):
+        return time.perf_counter() - self.started
+
+
+@task("waterfall_chart")
+def waterfall_chart(args, feedback):
+    """args: an ``inspect_pixel`` result's factor_names, values, shap_values, base_value,
+    probability, units; chart_folder, width, scale → ``png``: its waterfall drawn again (the
+    dock was resized)."""
+    return {"png": _render(args, "waterfall", lambda figure: _waterfall(figure, args), aspect=0.74, layout=None)}
 
 
 @task("shap_charts")
@@ -183,7 +231,7 @@ def _pixel_result(info, row, col, values):
             "values": values}
 
 
-def _explain_pixel(args, info, row, col, feedback):
+def _explain_pixel(args, info, row, col, feedback, clock):
     """Probability (the map's own prediction path) and local SHAP values of one pixel."""
     import numpy as np
 
@@ -193,8 +241,10 @@ def _explain_pixel(args, info, row, col, feedback):
     bundle = _bundle(args["model"])
     bundle.check_factors(info.factor_names)
     members = np.asarray(predict_at_pixels(bundle, info.path, [row], [col]), dtype=np.float64)[:, 0]
+    clock.lap("predict")
     explanation = explain_pixels(bundle, info.path, [row], [col], explainer=args.get("explainer") or "gradient",
                                  feedback=feedback)
+    clock.lap("explain")
     return {"probability": float(members.mean()), "members": members.tolist(),
             "spread": {"min": float(members.min()), "max": float(members.max()), "sd": float(members.std())},
             "shap_values": np.asarray(explanation["shap_values"], dtype=float)[0].tolist(),
@@ -272,9 +322,10 @@ def _shap_chart(args, data, kind, factor):
 
 # Drawing -------------------------------------------------------------------------------------
 
-def _render(args, name, draw, aspect):
+def _render(args, name, draw, aspect, layout="constrained"):
     """Draw ``draw(figure)`` on a figure ``width`` screen pixels wide and ``aspect`` × as tall, save
-    it as a new PNG in ``chart_folder`` and return its path."""
+    it as a new PNG in ``chart_folder`` and return its path. ``layout`` None: ``draw`` places the
+    axes itself (constrained layout costs a third of a click's time)."""
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
@@ -285,7 +336,7 @@ def _render(args, name, draw, aspect):
     dpi = 100.0
     with rc_context(DOCK_STYLE):
         # constrained layout fits the labels into the width the dock has
-        figure = Figure(figsize=(width / dpi, width * aspect / dpi), dpi=dpi, layout="constrained")
+        figure = Figure(figsize=(width / dpi, width * aspect / dpi), dpi=dpi, layout=layout)
         draw(figure)
         handle, path = tempfile.mkstemp(prefix="{}-".format(name), suffix=".png", dir=str(folder))
         os.close(handle)
@@ -323,7 +374,8 @@ def _training_curves(figure, history):
     if len(history) > 1:
         handles += [Line2D([], [], color=MEMBER_COLOURS[index % len(MEMBER_COLOURS)], label="member {}".format(index + 1))
                     for index in range(len(history))]
-    figure.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), frameon=False)
+    columns = 4 if figure.get_figwidth() * figure.dpi >= 480 else 2  # narrow: two rows of legend
+    figure.legend(handles=handles, loc="outside lower center", ncols=min(columns, len(handles)), frameon=False)
 
 
 def _waterfall(figure, result):
@@ -332,21 +384,48 @@ def _waterfall(figure, result):
     axes = figure.add_subplot()
     charts.waterfall(axes, result["factor_names"], result["shap_values"], result["values"], result["base_value"],
                      result["probability"], result.get("units"), max_display=WATERFALL_FACTORS)
-    _keep_texts_inside(figure, axes)
+    _fit_axes(figure, axes)
 
 
-def _keep_texts_inside(figure, axes, padding=3, rounds=4):
-    """Widen the x range until every label written in data coordinates (the waterfall's values at
-    the ends of the bars) lies inside the axes: at a dock's width, a fixed margin in data units
-    lets the longest bar's label run over the axis.
+def _fit_axes(figure, axes, padding=4):
+    """Place the axes so their tick labels, axis label and title just fit in the figure, and widen
+    the x range until every label written in data coordinates (the waterfall's values at the
+    ends of the bars) lies inside the axes.
 
-    Lays the figure out once and then freezes the layout (the labels' size in pixels does not
-    depend on the range), so the picture is not laid out again when it is saved."""
+    What a layout engine does, measured without drawing: the labels' sizes in pixels do not
+    depend on where the axes are. At a dock's width a fixed margin in data units lets the
+    longest bar's label run over the axis, and the title and the x label, centred on axes pushed
+    right by long factor names, run off the picture: they are centred on the picture instead,
+    on two lines when one is too long."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     renderer = FigureCanvasAgg(figure).get_renderer()
-    figure.draw_without_rendering()
-    figure.set_layout_engine("none")
+    width, height = figure.bbox.width, figure.bbox.height
+    centred = (axes.title, axes.xaxis.label)
+    for text in centred:
+        if text.get_window_extent(renderer).width > width - 2 * padding and " (" in text.get_text():
+            text.set_text(text.get_text().replace(" (", "\n(", 1))
+    _keep_texts_inside(axes, renderer, padding)
+    box = axes.get_window_extent(renderer)
+    tight = axes.get_tightbbox(renderer, bbox_extra_artists=[])
+    for text in centred:
+        text.set_visible(False)
+    sides = axes.get_tightbbox(renderer, bbox_extra_artists=[])  # what is left and right of the axes
+    for text in centred:
+        text.set_visible(True)
+    left = (box.x0 - sides.x0 + padding) / width
+    right = 1 - (sides.x1 - box.x1 + padding) / width
+    bottom = (box.y0 - tight.y0 + padding) / height
+    top = 1 - (tight.y1 - box.y1 + padding) / height
+    axes.set_position([left, bottom, right - left, top - bottom])
+    middle = (0.5 - left) / (right - left)  # the picture's centre in axes coordinates
+    axes.title.set_x(middle)
+    axes.xaxis.label.set_x(middle)
+    _keep_texts_inside(axes, renderer, padding)
+
+
+def _keep_texts_inside(axes, renderer, padding, rounds=4):
+    """Widen the x range until the axes' texts lie inside them (see :func:`_fit_axes`)."""
     box = axes.get_window_extent(renderer)
     for _ in range(rounds):
         low, high = axes.get_xlim()

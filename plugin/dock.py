@@ -10,7 +10,7 @@ called from ``QgsTask``s so QGIS stays responsive; charts come back as pictures.
 """
 from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import Qt, pyqtSignal
-from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 try:  # Qt 6 moved QAction to QtGui
     from qgis.PyQt.QtGui import QAction
@@ -73,15 +73,16 @@ class InspectorDock(QgsDockWidget):
     def _build_banner(self):
         """A red note and an install button, shown while the engine is not installed."""
         self.banner = QWidget()
-        row = QHBoxLayout(self.banner)
-        row.setContentsMargins(0, 0, 0, 0)
+        column = QVBoxLayout(self.banner)
+        column.setContentsMargins(0, 0, 0, 4)
         self.banner_label = QLabel("")
         self.banner_label.setWordWrap(True)
+        self.banner_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner_label.setStyleSheet("color: #b00020;")
-        row.addWidget(self.banner_label, 1)
+        column.addWidget(self.banner_label)
         self.install_button = QPushButton(self.tr("Install the engine…"))
         self.install_button.clicked.connect(self.request_install)
-        row.addWidget(self.install_button, 0, Qt.AlignmentFlag.AlignTop)
+        column.addWidget(self.install_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.banner.setVisible(False)
         return self.banner
 

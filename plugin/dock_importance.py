@@ -58,6 +58,7 @@ class ImportanceTab(QWidget):
         bar_box = QGroupBox(self.tr("Factor importance (mean |SHAP|)"))
         bar_layout = QVBoxLayout(bar_box)
         self.bar_chart = ChartView(chart_folder=self.engine.chart_folder)
+        self.bar_chart.redrawRequested.connect(self._redraw_bar)
         bar_layout.addWidget(self.bar_chart)
         layout.addWidget(bar_box)
 
@@ -67,6 +68,7 @@ class ImportanceTab(QWidget):
         self.chart_combo.currentIndexChanged.connect(self._detail_chosen)
         detail_layout.addWidget(self.chart_combo)
         self.detail_chart = ChartView(chart_folder=self.engine.chart_folder)
+        self.detail_chart.redrawRequested.connect(lambda args: self._detail_chosen(self.chart_combo.currentIndex()))
         detail_layout.addWidget(self.detail_chart)
         layout.addWidget(detail_box)
         layout.addStretch(1)
@@ -110,6 +112,21 @@ class ImportanceTab(QWidget):
         bar, beeswarm = result["charts"]
         self.bar_chart.show_png(bar)
         self.detail_chart.show_png(beeswarm)
+
+    def _redraw_bar(self, render_args):
+        if self.folder is None:
+            return
+        folder = self.folder
+        self.engine.request("importance-bar", "shap_charts", dict(folder=folder, charts=[{"kind": "importance"}],
+                                                                  **render_args),
+                            lambda result, error: self._bar_drawn(folder, result, error),
+                            self.tr("DeepProspect: SHAP chart"))
+
+    def _bar_drawn(self, folder, result, error):
+        if error is None and folder == self.folder:
+            self.bar_chart.show_png(result["charts"][0])
+        elif result:
+            discard_png(result["charts"][0])
 
     def _fill_combo(self, has_labels):
         self.chart_combo.blockSignals(True)

@@ -162,6 +162,7 @@ class ModelTab(QWidget):
         curves_box = QGroupBox(self.tr("Training curves"))
         curves_layout = QVBoxLayout(curves_box)
         self.curves = ChartView(chart_folder=self.engine.chart_folder)
+        self.curves.redrawRequested.connect(self._redraw_curves)
         curves_layout.addWidget(self.curves)
         layout.addWidget(curves_box)
         layout.addStretch(1)
@@ -230,6 +231,12 @@ class ModelTab(QWidget):
         self._set_status(self.tr("Model loaded: {} ({} member{}).").format(
             Path(path).name, members, "" if members == 1 else "s"))
         self.modelReady.emit(path)
+
+    def _redraw_curves(self, render_args):
+        if self.path:
+            self.engine.request("model-curves", "bundle_summary", dict(model=self.path, **render_args),
+                                lambda result, error: self._show_curves(result.get("curves_png")) if result else None,
+                                self.tr("DeepProspect: training curves"))
 
     def _set_status(self, text, error=False):
         self.status.setText(text)

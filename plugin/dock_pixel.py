@@ -42,6 +42,7 @@ class PixelTab(QWidget):
         self.model_path = None
         self.tool = None
         self.request = None
+        self.warm_request = None
         self.last_click = None
         self.last_result = None
         self.last_message = ""
@@ -75,6 +76,7 @@ class PixelTab(QWidget):
         chart_box = QGroupBox(self.tr("Why this probability: local SHAP contributions"))
         chart_layout = QVBoxLayout(chart_box)
         self.waterfall = ChartView(chart_folder=self.engine.chart_folder)
+        self.waterfall.redrawRequested.connect(self._redraw_waterfall)
         self.waterfall.message(self.tr("Click a pixel to explain it."))
         chart_layout.addWidget(self.waterfall)
         layout.addWidget(chart_box)
@@ -98,6 +100,7 @@ class PixelTab(QWidget):
         self.stack_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         self.stack_combo.setAllowEmptyLayer(True)
         self.stack_combo.setToolTip(self.tr("The evidence stack the model was trained on (one band per factor)."))
+        self.stack_combo.layerChanged.connect(lambda layer: self.warm_up())
         stack_row.addWidget(self.stack_combo, 1)
         browse = QToolButton()
         browse.setText("…")
@@ -150,6 +153,18 @@ class PixelTab(QWidget):
         if path and self.last_click is not None and self.last_result is not None \
                 and self.last_result.get("probability") is None:
             self._ask(self.last_click)
+        self.warm_up()
+
+    def warm_up(self):
+        """With a model and a stack chosen, let the engine explain one pixel of the stack now, so
+        the user's first click is answered as fast as the next ones. Returns the request (or None)."""
+        layer = self.stack_combo.currentLayer()
+        if not self.model_path or layer is None:
+            return None
+        self.warm_request = self.engine.request(
+            "warm", "prepare_model", {"model": self.model_path, "stack": layer.source().split("|")[0]},
+            lambda result, error: None, self.tr("DeepProspect: preparing the pixel inspector"))
+        return self.warm_request
 
     # Inspecting ------------------------------------------------------------------------
     def inspect(self, point, crs):
@@ -206,6 +221,22 @@ class PixelTab(QWidget):
         else:
             self._show_note(self.tr("Explained in {:.1f} s with the {} explainer.").format(
                 self.last_seconds, result["explainer"]))
+
+    def _redraw_waterfall(self, render_args):
+        """The dock was resized: the same waterfall, drawn for the new width."""
+        result = self.last_result
+        if not result or result.get("shap_values") is None:
+            return
+        keys = ("factor_names", "values", "shap_values", "base_value", "probability", "units")
+        self.engine.request("waterfall", "waterfall_chart", dict({key: result[key] for key in keys}, **render_args),
+                            lambda output, error: self._waterfall_drawn(result, output, error),
+                            self.tr("DeepProspect: drawing the waterfall"))
+
+    def _waterfall_drawn(self, result, output, error):
+        if error is None and result is self.last_result:
+            self.waterfall.show_png(output["png"])
+        elif output:
+            discard_png(output["png"])
 
     # Display ---------------------------------------------------------------------------
     def _show_message(self, text):

@@ -421,9 +421,13 @@ def test_a_dock_without_the_engine_offers_to_install_it(iface, holey_stack, tmp_
 
     monkeypatch.setenv("DEEPPROSPECT_ENV", str(tmp_path / "no_engine"))
     widget = InspectorDock(iface)
+    widget.setFloating(True)
+    widget.resize(*DOCK_SIZE)
     widget.show()
+    _settle()
     try:
         assert widget.banner.isVisible() and "not installed yet" in widget.banner_label.text()
+        widget.grab().save(str(tmp_path / "no_engine.png"))
         widget.pixel_tab.set_stack(holey_stack)
         request = widget.engine.request("pixel", "ping", {}, lambda result, error: None, "test")
         assert tasks.wait(request) and "not installed yet" in str(request.error)
@@ -440,7 +444,8 @@ def test_a_dock_without_the_engine_offers_to_install_it(iface, holey_stack, tmp_
         assert triggered == ["action", "signal"]
         action.deleteLater()
     finally:
-        widget.unload()
+        widget.hide()
+        widget.setParent(None)  # off the main window now: deleteLater waits for an event loop
         widget.deleteLater()
 
 
@@ -505,6 +510,30 @@ def test_layers_tab_loads_styled_layers(dock, prediction):
     assert [node.layer().name() for node in group.findLayers()][:2] == ["Training points", "Probability of a deposit"]
 
 
+def test_a_resized_dock_gets_charts_drawn_for_its_width(iface, dock, holey_stack):
+    """Made much wider, the dock asks the engine for a waterfall drawn for the new width (the
+    letters keep their size) instead of blowing the old picture up."""
+    import time
+
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    dock.tabs.setCurrentIndex(2)
+    _click_pixel(iface, dock, holey_stack, *PIXEL)
+    assert _wait_for_answer(dock) is not None
+    view = dock.pixel_tab.waterfall
+    before = view.drawn_width()
+    dock.setFloating(True)
+    dock.resize(DOCK_SIZE[0] + 400, DOCK_SIZE[1])
+    deadline = time.monotonic() + ENGINE_TIMEOUT
+    while abs(view.drawn_width() - view.contentsRect().width()) > 2 and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    assert view.drawn_width() == pytest.approx(view.contentsRect().width(), abs=2)
+    assert view.drawn_width() > before + 200 and _chart_shown(view)
+    dock.resize(*DOCK_SIZE)
+    _settle()
+
+
 def _own_controls(tab, kinds):
     """The tab's visible widgets of ``kinds``, not counting the insides of QGIS's composite widgets
     (a file widget lays out its own buttons)."""
@@ -554,7 +583,7 @@ def _settle(count=5):
 
 
 @pytest.mark.parametrize("tab_index,name", [(0, "model"), (1, "importance"), (2, "pixel_inspector"), (3, "layers")])
-def test_screenshot_of_each_tab(iface, dock, holey_stack, shap_folder, prediction, tab_index, name):
+def test_screenshot_of_each_tab(iface, dock, bundle_path, holey_stack, shap_folder, prediction, tab_index, name):
     from qgis.PyQt.QtWidgets import QScrollArea
 
     from deepprospect.plugin import tasks
@@ -563,6 +592,9 @@ def test_screenshot_of_each_tab(iface, dock, holey_stack, shap_folder, predictio
     dock.resize(*DOCK_SIZE)
     dock.tabs.setCurrentIndex(tab_index)
     _settle()
+    if tab_index == 0:
+        assert tasks.wait(dock.model_tab.load(bundle_path), ENGINE_TIMEOUT)
+        assert tasks.wait(dock.model_tab.prepare_request, ENGINE_TIMEOUT)
     if tab_index == 3:
         dock.layers_tab.set_paths(probability=prediction / "probability.tif")
         dock.layers_tab.load_layers()
