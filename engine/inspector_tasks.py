@@ -407,12 +407,12 @@ def _fit_axes(figure, axes, padding=4):
             text.set_text(text.get_text().replace(" (", "\n(", 1))
     _keep_texts_inside(axes, renderer, padding)
     box = axes.get_window_extent(renderer)
-    tight = axes.get_tightbbox(renderer, bbox_extra_artists=[])
     for text in centred:
         text.set_visible(False)
-    sides = axes.get_tightbbox(renderer, bbox_extra_artists=[])  # what is left and right of the axes
+    sides = axes.get_tightbbox(renderer, bbox_extra_artists=[])  # ticks and their labels
     for text in centred:
         text.set_visible(True)
+    tight = axes.get_tightbbox(renderer, bbox_extra_artists=[])  # also places the title and x label
     left = (box.x0 - sides.x0 + padding) / width
     right = 1 - (sides.x1 - box.x1 + padding) / width
     bottom = (box.y0 - tight.y0 + padding) / height
@@ -424,18 +424,28 @@ def _fit_axes(figure, axes, padding=4):
     _keep_texts_inside(axes, renderer, padding)
 
 
-def _keep_texts_inside(axes, renderer, padding, rounds=4):
-    """Widen the x range until the axes' texts lie inside them (see :func:`_fit_axes`)."""
+def _keep_texts_inside(axes, renderer, padding, rounds=20):
+    """Widen the x range until the axes' texts lie inside them (see :func:`_fit_axes`).
+
+    A text's extent around its anchor is measured once (in pixels it does not depend on the
+    range); the range then follows from arithmetic alone."""
     box = axes.get_window_extent(renderer)
+    texts = []
+    for text in axes.texts:
+        anchor = axes.transData.transform(text.get_position())[0]
+        extent = text.get_window_extent(renderer)
+        texts.append((text.get_position()[0], extent.x0 - anchor, extent.x1 - anchor))
+    if not texts:
+        return
+    low, high = axes.get_xlim()
     for _ in range(rounds):
-        low, high = axes.get_xlim()
-        per_pixel = (high - low) / max(box.width, 1.0)
-        extents = [text.get_window_extent(renderer) for text in axes.texts]
-        new_low = min([low] + [low - (box.x0 + padding - extent.x0) * per_pixel for extent in extents])
-        new_high = max([high] + [high + (extent.x1 - box.x1 + padding) * per_pixel for extent in extents])
+        scale = box.width / (high - low)  # pixels per data unit
+        new_low = min([low] + [x - (padding - left) / scale for x, left, _ in texts])
+        new_high = max([high] + [x + (right + padding) / scale for x, _, right in texts])
         if new_low >= low and new_high <= high:
-            return
-        axes.set_xlim(new_low, new_high)
+            break
+        low, high = new_low, new_high
+    axes.set_xlim(low, high)
 
 
 def _units(factors):
