@@ -363,6 +363,24 @@ def test_click_on_a_pixel_shows_its_values_probability_and_explanation(iface, do
     assert "Explained in" in dock.pixel_tab.message_label.text()
 
 
+def test_without_a_model_a_click_shows_the_values_then_the_model_explains_them(iface, dock, holey_stack, bundle_path):
+    from deepprospect.plugin import tasks
+
+    dock.pixel_tab.set_model(None)
+    _click_pixel(iface, dock, holey_stack, 20, 30)
+    result = _wait_for_answer(dock)
+    assert result is not None and result.get("probability") is None
+    assert result["values"] == _pixel_of(holey_stack, 20, 30)
+    assert dock.pixel_tab.values_table.rowCount() == 16 and not dock.pixel_tab.waterfall.has_chart()
+    assert "Load a model bundle" in dock.pixel_tab.message_label.text()
+    # choosing the model explains the pixel on screen
+    dock.pixel_tab.set_model(bundle_path)
+    assert tasks.wait(dock.pixel_tab.request, ENGINE_TIMEOUT)
+    result = dock.pixel_tab.last_result
+    assert (result["row"], result["col"]) == (20, 30) and result["probability"] is not None
+    assert dock.pixel_tab.waterfall.has_chart()
+
+
 def test_a_warm_click_reuses_the_engine(iface, dock, holey_stack):
     """The dock keeps one worker: a second click is answered by the same process."""
     pid = dock.engine.engine.pid
