@@ -254,8 +254,8 @@ def legacy_network(metadata):
     if architecture == "mobilenetv2_stft":
         return dict(architecture=architecture, band_count=bands, frame_length=int(settings["frame_length"]),
                     frame_step=int(settings["frame_step"]), width=16)
-    raise DeepProspectError("it holds a '{}' network, which only the DeepProspect version that wrote it can rebuild; "
-                      "retrain the model with this version.".format(architecture))
+    raise DeepProspectError("it holds a '{}' network, which only the DeepProspect version that wrote it can "
+                            "rebuild; retrain the model with this version.".format(architecture))
 
 
 def package_versions():
