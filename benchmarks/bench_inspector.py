@@ -86,7 +86,8 @@ def click(iface, dock, stack_grid, row, col):
                      QPoint(round(screen.x()), round(screen.y())))
     request = dock.pixel_tab.request
     if request is None or not tasks.wait(request, ENGINE_TIMEOUT):
-        raise SystemExit("the click on row {}, col {} was not answered: {}".format(row, col, dock.pixel_tab.last_message))
+        raise SystemExit("the click on row {}, col {} was not answered: {}".format(
+            row, col, dock.pixel_tab.last_message))
     elapsed = time.perf_counter() - started
     result = dock.pixel_tab.last_result
     if result is None or result.get("shap_values") is None or not dock.pixel_tab.waterfall.has_chart():

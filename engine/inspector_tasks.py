@@ -305,9 +305,11 @@ def _shap_chart(args, data, kind, factor):
     """One chart of a SHAP folder as a PNG path."""
     factors = data["factors"]
     if kind in ("class_swarm", "dependence") and factor not in factors:
-        raise DeepProspectError("The SHAP folder has no factor '{}'; it explains: {}.".format(factor, ", ".join(factors)))
+        raise DeepProspectError("The SHAP folder has no factor '{}'; it explains: {}.".format(
+            factor, ", ".join(factors)))
     if kind == "class_swarm" and data["labels"] is None:
-        raise DeepProspectError("This SHAP folder has no labels (deposit / non-deposit), so there is no chart by class.")
+        raise DeepProspectError("This SHAP folder has no labels (deposit / non-deposit), so there is no chart by "
+                                "class.")
     drawings = {
         "importance": (lambda figure: _importance(figure, data), max(0.62, (0.2 * len(factors) + 0.9) / 4.6)),
         "beeswarm": (lambda figure: _beeswarm(figure, data), max(0.75, (0.2 * len(factors) + 1.1) / 4.6)),
@@ -372,8 +374,8 @@ def _training_curves(figure, history):
     handles = [Line2D([], [], color="#444444", linestyle="-", label="training"),
                Line2D([], [], color="#444444", linestyle="--", label="validation")]
     if len(history) > 1:
-        handles += [Line2D([], [], color=MEMBER_COLOURS[index % len(MEMBER_COLOURS)], label="member {}".format(index + 1))
-                    for index in range(len(history))]
+        handles += [Line2D([], [], color=MEMBER_COLOURS[index % len(MEMBER_COLOURS)],
+                           label="member {}".format(index + 1)) for index in range(len(history))]
     columns = 4 if figure.get_figwidth() * figure.dpi >= 480 else 2  # narrow: two rows of legend
     figure.legend(handles=handles, loc="outside lower center", ncols=min(columns, len(handles)), frameon=False)
 

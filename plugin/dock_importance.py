@@ -5,7 +5,9 @@ from pathlib import Path
 
 from qgis.core import QgsSettings
 from qgis.gui import QgsFileWidget
-from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import (
+    QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+)
 
 from .dock_charts import ChartView, discard_png
 from .dock_layout import scrollable_layout

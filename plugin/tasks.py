@@ -59,7 +59,8 @@ class BackgroundTask(QgsTask):
         try:
             self._on_done(self.result, self.error)
         except Exception:  # a callback bug must not vanish inside QGIS's event loop
-            QgsMessageLog.logMessage("DeepProspect inspector:\n" + traceback.format_exc(), LOG_TAG, Qgis.Critical)
+            QgsMessageLog.logMessage("DeepProspect inspector:\n" + traceback.format_exc(), LOG_TAG,
+                                     Qgis.MessageLevel.Critical)
 
 
 class TaskFeedback:
@@ -76,10 +77,10 @@ class TaskFeedback:
         return self._task.isCanceled()
 
     def pushInfo(self, text):  # noqa: N802
-        QgsMessageLog.logMessage(text, LOG_TAG, Qgis.Info)
+        QgsMessageLog.logMessage(text, LOG_TAG, Qgis.MessageLevel.Info)
 
     def reportError(self, text, fatal=False):  # noqa: N802
-        QgsMessageLog.logMessage(text, LOG_TAG, Qgis.Warning)
+        QgsMessageLog.logMessage(text, LOG_TAG, Qgis.MessageLevel.Warning)
 
 
 class Request:
@@ -94,7 +95,6 @@ class Request:
         self.skipped = False
         self.result = None
         self.error = None
-        self.queued = time.perf_counter()
 
 
 class EngineSession(QObject):
@@ -133,10 +133,6 @@ class EngineSession(QObject):
         self._pending[channel] = request
         self._next()
         return request
-
-    @property
-    def busy(self):
-        return self.current is not None or bool(self._pending)
 
     def chart_folder(self):
         """A temporary folder for the engine's chart pictures (removed when the session closes)."""
@@ -206,11 +202,11 @@ def _log(request, error):
     if error is None or isinstance(error, EngineCanceled):
         return
     if isinstance(error, EngineError):
-        level = Qgis.Warning if error.kind in ("input", "not_ready") else Qgis.Critical
+        level = Qgis.MessageLevel.Warning if error.kind in ("input", "not_ready") else Qgis.MessageLevel.Critical
         details = "\n" + error.details if error.details else ""
         text = "Inspector, {}: {}{}".format(request.task_name, error, details)
     else:
-        level = Qgis.Critical
+        level = Qgis.MessageLevel.Critical
         text = "Inspector, {}: {}\n{}".format(request.task_name, error, "".join(
             traceback.format_exception(type(error), error, error.__traceback__)))
     QgsMessageLog.logMessage(text, LOG_TAG, level)
