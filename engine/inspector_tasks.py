@@ -249,7 +249,6 @@ def _explain_pixel(args, info, row, col, feedback, clock):
             "spread": {"min": float(members.min()), "max": float(members.max()), "sd": float(members.std())},
             "shap_values": np.asarray(explanation["shap_values"], dtype=float)[0].tolist(),
             "base_value": float(explanation["base_value"]),
-            "explanation_prediction": float(np.ravel(explanation["prediction"])[0]),
             "additivity_error": float(explanation["additivity_error"]), "explainer": explanation["explainer"],
             "units": explanation["units"]}
 
