@@ -10,6 +10,9 @@
 # proxies): the PIP_* and SSL_CERT_* variables are passed through, pip's configuration files and
 # the files they and those variables name are copied to the same paths (big directories, such as
 # a local wheel mirror, are bind-mounted read-only instead).
+#   bash scripts/check_qgis340.sh [make targets]    (default: test)
+#   bash scripts/check_qgis340.sh --remove          delete the chroot (never rm -rf it by hand while
+#                                                   a run is under way: /dev is bind-mounted into it)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CHROOT=${DEEPPROSPECT_CHROOT:-/var/cache/deepprospect-trixie}
@@ -52,6 +55,7 @@ unmount_all() {
 
 mount_system() {
   trap unmount_all EXIT
+  trap 'exit 130' INT TERM  # so that the EXIT trap unmounts on Ctrl-C or kill too
   mountpoint -q "$CHROOT/proc" || { mount -t proc proc "$CHROOT/proc"; MOUNTED+=("$CHROOT/proc"); }
   mountpoint -q "$CHROOT/sys" || { mount -t sysfs sysfs "$CHROOT/sys"; MOUNTED+=("$CHROOT/sys"); }
   bind /dev
@@ -100,18 +104,35 @@ apt_packages() {  # what setup.sh installs, plus make and git to run it
   echo make git ca-certificates "${APT_PACKAGES[@]}"
 }
 
-bootstrap
-mount_system
-packages=$(apt_packages)
-installed=$(in_chroot "dpkg-query -W -f='\${db:Status-Status}\n' $packages 2>/dev/null | grep -cx installed" || true)
-if [[ "$installed" != "$(wc -w <<<"$packages")" ]]; then
-  log "installing QGIS and the test tools in the chroot"
-  in_chroot "apt-get update -qq && apt-get install -y -qq --no-install-recommends $packages"
-fi
-copy_pip_settings  # after apt: installing ca-certificates would rewrite a copied CA bundle
+remove_chroot() {
+  if findmnt -rn -o TARGET | grep -q "^$CHROOT/"; then
+    echo "check-qgis340: something is still mounted under $CHROOT; not removing" >&2
+    exit 1
+  fi
+  rm -rf --one-file-system "$CHROOT"
+  log "removed $CHROOT"
+}
 
-log "fresh clone of $(git -C "$ROOT" rev-parse --short HEAD) in $CHROOT/root/deepprospect"
-rm -rf "$CHROOT/root/deepprospect"
-git clone --quiet --no-hardlinks "$ROOT" "$CHROOT/root/deepprospect"
-log "$(in_chroot 'echo "QGIS $(dpkg-query -W -f=\${Version} qgis), $(python3 --version)"')"
-in_chroot "cd /root/deepprospect && make ${TARGETS[*]}"
+main() {
+  if [[ "${TARGETS[0]}" == "--remove" ]]; then remove_chroot; return; fi
+  bootstrap
+  mount_system
+  local packages installed
+  packages=$(apt_packages)
+  installed=$(in_chroot "dpkg-query -W -f='\${db:Status-Status}\n' $packages 2>/dev/null | grep -cx installed" || true)
+  if [[ "$installed" != "$(wc -w <<<"$packages")" ]]; then
+    log "installing QGIS and the test tools in the chroot"
+    in_chroot "apt-get update -qq && apt-get install -y -qq --no-install-recommends $packages"
+  fi
+  copy_pip_settings  # after apt: installing ca-certificates would rewrite a copied CA bundle
+
+  log "fresh clone of $(git -C "$ROOT" rev-parse --short HEAD) in $CHROOT/root/deepprospect"
+  rm -rf "$CHROOT/root/deepprospect"
+  git clone --quiet --no-hardlinks "$ROOT" "$CHROOT/root/deepprospect"
+  log "$(in_chroot 'echo "QGIS $(dpkg-query -W -f=\${Version} qgis), $(python3 --version)"')"
+  in_chroot "cd /root/deepprospect && make ${TARGETS[*]}"
+}
+
+# One call at the very end: bash has read the whole file before anything runs, so editing this
+# script during a (long) run cannot change what that run does.
+main; exit

@@ -111,8 +111,9 @@ def run_pip(platform, python, arguments):
         "from pip._internal.cli.main import main\n"
         "sys.exit(main(sys.argv[2:]))\n")
     command = [sys.executable, "-c", program, json.dumps(marker_environment(platform, python))]
-    # The host's pip constraint file (if any) is about this machine's own installs, not the lock.
-    environment = dict(os.environ, PIP_CONSTRAINT="", PIP_NO_INPUT="1")
+    # A constraint file in the host's pip configuration is about this machine's own installs, not
+    # the lock (an empty PIP_CONSTRAINT would not override it; the empty file does).
+    environment = dict(os.environ, PIP_CONSTRAINT=os.devnull, PIP_NO_INPUT="1")
     return subprocess.run(command + options + list(arguments), capture_output=True, text=True,
                           env=environment)
 
@@ -185,20 +186,22 @@ def generate_lock(caps=None, jobs=4):
             if version and _canonical(name) not in UNPINNED:
                 cap_lines.append("{}<={}".format(name, version))
 
-    constraints = _write_caps(cap_lines)
+    with tempfile.TemporaryDirectory() as folder:
+        constraints = Path(folder, "caps.txt")  # constraints, not requirements: caps install nothing
+        constraints.write_text("\n".join(cap_lines) + "\n", encoding="utf-8")
 
-    def one(target):
-        pins, output = resolve(target[0], target[1], TOP_LEVEL + ["-c " + constraints])
-        print(*target, "resolved" if pins is not None else output, file=sys.stderr)
-        return target, pins
+        def one(target):
+            pins, output = resolve(target[0], target[1], TOP_LEVEL + ["-c " + str(constraints)])
+            print(*target, "resolved" if pins is not None else output, file=sys.stderr)
+            return target, pins
 
-    with ThreadPoolExecutor(jobs) as pool:
-        resolved = dict(pool.map(one, targets))
+        with ThreadPoolExecutor(jobs) as pool:
+            resolved = dict(pool.map(one, targets))
     failed = [target for target, pins in resolved.items() if pins is None]
     if failed:
         raise SystemExit("no resolution for {}".format(failed))
     for platform, python in EXPECTED_GAPS:  # keep the failing pin, so pip says what is missing
-        nearest = max(v for p, v in resolved if p == platform)
+        nearest = max((v for p, v in resolved if p == platform), key=PYTHONS.index)
         name = _tensorflow(platform)
         resolved[(platform, python)] = {name: resolved[(platform, nearest)][name]}
     return resolved
@@ -295,13 +298,6 @@ def _python_range(low, high):
     if high < last:
         parts.append('python_version < "{}"'.format(PYTHONS[high + 1]))
     return " and ".join(parts)
-
-
-def _write_caps(lines):
-    handle = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)
-    handle.write("\n".join(lines) + "\n")
-    handle.close()
-    return handle.name
 
 
 def _tensorflow(platform):

@@ -2,8 +2,8 @@
 # Everything DeepProspect needs on a Debian 12 (QGIS 3.22) or Debian 13 (QGIS 3.40) machine,
 # idempotent and done in about a second once everything is there:
 # 1. Debian packages for the QGIS front only: QGIS and its Python, plus what the QGIS-side tests
-#    use as independent references (GDAL's Python bindings, numpy, scipy) and pytest. The engine's
-#    numpy/rasterio/TensorFlow do NOT come from Debian;
+#    use: GDAL's Python bindings, numpy and scipy as independent references, pytest, and psutil
+#    (to find and kill engine workers). The engine's numpy/rasterio/TensorFlow never come from Debian;
 # 2. the engine's virtual environment from requirements.txt (engine_environment.py; rebuilt when
 #    the lock changes), plus the test tools of requirements-test.txt inside it;
 # 3. the plugin linked into the QGIS profile and enabled.
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(qgis python3-qgis qgis-providers python3-gdal python3-numpy python3-scipy
-  python3-pytest python3-venv python3-pip gdal-bin xvfb)
+  python3-pytest python3-psutil python3-venv python3-pip gdal-bin xvfb)
 
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${APT_PACKAGES[@]}" 2>/dev/null || true)
 missing=()
