@@ -157,6 +157,8 @@ class DeepProspectPlugin:
             self.install_dialog.show()
             self.install_dialog.raise_()
             return self.install_dialog
+        if mode != "install":
+            self._stop_inspector_engine()  # its warm worker must not hold files of the environment
         self.install_dialog = InstallDialog(mode, parent=self.iface.mainWindow())
         self.install_dialog.install_finished.connect(self.on_install_finished)
         self.install_dialog.show()
@@ -164,6 +166,8 @@ class DeepProspectPlugin:
 
     def on_install_finished(self, succeeded):
         self.refresh_engine_actions()
+        if self.inspector is not None:
+            self.inspector.refresh_engine_state()
         bar = self.iface.messageBar()
         if succeeded:
             self._dismiss_engine_message()
@@ -199,6 +203,7 @@ class DeepProspectPlugin:
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         if box.exec() != QMessageBox.StandardButton.Yes:
             return False
+        self._stop_inspector_engine()
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             engine_environment.remove(folder)
@@ -208,8 +213,14 @@ class DeepProspectPlugin:
         finally:
             QApplication.restoreOverrideCursor()
             self.refresh_engine_actions()
+            if self.inspector is not None:
+                self.inspector.refresh_engine_state()
         self.iface.messageBar().pushSuccess("DeepProspect", self.tr("Removed the engine ({}).").format(size))
         return True
+
+    def _stop_inspector_engine(self):
+        if self.inspector is not None:
+            self.inspector.unload(final=False)
 
     # The inspector -----------------------------------------------------------------------
     def show_inspector(self):
@@ -222,6 +233,7 @@ class DeepProspectPlugin:
             return
         if self.inspector is None:
             self.inspector = InspectorDock(self.iface)
+            self.inspector.installEngineRequested.connect(self.install_engine)
             self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector)
         self.inspector.show()
         self.inspector.raise_()
