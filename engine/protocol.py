@@ -47,6 +47,7 @@ def serve():
     requests = queue.Queue()
     canceled = set()
     threading.Thread(target=_read_requests, args=(requests, canceled), daemon=True).start()
+    protocol.write("\n")  # ends any partial line a library left on standard output before this
     _send(protocol, {"ready": True, "pid": os.getpid(), "python": sys.version.split()[0]})
     while True:
         request = requests.get()

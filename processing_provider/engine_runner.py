@@ -63,9 +63,13 @@ def run_task(task, args, feedback=None, outputs=(), python=None):
     """
     engine = EngineProcess(python=python)
     try:
-        return engine.call(task, args, feedback, outputs)
-    finally:
+        result = engine.call(task, args, feedback, outputs)
+    except EngineError:
+        engine.kill()  # canceled or failed: no need to wait for the interpreter's teardown
         engine.close()
+        raise
+    engine.close(wait=None)  # the outputs are complete; the worker exits on its own
+    return result
 
 
 class EngineProcess:
@@ -89,6 +93,7 @@ class EngineProcess:
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
         self.info = None
+        self._cancel_sent = None
 
     @property
     def pid(self):
@@ -100,6 +105,8 @@ class EngineProcess:
     def call(self, task, args, feedback=None, outputs=(), timeout=None):
         """Run ``task`` and return its outputs; see :func:`run_task`."""
         with self._lock:
+            self._cancel_sent = None
+            existed = {str(output) for output in outputs if output and Path(output).exists()}
             self._wait_ready(feedback)
             self._next_id += 1
             task_id = self._next_id
@@ -109,16 +116,32 @@ class EngineProcess:
             except EngineError as error:
                 if error.kind != "input":
                     _remove_partial_outputs(outputs)
+                if error.kind in ("canceled", "died"):
+                    _remove_new_outputs(outputs, existed)
                 raise
 
     def close(self, wait=3.0):
-        """Ask the worker to exit (end of input), then kill it if it does not."""
+        """Ask the worker to exit (end of input), then kill it if it has not within ``wait`` s.
+
+        ``wait=None``: return at once; a helper thread reaps the worker (a worker that loaded
+        TensorFlow takes over a second to shut down, which nobody needs to wait for).
+        """
         try:
             self._process.stdin.close()
         except OSError:
             pass
+        if wait is None:
+            threading.Thread(target=self._reap, daemon=True).start()
+            return
         try:
             self._process.wait(wait)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._close_pipes()
+
+    def _reap(self):
+        try:
+            self._process.wait(30)
         except subprocess.TimeoutExpired:
             self.kill()
         self._close_pipes()
@@ -159,6 +182,8 @@ class EngineProcess:
             elif "warning" in message and feedback is not None:
                 feedback.reportError(message["warning"], False)
             elif "result" in message:
+                if self._cancel_sent is not None:  # finished before it saw the cancel
+                    raise EngineCanceled()
                 return message["result"]
             elif "error" in message:
                 kind = message.get("kind", "internal")
@@ -172,28 +197,27 @@ class EngineProcess:
 
     def _next_message(self, feedback, task_id, deadline=None):
         """The next protocol message; meanwhile watch the cancel button and the worker's health."""
-        cancel_sent = None
         while True:
             try:
                 message = self._messages.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 message = None
-            if message is not None:
-                if message is _EOF:
-                    self._messages.put(_EOF)  # later calls must see it too
-                    raise self._died()
-                return message
+            if message is _EOF:
+                self._messages.put(_EOF)  # later calls must see it too
+                raise self._died()
             now = time.monotonic()
             if feedback is not None and feedback.isCanceled():
                 if task_id is None:  # still starting: nothing to stop gracefully
                     self.kill()
                     raise EngineCanceled()
-                if cancel_sent is None:
-                    cancel_sent = now
+                if self._cancel_sent is None:
+                    self._cancel_sent = now
                     self._write({"cancel": task_id})
-                elif now - cancel_sent > CANCEL_GRACE_SECONDS:
+                elif now - self._cancel_sent > CANCEL_GRACE_SECONDS:
                     self.kill()
                     raise EngineCanceled()
+            if message is not None:
+                return message
             if deadline is not None and now > deadline:
                 self.kill()
                 raise EngineError("The DeepProspect engine did not answer in time and was stopped.",
@@ -268,6 +292,21 @@ def _remove_partial_outputs(outputs):
                     partial.unlink()
                 except OSError:
                     pass
+
+
+def _remove_new_outputs(outputs, existed):
+    """Remove the outputs a canceled or killed call created (complete ones too)."""
+    for output in outputs:
+        if not output or str(output) in existed:
+            continue
+        path = Path(output)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            try:
+                path.unlink()
+            except OSError:
+                pass
 
 
 def _platform_options():
