@@ -13,6 +13,9 @@ Contents (format 2)::
                          ``allow_pickle=False``)
     background.npy       optional: raw (not standardised) factor values of a background sample
                          for SHAP, shape (n, n_factors) or (n, p, p, n_factors)
+    keras/member_0.keras …  a Keras-native copy of each member, for use outside DeepProspect
+                         (``keras.saving.load_model``) and for tools that look for one.
+                         DeepProspect never loads it: it is tied to the Keras that wrote it.
 
 ``network`` is the description ``models.architectures.build_network`` builds the network from:
 the architecture and its arguments, e.g. ``{"architecture": "pradhan2022_dense", "n_factors": 16,
@@ -177,8 +180,9 @@ def save_bundle(path, members, metadata, background=None):
     with atomic_output(path) as temporary:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("metadata.json", json.dumps(_jsonable(metadata), indent=2))
-            for name, model in zip(metadata["members"], members):
+            for index, (name, model) in enumerate(zip(metadata["members"], members)):
                 archive.writestr(name, _npz_bytes(model.get_weights()))
+                archive.writestr("keras/member_{}.keras".format(index), _keras_bytes(networks[0], model))
             if background is not None:
                 buffer = io.BytesIO()
                 np.save(buffer, np.asarray(background, dtype=np.float32))
@@ -345,6 +349,21 @@ def _checked(weights, variables, what):
     if not all(np.issubdtype(np.asarray(weight).dtype, np.floating) for weight in weights):
         raise BundleError("the weights of {} are not all floating-point arrays.".format(what))
     return [np.asarray(weight, dtype=np.float32) for weight in weights]
+
+
+def _keras_bytes(network, model):
+    """The member as a ``.keras`` file, without optimizer state: a fresh build of its network
+    with its weights (the trained model may be compiled, and its optimizer state is of no use)."""
+    import tempfile
+
+    from .architectures import build_network
+
+    export = build_network(network)
+    export.set_weights(model.get_weights())
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "member.keras"
+        export.save(str(path))
+        return path.read_bytes()
 
 
 def _npz_bytes(weights):

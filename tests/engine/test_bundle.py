@@ -51,7 +51,8 @@ def test_bundle_stores_a_network_description_and_plain_arrays(saved):
         names = sorted(archive.namelist())
         metadata = json.loads(archive.read("metadata.json"))
         stored = [np.load(io.BytesIO(archive.read(name)), allow_pickle=False) for name in metadata["members"]]
-    assert names == ["background.npy", "member_0.npz", "member_1.npz", "metadata.json"]
+    assert names == ["background.npy", "keras/member_0.keras", "keras/member_1.keras", "member_0.npz",
+                     "member_1.npz", "metadata.json"]
     assert metadata["format_version"] == 2 and "schema_version" not in metadata
     assert metadata["network"] == {"architecture": "cnn2d_patch", "n_factors": len(FACTORS), "patch_size": 3,
                                    "dropout": 0.3, "l2": 1e-4}
@@ -60,6 +61,20 @@ def test_bundle_stores_a_network_description_and_plain_arrays(saved):
         assert arrays.files == ["arr_{}".format(index) for index in range(len(weights))]
         for index, weight in enumerate(weights):
             np.testing.assert_array_equal(arrays["arr_{}".format(index)], weight)
+
+
+def test_keras_copies_open_in_keras_and_predict_like_the_members(saved, tmp_path):
+    import keras
+
+    path, members = saved
+    patches = np.random.default_rng(1).normal(size=(20, 3, 3, len(FACTORS))).astype(np.float32)
+    with zipfile.ZipFile(path) as archive:
+        for index, model in enumerate(members):
+            copy = tmp_path / "member_{}.keras".format(index)
+            copy.write_bytes(archive.read("keras/member_{}.keras".format(index)))
+            opened = keras.saving.load_model(str(copy), compile=False)
+            np.testing.assert_allclose(opened.predict(patches, verbose=0), model.predict(patches, verbose=0),
+                                       atol=1e-6)
 
 
 def test_loaded_members_predict_what_the_saved_ones_did(saved):
