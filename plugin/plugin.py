@@ -77,6 +77,7 @@ class DeepProspectPlugin:
         from ..processing_provider.base import set_engine_install_prompt
 
         set_engine_install_prompt(None)
+        self._stop_inspector_engine()
         for action in self.actions:
             self.iface.removePluginMenu(self.MENU, action)
         self.actions = []
@@ -219,6 +220,11 @@ class DeepProspectPlugin:
         return True
 
     def _stop_inspector_engine(self):
+        """Stop the engine workers that run from the environment (the dock's, and the one kept
+        for the next algorithm), so none holds its files."""
+        from ..processing_provider.engine_runner import close_idle_workers
+
+        close_idle_workers()
         if self.inspector is not None:
             self.inspector.unload(final=False)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from qgis.core import (
     Qgis, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingLayerPostProcessorInterface,
-    QgsProcessingUtils, QgsRasterFileWriter, QgsRasterPipe,
+    QgsProcessingUtils, QgsProject, QgsRasterFileWriter, QgsRasterPipe,
 )
 from qgis.PyQt.QtCore import QCoreApplication, QThread
 from qgis.PyQt.QtGui import QIcon
@@ -184,7 +184,8 @@ def raster_layer_path(layer, tr=str):
     provider = layer.dataProvider()
     if not pipe.set(provider.clone()):
         raise QgsProcessingException(tr("Cannot read the raster layer '{}'.").format(layer.name()))
-    error = writer.writeRaster(pipe, provider.xSize(), provider.ySize(), provider.extent(), provider.crs())
+    error = writer.writeRaster(pipe, provider.xSize(), provider.ySize(), provider.extent(), provider.crs(),
+                               QgsProject.instance().transformContext())
     if error != QgsRasterFileWriter.WriterError.NoError:
         raise QgsProcessingException(tr(
             "Cannot save the raster layer '{}' as a GeoTIFF for the engine (error {}); save it as a "

@@ -13,6 +13,7 @@ Failures arrive as :class:`EngineError` whose ``str()`` is the message for the u
 import collections
 import glob
 import json
+import os
 import queue
 import shutil
 import subprocess
@@ -28,6 +29,8 @@ WORKER = Path(__file__).resolve().parent.parent / "engine" / "worker.py"
 CANCEL_GRACE_SECONDS = 0.8
 #: How often the waiting loop looks at the cancel button (seconds).
 POLL_SECONDS = 0.05
+#: See :func:`idle_seconds`.
+DEFAULT_IDLE_SECONDS = 180.0
 
 
 class EngineError(Exception):
@@ -61,15 +64,32 @@ def run_task(task, args, feedback=None, outputs=(), python=None):
     writes; if the worker is killed (cancel not honoured in time, a crash, out of memory) their
     partial files (``core/atomic.py``'s ``.<name>.<8 hex>.partial*``) are removed here.
     """
-    engine = EngineProcess(python=python)
+    engine = _IDLE.take(python) or EngineProcess(python=python)
     try:
         result = engine.call(task, args, feedback, outputs)
     except EngineError:
-        engine.kill()  # canceled or failed: no need to wait for the interpreter's teardown
+        engine.kill()  # canceled or failed: a fresh worker for the next run
         engine.close()
         raise
-    engine.close(wait=None)  # the outputs are complete; the worker exits on its own
+    _IDLE.give(engine)
     return result
+
+
+def idle_seconds():
+    """How long a worker that finished a run waits for the next one before it exits (seconds).
+
+    TensorFlow takes seconds to import, so train → predict → shap run in one worker when they
+    follow each other. ``DEEPPROSPECT_WORKER_IDLE_SECONDS=0`` starts a fresh worker every time.
+    """
+    try:
+        return float(os.environ.get("DEEPPROSPECT_WORKER_IDLE_SECONDS", DEFAULT_IDLE_SECONDS))
+    except ValueError:
+        return DEFAULT_IDLE_SECONDS
+
+
+def close_idle_workers():
+    """Stop the worker kept for the next run (before the environment is repaired or removed)."""
+    _IDLE.close_all()
 
 
 class EngineProcess:
@@ -77,6 +97,7 @@ class EngineProcess:
 
     def __init__(self, python=None, log=None):
         python = Path(python) if python else engine_environment.engine_python()
+        self.python = str(python)
         if python is None or not Path(python).exists() or (
                 python == engine_environment.engine_python() and not engine_environment.is_ready()):
             raise EngineNotReady()
@@ -269,6 +290,59 @@ class EngineProcess:
 
 
 _EOF = object()
+
+
+class _IdleWorkers:
+    """At most one finished worker kept for the next run, closed after :func:`idle_seconds`."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle = None  # (engine, timer)
+
+    def take(self, python=None):
+        """The idle worker if it is alive and runs ``python`` (default: the environment's)."""
+        with self._lock:
+            idle, self._idle = self._idle, None
+        if idle is None:
+            return None
+        engine, timer = idle
+        timer.cancel()
+        wanted = str(python or engine_environment.engine_python())
+        if engine.alive() and engine.python == wanted and engine_environment.is_ready():
+            return engine
+        engine.close(wait=None)
+        return None
+
+    def give(self, engine):
+        seconds = idle_seconds()
+        if seconds <= 0 or not engine.alive():
+            engine.close(wait=None)
+            return
+        timer = threading.Timer(seconds, self._expire, args=(engine,))
+        timer.daemon = True
+        with self._lock:
+            previous, self._idle = self._idle, (engine, timer)
+        timer.start()
+        if previous is not None:
+            previous[1].cancel()
+            previous[0].close(wait=None)
+
+    def close_all(self):
+        with self._lock:
+            idle, self._idle = self._idle, None
+        if idle is not None:
+            idle[1].cancel()
+            idle[0].close()
+
+    def _expire(self, engine):
+        with self._lock:
+            if self._idle is None or self._idle[0] is not engine:
+                return
+            self._idle = None
+        engine.close(wait=None)
+
+
+_IDLE = _IdleWorkers()
 
 
 def partial_paths(output):

@@ -1,6 +1,8 @@
 """deepprospect:spectral_preprocess — the pre-processing chain of Carvalho et al. (2024) on a spectra
 table (CSV → CSV) or a hyperspectral raster (→ GeoTIFF, block-wise), with a plot of a few spectra
 (core/spectral.py). Also home of the pre-processing parameters the spectral trainers share."""
+import os
+
 from qgis.core import (
     QgsProcessingOutputFile, QgsProcessingParameterBoolean, QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
@@ -92,7 +94,8 @@ class SpectralPreprocessAlgorithm(DeepProspectAlgorithm):
 
     def execute(self, parameters, context, feedback):
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        plot = os.path.join(os.path.dirname(output), os.path.splitext(os.path.basename(output))[0] + "_spectra.png")
         result = self.run_engine("spectral_preprocess", {
             "input": self.parameterAsFile(parameters, "INPUT", context), "output": output,
-            "settings": preprocess_settings(self, parameters, context)}, feedback, outputs=[output])
+            "settings": preprocess_settings(self, parameters, context)}, feedback, outputs=[output, plot])
         return {"OUTPUT": result["output"], "PLOT": result["plot"]}

@@ -64,6 +64,18 @@ def qgis_temp_folder():
     return QgsProcessingUtils.tempFolder()
 
 
+@pytest.fixture(autouse=True)
+def fresh_worker_per_run(monkeypatch):
+    """These tests find the run's worker among this process's children: no idle worker may be
+    kept from one run to the next (test_an_idle_worker_serves_the_next_run tests keeping one)."""
+    from deepprospect.processing_provider.engine_runner import close_idle_workers
+
+    close_idle_workers()
+    monkeypatch.setenv("DEEPPROSPECT_WORKER_IDLE_SECONDS", "0")
+    yield
+    close_idle_workers()
+
+
 @pytest.fixture(scope="module", autouse=True)
 def report_latencies():
     yield
@@ -608,3 +620,27 @@ def test_the_installed_engine_answers(qgis_app):
 
     versions = run_task("ping", {"modules": ["numpy", "no_such_module"]})
     assert versions["python"] and versions["numpy"] and versions["no_such_module"] is None
+
+
+def test_an_idle_worker_serves_the_next_run_and_leaves_after_its_idle_time(qgis_app, monkeypatch):
+    """train → predict → shap in a row pay TensorFlow's import once: the worker that finished a run
+    serves the next; a dead idle worker is replaced; an idle worker exits after its idle time."""
+    from deepprospect.processing_provider import engine_runner
+
+    for pid in worker_pids():  # earlier runs' workers may still be shutting down TensorFlow
+        psutil.Process(pid).wait(30)
+    monkeypatch.setenv("DEEPPROSPECT_WORKER_IDLE_SECONDS", "30")
+    engine_runner.run_task("ping", {})
+    first = worker_pids()
+    engine_runner.run_task("ping", {})
+    assert worker_pids() == first and len(first) == 1      # the same process served both
+    os.kill(next(iter(first)), signal.SIGKILL)
+    psutil.Process(next(iter(first))).wait(10)
+    engine_runner.run_task("ping", {})                          # not the dead one: a new worker
+    second = worker_pids()
+    assert len(second) == 1 and second != first
+    monkeypatch.setenv("DEEPPROSPECT_WORKER_IDLE_SECONDS", "0.5")
+    engine_runner.run_task("ping", {})
+    (pid,) = worker_pids()
+    psutil.Process(pid).wait(20)                                # exits once its idle time is over
+    assert worker_pids() == set()
