@@ -4,6 +4,15 @@ import numpy as np
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
 
+#: The engine's GDAL (rasterio/pyogrio wheels) writes GeoPackage 1.4, which QGIS 3.22's GDAL 3.6
+#: reads with a warning on every open; 1.2 has everything the engine writes and reads silently.
+GEOPACKAGE_VERSION = "1.2"
+
+
+def write_geopackage(frame, path, layer):
+    """Write the GeoDataFrame ``frame`` as layer ``layer`` of the GeoPackage ``path``."""
+    frame.to_file(path, layer=layer, driver="GPKG", VERSION=GEOPACKAGE_VERSION)
+
 
 def read_points(path, crs=None, layer=None, name="DEPOSITS", feedback=None, columns=None):
     """Point features of the vector file ``path`` (optional ``layer``), in ``crs``.

@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
+from .points import write_geopackage
 from .raster import read_stack_info, sample_stack, valid_pixels
 
 #: Values read per strip of full-width rows (bounds memory for any stack size).
@@ -166,8 +167,10 @@ def write_points(frame, output):
         raise DeepProspectError("Write the training points as a GeoPackage (.gpkg) or GeoJSON (.geojson) file, not {}."
                                 .format(Path(output).name))
     with atomic_output(output) as temporary:
-        options = dict(layer=_layer_name(output)) if driver == "GPKG" else {}
-        frame.to_file(temporary, driver=driver, **options)
+        if driver == "GPKG":
+            write_geopackage(frame, temporary, _layer_name(output))
+        else:
+            frame.to_file(temporary, driver=driver)
     return str(output)
 
 

@@ -36,6 +36,7 @@ from scipy.spatial import cKDTree
 
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
+from .points import write_geopackage
 
 CRS_EPSG = 32645  # UTM zone 45N, as in Pradhan et al. 2022 (Odisha, India)
 MAGNETIC_CRS_EPSG = 4326
@@ -170,18 +171,18 @@ def generate_province(folder, size_km=100.0, seed=1, feedback=None):
 
     crs = "EPSG:{}".format(CRS_EPSG)
     paths = {key: folder / name for key, name in FILES.items()}
-    gpd.GeoDataFrame(samples["attributes"], geometry=[Point(xy) for xy in samples["xy"]], crs=crs) \
-        .to_file(paths["geochemistry"], layer="geochem_samples", driver="GPKG")
-    gpd.GeoDataFrame({"deposit_id": np.arange(1, len(deposits) + 1),
-                      "true_probability": _sample_grid(grid, probability, deposits)},
-                     geometry=[Point(xy) for xy in deposits], crs=crs) \
-        .to_file(paths["deposits"], layer="deposits", driver="GPKG")
-    gpd.GeoDataFrame({"name": ["Shear zone {}".format(i + 1) for i in range(len(shear_lines))]},
-                     geometry=[LineString(line) for line in shear_lines], crs=crs) \
-        .to_file(paths["shear_zones"], layer="shear_zones", driver="GPKG")
-    gpd.GeoDataFrame({"lineament_id": np.arange(1, len(lineament_lines) + 1)},
-                     geometry=[LineString(line) for line in lineament_lines], crs=crs) \
-        .to_file(paths["lineaments"], layer="lineaments", driver="GPKG")
+    write_geopackage(gpd.GeoDataFrame(samples["attributes"], geometry=[Point(xy) for xy in samples["xy"]], crs=crs),
+                     paths["geochemistry"], "geochem_samples")
+    write_geopackage(gpd.GeoDataFrame({"deposit_id": np.arange(1, len(deposits) + 1),
+                                       "true_probability": _sample_grid(grid, probability, deposits)},
+                                      geometry=[Point(xy) for xy in deposits], crs=crs),
+                     paths["deposits"], "deposits")
+    write_geopackage(gpd.GeoDataFrame({"name": ["Shear zone {}".format(i + 1) for i in range(len(shear_lines))]},
+                                      geometry=[LineString(line) for line in shear_lines], crs=crs),
+                     paths["shear_zones"], "shear_zones")
+    write_geopackage(gpd.GeoDataFrame({"lineament_id": np.arange(1, len(lineament_lines) + 1)},
+                                      geometry=[LineString(line) for line in lineament_lines], crs=crs),
+                     paths["lineaments"], "lineaments")
     _write_lithology(paths["lithology"], grid, lithology, inner, crs)
     feedback.set_progress(55)
     feedback.check_canceled()
@@ -532,4 +533,4 @@ def _write_lithology(path, grid, lithology, inner, crs):
         code = int(value)
         records.append({"code": code, "unit": names[code][0], "gold_favourable": names[code][1]})
         geometries.append(shape(geometry))
-    gpd.GeoDataFrame(records, geometry=geometries, crs=crs).to_file(path, layer="lithology", driver="GPKG")
+    write_geopackage(gpd.GeoDataFrame(records, geometry=geometries, crs=crs), path, "lithology")

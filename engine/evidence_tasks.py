@@ -46,6 +46,7 @@ def sample_negatives(args, feedback):
     """args: stack, deposits, deposits_layer, count, min_distance, seed, output (a GeoPackage the front
     copies into the user's sink) → factor names and counts."""
     from ..core.atomic import atomic_output
+    from ..core.points import write_geopackage
     from ..core.sampling import sample_training_points
 
     table = sample_training_points(
@@ -54,7 +55,7 @@ def sample_negatives(args, feedback):
     factor_names = [column for column in table.columns if column not in ("label", table.geometry.name)]
     table["label"] = table["label"].astype("int32")
     with atomic_output(args["output"]) as temporary:
-        table.to_file(temporary, layer="training_points", driver="GPKG")
+        write_geopackage(table, temporary, "training_points")
     labels = table["label"].to_numpy()
     return {"path": args["output"], "layer": "training_points", "factor_names": factor_names,
             "deposit_count": int((labels == 1).sum()), "non_deposit_count": int((labels == 0).sum())}
