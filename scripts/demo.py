@@ -189,15 +189,19 @@ def qgis_process(algorithm, parameters):
     return report["results"]
 
 
+_APPLICATION = []
+
+
 def write_project(path, groups):
     """A QGIS project with each layer styled (QML beside it, if any) in named groups."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsVectorLayer
 
-    application = QgsApplication.instance() or QgsApplication([], False)
-    if QgsApplication.instance() is application and not getattr(write_project, "initialised", False):
-        application.initQgis()
-        write_project.initialised = True
+    if not _APPLICATION:
+        # Kept for the life of the script: QGIS 3.40 crashes when the application object is
+        # collected at the end of this function while the project still exists.
+        _APPLICATION.append(QgsApplication.instance() or QgsApplication([], False))
+        _APPLICATION[0].initQgis()
     sys.path.insert(0, str(_import_dir()))
     project = QgsProject()
     root = project.layerTreeRoot()

@@ -66,16 +66,22 @@ def _import_plugin_as_deepprospect():
 
 class _Desktop:
     """What processing's dialogs ask of QGIS's main window: a parent window, a map canvas, the
-    browser model and the active layer (none). Standalone QgsApplication has no iface."""
+    browser model, the layer tree view and the active layer. Standalone QgsApplication has no iface."""
 
     def __init__(self):
-        from qgis.gui import QgsBrowserGuiModel, QgsMapCanvas
+        from qgis.core import QgsLayerTreeModel, QgsProject
+        from qgis.gui import QgsBrowserGuiModel, QgsLayerTreeView, QgsMapCanvas
         from qgis.PyQt.QtWidgets import QMainWindow
 
         self._window = QMainWindow()
         self._canvas = QgsMapCanvas(self._window)
         self._window.setCentralWidget(self._canvas)
         self._browser = QgsBrowserGuiModel(self._window)
+        # QGIS 3.40's Processing places loaded results relative to the layer tree's current node.
+        self._tree_model = QgsLayerTreeModel(QgsProject.instance().layerTreeRoot(), self._window)
+        self._tree_view = QgsLayerTreeView(self._window)
+        self._tree_view.setModel(self._tree_model)
+        self._active_layer = None
 
     def mainWindow(self):  # noqa: N802 (QGIS's names)
         return self._window
@@ -87,7 +93,14 @@ class _Desktop:
         return self._browser
 
     def activeLayer(self):  # noqa: N802
-        return None
+        return self._active_layer
+
+    def setActiveLayer(self, layer):  # noqa: N802
+        self._active_layer = layer
+        return True
+
+    def layerTreeView(self):  # noqa: N802
+        return self._tree_view
 
 
 # ----------------------------------------------------------------------------- prepare
