@@ -106,7 +106,6 @@ class EngineProcess:
         self._stderr = collections.deque(maxlen=200)
         self._next_id = 0
         self._lock = threading.Lock()
-        self.started = time.monotonic()
         self._process = subprocess.Popen(
             [str(python), str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=engine_environment.child_environment(),
@@ -356,36 +355,31 @@ def partial_paths(output):
 
 def _remove_partial_outputs(outputs):
     for output in outputs:
-        if not output:
-            continue
-        for partial in partial_paths(output):
-            if partial.is_dir():
-                shutil.rmtree(partial, ignore_errors=True)
-            else:
-                try:
-                    partial.unlink()
-                except OSError:
-                    pass
+        if output:
+            for partial in partial_paths(output):
+                _remove(partial)
 
 
 def _remove_new_outputs(outputs, existed):
     """Remove the outputs a canceled or killed call created (complete ones too)."""
     for output in outputs:
-        if not output or str(output) in existed:
-            continue
-        path = Path(output)
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        elif path.exists():
-            try:
-                path.unlink()
-            except OSError:
-                pass
+        if output and str(output) not in existed:
+            _remove(Path(output))
+
+
+def _remove(path):
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
 
 def _platform_options():
     if sys.platform.startswith("win"):
         return {"creationflags": 0x08000000}  # CREATE_NO_WINDOW
-    # Own process group: a Ctrl+C in a terminal running qgis_process reaches QGIS, which then
-    # cancels the worker through the protocol instead of the worker dying half-way.
+    # Own process group: a Ctrl+C in the terminal running qgis_process is not delivered to the
+    # worker directly; it ends with its parent (end of input) or through the protocol's cancel.
     return {"start_new_session": True}
