@@ -1,6 +1,6 @@
 """Window-by-window processing of rasters, so memory stays bounded whatever the raster size.
 
-Used by prediction, SHAP contribution maps and hyperspectral classification alike.
+The windows of ``core.pipeline.map_windows``, the one block loop: nothing else iterates them.
 """
 from dataclasses import dataclass
 
@@ -19,6 +19,8 @@ class Block:
     inner: tuple
     index: int
     count: int
+    #: Valid-pixel mask (rows, cols) of the read window, set by ``core.pipeline`` when it reads sources.
+    valid: object = None
 
 
 def iter_blocks(width, height, block_size, halo=0, tile_size=None):

@@ -1,0 +1,179 @@
+"""The choices DeepProspect offers, each declared once: architectures, explainers, validation
+schemes, spectral pre-processing steps and classification methods, plus the training settings.
+
+Both sides of the process boundary read this module: the QGIS front builds its enums, help
+and dock labels from it, the engine resolves each choice's ``factory`` ("module:function",
+relative to the plugin package) to the code that does the work (``engine/registry.py``). So it
+imports only the standard library. Adding an architecture is one :class:`Choice` in
+:data:`ARCHITECTURES` plus the function its ``factory`` names.
+
+Order is a public contract: a registry's position is the index of its option in the
+algorithms' enums (users' models and ``qgis_process`` scripts pass indices). Append; never
+reorder or rename.
+"""
+from dataclasses import asdict, dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a registry.
+
+    ``name``: the id scripts, bundles and metadata use; ``label``: what a person reads;
+    ``factory``: "module:function" of the engine code (relative to the plugin package);
+    ``options``: facts about the choice that callers need without importing the engine (e.g.
+    ``uses_patches``); ``description``: one sentence for help texts and reports.
+    """
+
+    name: str
+    label: str
+    factory: str = ""
+    options: dict = field(default_factory=dict)
+    description: str = ""
+
+
+class Registry:
+    """An ordered, named set of :class:`Choice` objects."""
+
+    def __init__(self, kind, choices):
+        self.kind = kind
+        self.choices = tuple(choices)
+        self._by_name = {choice.name: choice for choice in self.choices}
+        if len(self._by_name) != len(self.choices):
+            raise ValueError("duplicate {} names".format(kind))
+
+    def __iter__(self):
+        return iter(self.choices)
+
+    def __len__(self):
+        return len(self.choices)
+
+    def __contains__(self, name):
+        return name in self._by_name
+
+    def names(self):
+        """Names in enum order."""
+        return tuple(choice.name for choice in self.choices)
+
+    def get(self, name):
+        """The choice called ``name``; ValueError naming the valid choices otherwise."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise ValueError("Unknown {} '{}'; use one of: {}.".format(self.kind, name, ", ".join(self.names())))
+
+    def at(self, index):
+        """The choice at enum ``index``."""
+        return self.choices[int(index)]
+
+    def index(self, name):
+        return self.names().index(self.get(name).name)
+
+    def label(self, name):
+        """The label of ``name``, or ``name`` itself for a name this version does not know
+        (a bundle written by a newer DeepProspect)."""
+        choice = self._by_name.get(name)
+        return choice.label if choice else str(name)
+
+    def where(self, **options):
+        """Names of the choices whose options hold all of ``options``."""
+        return tuple(choice.name for choice in self.choices
+                     if all(choice.options.get(key) == value for key, value in options.items()))
+
+
+ARCHITECTURES = Registry("architecture", [
+    Choice("pradhan2022_dense", "Dense network of Pradhan et al. (2022)", "models.architectures:build_prospectivity",
+           dict(uses_patches=False),
+           "Pradhan et al. (2022), Table 2: 4 × Dense(200, ReLU) + Dropout, Dense(2, softmax)"),
+    Choice("cnn1d", "1-D CNN over the factors", "models.architectures:build_prospectivity",
+           dict(uses_patches=False),
+           "1-D CNN scanning the factor vector: Conv1D(32, 3) → Conv1D(64, 3) → Dense(64) → Dense(2, softmax)"),
+    Choice("cnn2d_patch", "2-D CNN over pixel patches", "models.architectures:build_prospectivity",
+           dict(uses_patches=True),
+           "2-D CNN on a square neighbourhood patch: Conv2D(32, 1×1) → 2 × Conv2D(32, 3×3) → centre "
+           "pixel + neighbourhood mean → Dense(64) → Dense(2, softmax)"),
+])
+
+EXPLAINERS = Registry("explainer", [
+    Choice("gradient", "Expected gradients (fast)", "models.explain_methods:gradient_shap",
+           description="Expected gradients over a background sample (shap's GradientExplainer idea, batched)."),
+    Choice("deep", "DeepSHAP", "models.explain_methods:deep_shap",
+           description="shap's DeepExplainer (DeepLIFT rescale rule) against a background sample."),
+    Choice("kernel", "Kernel SHAP (slow, model-agnostic)", "models.explain_methods:kernel_shap",
+           dict(supports_patches=False),
+           description="shap's KernelExplainer with k-means background centres; about 100× slower."),
+])
+
+VALIDATION_SCHEMES = Registry("validation scheme", [
+    Choice("random", "Random split", "models.evaluation:random_split",
+           description="A random share of each class is held out, as the paper did; optimistic on "
+                       "spatially autocorrelated evidence."),
+    Choice("spatial_blocks", "Spatial blocks", "models.evaluation:spatial_block_split",
+           description="Whole square blocks are held out, so validation points are not neighbours of "
+                       "training points."),
+])
+
+#: Spectral pre-processing steps in the order they are applied (Carvalho et al. 2024).
+PREPROCESSING_STEPS = Registry("pre-processing step", [
+    Choice("trim", "Trim to a wavelength range", "core.spectral_preprocessing:trim"),
+    Choice("continuum_removal", "Continuum removal (upper convex hull)",
+           "core.spectral_preprocessing:remove_continuum"),
+    Choice("absorbance", "Reflectance to absorbance log10(1/R)", "core.spectral_preprocessing:to_absorbance"),
+    Choice("smoothing", "Savitzky–Golay smoothing and derivative", "core.spectral_preprocessing:savitzky_golay"),
+])
+
+#: Hyperspectral classification methods, in the order of ``deepprospect:classify_hyperspectral``'s METHOD.
+CLASSIFICATION_METHODS = Registry("classification method", [
+    Choice("cnn", "1-D CNN (DeepGeoMap)", "models.spectral_classifier:classify_cnn"),
+    Choice("sam", "Spectral angle mapper (SAM)", "models.spectral_classifier:classify_sam"),
+])
+
+
+@dataclass
+class TrainingSettings:
+    """Every option of ``deepprospect:train``, with its default: the one place defaults live.
+
+    The front fills it from the dialog's parameters and sends :meth:`to_dict` to the engine,
+    which rebuilds it with :meth:`from_dict` and passes it to ``models.training.train_model``.
+    Units: ``block_size`` in map units (None: a fifth of the stack's longer side);
+    ``learning_rate`` for Adam; ``validation_fraction`` and ``dropout`` as fractions 0–1;
+    ``patch_size`` in pixels (odd, patch architectures only).
+    """
+
+    label_field: str = "label"
+    architecture: str = "pradhan2022_dense"
+    patch_size: int = 5
+    epochs: int = 200
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    dropout: float = 0.2
+    l2: float = 0.0
+    validation: str = "random"
+    validation_fraction: float = 0.2
+    block_size: float = None
+    ensemble_size: int = 1
+    seed: int = 42
+    early_stopping: bool = True
+    patience: int = 20
+    balance_classes: bool = True
+    compare_validation: bool = False
+
+    def __post_init__(self):
+        ARCHITECTURES.get(self.architecture)
+        VALIDATION_SCHEMES.get(self.validation)
+
+    @property
+    def uses_patches(self):
+        return bool(ARCHITECTURES.get(self.architecture).options.get("uses_patches"))
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        """Settings from a dict; keys this class does not know are an error (a typo must not
+        silently fall back to a default)."""
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError("Unknown training settings: {}.".format(", ".join(unknown)))
+        return cls(**values)

@@ -1,0 +1,203 @@
+"""The one block pipeline: every map-wide step (IDW, stacking, prediction, SHAP maps, spectral
+pre-processing and classification) reads, computes and writes its rasters through
+:func:`map_windows`.
+
+It owns what those steps used to write five times: windows aligned to the GeoTIFF's internal
+tiles, a halo of context pixels for patch models, the valid-pixel mask, cancel between windows,
+progress, a bounded GDAL block cache, and the atomic write (nothing under an output's name
+unless the whole run succeeds). Reading window i+1 and writing window i-1 run in two helper
+threads while window i is computed: GDAL's (de)compression, numpy and TensorFlow release the
+GIL, so the three overlap. Each dataset is used by one thread only.
+
+A step supplies ``compute(block, data)``: ``data`` is the sources' bands for
+``block.read_window`` (halo included) and ``block.valid`` their valid-pixel mask; it returns one
+array per output for ``block.window`` (``block.inner`` cuts it out of the read window).
+"""
+import concurrent.futures
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_output
+from .blocks import dataset_tile_size, iter_blocks
+from .feedback import ensure_feedback
+from .raster import GEOTIFF_OPTIONS, STACK_NODATA, bounded_gdal_cache
+
+#: Pixels per side of a processing window: ~1 M pixels, a few tens of MB per window for 16 bands.
+DEFAULT_BLOCK_SIZE = 1024
+#: GDAL's block cache while a pipeline runs (MB): windows are read once, so a larger cache only
+#: makes peak memory grow with the raster (measured 2.0 GB at 6000² with GDAL's 5 %-of-RAM default).
+GDAL_CACHE_MB = 64
+#: Window side used to align blocks when no source is tiled (the outputs' own tile size).
+OUTPUT_TILE = 256
+
+
+@dataclass
+class Grid:
+    """A raster grid: size in pixels, CRS (rasterio CRS, WKT or None) and affine transform."""
+
+    width: int
+    height: int
+    crs: object
+    transform: object
+
+
+@dataclass
+class RasterOutput:
+    """One GeoTIFF a pipeline writes: ``count`` bands of ``dtype`` with ``nodata``.
+
+    ``descriptions``: band names; ``band_tags``: one dict of tags per band; ``tags``: dataset
+    tags; ``options``: creation options that override ``core.raster.GEOTIFF_OPTIONS`` (e.g.
+    ``predictor=2`` for integers).
+    """
+
+    path: object
+    count: int = 1
+    dtype: str = "float32"
+    nodata: float = STACK_NODATA
+    descriptions: tuple = ()
+    band_tags: tuple = ()
+    tags: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+
+
+def map_windows(sources, outputs, compute, *, grid=None, block_size=DEFAULT_BLOCK_SIZE, halo=0, feedback=None,
+                read=None, tile_size=None, atomic=True):
+    """Run ``compute`` over ``grid`` window by window and write its results to ``outputs``.
+
+    ``sources``: raster paths on ``grid`` (same size), or ``(path, band_indexes)`` pairs (1-based,
+    as rasterio) to read some bands only; their bands are stacked into ``data`` (bands, rows,
+    cols), read with ``halo`` pixels of context on each side (clipped at the raster's edges), in
+    the sources' own dtype. ``read``: instead of sources, a function ``read(block) → data`` (for
+    example warping layers onto the grid); ``compute`` then gets ``block.valid = None``.
+    ``outputs``: :class:`RasterOutput` objects; ``compute(block, data)`` returns a sequence with
+    one array per output, (count, rows, cols) or (rows, cols) for ``block.window``, or None to
+    write nothing for this window. ``grid``: the output grid (anything with width, height, crs,
+    transform), by default the first source's. ``block_size``: pixels per window side, rounded
+    up to a multiple of the tile size (the first source's internal tile, else ``tile_size`` or
+    256) so reads never split a tile. ``atomic``: write under temporary names and move into
+    place at the end (False when the caller already holds temporaries from
+    ``core.atomic.atomic_output``, e.g. for a second pass over a first pass's result).
+
+    Cancel raises ``OperationCanceled`` between windows and leaves no output behind. Returns the
+    number of windows.
+    """
+    feedback = ensure_feedback(feedback)
+    sources = [_as_source(source) for source in sources or ()]
+    with bounded_gdal_cache(GDAL_CACHE_MB), contextlib.ExitStack() as files:
+        opened = [(files.enter_context(_open(path)), bands) for path, bands in sources]
+        grid = grid or _grid_of(opened[0][0])
+        tile = tile_size or (dataset_tile_size(opened[0][0]) if opened else None) or OUTPUT_TILE
+        blocks = list(iter_blocks(grid.width, grid.height, block_size, halo=halo, tile_size=tile))
+        if read is None:
+            read = _source_reader(opened)
+        paths = [files.enter_context(atomic_output(output.path)) if atomic else output.path for output in outputs]
+        targets = [files.enter_context(_create(path, output, grid)) for path, output in zip(paths, outputs)]
+        _stream(blocks, read, compute, _writer(targets), feedback)
+    return len(blocks)
+
+
+def read_window(path, window, bands=None):
+    """The bands (1-based indexes, all by default) of one rasterio ``window`` of ``path``:
+    (bands, rows, cols) in the raster's dtype. For the few pixels a user inspects; map-wide
+    steps use :func:`map_windows`."""
+    with _open(path) as dataset:
+        return dataset.read(bands, window=window)
+
+
+# ---------------------------------------------------------------------------------------------
+
+def _as_source(source):
+    if isinstance(source, (str, Path)):
+        return str(source), None
+    path, bands = source
+    return str(path), None if bands is None else [int(band) for band in bands]
+
+
+def _open(path):
+    import rasterio
+
+    return rasterio.open(path)
+
+
+def _grid_of(dataset):
+    return Grid(dataset.width, dataset.height, dataset.crs, dataset.transform)
+
+
+def _source_reader(opened):
+    """read(block) → the sources' bands for the block's read window, and its valid-pixel mask."""
+    from .raster import valid_pixels
+
+    def read(block):
+        parts = [dataset.read(bands, window=block.read_window) for dataset, bands in opened]
+        data = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        valid = np.ones(data.shape[1:], dtype=bool)
+        for (dataset, _), part in zip(opened, parts):
+            nodata = dataset.nodata
+            valid &= valid_pixels(part, float("nan") if nodata is None else float(nodata))
+        block.valid = valid
+        return data
+
+    return read
+
+
+def _create(path, output, grid):
+    import rasterio
+
+    options = dict(GEOTIFF_OPTIONS, width=grid.width, height=grid.height, count=output.count, dtype=output.dtype,
+                   crs=grid.crs, transform=grid.transform, nodata=output.nodata)
+    options.update(output.options)
+    dataset = rasterio.open(path, "w", **options)
+    for index, description in enumerate(output.descriptions, start=1):
+        dataset.set_band_description(index, description)
+    for index, tags in enumerate(output.band_tags, start=1):
+        dataset.update_tags(index, **tags)
+    if output.tags:
+        dataset.update_tags(**output.tags)
+    return dataset
+
+
+def _writer(targets):
+    def write(block, results):
+        if results is None:
+            return
+        for target, result in zip(targets, results):
+            result = np.asarray(result)
+            if result.ndim == 2:
+                target.write(result, 1, window=block.window)
+            else:
+                target.write(result, window=block.window)
+
+    return write
+
+
+def _stream(blocks, read, compute, write, feedback):
+    """Read block i+1 and write block i-1 in helper threads while block i is computed.
+
+    Errors and cancel in any stage stop all stages.
+    """
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="deepprospect-read") as reader, \
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="deepprospect-write") as writer:
+        pending_reads = [reader.submit(read, block) for block in blocks[:2]]
+        pending_write = None
+        try:
+            for index, block in enumerate(blocks):
+                feedback.check_canceled()
+                data = pending_reads.pop(0).result()
+                if index + 2 < len(blocks):
+                    pending_reads.append(reader.submit(read, blocks[index + 2]))
+                results = compute(block, data)
+                del data
+                if pending_write is not None:
+                    pending_write.result()      # at most one window waits to be written
+                pending_write = writer.submit(write, block, results)
+                feedback.set_progress(100.0 * (index + 1) / len(blocks))
+            if pending_write is not None:
+                pending_write.result()
+        finally:
+            for future in pending_reads:
+                future.cancel()
+            if pending_write is not None:
+                concurrent.futures.wait([pending_write])
