@@ -99,12 +99,61 @@ def map_windows(sources, outputs, compute, *, grid=None, block_size=DEFAULT_BLOC
     return len(blocks)
 
 
-def read_window(path, window, bands=None):
-    """The bands (1-based indexes, all by default) of one rasterio ``window`` of ``path``:
-    (bands, rows, cols) in the raster's dtype. For the few pixels a user inspects; map-wide
-    steps use :func:`map_windows`."""
+#: Values (pixels × bands) up to which the pixels around scattered points are read as one
+#: covering window rather than one small window per point.
+COVERING_WINDOW_VALUES = 50_000_000
+
+
+@dataclass
+class Neighbourhood:
+    """Pixels read around some points: ``data`` (bands, rows, cols) in the raster's dtype,
+    ``valid`` its valid-pixel mask, ``rows``/``cols`` the points' pixel indices inside ``data``,
+    ``indexes`` the points' positions in the arrays given to :func:`read_neighbourhoods`."""
+
+    data: np.ndarray
+    valid: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    indexes: np.ndarray
+
+
+def read_neighbourhoods(path, rows, cols, halo=0, feedback=None):
+    """Read the pixels ``rows``, ``cols`` (integer arrays (n,), indices in the raster's grid) of
+    ``path`` with ``halo`` pixels of context on each side, clipped at the raster's edges.
+
+    The one way to read a pixel or a patch (inspector, training patches, values at points).
+    Yields :class:`Neighbourhood` objects: a single window covering every point when it holds
+    at most :data:`COVERING_WINDOW_VALUES` values, else one small window per point. Points
+    outside the raster are skipped (no neighbourhood holds them).
+    """
+    from rasterio.windows import Window
+
+    from .raster import valid_pixels
+
+    feedback = ensure_feedback(feedback)
+    rows = np.asarray(rows, dtype=np.int64).ravel()
+    cols = np.asarray(cols, dtype=np.int64).ravel()
     with _open(path) as dataset:
-        return dataset.read(bands, window=window)
+        nodata = float("nan") if dataset.nodata is None else float(dataset.nodata)
+        inside = np.flatnonzero((rows >= 0) & (rows < dataset.height) & (cols >= 0) & (cols < dataset.width))
+        if not inside.size:
+            return
+        top, left = max(int(rows[inside].min()) - halo, 0), max(int(cols[inside].min()) - halo, 0)
+        bottom = min(int(rows[inside].max()) + halo + 1, dataset.height)
+        right = min(int(cols[inside].max()) + halo + 1, dataset.width)
+        if (bottom - top) * (right - left) * dataset.count <= COVERING_WINDOW_VALUES:
+            groups = [inside]
+        else:
+            groups = [inside[position:position + 1] for position in range(inside.size)]
+        for number, group in enumerate(groups):
+            if number % 256 == 0:
+                feedback.check_canceled()
+            if len(groups) > 1:
+                top, left = max(int(rows[group[0]]) - halo, 0), max(int(cols[group[0]]) - halo, 0)
+                bottom = min(int(rows[group[0]]) + halo + 1, dataset.height)
+                right = min(int(cols[group[0]]) + halo + 1, dataset.width)
+            data = dataset.read(window=Window(left, top, right - left, bottom - top))
+            yield Neighbourhood(data, valid_pixels(data, nodata), rows[group] - top, cols[group] - left, group)
 
 
 # ---------------------------------------------------------------------------------------------

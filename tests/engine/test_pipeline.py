@@ -110,3 +110,26 @@ def test_error_in_compute_leaves_an_existing_output_untouched(raster, tmp_path):
         map_windows([path], [RasterOutput(output)], compute, block_size=16)
     assert output.read_bytes() == b"previous result"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["input.tif", "out.tif"]
+
+
+@pytest.mark.parametrize("covering", [True, False])
+def test_neighbourhoods_hold_each_point_with_its_halo(raster, monkeypatch, covering):
+    """Read around points, one covering window or one window per point: every point's halo
+    equals the same cells of the whole array, clipped at the edges; points outside are skipped."""
+    from deepprospect.core import pipeline
+
+    if not covering:
+        monkeypatch.setattr(pipeline, "COVERING_WINDOW_VALUES", 0)
+    path, bands = raster
+    rows = np.array([0, 69, 35, -1, 6, 12])
+    cols = np.array([0, 52, 20, 3, 41, 53])
+    seen = []
+    for part in pipeline.read_neighbourhoods(path, rows, cols, halo=2):
+        for row, col, index in zip(part.rows, part.cols, part.indexes):
+            seen.append(int(index))
+            r, c = rows[index], cols[index]
+            expected = bands[:, max(r - 2, 0):r + 3, max(c - 2, 0):c + 3]
+            got = part.data[:, max(row - 2, 0):row + 3, max(col - 2, 0):col + 3]
+            np.testing.assert_array_equal(got, expected)
+            assert part.valid[row, col] == (r != 6 or c != 41)   # (6, 41) is on the nodata square
+    assert sorted(seen) == [0, 1, 2, 4]
