@@ -1,7 +1,7 @@
 """Write outputs under a temporary name and move them into place only when complete.
 
 A canceled or failed run must never leave a half-written file under the name the user
-asked for (DESIGN.md, Conventions).
+asked for (docs/ARCHITECTURE.md, "Conventions").
 """
 import contextlib
 import os

@@ -14,7 +14,7 @@ MODELS_PATH = Path(__file__).resolve().parent.parent / "resources" / "models"
 
 
 class DeepProspectProvider(QgsProcessingProvider):
-    """Provider id ``deepprospect``; algorithms are grouped as DESIGN.md lists them.
+    """Provider id ``deepprospect``; algorithms are grouped as docs/ARCHITECTURE.md lists them.
 
     The shipped Model Builder models (resources/models/*.model3) are listed too. Their child
     steps are DeepProspect algorithms, which the registry can only resolve once this provider

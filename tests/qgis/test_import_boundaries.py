@@ -1,6 +1,7 @@
 """The process boundary of issue 13, read from the source with ``ast``.
 
-The QGIS front (processing_provider/, plugin/, the root __init__.py and engine_environment.py)
+The QGIS front (processing_provider/, plugin/, the root __init__.py, engine_environment.py and
+catalog.py, the registries both sides read)
 imports only qgis, qgis.* (PyQt through qgis.PyQt), processing, the standard library, and itself:
 never numpy, rasterio, TensorFlow, nor the engine's core/, models/, engine/ — those load in the
 engine's process only. The engine: core/ imports neither qgis nor TensorFlow/Keras/shap; models/
@@ -19,9 +20,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent.parent
 PACKAGE = "deepprospect"
 FRONT_FOLDERS = ("processing_provider", "plugin")
-FRONT_FILES = ("__init__.py", "engine_environment.py")
-#: Top-level modules of the plugin that belong to the front.
-FRONT_MODULES = {"processing_provider", "plugin", "engine_environment"}
+FRONT_FILES = ("__init__.py", "engine_environment.py", "catalog.py")
+#: Top-level modules of the plugin that belong to the front. ``catalog`` (the registries) is
+#: read by both sides, so it is held to the front's rule: standard library only.
+FRONT_MODULES = {"processing_provider", "plugin", "engine_environment", "catalog"}
 FRONT_ABSOLUTE = {"qgis", "processing"}
 STDLIB = set(sys.stdlib_module_names)
 
@@ -123,6 +125,12 @@ def test_front_imports_only_qgis_processing_and_the_standard_library():
 QT_AND_QGIS = {"qgis", "processing", "PyQt5", "PyQt6"}
 
 
+def test_catalog_imports_only_the_standard_library():
+    """Both processes import the registries, so they may need nothing either side lacks."""
+    found = imports((ROOT / "catalog.py").read_text(encoding="utf-8"), Path("catalog.py"))
+    assert found and all(kind == "absolute" and module.split(".")[0] in STDLIB for kind, module, _ in found), found
+
+
 def test_core_imports_neither_qgis_nor_tensorflow():
     forbidden = QT_AND_QGIS | {"tensorflow", "keras", "shap"}
     offences = [offence for source, path in _sources("core") for offence in engine_offences(
@@ -174,7 +182,7 @@ def test_checker_lets_a_good_front_module_pass():
             "from processing.core.Processing import Processing\nfrom qgis.core import QgsProject\n"
             "from qgis.PyQt.QtCore import Qt\nfrom qgis.PyQt import QtWidgets\n"
             "from .. import engine_environment\nfrom . import engine_runner\nfrom .base import X\n"
-            "from ..plugin import dock\nfrom ..processing_provider.base import Y\n"
+            "from ..plugin import dock\nfrom ..processing_provider.base import Y\nfrom ..catalog import EXPLAINERS\n"
             "def later():\n    from ..plugin.tasks import run\n")
     assert front_offences(good, FRONT_FILE) == []
     assert front_offences("from .plugin.plugin import DeepProspectPlugin\n", Path("__init__.py")) == []
