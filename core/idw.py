@@ -13,11 +13,9 @@ a cell centre exactly on a sample takes that sample's value.
 Grid convention: values at cell centres; ``columns = ceil(width / pixel_size)`` and likewise
 rows, anchored at the extent's top-left corner.
 
-Speed: the grid is cut into small square tiles of ``T × T`` cells. One k-d-tree query per tile
-centre returns a candidate set that provably holds every cell's ``K`` nearest samples (triangle
-inequality: they lie within ``d_K(centre) + 2h`` of the centre, ``h`` the tile's half-diagonal);
-the exact per-cell selection and weighting are then dense float32 array operations, run on
-all cores. Cells are processed in row blocks so memory stays bounded for any grid size.
+Speed: :class:`core.idw_tiles.TiledIdw` evaluates windows of cells tile by tile; files are
+written window by window through :func:`core.pipeline.map_windows`, so memory stays bounded for
+any grid size.
 """
 import math
 import os
@@ -27,15 +25,15 @@ import numpy as np
 
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
+from .idw_tiles import TiledIdw
 from .points import read_points
 from .raster import STACK_NODATA
 
 #: float32 output: values beyond this cannot be stored in the evidence raster.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-#: Rows of cells per block (a multiple of every tile size and of the GeoTIFF's 256 tiles).
-BLOCK_ROWS = 256
-#: Elements of the (tiles, cells, candidates) work arrays handled at once per thread.
-CHUNK_ELEMENTS = 131072
+#: Cells per side of a window (a multiple of every tile size and of the GeoTIFF's 256 tiles; one
+#: GeoTIFF tile per window keeps the tiles in the file in row-major order).
+WINDOW_SIZE = 256
 
 
 def grid_for_extent(extent, pixel_size):
@@ -62,17 +60,30 @@ def grid_for_extent(extent, pixel_size):
 
 
 def idw_grid(xy, values, transform, width, height, power=2.0, neighbors=12, radius=0.0, feedback=None,
-             block_callback=None, nodata=STACK_NODATA):
-    """Interpolate ``values`` (n, n_fields) at points ``xy`` (n, 2; map units) onto a grid.
+             nodata=STACK_NODATA):
+    """Interpolate ``values`` (n, n_fields) at points ``xy`` (n, 2; map units) onto a grid held in memory.
 
     The grid is ``width`` × ``height`` cells of a north-up affine ``transform``; values are computed
     at cell centres. ``power`` P > 0; ``neighbors`` K ≥ 0 (0 = all samples); ``radius`` R ≥ 0 in
     map units (0 = unlimited). Samples at the same location are averaged first
     (:func:`merge_duplicates`). Returns float32 (n_fields, height, width) with ``nodata`` where no
-    sample lies within R — unless ``block_callback(row0, block)`` is given, which then receives
-    each row block (n_fields, rows, width) in turn and nothing is kept (bounded memory).
+    sample lies within R. Files go window by window through :func:`interpolate_points` instead.
     """
     feedback = ensure_feedback(feedback)
+    evaluator = tiled_idw(xy, values, transform, power, neighbors, radius)
+    feedback.check_canceled()
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        grid = evaluator.window(0, 0, int(height), int(width), pool, nodata)
+    feedback.set_progress(100)
+    return grid
+
+
+def tiled_idw(xy, values, transform, power=2.0, neighbors=12, radius=0.0):
+    """Check the samples and settings of :func:`idw_grid` and return their :class:`TiledIdw` evaluator.
+
+    Raises :class:`DeepProspectError` for no samples, NaN or infinite coordinates or values,
+    values a float32 raster cannot hold, a rotated grid, or bad POWER, NEIGHBORS or RADIUS.
+    """
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
@@ -90,20 +101,7 @@ def idw_grid(xy, values, transform, width, height, power=2.0, neighbors=12, radi
         raise DeepProspectError("IDW values beyond ±3.4e38 cannot be stored in a float32 raster; "
                                 "convert the unit or interpolate log10 of the values.")
     xy, values, _ = merge_duplicates(xy, values)
-    engine = _Engine(xy, values, transform, width, power, int(neighbors), float(radius))
-    result = None if block_callback else np.empty((values.shape[1], height, width), dtype=np.float32)
-    blocks = range(0, height, BLOCK_ROWS)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for index, row0 in enumerate(blocks):
-            feedback.check_canceled()
-            rows = min(BLOCK_ROWS, height - row0)
-            block = engine.rows(row0, rows, pool, nodata)
-            if block_callback:
-                block_callback(row0, block)
-            else:
-                result[:, row0:row0 + rows] = block
-            feedback.set_progress(100.0 * (index + 1) / len(blocks))
-    return result
+    return TiledIdw(xy, values, transform, power, int(neighbors), float(radius))
 
 
 def idw_at(xy, values, targets, power=2.0, neighbors=12, radius=0.0, exclude_self=False):
@@ -285,229 +283,43 @@ def _numeric_column(series, field, log10, feedback):
 def _interpolate_columns(xy, columns, names, fields, output, transform, width, height, power, neighbors, radius,
                          crs, skipped, feedback):
     """Group fields that share the same usable samples, interpolate each group, write one GeoTIFF."""
-    import rasterio
-
-    from .atomic import atomic_output
-    from .raster import GEOTIFF_OPTIONS
+    from .pipeline import Grid, RasterOutput, map_windows
 
     located = np.isfinite(xy).all(axis=1)
     masks = [np.isfinite(column) & located for column in columns]
     groups = {}
     for index, mask in enumerate(masks):
         groups.setdefault(mask.tobytes(), []).append(index)
-    cv_rmse = {}
-    with atomic_output(output) as temporary:
-        with rasterio.open(temporary, "w", width=width, height=height, count=len(columns), dtype="float32",
-                           crs=crs.to_wkt() if crs is not None else None, transform=transform, nodata=STACK_NODATA,
-                           NUM_THREADS="ALL_CPUS", **GEOTIFF_OPTIONS) as dataset:
-            for band, name in enumerate(names, start=1):
-                dataset.set_band_description(band, name)
-            for position, members in enumerate(groups.values()):
-                mask = masks[members[0]]
-                values = np.column_stack([columns[i][mask] for i in members])
-                points, values, merged = merge_duplicates(xy[mask], values)
-                if merged:
-                    feedback.info("{}: {} samples at already-sampled locations were averaged with them."
-                                  .format(", ".join(fields[i] for i in members), merged))
-                loo = idw_at(points, values, points, power, neighbors, radius, exclude_self=True)
-                for column, i in enumerate(members):
-                    error = loo[:, column] - values[:, column]
-                    error = error[np.isfinite(error)]
-                    cv_rmse[fields[i]] = float(np.sqrt(np.mean(error ** 2))) if len(error) else float("nan")
-                part = feedback.scaled(100.0 * position / len(groups), 100.0 * (position + 1) / len(groups))
+    cv_rmse, evaluators = {}, []
+    for members in groups.values():
+        mask = masks[members[0]]
+        points, values, merged = merge_duplicates(xy[mask], np.column_stack([columns[i][mask] for i in members]))
+        if merged:
+            feedback.info("{}: {} samples at already-sampled locations were averaged with them."
+                          .format(", ".join(fields[i] for i in members), merged))
+        loo = idw_at(points, values, points, power, neighbors, radius, exclude_self=True)
+        for column, i in enumerate(members):
+            error = loo[:, column] - values[:, column]
+            error = error[np.isfinite(error)]
+            cv_rmse[fields[i]] = float(np.sqrt(np.mean(error ** 2))) if len(error) else float("nan")
+        evaluators.append((members, tiled_idw(points, values, transform, power, neighbors, radius)))
 
-                def write(row0, block, members=members):
-                    window = rasterio.windows.Window(0, row0, width, block.shape[1])
-                    for column, i in enumerate(members):
-                        dataset.write(block[column], i + 1, window=window)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        def compute(block, _):
+            window = block.window
+            bands = np.empty((len(columns), window.height, window.width), dtype=np.float32)
+            for members, evaluator in evaluators:
+                bands[members] = evaluator.window(window.row_off, window.col_off, window.height, window.width,
+                                                  pool, STACK_NODATA)
+            return [bands]
 
-                idw_grid(points, values, transform, width, height, power, neighbors, radius, part, write)
+        grid = Grid(width, height, crs.to_wkt() if crs is not None else None, transform)
+        target = RasterOutput(output, count=len(columns), descriptions=tuple(names),
+                              options={"NUM_THREADS": "ALL_CPUS"})
+        map_windows([], [target], compute, grid=grid, block_size=WINDOW_SIZE, tile_size=WINDOW_SIZE,
+                    read=lambda block: None, feedback=feedback)
     for field, name in zip(fields, names):
         feedback.info("{}: {} samples skipped; leave-one-out RMSE {:.6g}{}.".format(
             name, skipped[field], cv_rmse[field], " (log10 units)" if name.endswith("_log10") else ""))
     return dict(path=str(output), band_names=names, cv_rmse=cv_rmse, skipped=skipped, width=width,
                 height=height, transform=transform, crs=crs)
-
-
-class _Engine:
-    """The tiled IDW evaluator for one set of samples (see the module docstring)."""
-
-    def __init__(self, xy, values, transform, width, power, neighbors, radius):
-        from scipy.spatial import cKDTree
-
-        self.n = len(xy)
-        self.tree = cKDTree(xy)
-        # index n = "no sample", infinitely far away
-        self.xs, self.ys = np.append(xy[:, 0], np.inf), np.append(xy[:, 1], np.inf)
-        # Values are centred and scaled to about ±1 so float32 keeps precision and huge values cannot overflow.
-        low, high = values.min(axis=0), values.max(axis=0)
-        self.low, self.high = low, high
-        self.centre = low / 2 + high / 2
-        self.scale = np.where(high / 2 - low / 2 > 0, high / 2 - low / 2, 1.0)
-        scaled = (values / 2 - self.centre / 2) / self.scale * 2
-        self.values = np.vstack([scaled, np.zeros((1, values.shape[1]))]).astype(np.float32)
-        self.transform, self.width = transform, width
-        self.cell = float(transform.a)
-        self.power = float(power)
-        self.k = neighbors if 0 < neighbors < self.n else 0   # 0: every sample takes part
-        self.radius = radius
-        self.tile = self._tile_size(xy)
-        offsets = (np.arange(self.tile) - (self.tile - 1) / 2.0) * self.cell
-        self.cell_dx = np.tile(offsets, self.tile).astype(np.float32)
-        self.cell_dy = np.repeat(-offsets, self.tile).astype(np.float32)
-        self.half_diagonal = math.hypot(offsets[0], offsets[0])
-        # a sample this close to a cell centre counts as on it (GDAL: d² < 1e-13)
-        self.hit_distance2 = np.float32(max(1e-13, (1e-6 * self.cell) ** 2))
-        self.tiles_x = -(-width // self.tile)
-        self.candidates = self._initial_candidates(xy)
-
-    def _tile_size(self, xy):
-        if not self.k:
-            return 8
-        span = xy.max(axis=0) - xy.min(axis=0)
-        area = max(span[0] * span[1], (self.cell * 8) ** 2)
-        # typical distance to the K-th sample, in cells; tiles of about a third of it
-        kth = math.sqrt(self.k * area / (math.pi * self.n)) / self.cell
-        return int(min(32, max(2, 2 ** round(math.log2(max(1.0, kth / 3))))))
-
-    def _initial_candidates(self, xy):
-        span = xy.max(axis=0) - xy.min(axis=0)
-        if not self.k:
-            if not self.radius:
-                return self.n
-            # all samples within the radius: about density × π (R + h)², with a margin
-            area = max(span[0] * span[1], self.cell ** 2)
-            expected = self.n * math.pi * (self.radius + self.half_diagonal) ** 2 / area
-            return int(min(self.n, math.ceil(expected * 1.3) + 4))
-        kth = math.sqrt(self.k * max(span[0] * span[1], self.cell ** 2) / (math.pi * self.n))
-        grow = ((kth + 2 * self.half_diagonal) / max(kth, 1e-12)) ** 2
-        return int(min(self.n, math.ceil(self.k * grow * 1.3) + 4))
-
-    def rows(self, row0, rows, pool, nodata):
-        """Float32 (n_fields, rows, width) for grid rows ``row0 … row0 + rows - 1``."""
-        tile = self.tile
-        tiles_y = -(-rows // tile)
-        ty, tx = np.divmod(np.arange(tiles_y * self.tiles_x), self.tiles_x)
-        centres = np.column_stack([
-            self.transform.c + (tx * tile + tile / 2.0) * self.cell,
-            self.transform.f - (row0 + ty * tile + tile / 2.0) * self.cell])
-        out = np.empty((len(centres), tile * tile, self.values.shape[1]), dtype=np.float32)
-        jobs = []
-        self._plan(np.arange(len(centres)), centres, self.candidates, jobs)
-        list(pool.map(lambda job: self._evaluate(job, centres, out), jobs))
-        grid = out.reshape(tiles_y, self.tiles_x, tile, tile, -1).transpose(4, 0, 2, 1, 3)
-        grid = grid.reshape(-1, tiles_y * tile, self.tiles_x * tile)[:, :rows, :self.width]
-        grid = grid.astype(np.float64) * self.scale[:, None, None] + self.centre[:, None, None]
-        # IDW is a weighted mean: keep float32 rounding from stepping outside the samples' range
-        grid = np.clip(grid, self.low[:, None, None], self.high[:, None, None])
-        return np.where(np.isnan(grid), nodata, grid).astype(np.float32)
-
-    def _plan(self, tiles, centres, count, jobs):
-        """Find for ``tiles`` candidate sets that surely contain every cell's neighbours; queue the work."""
-        bound = self.radius + self.half_diagonal if self.radius else np.inf
-        count = min(count, self.n)
-        if not self.k and not self.radius:
-            # every sample counts for every cell: no search, one shared candidate list
-            per_job = max(1, CHUNK_ELEMENTS // (self.tile * self.tile * self.n))
-            jobs.extend((tiles[start:start + per_job], None) for start in range(0, len(tiles), per_job))
-            return
-        if count == self.n and not self.radius:
-            index = np.broadcast_to(np.arange(self.n), (len(tiles), self.n))
-            complete = np.ones(len(tiles), bool)
-        else:
-            distance = np.empty((len(tiles), count))
-            index = np.empty((len(tiles), count), dtype=np.int64)
-            step = max(1, 4_000_000 // count)      # bounded memory for large candidate counts
-            for start in range(0, len(tiles), step):
-                part = slice(start, start + step)
-                found_distance, found_index = self.tree.query(centres[tiles[part]], k=count,
-                                                              distance_upper_bound=bound, workers=-1)
-                distance[part] = found_distance.reshape(-1, count)
-                index[part] = found_index.reshape(-1, count)
-            if self.k:
-                reach = (distance[:, self.k - 1] + 2 * self.half_diagonal) * (1 + 1e-9) + 1e-9 * self.cell
-                reach = np.minimum(reach, bound)
-            else:
-                reach = np.full(len(tiles), bound)
-            complete = (distance[:, -1] >= reach) | (count >= self.n)
-        if (~complete).any():
-            self._plan(tiles[~complete], centres, count * 2, jobs)
-        tiles, index = tiles[complete], index[complete]
-        per_job = max(1, CHUNK_ELEMENTS // (self.tile * self.tile * max(1, index.shape[1])))
-        for start in range(0, len(tiles), per_job):
-            jobs.append((tiles[start:start + per_job], index[start:start + per_job]))
-
-    def _evaluate(self, job, centres, out):
-        tiles, index = job
-        if index is None:
-            self._evaluate_all(tiles, centres, out)
-            return
-        # offsets from the tile centre: small numbers, so float32 keeps sub-millimetre precision
-        ox = (self.xs[index] - centres[tiles, 0, None]).astype(np.float32)               # (t, m)
-        oy = (self.ys[index] - centres[tiles, 1, None]).astype(np.float32)
-        dx = np.subtract(ox[:, None, :], self.cell_dx[None, :, None])
-        distance2 = np.subtract(oy[:, None, :], self.cell_dy[None, :, None])
-        np.square(dx, out=dx)
-        np.square(distance2, out=distance2)
-        distance2 += dx                                                                  # (t, cells, m)
-        del dx
-        if self.k and index.shape[1] > self.k:
-            # np.sort of short rows is several times faster than np.partition here
-            ordered = np.sort(distance2, axis=2)
-            threshold, nearest = ordered[..., self.k - 1:self.k], ordered[..., 0]
-            del ordered
-        else:
-            threshold, nearest = np.float32(np.inf), distance2.min(axis=2)
-        if self.radius:
-            threshold = np.minimum(threshold, np.float32(self.radius) ** 2)
-        selected = distance2 <= threshold
-        np.maximum(distance2, self.hit_distance2, out=distance2)
-        if self.power == 2.0:
-            weight = np.reciprocal(distance2, out=distance2)
-        else:
-            weight = np.power(distance2, np.float32(-self.power / 2.0), out=distance2)
-        weight *= selected
-        gathered = self.values[index]                                               # (t, m, fields)
-        total = weight.sum(axis=2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            result = np.matmul(weight, gathered) / total[..., None]
-        result[total == 0] = np.nan
-        hits = np.nonzero(nearest < self.hit_distance2)
-        if len(hits[0]):
-            which = np.argmin(self._distance2_rows(tiles, index, centres, hits), axis=1)
-            result[hits] = gathered[hits[0], which]
-        out[tiles] = result
-
-    def _evaluate_all(self, tiles, centres, out):
-        """Every sample weighs on every cell (NEIGHBORS = 0, no radius): one dense product per job."""
-        n = self.n
-        ox = (self.xs[:n] - centres[tiles, 0, None]).astype(np.float32)                  # (t, n)
-        oy = (self.ys[:n] - centres[tiles, 1, None]).astype(np.float32)
-        dx = np.subtract(ox[:, None, :], self.cell_dx[None, :, None])
-        distance2 = np.subtract(oy[:, None, :], self.cell_dy[None, :, None])
-        np.square(dx, out=dx)
-        np.square(distance2, out=distance2)
-        distance2 += dx
-        del dx
-        nearest = distance2.min(axis=2)
-        np.maximum(distance2, self.hit_distance2, out=distance2)
-        if self.power == 2.0:
-            weight = np.reciprocal(distance2, out=distance2)
-        else:
-            weight = np.power(distance2, np.float32(-self.power / 2.0), out=distance2)
-        total = weight.sum(axis=2)
-        result = (weight.reshape(-1, n) @ self.values[:n]).reshape(len(tiles), -1, self.values.shape[1])
-        result /= total[..., None]
-        hits = np.nonzero(nearest < self.hit_distance2)
-        if len(hits[0]):
-            index = np.broadcast_to(np.arange(n), (len(tiles), n))
-            which = np.argmin(self._distance2_rows(tiles, index, centres, hits), axis=1)
-            result[hits] = self.values[which]
-        out[tiles] = result
-
-    def _distance2_rows(self, tiles, index, centres, hits):
-        """Exact (float64) squared distances for the cells ``hits`` that sit on a sample."""
-        tile_rows, cells = hits
-        ox = self.xs[index[tile_rows]] - centres[tiles[tile_rows], 0, None]
-        oy = self.ys[index[tile_rows]] - centres[tiles[tile_rows], 1, None]
-        return (ox - self.cell_dx[cells][:, None]) ** 2 + (oy - self.cell_dy[cells][:, None]) ** 2
