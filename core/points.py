@@ -1,4 +1,5 @@
-"""Reading point layers (deposits, points to explain, geochemical samples): the one reader of the engine."""
+"""Reading vector layers: point layers (deposits, points to explain, geochemical samples) and the
+study-area polygons. The one place the engine opens a vector file."""
 import numpy as np
 
 from .errors import DeepProspectError
@@ -28,18 +29,12 @@ def read_points(path, crs=None, layer=None, name="DEPOSITS", feedback=None, colu
     Raises :class:`DeepProspectError` when the file cannot be read, has no geometry, or has no CRS
     although ``crs`` asks for a transformation.
     """
-    import geopandas as gpd
-
     feedback = ensure_feedback(feedback)
     options = {} if layer is None else {"layer": layer}
     if columns is not None:
         _check_columns(path, options, columns, name)
         options["columns"] = list(columns)
-    try:
-        frame = gpd.read_file(path, **options)
-    except (OSError, RuntimeError, ValueError) as error:      # pyogrio's errors are RuntimeErrors
-        raise DeepProspectError("Cannot read {} from {}: {}".format(name, path, error))
-    frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
+    frame = _read_features(path, options, name)
     if frame.empty:
         raise DeepProspectError("{} has no features with a geometry: choose a layer of points.".format(name))
     if crs is not None:
@@ -52,6 +47,34 @@ def read_points(path, crs=None, layer=None, name="DEPOSITS", feedback=None, colu
         feedback.warning("Some features of {} are not points; their representative points are used.".format(name))
         frame = frame.set_geometry(frame.geometry.representative_point())
     return frame, np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()])
+
+
+def read_polygons(path, layer=None, name="MASK"):
+    """Polygon features of the vector file ``path`` (optional ``layer``), e.g. the study area.
+
+    Returns the GeoDataFrame in the layer's own CRS (``frame.crs`` None when it has none; the
+    caller decides what that means). Raises :class:`DeepProspectError` when the file cannot be
+    read, has no geometry, or holds anything but polygons. ``name``: the parameter named in errors.
+    """
+    frame = _read_features(path, {} if not layer else {"layer": layer}, name)
+    if not len(frame):
+        raise DeepProspectError("The {} layer has no polygons; draw the study area or leave {} empty."
+                                .format(name, name))
+    if not frame.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise DeepProspectError("{} must be a polygon layer (found {}).".format(
+            name, ", ".join(sorted(set(frame.geom_type)))))
+    return frame
+
+
+def _read_features(path, options, name):
+    """The features of ``path`` that have a geometry; a clear error when the file cannot be read."""
+    import geopandas as gpd
+
+    try:
+        frame = gpd.read_file(path, **options)
+    except (OSError, RuntimeError, ValueError) as error:      # pyogrio's errors are RuntimeErrors
+        raise DeepProspectError("Cannot read {} from {}: {}".format(name, path, error))
+    return frame[~frame.geometry.is_empty & frame.geometry.notna()]
 
 
 def _check_columns(path, options, columns, name):

@@ -1,4 +1,4 @@
-"""The evidence-stack contract (DESIGN.md, "Data contracts") and GeoTIFF writing shared by all steps.
+"""The evidence-stack contract and GeoTIFF writing shared by all steps.
 
 An evidence stack is a float32 GeoTIFF, tiled and compressed, one band per factor, the band
 description being the factor name. Every band has the same nodata value
@@ -95,26 +95,16 @@ def sample_stack(path, xy):
 
     Returns ``(values, inside_valid, rows, cols)``: ``values`` float64 (n, n_factors) with NaN
     where a point is outside the raster or on nodata; ``inside_valid`` bool (n,).
-    Reads only the windows that contain points, so it is cheap on large stacks.
+    Reads only the pixels around the points (:func:`core.pipeline.read_neighbourhoods`), so it is
+    cheap on large stacks.
     """
-    import rasterio
-    from rasterio.windows import Window
+    from .pipeline import read_neighbourhoods
 
     info = read_stack_info(path)
     rows, cols = points_to_pixels(info, xy)
     values = np.full((len(rows), len(info.factor_names)), np.nan)
-    inside = (rows >= 0) & (rows < info.height) & (cols >= 0) & (cols < info.width)
-    if inside.any():
-        with rasterio.open(path) as dataset:
-            row0, row1 = rows[inside].min(), rows[inside].max() + 1
-            col0, col1 = cols[inside].min(), cols[inside].max() + 1
-            # one window around all points when that is small, else point by point
-            if (row1 - row0) * (col1 - col0) * dataset.count <= 50_000_000:
-                block = dataset.read(window=Window(col0, row0, col1 - col0, row1 - row0)).astype(np.float64)
-                values[inside] = block[:, rows[inside] - row0, cols[inside] - col0].T
-            else:
-                for index in np.flatnonzero(inside):
-                    values[index] = dataset.read(window=Window(cols[index], rows[index], 1, 1))[:, 0, 0]
+    for found in read_neighbourhoods(path, rows, cols):
+        values[found.indexes] = found.data[:, found.rows, found.cols].T.astype(np.float64)
     bad = ~np.isfinite(values).all(axis=1)
     if not np.isnan(info.nodata):
         bad |= (values == info.nodata).any(axis=1)

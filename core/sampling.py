@@ -16,11 +16,12 @@ import numpy as np
 
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
-from .points import write_geopackage
-from .raster import read_stack_info, sample_stack, valid_pixels
+from .points import read_points, write_geopackage
+from .pipeline import map_windows
+from .raster import read_stack_info, sample_stack
 
-#: Values read per strip of full-width rows (bounds memory for any stack size).
-STRIP_VALUES = 8_000_000
+#: Values (pixels × bands) read per window (bounds memory for any stack size).
+WINDOW_VALUES = 8_000_000
 
 
 def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1, feedback=None):
@@ -34,8 +35,6 @@ def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1,
     stack or on nodata), ``available`` (pixels that could hold a non-deposit).
     Raises :class:`DeepProspectError` when fewer than ``count`` pixels are available.
     """
-    from scipy.spatial import cKDTree
-
     feedback = ensure_feedback(feedback)
     info = read_stack_info(stack)
     min_distance = float(min_distance or 0.0)
@@ -56,56 +55,86 @@ def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1,
     count = int(count) if count else int(usable.sum())
     if count < 0:
         raise DeepProspectError("COUNT must be positive (got {}).".format(count))
-
-    # pixels that may not hold a non-deposit: every deposit's own pixel, and the buffers
-    inside = located & (rows >= 0) & (rows < info.height) & (cols >= 0) & (cols < info.width)
-    deposit_pixels = np.unique(rows[inside] * info.width + cols[inside])
-    tree = cKDTree(xy[located]) if min_distance > 0 and located.any() else None
-
-    def strips():
-        import rasterio
-        from rasterio.windows import Window
-
-        strip_rows = max(1, STRIP_VALUES // max(1, info.width * len(info.factor_names)))
-        with rasterio.open(stack) as dataset:
-            for row0 in range(0, info.height, strip_rows):
-                feedback.check_canceled()
-                height = min(strip_rows, info.height - row0)
-                data = dataset.read(window=Window(0, row0, info.width, height))
-                candidate = valid_pixels(data, info.nodata).reshape(-1)
-                flat = np.flatnonzero(candidate) + row0 * info.width
-                flat = flat[~np.isin(flat, deposit_pixels)]
-                if tree is not None and len(flat):
-                    centres = _centres(info, flat)
-                    distance, _ = tree.query(centres, k=1, distance_upper_bound=min_distance * (1 + 1e-9) + 1e-9,
-                                             workers=-1)
-                    flat = flat[~(distance <= min_distance)]
-                yield row0, height, data, flat
-                feedback.set_progress(50.0 * (row0 + height) / info.height)
-
-    available = sum(len(flat) for _, _, _, flat in strips())
+    candidates = _Candidates(info, xy, located, rows, cols, min_distance)
+    available = candidates.count(feedback.scaled(0.0, 50.0))
     if count > available:
         raise DeepProspectError(
             "Only {} pixels are valid, off the deposits' pixels and outside the {:g}-unit buffers: at most {} "
             "non-deposits can be drawn, not {}. Lower COUNT to {} or less, or reduce MIN_DISTANCE."
             .format(available, min_distance, available, count, available))
     ranks = np.sort(np.random.default_rng(int(seed)).choice(available, size=count, replace=False))
-    chosen_xy, chosen_values, seen = [], [], 0
-    for row0, height, data, flat in strips():
-        in_strip = ranks[(ranks >= seen) & (ranks < seen + len(flat))] - seen
-        seen += len(flat)
-        if len(in_strip):
-            pixels = flat[in_strip]
-            local = pixels - row0 * info.width
-            chosen_xy.append(_centres(info, pixels))
-            chosen_values.append(data[:, local // info.width, local % info.width].T.astype(np.float64))
+    chosen_xy, chosen_values = candidates.pick(ranks, feedback.scaled(50.0, 100.0))
     feedback.set_progress(100)
-    n_factors = len(info.factor_names)
     return dict(
         deposit_xy=xy[usable], deposit_values=values[usable], factor_names=info.factor_names, crs=info.crs,
-        non_deposit_xy=np.vstack(chosen_xy) if chosen_xy else np.empty((0, 2)),
-        non_deposit_values=np.vstack(chosen_values) if chosen_values else np.empty((0, n_factors)),
-        dropped=dropped, available=int(available))
+        non_deposit_xy=chosen_xy, non_deposit_values=chosen_values, dropped=dropped, available=int(available))
+
+
+class _Candidates:
+    """The pixels that may hold a non-deposit, ranked in row-major order over the whole stack.
+
+    Valid pixels, off every deposit's pixel and farther than ``min_distance`` from every deposit.
+    The stack is read window by window (:func:`core.pipeline.map_windows`); :meth:`count` records
+    how many candidates each row of each window column holds, which gives every candidate its
+    global row-major rank however the windows cut the stack.
+    """
+
+    def __init__(self, info, xy, located, rows, cols, min_distance):
+        from scipy.spatial import cKDTree
+
+        self.info, self.min_distance = info, min_distance
+        inside = located & (rows >= 0) & (rows < info.height) & (cols >= 0) & (cols < info.width)
+        self.deposit_pixels = np.unique(rows[inside] * info.width + cols[inside])
+        self.tree = cKDTree(xy[located]) if min_distance > 0 and located.any() else None
+        self.block_size = max(1, int(np.sqrt(WINDOW_VALUES / max(1, len(info.factor_names)))))
+        self.row_counts = {}       # window column offset → candidates per stack row (height,)
+        self.first_rank = None     # (height, window columns): rank of each row's first candidate
+
+    def count(self, feedback):
+        """Number of candidate pixels in the stack."""
+        def count_window(block, data):
+            window, local, _ = self._candidates(block)
+            counts = self.row_counts.setdefault(window.col_off, np.zeros(self.info.height, dtype=np.int64))
+            counts[window.row_off:window.row_off + window.height] = np.bincount(
+                local // window.width, minlength=window.height)
+
+        map_windows([self.info.path], [], count_window, block_size=self.block_size, feedback=feedback)
+        per_row = np.column_stack([self.row_counts[offset] for offset in sorted(self.row_counts)])
+        self.first_rank = (np.cumsum(per_row.ravel()) - per_row.ravel()).reshape(per_row.shape)
+        return int(per_row.sum())
+
+    def pick(self, ranks, feedback):
+        """Map coordinates (k, 2) and factor values (k, n_factors) of the candidates of rank ``ranks`` (sorted)."""
+        column_of = {offset: index for index, offset in enumerate(sorted(self.row_counts))}
+        found_ranks, found_xy, found_values = [np.empty(0, np.int64)], [np.empty((0, 2))], \
+            [np.empty((0, len(self.info.factor_names)))]
+
+        def pick_window(block, data):
+            window, local, flat = self._candidates(block)
+            row = local // window.width
+            row_start = np.cumsum(np.bincount(row, minlength=window.height)) - np.bincount(row, minlength=window.height)
+            rank = self.first_rank[window.row_off + row, column_of[window.col_off]] + np.arange(len(local)) - row_start[row]
+            hit = np.isin(rank, ranks)
+            found_ranks.append(rank[hit])
+            found_xy.append(_centres(self.info, flat[hit]))
+            found_values.append(data[:, row[hit], local[hit] % window.width].T.astype(np.float64))
+
+        map_windows([self.info.path], [], pick_window, block_size=self.block_size, feedback=feedback)
+        order = np.argsort(np.concatenate(found_ranks), kind="stable")
+        return np.vstack(found_xy)[order], np.vstack(found_values)[order]
+
+    def _candidates(self, block):
+        """The block's window, its candidate pixels (row-major indices inside the window) and their
+        row-major indices in the whole stack."""
+        window, width = block.window, self.info.width
+        local = np.flatnonzero(block.valid)
+        flat = (window.row_off + local // window.width) * width + window.col_off + local % window.width
+        keep = ~np.isin(flat, self.deposit_pixels)
+        if self.tree is not None and keep.any():
+            distance, _ = self.tree.query(_centres(self.info, flat[keep]), k=1, workers=-1,
+                                          distance_upper_bound=self.min_distance * (1 + 1e-9) + 1e-9)
+            keep[keep] = ~(distance <= self.min_distance)
+        return window, local[keep], flat[keep]
 
 
 def sample_training_points(stack, deposits, count=None, min_distance=0.0, seed=1, deposits_layer=None,
@@ -117,22 +146,15 @@ def sample_training_points(stack, deposits, count=None, min_distance=0.0, seed=1
     factor (named like the stack's bands), deposits first; also written atomically to ``output``
     (GeoPackage or any OGR format by extension) when given.
     """
-    import geopandas as gpd
-
     feedback = ensure_feedback(feedback)
     info = read_stack_info(stack)
-    frame = gpd.read_file(deposits, layer=deposits_layer) if deposits_layer else gpd.read_file(deposits)
-    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)].explode(index_parts=False)
-    if not len(frame):
-        raise DeepProspectError("The deposit layer has no points; add the known deposits or occurrences.")
-    if not (frame.geom_type == "Point").all():
-        raise DeepProspectError("DEPOSITS must be a point layer (found {}).".format(", ".join(sorted(set(frame.geom_type)))))
+    frame, xy = read_points(deposits, None, deposits_layer, "DEPOSITS", feedback)
     if frame.crs is None:
         feedback.warning("The deposit layer has no CRS; its coordinates are taken to be in the stack's CRS.")
     elif info.crs is not None and frame.crs != info.crs:
         feedback.info("Deposits transformed from {} to the stack's CRS {}.".format(frame.crs.to_string(), info.crs.to_string()))
         frame = frame.to_crs(info.crs)
-    xy = np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()])
+        xy = np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()])
     chosen = choose_non_deposits(stack, xy, count, min_distance, seed, feedback)
     table = training_table(chosen)
     feedback.info("{} deposits and {} non-deposits; {} pixels were available for non-deposits."

@@ -1,4 +1,4 @@
-"""Stack evidence layers onto one grid: the evidence stack of DESIGN.md ("Data contracts").
+"""Stack evidence layers onto one grid: the evidence stack (its contract: :mod:`core.raster`).
 
 Every band of every input raster is reprojected and resampled by GDAL's warper onto the target
 grid (the reference raster's CRS, pixel grid and extent, optionally at another pixel size):
@@ -140,51 +140,36 @@ def build_stack(layers, output, reference=None, pixel_size=None, mask=None, mask
 
 
 def _write_stack(layers, names, grid, output, study_area, feedback, block_size):
-    import rasterio
-    from rasterio.enums import Resampling
-    from rasterio.vrt import WarpedVRT
-
+    """Warp every layer window by window onto ``grid`` (through :func:`core.pipeline.map_windows`),
+    blank invalid pixels, and write the stack; the coverage check runs before the file is in place."""
     from .atomic import atomic_output
-    from .blocks import iter_blocks
+    from .pipeline import RasterOutput, map_windows
 
-    sources, band_owner = [], []
     valid_counts = np.zeros(len(names), dtype=np.int64)
     all_valid = 0
 
-    def warped(source, layer, window):
-        # One warped VRT per layer and window, closed at once: GDAL's warper keeps buffers per open
-        # VRT, so keeping all sixteen open would cost memory in proportion to the layers' sizes.
-        with WarpedVRT(source, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
-                       resampling=Resampling.nearest if layer.categorical else Resampling.bilinear,
-                       src_nodata=source.nodata, nodata=np.nan, dtype="float32",
-                       tolerance=1e-6) as vrt:   # (almost) exact transformation, as gdalwarp -et 0
-            return vrt.read(window=window)
+    def blank_invalid(block, data):
+        nonlocal all_valid
+        has_data = np.isfinite(data)
+        valid_counts[:] += has_data.reshape(len(names), -1).sum(axis=1)
+        valid = has_data.all(axis=0)
+        if study_area is not None:
+            valid &= _inside(study_area, grid, block.window)
+        all_valid += int(valid.sum())
+        data[:, ~valid] = STACK_NODATA
+        return [data]
 
+    sources = []
     try:
+        band_owner = []
         for layer in layers:
-            source = _open(layer.path)
-            sources.append(source)
-            band_owner.extend([layer.name] * source.count)
-        profile = dict(GEOTIFF_OPTIONS, width=grid.width, height=grid.height, count=len(names), dtype="float32",
-                       crs=grid.crs, transform=grid.transform, nodata=STACK_NODATA)
+            sources.append(_open(layer.path))
+            band_owner.extend([layer.name] * sources[-1].count)
         with atomic_output(output) as temporary:
-            with rasterio.open(temporary, "w", **profile) as dataset:
-                for band, name in enumerate(names, start=1):
-                    dataset.set_band_description(band, name)
-                for block in iter_blocks(grid.width, grid.height, block_size, tile_size=256):
-                    feedback.check_canceled()
-                    window = block.window
-                    data = np.concatenate([warped(source, layer, window) for source, layer in zip(sources, layers)])
-                    has_data = np.isfinite(data)
-                    valid_counts += has_data.reshape(len(names), -1).sum(axis=1)
-                    valid = has_data.all(axis=0)
-                    if study_area is not None:
-                        valid &= _inside(study_area, grid, window)
-                    all_valid += int(valid.sum())
-                    data[:, ~valid] = STACK_NODATA
-                    dataset.write(data, window=window)
-                    feedback.set_progress(100.0 * (block.index + 1) / block.count)
-                _check_coverage(names, band_owner, valid_counts, all_valid, study_area is not None)
+            map_windows([], [RasterOutput(temporary, count=len(names), descriptions=tuple(names))], blank_invalid,
+                        grid=grid, block_size=block_size, tile_size=256, feedback=feedback,
+                        read=_warped_reader(sources, layers, grid), atomic=False)
+            _check_coverage(names, band_owner, valid_counts, all_valid, study_area is not None)
     finally:
         for source in sources:
             source.close()
@@ -199,6 +184,27 @@ def _write_stack(layers, names, grid, output, study_area, feedback, block_size):
 
 
 # --------------------------------------------------------------------------------------------
+
+
+def _warped_reader(sources, layers, grid):
+    """read(block) → float32 (bands, rows, cols) of every layer warped onto ``grid`` for the block's
+    window, NaN where a layer has no data."""
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
+
+    def warped(source, layer, window):
+        # One warped VRT per layer and window, closed at once: GDAL's warper keeps buffers per open
+        # VRT, so keeping all sixteen open would cost memory in proportion to the layers' sizes.
+        with WarpedVRT(source, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
+                       resampling=Resampling.nearest if layer.categorical else Resampling.bilinear,
+                       src_nodata=source.nodata, nodata=np.nan, dtype="float32",
+                       tolerance=1e-6) as vrt:   # (almost) exact transformation, as gdalwarp -et 0
+            return vrt.read(window=window)
+
+    def read(block):
+        return np.concatenate([warped(source, layer, block.window) for source, layer in zip(sources, layers)])
+
+    return read
 
 
 def _open(path):
@@ -242,14 +248,9 @@ def _check_coverage(names, owners, valid_counts, all_valid, masked):
 
 
 def _mask_geometries(path, layer, grid):
-    import geopandas as gpd
+    from .points import read_polygons
 
-    frame = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
-    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
-    if not len(frame):
-        raise DeepProspectError("The MASK layer has no polygons; draw the study area or leave MASK empty.")
-    if not frame.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        raise DeepProspectError("MASK must be a polygon layer (found {}).".format(", ".join(sorted(set(frame.geom_type)))))
+    frame = read_polygons(path, layer, "MASK")
     if frame.crs is not None:
         frame = frame.to_crs(grid.crs)
     geometries = [geometry for geometry in frame.geometry if geometry is not None]
