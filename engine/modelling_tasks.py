@@ -32,15 +32,10 @@ def predict(args, feedback):
     from pathlib import Path
 
     from ..models.bundle import load_bundle, read_metadata
-    from ..models.predict import predict_map
+    from ..models.predict import check_uncertainty, predict_map
 
     metadata = read_metadata(args["model"])  # a clear error for a wrong file, before loading TensorFlow
-    if args.get("output_uncertainty") and int(metadata.get("ensemble_size", 1)) < 2:
-        from ..core.errors import DeepProspectError
-
-        raise DeepProspectError(
-            "The model has a single member, so there is no spread between members to map as uncertainty: "
-            "train an ensemble of two or more members, or leave the uncertainty output empty.")
+    check_uncertainty(args.get("output_uncertainty"), int(metadata.get("ensemble_size", 1)))
     deposits_xy = _deposits_xy(args, feedback)
     feedback.info("Loading the model {} ({}).".format(Path(args["model"]).name, metadata.get("architecture")))
     result = predict_map(

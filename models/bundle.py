@@ -79,8 +79,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..catalog import ARCHITECTURES
 from ..core.atomic import atomic_output
 from ..core.errors import DeepProspectError
+from ..core.patches import extract_patches
 from ..core.raster import check_factor_names
 
 FORMAT = "deepprospect-model-bundle"
@@ -88,7 +90,6 @@ FORMAT = "deepprospect-model-bundle"
 FORMAT_VERSION = 2
 #: Members as Keras 2 ``.keras`` files (TensorFlow 2.15), versioned as ``schema_version``.
 LEGACY_FORMAT_VERSION = 1
-PATCH_ARCHITECTURES = ("cnn2d_patch",)
 # What a damaged archive, array file or HDF5 file can raise while it is read.
 _READ_ERRORS = (KeyError, IndexError, OSError, EOFError, ValueError, TypeError, AttributeError, zipfile.BadZipFile,
                 zlib.error)
@@ -99,13 +100,16 @@ class BundleError(DeepProspectError):
 
 
 class ModelBundle:
-    """A loaded bundle: metadata plus the Keras member models."""
+    """A loaded bundle: metadata plus the Keras member models, and the compiled functions that
+    predict with them and explain them (built on first use, kept for the bundle's life)."""
 
     def __init__(self, metadata, members, background=None, path=None):
         self.metadata = metadata
         self.members = members
         self.background = background
         self.path = path
+        self._compiled = None
+        self._remembered = {}
 
     # Metadata shortcuts ----------------------------------------------------------------
     @property
@@ -126,7 +130,7 @@ class ModelBundle:
 
     @property
     def uses_patches(self):
-        return self.metadata["architecture"] in PATCH_ARCHITECTURES
+        return self.metadata["architecture"] in ARCHITECTURES.where(uses_patches=True)
 
     @property
     def mean(self):
@@ -141,20 +145,61 @@ class ModelBundle:
         """Raw factor values (…, n_factors) → standardised with the training statistics."""
         return ((np.asarray(values, dtype=np.float32) - self.mean) / self.std).astype(np.float32)
 
+    def standardised_window(self, window):
+        """A window of the stack (n_factors, rows, cols) standardised with the same float32
+        arithmetic as :meth:`standardise`."""
+        return ((window.astype(np.float32) - self.mean[:, None, None]) / self.std[:, None, None]).astype(np.float32)
+
+    def window_inputs(self, window, valid, rows, cols, standardised=None):
+        """Model inputs for pixels ``rows``, ``cols`` (integer arrays) of a window of the stack
+        (n_factors, h, w) whose valid-pixel mask is ``valid`` (h, w): the standardised values
+        (n, n_factors) for pixel models, the patches (n, p, p, n_factors) for patch models
+        (``core.patches``: 0 outside the window's raster and on nodata). ``standardised``: the
+        window already through :meth:`standardised_window`, when the caller reuses it.
+
+        Patches are cut from a strip of rows plus the halo: its cut edges are either the window's own
+        edges (where ``extract_patches`` pads, as outside the raster) or rows the patches never reach.
+        """
+        if not self.uses_patches:
+            return self.standardise(window[:, rows, cols].T)
+        if standardised is None:
+            standardised = self.standardised_window(window)
+        half = self.patch_size // 2
+        top, bottom = max(0, int(rows.min()) - half), min(window.shape[1], int(rows.max()) + half + 1)
+        return extract_patches(standardised[:, top:bottom], valid[top:bottom], rows - top, cols, self.patch_size)
+
     def check_factors(self, stack_factor_names):
         """Raise a clear error unless the stack's factor names equal the model's, in order."""
         check_factor_names(self.factor_names, stack_factor_names, what="model")
 
     def predict_members(self, standardised_inputs):
-        """Deposit probability per member: float32 array (n_members, n), through the one
-        prediction path of the map and the points (:func:`models.predict.predict_pixels`)."""
-        from .predict import predict_pixels
-
-        return predict_pixels(self, standardised_inputs)
+        """Deposit probability per member: float32 array (n_members, n) for standardised inputs
+        (n, n_factors), or patches (n, p, p, n_factors) for patch models. The one prediction
+        path of the map, the pixels, the points and SHAP (``models.compiled``: fixed batches)."""
+        return self._functions().predict_members(standardised_inputs)
 
     def predict(self, standardised_inputs):
         """Ensemble-mean deposit probability, float32 (n,)."""
         return self.predict_members(standardised_inputs).mean(axis=0)
+
+    def gradient_function(self):
+        """The compiled expected-gradients function of the ensemble-mean deposit probability
+        (:meth:`models.compiled.CompiledEnsemble.gradient_function`)."""
+        return self._functions().gradient_function()
+
+    def remember(self, key, make):
+        """``make()`` computed once per bundle and ``key`` (a hashable), e.g. the SHAP background
+        the dock's explanations of one stack share."""
+        if key not in self._remembered:
+            self._remembered[key] = make()
+        return self._remembered[key]
+
+    def _functions(self):
+        if self._compiled is None:
+            from .compiled import CompiledEnsemble
+
+            self._compiled = CompiledEnsemble(self.members)
+        return self._compiled
 
 
 def save_bundle(path, members, metadata, background=None):
@@ -225,8 +270,10 @@ def load_bundle(path):
         _check_metadata(metadata)
         with zipfile.ZipFile(path) as archive:
             if format_version(metadata) == LEGACY_FORMAT_VERSION:
+                from .bundle_legacy import legacy_member, legacy_network
+
                 network = legacy_network(metadata)
-                members = [_legacy_member(archive.read(name), network) for name in metadata["members"]]
+                members = [legacy_member(archive.read(name), network) for name in metadata["members"]]
             else:
                 members = [_member(archive.read(name), metadata["network"]) for name in metadata["members"]]
             background = None
@@ -241,25 +288,6 @@ def load_bundle(path):
     if not members:
         raise BundleError("The model bundle {} is damaged: it lists no member models.".format(path))
     return ModelBundle(metadata, members, background, str(path))
-
-
-def legacy_network(metadata):
-    """The network description of a format-1 bundle, from its metadata (format 1 stored none)."""
-    from .architectures import ARCHITECTURES, prospectivity_network
-
-    architecture = metadata["architecture"]
-    settings = metadata.get("hyperparameters") or {}
-    bands = len(metadata["factor_names"])
-    if architecture in ARCHITECTURES:
-        return prospectivity_network(architecture, bands, metadata.get("patch_size") or settings.get("patch_size", 1),
-                                     settings.get("dropout", 0.2), settings.get("l2", 0.0))
-    if architecture == "deepgeomap_cnn1d":
-        return dict(architecture=architecture, band_count=bands, class_count=len(metadata["class_names"]))
-    if architecture == "mobilenetv2_stft":
-        return dict(architecture=architecture, band_count=bands, frame_length=int(settings["frame_length"]),
-                    frame_step=int(settings["frame_step"]), width=16)
-    raise DeepProspectError("it holds a '{}' network, which only the DeepProspect version that wrote it can "
-                            "rebuild; retrain the model with this version.".format(architecture))
 
 
 def package_versions():
@@ -294,52 +322,11 @@ def _member(data, network):
     with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
         weights = [arrays[name] for name in sorted(arrays.files, key=_array_index)]
     model = build_network(network)
-    model.set_weights(_checked(weights, model.weights, "the '{}' network".format(model.name)))
+    model.set_weights(checked_weights(weights, model.weights, "the '{}' network".format(model.name)))
     return model
 
 
-def _legacy_member(data, network):
-    """A format-1 member: the network rebuilt from ``network``, the weights read from the Keras 2
-    ``.keras`` zip's ``model.weights.h5`` and matched to the layers by class and order."""
-    import h5py
-
-    from .architectures import build_network
-
-    model = build_network(network)
-    with zipfile.ZipFile(io.BytesIO(data)) as keras_file:
-        h5_bytes = keras_file.read("model.weights.h5")
-    with h5py.File(io.BytesIO(h5_bytes), "r") as h5:
-        stored = h5["layers"]
-        for group, layer in _keras_layer_groups(model):
-            if not layer.weights:
-                continue
-            if group not in stored:
-                raise BundleError("its Keras weights file has no '{}' layer for the rebuilt '{}'.".format(
-                    group, layer.name))
-            variables = stored[group]["vars"]
-            weights = [np.asarray(variables[key]) for key in sorted(variables, key=int)]
-            layer.set_weights(_checked(weights, layer.weights, "layer '{}'".format(layer.name)))
-    return model
-
-
-def _keras_layer_groups(model):
-    """(h5 group name, layer) for every layer of ``model``: Keras' class name in snake case,
-    numbered ``_1``, ``_2`` … among layers of the same class in layer order (``dense``, ``dense_1``)."""
-    seen = {}
-    for layer in model.layers:
-        name = _snake_case(type(layer).__name__)
-        seen[name] = seen.get(name, -1) + 1
-        yield (name if seen[name] == 0 else "{}_{}".format(name, seen[name])), layer
-
-
-def _snake_case(name):
-    """Keras' own conversion of a class name: ``Conv2D`` → ``conv2d``, ``BatchNormalization`` →
-    ``batch_normalization``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _checked(weights, variables, what):
+def checked_weights(weights, variables, what):
     """``weights`` as float32 arrays, after checking they are floats of the ``variables``' number and shapes."""
     expected = [tuple(variable.shape) for variable in variables]
     found = [tuple(np.shape(weight)) for weight in weights]

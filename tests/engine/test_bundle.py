@@ -81,7 +81,6 @@ def test_loaded_members_predict_what_the_saved_ones_did(saved):
     import tensorflow as tf
 
     from deepprospect.models.bundle import load_bundle
-    from deepprospect.models.predict import predict_pixels
 
     path, members = saved
     bundle = load_bundle(path)
@@ -90,7 +89,7 @@ def test_loaded_members_predict_what_the_saved_ones_did(saved):
     patches = np.random.default_rng(0).normal(size=(50, 3, 3, len(FACTORS))).astype(np.float32)
     # the Keras models that were saved, called directly: an independent path to the same function
     expected = np.array([model(tf.constant(patches), training=False).numpy()[:, 1] for model in members])
-    np.testing.assert_allclose(predict_pixels(bundle, patches), expected, atol=1e-6)
+    np.testing.assert_allclose(bundle.predict_members(patches), expected, atol=1e-6)
     for loaded, model in zip(bundle.members, members):
         for mine, theirs in zip(loaded.get_weights(), model.get_weights()):
             np.testing.assert_array_equal(mine, theirs)
@@ -151,7 +150,8 @@ def test_legacy_h5_layer_names_follow_keras_class_order():
     Keras wrote beside it."""
     import h5py
 
-    from deepprospect.models.bundle import _keras_layer_groups, legacy_network, read_metadata
+    from deepprospect.models.bundle import read_metadata
+    from deepprospect.models.bundle_legacy import keras_layer_groups, legacy_network
     from deepprospect.models.architectures import build_network
 
     path = DATA / "legacy_bundle_v1_cnn2d.dpm"
@@ -163,7 +163,7 @@ def test_legacy_h5_layer_names_follow_keras_class_order():
     old_layers = {layer["config"]["name"]: layer["class_name"] for layer in config["config"]["layers"]}
     model = build_network(legacy_network(read_metadata(path)))
     with h5py.File(io.BytesIO(member.read("model.weights.h5")), "r") as h5:
-        for group, layer in _keras_layer_groups(model):
+        for group, layer in keras_layer_groups(model):
             if layer.weights:
                 assert old_layers[layer.name] == type(layer).__name__
                 shapes = [h5["layers"][group]["vars"][key].shape for key in sorted(h5["layers"][group]["vars"], key=int)]

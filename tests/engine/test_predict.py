@@ -206,26 +206,26 @@ def test_predict_at_pixels_matches_the_map(dense_bundle, patch_bundle, stack, st
         inside = (rows >= 0) & (rows < HEIGHT) & (cols >= 0) & (cols < WIDTH)
         for k in range(rows.size):
             if inside[k] and valid[rows[k], cols[k]]:
-                # bit for bit: the point and the map go through the same predict_pixels
+                # bit for bit: the point and the map go through the same ModelBundle.predict_members
                 assert members[:, k].mean() == probability[rows[k], cols[k]]
             else:
                 assert np.isnan(members[:, k]).all()
 
 
 def test_a_pixel_gets_the_same_probability_in_any_batch(dense_bundle, patch_bundle):
-    """predict_pixels' promise (the one prediction path): a pixel's number does not depend on how
-    many pixels, or which, are predicted with it, nor on where it falls in a batch."""
-    from deepprospect.models.predict import PREDICT_BATCH, predict_pixels
+    """ModelBundle.predict_members' promise (the one prediction path): a pixel's number does not
+    depend on how many pixels, or which, are predicted with it, nor on where it falls in a batch."""
+    from deepprospect.models.compiled import PREDICT_BATCH
 
     rng = np.random.default_rng(5)
     for bundle, shape in ((dense_bundle, (len(FACTORS),)), (patch_bundle, (5, 5, len(FACTORS)))):
         inputs = rng.normal(size=(2 * PREDICT_BATCH + 17,) + shape).astype(np.float32)
-        together = predict_pixels(bundle, inputs)
+        together = bundle.predict_members(inputs)
         picked = np.array([0, 1, PREDICT_BATCH - 1, PREDICT_BATCH, 2 * PREDICT_BATCH + 16])
-        alone = np.concatenate([predict_pixels(bundle, inputs[[k]]) for k in picked], axis=1)
+        alone = np.concatenate([bundle.predict_members(inputs[[k]]) for k in picked], axis=1)
         np.testing.assert_array_equal(alone, together[:, picked])
         order = rng.permutation(len(inputs))
-        np.testing.assert_array_equal(predict_pixels(bundle, inputs[order]), together[:, order])
+        np.testing.assert_array_equal(bundle.predict_members(inputs[order]), together[:, order])
 
 
 # Bad input, cancel ---------------------------------------------------------------------------
