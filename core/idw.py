@@ -155,7 +155,8 @@ def _idw_at_all(xy, values, targets, power, radius, exclude_self):
     chunk = max(1, 4_000_000 // len(xy))
     for start in range(0, len(targets), chunk):
         stop = min(len(targets), start + chunk)
-        distance = np.hypot(targets[start:stop, None, 0] - xy[None, :, 0], targets[start:stop, None, 1] - xy[None, :, 1])
+        distance = np.hypot(targets[start:stop, None, 0] - xy[None, :, 0],
+                            targets[start:stop, None, 1] - xy[None, :, 1])
         if exclude_self:
             distance[np.arange(stop - start), np.arange(start, stop)] = np.inf
         usable = np.isfinite(distance) & ((distance <= radius) if radius else True)
@@ -194,10 +195,11 @@ def interpolate_points(points, fields, output, pixel_size, extent=None, power=2.
 
     ``points``: path of a vector file (``layer``: its layer name, for GeoPackages) in a projected
     CRS, read by :func:`core.points.read_points` (each part of a multipoint is a sample with the
-    feature's values; other geometries count at their representative point); ``pixel_size``, ``radius`` in its map units; ``extent`` (xmin, ymin, xmax, ymax) or None
-    for the layer's extent; ``log10`` interpolates log10 of the values (band names get ``_log10``).
-    Writes ``output`` atomically (one band per field, description = field name, nodata
-    :data:`STACK_NODATA`) and returns a dict: ``path``, ``band_names``, ``cv_rmse`` (field →
+    feature's values; other geometries count at their representative point); ``pixel_size``,
+    ``radius`` in its map units; ``extent`` (xmin, ymin, xmax, ymax) or None for the layer's extent;
+    ``log10`` interpolates log10 of the values (band names get ``_log10``). Writes ``output``
+    atomically (one band per field, description = field name, nodata :data:`STACK_NODATA`) and
+    returns a dict: ``path``, ``band_names``, ``cv_rmse`` (field →
     leave-one-out RMSE, in the interpolated units), ``skipped`` (field → samples skipped),
     ``width``, ``height``, ``transform``, ``crs``.
     """
@@ -262,8 +264,8 @@ def _numeric_column(series, field, log10, feedback):
     if log10:
         positive = usable & (values > 0)
         if (usable & ~positive).any():
-            feedback.warning("{}: {} samples ≤ 0 have no log10 and are skipped (replace below-detection "
-                             "values by half the detection limit to keep them).".format(field, int((usable & ~positive).sum())))
+            feedback.warning("{}: {} samples ≤ 0 have no log10 and are skipped (replace below-detection values by "
+                             "half the detection limit to keep them).".format(field, int((usable & ~positive).sum())))
         usable = positive
         values = np.where(usable, np.log10(np.where(usable, values, 1.0)), np.nan)
     if nulls or non_numeric:

@@ -58,7 +58,8 @@ def read_stack_info(path):
                 "Build it with deepprospect:stack, which names every band.".format(path))
         duplicated = sorted({name for name in names if names.count(name) > 1})
         if duplicated:
-            raise DeepProspectError("The evidence stack {} repeats factor names: {}.".format(path, ", ".join(duplicated)))
+            raise DeepProspectError(
+                "The evidence stack {} repeats factor names: {}.".format(path, ", ".join(duplicated)))
         nodata = dataset.nodata
         if nodata is None:
             nodata = float("nan")

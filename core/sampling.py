@@ -106,14 +106,16 @@ class _Candidates:
     def pick(self, ranks, feedback):
         """Map coordinates (k, 2) and factor values (k, n_factors) of the candidates of rank ``ranks`` (sorted)."""
         column_of = {offset: index for index, offset in enumerate(sorted(self.row_counts))}
-        found_ranks, found_xy, found_values = [np.empty(0, np.int64)], [np.empty((0, 2))], \
-            [np.empty((0, len(self.info.factor_names)))]
+        found_ranks, found_xy = [np.empty(0, np.int64)], [np.empty((0, 2))]
+        found_values = [np.empty((0, len(self.info.factor_names)))]
 
         def pick_window(block, data):
             window, local, flat = self._candidates(block)
             row = local // window.width
-            row_start = np.cumsum(np.bincount(row, minlength=window.height)) - np.bincount(row, minlength=window.height)
-            rank = self.first_rank[window.row_off + row, column_of[window.col_off]] + np.arange(len(local)) - row_start[row]
+            per_row = np.bincount(row, minlength=window.height)
+            # rank = the row's first rank + the candidate's position within its row of this window
+            position = np.arange(len(local)) - (np.cumsum(per_row) - per_row)[row]
+            rank = self.first_rank[window.row_off + row, column_of[window.col_off]] + position
             hit = np.isin(rank, ranks)
             found_ranks.append(rank[hit])
             found_xy.append(_centres(self.info, flat[hit]))
@@ -152,7 +154,8 @@ def sample_training_points(stack, deposits, count=None, min_distance=0.0, seed=1
     if frame.crs is None:
         feedback.warning("The deposit layer has no CRS; its coordinates are taken to be in the stack's CRS.")
     elif info.crs is not None and frame.crs != info.crs:
-        feedback.info("Deposits transformed from {} to the stack's CRS {}.".format(frame.crs.to_string(), info.crs.to_string()))
+        feedback.info("Deposits transformed from {} to the stack's CRS {}.".format(
+            frame.crs.to_string(), info.crs.to_string()))
         frame = frame.to_crs(info.crs)
         xy = np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()])
     chosen = choose_non_deposits(stack, xy, count, min_distance, seed, feedback)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
-from .raster import GEOTIFF_OPTIONS, STACK_NODATA, bounded_gdal_cache
+from .raster import STACK_NODATA, bounded_gdal_cache
 
 #: Pixels per side of a processing window (a multiple of the output's 256-pixel tiles).
 BLOCK_SIZE = 512
@@ -256,7 +256,8 @@ def _mask_geometries(path, layer, grid):
     geometries = [geometry for geometry in frame.geometry if geometry is not None]
     left, bottom, right, top = grid.bounds
     if not any(g.intersects(_box(left, bottom, right, top)) for g in geometries):
-        raise DeepProspectError("The MASK polygons do not overlap the stack's extent; check the mask's CRS and location.")
+        raise DeepProspectError(
+            "The MASK polygons do not overlap the stack's extent; check the mask's CRS and location.")
     return geometries
 
 
