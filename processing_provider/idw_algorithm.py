@@ -1,11 +1,16 @@
 """deepprospect:idw — IDW interpolation of geochemical samples (core/idw.py)."""
 import json
 
-from qgis.core import (
-    QgsProcessing, QgsProcessingException, QgsProcessingOutputString, QgsProcessingParameterBoolean,
-    QgsProcessingParameterDistance, QgsProcessingParameterExtent, QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField, QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-)
+from qgis.core import QgsProcessing
+from qgis.core import QgsProcessingException
+from qgis.core import QgsProcessingOutputString
+from qgis.core import QgsProcessingParameterBoolean
+from qgis.core import QgsProcessingParameterDistance
+from qgis.core import QgsProcessingParameterExtent
+from qgis.core import QgsProcessingParameterFeatureSource
+from qgis.core import QgsProcessingParameterField
+from qgis.core import QgsProcessingParameterNumber
+from qgis.core import QgsProcessingParameterRasterDestination
 
 from .base import DeepProspectAlgorithm
 

@@ -1,10 +1,18 @@
 """deepprospect:sample_negatives — deposits plus random non-deposits as training points (core/sampling.py)."""
-from qgis.core import (
-    QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsProcessing,
-    QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingParameterDistance,
-    QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource, QgsProcessingParameterNumber,
-    QgsProcessingParameterRasterLayer, QgsVectorLayer, QgsWkbTypes,
-)
+from qgis.core import QgsFeature
+from qgis.core import QgsFeatureSink
+from qgis.core import QgsField
+from qgis.core import QgsFields
+from qgis.core import QgsProcessing
+from qgis.core import QgsProcessingException
+from qgis.core import QgsProcessingOutputNumber
+from qgis.core import QgsProcessingParameterDistance
+from qgis.core import QgsProcessingParameterFeatureSink
+from qgis.core import QgsProcessingParameterFeatureSource
+from qgis.core import QgsProcessingParameterNumber
+from qgis.core import QgsProcessingParameterRasterLayer
+from qgis.core import QgsVectorLayer
+from qgis.core import QgsWkbTypes
 from qgis.PyQt.QtCore import QMetaType, QVariant
 
 from .base import DeepProspectAlgorithm, temporary_output
@@ -29,8 +37,8 @@ class SampleNegativesAlgorithm(DeepProspectAlgorithm):
         "the area left cannot hold COUNT points the algorithm stops and tells you the largest possible COUNT."
     )
 
-    STACK, DEPOSITS, COUNT, MIN_DISTANCE, SEED, OUTPUT = (
-        "STACK", "DEPOSITS", "COUNT", "MIN_DISTANCE", "SEED", "OUTPUT")
+    STACK, DEPOSITS, COUNT, MIN_DISTANCE = "STACK", "DEPOSITS", "COUNT", "MIN_DISTANCE"
+    SEED, OUTPUT = "SEED", "OUTPUT"
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.STACK, self.tr("Evidence stack")))

@@ -1,9 +1,13 @@
 """deepprospect:stack — stack evidence layers onto one grid (core/stack.py)."""
-from qgis.core import (
-    QgsProcessing, QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString,
-    QgsProcessingParameterFeatureSource, QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
-    QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
-)
+from qgis.core import QgsProcessing
+from qgis.core import QgsProcessingException
+from qgis.core import QgsProcessingOutputNumber
+from qgis.core import QgsProcessingOutputString
+from qgis.core import QgsProcessingParameterFeatureSource
+from qgis.core import QgsProcessingParameterMultipleLayers
+from qgis.core import QgsProcessingParameterNumber
+from qgis.core import QgsProcessingParameterRasterDestination
+from qgis.core import QgsProcessingParameterRasterLayer
 
 from .base import DeepProspectAlgorithm, raster_layer_path
 
@@ -28,8 +32,8 @@ class StackAlgorithm(DeepProspectAlgorithm):
         "bands are nodata. The log gives, for each factor, the share of the grid where it has data."
     )
 
-    LAYERS, CATEGORICAL, REFERENCE, PIXEL_SIZE, MASK, OUTPUT = (
-        "LAYERS", "CATEGORICAL", "REFERENCE", "PIXEL_SIZE", "MASK", "OUTPUT")
+    LAYERS, CATEGORICAL, REFERENCE = "LAYERS", "CATEGORICAL", "REFERENCE"
+    PIXEL_SIZE, MASK, OUTPUT = "PIXEL_SIZE", "MASK", "OUTPUT"
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterMultipleLayers(

@@ -1,8 +1,10 @@
 """deepprospect:synthetic_province — a test area with known truth (core/synthetic.py)."""
-from qgis.core import (
-    QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber, QgsProcessingContext, QgsProject,
-)
+from qgis.core import QgsProcessingContext
+from qgis.core import QgsProcessingOutputFile
+from qgis.core import QgsProcessingOutputNumber
+from qgis.core import QgsProcessingParameterFolderDestination
+from qgis.core import QgsProcessingParameterNumber
+from qgis.core import QgsProject
 
 from .base import DeepProspectAlgorithm
 
