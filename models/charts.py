@@ -1,9 +1,11 @@
-"""SHAP charts (Pradhan et al. 2022, Figures 5 and 6) and the one-page explanation report.
+"""Charts: SHAP (Pradhan et al. 2022, Figures 5 and 6), one pixel's waterfall, training curves
+(their Figure 7), and the one-page SHAP explanation report.
 
-Every ``draw`` function works on a given matplotlib ``Axes`` (the dock widget embeds them in a
-Qt5Agg canvas); the ``write_*`` functions make their own :class:`matplotlib.figure.Figure` (no
-pyplot: Processing runs in a background thread) and save PNGs. Colours show RAW factor values,
-axes carry units where known.
+Each chart is drawn once, here, with matplotlib's object API (no pyplot: charts are drawn off
+any GUI thread): the ``*_chart`` functions and :func:`training_curves` fill a ``Figure`` they
+are given, the others one ``Axes``. The reports save them as PNGs; the dock's engine task draws
+the same ones at the dock's width (``engine/inspector_charts.py``). Colours show RAW factor
+values, axes carry units where known.
 """
 import csv
 import html
@@ -13,6 +15,9 @@ import numpy as np
 
 DPI = 150
 CMAP = "coolwarm"   # blue = low factor value, red = high, as in shap's summary plots
+#: Colours of the training report and the training curves (network, baselines, classes).
+NETWORK_COLOUR, LOGISTIC_COLOUR, FOREST_COLOUR = "#1f5fa8", "#d9822b", "#3c8c3c"
+DEPOSIT_COLOUR, BACKGROUND_COLOUR = "#c0392b", "#7f8c8d"
 
 
 def _label(name, units):
@@ -145,9 +150,8 @@ def waterfall(ax, factor_names, shap_values, factor_values, base_value, predicti
     to the predicted deposit probability; the smallest factors are pooled as "other factors"."""
     shap_values = np.asarray(shap_values, dtype=float).ravel()
     order = list(np.argsort(-np.abs(shap_values)))
-    shown, rest = order[:max_display - 1] if len(order) > max_display else order, order[max_display - 1:]
-    if len(order) <= max_display:
-        rest = []
+    split = max_display - 1 if len(order) > max_display else len(order)   # the rest pooled as "other factors"
+    shown, rest = order[:split], order[split:]
     labels = ["{} = {}".format(_label(factor_names[i], units), _format(factor_values[i])) for i in shown]
     contributions = [shap_values[i] for i in shown]
     if rest:
@@ -179,12 +183,101 @@ def _format(value):
     return "{:.2e}".format(value)
 
 
+# Whole charts -----------------------------------------------------------------------------
+# Each chart is drawn here once, on a Figure it is given: the SHAP report saves it as a PNG, the
+# dock's engine task draws it at the dock's width (engine/inspector_charts.py).
+
+def _colour_bar(figure, axes, mappable, label, ends=("low", "high"), **options):
+    """A colour bar beside ``axes``; ``ends`` labels its two ends instead of numbers (None: numbers)."""
+    bar = figure.colorbar(mappable, ax=axes, ticks=[0, 1] if ends else None, pad=0.02, **options)
+    if ends:
+        bar.ax.set_yticklabels(list(ends))
+    bar.set_label(label)
+
+
+def importance_chart(figure, factor_names, mean_abs_shap):
+    """Figure 6a on ``figure``: mean |SHAP| per factor."""
+    importance_bar(figure.add_subplot(), factor_names, mean_abs_shap)
+
+
+def beeswarm_chart(figure, factor_names, shap_values, factor_values):
+    """Figure 6b on ``figure``: the beeswarm and its factor-value colour bar."""
+    axes = figure.add_subplot()
+    _colour_bar(figure, axes, beeswarm(axes, factor_names, shap_values, factor_values), "factor value", aspect=40)
+
+
+def class_swarm_chart(figure, factor, shap_column, factor_column, classes, units=None):
+    """Figures 6c–f on ``figure``: one factor's SHAP values by class, with its value colour bar."""
+    axes = figure.add_subplot()
+    mappable = class_swarm(axes, factor, shap_column, factor_column, classes, units)
+    if mappable is not None:  # None: no sample of any class
+        _colour_bar(figure, axes, mappable, _label(factor, units) + " value")
+
+
+def dependence_chart(figure, factor, factor_column, shap_column, prediction=None, units=None):
+    """SHAP dependence of one factor on ``figure``; coloured by the predicted deposit probability
+    (with its colour bar) when ``prediction`` is given."""
+    axes = figure.add_subplot()
+    mappable = dependence(axes, factor, factor_column, shap_column, prediction, units)
+    if prediction is not None:
+        _colour_bar(figure, axes, mappable, "predicted deposit probability", ends=None)
+
+
+def correlation_chart(figure, factor_names, factor_values):
+    """Figure 5 on ``figure``: the annotated correlation matrix and its colour bar."""
+    axes = figure.add_subplot()
+    image = correlation_heatmap(axes, factor_names, factor_values)
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.03).set_label("Pearson r")
+
+
+def training_curves(figure, history, legend_below=False):
+    """Loss and accuracy per epoch (Pradhan et al. 2022, Figure 7) on two axes side by side.
+
+    ``history``: one dict per ensemble member (``models.metadata_schema``: ``loss``, ``val_loss``,
+    ``accuracy``, ``val_accuracy``, ``stopping_loss`` per epoch, ``best_epoch``). Training in
+    blue, validation in red, the early-stopping subset's loss dashed grey, the epoch whose weights
+    were kept dotted; members share the colours (faded when there are several). The legend sits
+    in each axes, or once below them (``legend_below``, for a narrow panel with constrained
+    layout). Returns the two axes.
+    """
+    loss_axes, accuracy_axes = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
+    several = len(history) > 1
+    alpha = 0.6 if several else 1.0
+    for index, record in enumerate(history):
+        epochs = np.arange(1, len(record["loss"]) + 1)
+        first = index == 0   # one legend entry per kind of curve, however many members
+        for axes, key in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
+            axes.plot(epochs, record[key], color=NETWORK_COLOUR, alpha=alpha, lw=1.4, label="Training" if first else None)
+            if record.get("val_" + key):
+                axes.plot(epochs, record["val_" + key], color=DEPOSIT_COLOUR, alpha=alpha, lw=1.4,
+                          label="Validation" if first else None)
+            if key == "loss" and record.get("stopping_loss"):
+                axes.plot(epochs, record["stopping_loss"], color="0.45", alpha=alpha, lw=1.0, ls="--",
+                          label="Stopping subset (part of training)" if first else None)
+            if record.get("best_epoch") and record["best_epoch"] < len(epochs):
+                axes.axvline(record["best_epoch"], color="0.3", ls=":", lw=1, label="Epoch kept" if first else None)
+    members = " — {} ensemble members".format(len(history)) if several else ""
+    loss_axes.set(xlabel="Epoch", ylabel="Loss", title="Loss (cross-entropy)" + members)
+    accuracy_axes.set(xlabel="Epoch", ylabel="Share of points classified right", title="Accuracy" + members)
+    for axes in (loss_axes, accuracy_axes):
+        axes.grid(alpha=0.3)
+        if not legend_below:
+            axes.legend(fontsize=8, loc="best")
+    if legend_below:
+        handles, labels = loss_axes.get_legend_handles_labels()
+        figure.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+    return loss_axes, accuracy_axes
+
+
 # Files ----------------------------------------------------------------------------------
 
 def _figure(width, height):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=DPI)
+    figure = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
 
 
 def _save(figure, path):
@@ -205,17 +298,24 @@ def write_report(result, folder, title="DeepProspect SHAP explanation", model_na
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    names, units = result["factor_names"], result.get("units", {})
-    shap_values, factor_values = np.asarray(result["shap_values"]), np.asarray(result["factor_values"])
     ranked = importance(result)
-    paths = {}
+    paths = _write_tables(result, ranked, folder)
+    paths.update(_write_charts(result, ranked, folder))
+    paths["html"] = str(folder / "explanation.html")
+    Path(paths["html"]).write_text(_html(result, ranked, paths, title, model_name), encoding="utf-8")
+    return paths
 
-    paths["importance"] = str(folder / "importance.csv")
+
+def _write_tables(result, ranked, folder):
+    """importance.csv (factor, mean |SHAP|, most important first) and shap_values.csv (one row
+    per explained pixel: x, y, label, prediction, raw factor values, SHAP values)."""
+    names = result["factor_names"]
+    paths = {"importance": str(folder / "importance.csv"), "shap_values": str(folder / "shap_values.csv")}
     with open(paths["importance"], "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["factor", "mean_abs_shap"])
         writer.writerows([(name, "{:.6g}".format(value)) for name, value in ranked])
-    paths["shap_values"] = str(folder / "shap_values.csv")
+    shap_values, factor_values = np.asarray(result["shap_values"]), np.asarray(result["factor_values"])
     with open(paths["shap_values"], "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["x", "y", "label", "prediction"] + names + ["shap_" + name for name in names])
@@ -225,46 +325,31 @@ def write_report(result, folder, title="DeepProspect SHAP explanation", model_na
                              "" if np.isnan(label) else int(label), "{:.6g}".format(result["prediction"][index])]
                             + ["{:.6g}".format(v) for v in factor_values[index]]
                             + ["{:.6g}".format(v) for v in shap_values[index]])
+    return paths
 
-    mean_abs = np.abs(shap_values).mean(axis=0)
+
+def _write_charts(result, ranked, folder):
+    """The report's PNGs: importance, beeswarm, class swarm and dependence of the four most
+    important factors, correlation heat map. Sizes in inches at :data:`DPI`."""
+    names, units = result["factor_names"], result.get("units", {})
+    shap_values, factor_values = np.asarray(result["shap_values"]), np.asarray(result["factor_values"])
     height = max(4.0, 0.32 * len(names) + 1.2)
-    figure = _figure(7.5, height)
-    importance_bar(figure.add_subplot(), names, mean_abs)
-    paths["importance_bar"] = _save(figure, folder / "importance_bar.png")
-
-    figure = _figure(8.5, height + 0.4)
-    ax = figure.add_subplot()
-    mappable = beeswarm(ax, names, shap_values, factor_values)
-    bar = figure.colorbar(mappable, ax=ax, ticks=[0, 1], aspect=40, pad=0.02)
-    bar.ax.set_yticklabels(["low", "high"])
-    bar.set_label("factor value")
-    paths["summary_beeswarm"] = _save(figure, folder / "summary_beeswarm.png")
-
+    side = max(6.0, 0.55 * len(names) + 1.5)
     classes = sample_classes(result["labels"])
+    charts = [("importance_bar", (7.5, height), importance_chart, (names, np.abs(shap_values).mean(axis=0))),
+              ("summary_beeswarm", (8.5, height + 0.4), beeswarm_chart, (names, shap_values, factor_values))]
     for name, _ in ranked[:4]:
         index = names.index(name)
-        figure = _figure(6.0, 4.8)
-        ax = figure.add_subplot()
-        mappable = class_swarm(ax, name, shap_values[:, index], factor_values[:, index], classes, units)
-        bar = figure.colorbar(mappable, ax=ax, ticks=[0, 1], pad=0.02)
-        bar.ax.set_yticklabels(["low", "high"])
-        bar.set_label(_label(name, units) + " value")
-        paths["class_swarm_" + name] = _save(figure, folder / "class_swarm_{}.png".format(name))
-        figure = _figure(6.0, 4.5)
-        ax = figure.add_subplot()
-        mappable = dependence(ax, name, factor_values[:, index], shap_values[:, index], result["prediction"], units)
-        figure.colorbar(mappable, ax=ax, pad=0.02).set_label("predicted deposit probability")
-        paths["dependence_" + name] = _save(figure, folder / "dependence_{}.png".format(name))
-
-    side = max(6.0, 0.55 * len(names) + 1.5)
-    figure = _figure(side + 1.0, side)
-    ax = figure.add_subplot()
-    image = correlation_heatmap(ax, names, factor_values)
-    figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03).set_label("Pearson r")
-    paths["correlation_heatmap"] = _save(figure, folder / "correlation_heatmap.png")
-
-    paths["html"] = str(folder / "explanation.html")
-    Path(paths["html"]).write_text(_html(result, ranked, paths, title, model_name), encoding="utf-8")
+        charts.append(("class_swarm_" + name, (6.0, 4.8), class_swarm_chart,
+                       (name, shap_values[:, index], factor_values[:, index], classes, units)))
+        charts.append(("dependence_" + name, (6.0, 4.5), dependence_chart,
+                       (name, factor_values[:, index], shap_values[:, index], result["prediction"], units)))
+    charts.append(("correlation_heatmap", (side + 1.0, side), correlation_chart, (names, factor_values)))
+    paths = {}
+    for key, size, draw, arguments in charts:
+        figure = _figure(*size)
+        draw(figure, *arguments)
+        paths[key] = _save(figure, folder / (key + ".png"))
     return paths
 
 

@@ -14,10 +14,9 @@ import io
 import numpy as np
 
 from ..core.atomic import atomic_output
+from .charts import BACKGROUND_COLOUR, DEPOSIT_COLOUR, FOREST_COLOUR, LOGISTIC_COLOUR, NETWORK_COLOUR
 from .evaluation import RANDOM_SPLIT_WARNING
-
-NETWORK_COLOUR, LOGISTIC_COLOUR, FOREST_COLOUR = "#1f5fa8", "#d9822b", "#3c8c3c"
-DEPOSIT_COLOUR, BACKGROUND_COLOUR = "#c0392b", "#7f8c8d"
+from .metadata_schema import normalise
 
 
 def write_report(path, result):
@@ -32,9 +31,10 @@ def write_report(path, result):
 
 
 def render_report(result):
-    """The report's HTML text for a training result."""
-    meta = result.metadata
-    metrics, baselines = result.metrics, result.baselines
+    """The report's HTML text for a training result (its metadata read in the shape of
+    ``models.metadata_schema``, as the dock reads a bundle's)."""
+    meta = normalise(result.metadata)
+    metrics, baselines = meta["metrics"], meta["baselines"]
     hyper = meta["hyperparameters"]
     labels = result.validation_labels
     parts = [_HEAD.format(title=html.escape("DeepProspect training report — " + meta["architecture"]))]
@@ -253,28 +253,12 @@ def _confusion_figure(confusion):
 
 
 def _history_figure(history):
-    figure, (loss_axes, accuracy_axes) = _new_figure(10, 4.0, 2)
-    several = len(history) > 1
-    alpha = 0.6 if several else 1.0
-    for index, record in enumerate(history):
-        epochs = np.arange(1, len(record["loss"]) + 1)
-        first = index == 0   # one legend entry per kind of curve, however many members
-        for axes, key in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
-            axes.plot(epochs, record[key], color=NETWORK_COLOUR, alpha=alpha, lw=1.4, label="Training" if first else None)
-            if record.get("val_" + key):
-                axes.plot(epochs, record["val_" + key], color=DEPOSIT_COLOUR, alpha=alpha, lw=1.4,
-                          label="Validation" if first else None)
-            if key == "loss" and record.get("stopping_loss"):
-                axes.plot(epochs, record["stopping_loss"], color="0.45", alpha=alpha, lw=1.0, ls="--",
-                          label="Stopping subset (part of training)" if first else None)
-            if record.get("best_epoch") and record["best_epoch"] < len(epochs):
-                axes.axvline(record["best_epoch"], color="0.3", ls=":", lw=1, label="Epoch kept" if first else None)
-    members = " — {} ensemble members".format(len(history)) if several else ""
-    loss_axes.set(xlabel="Epoch", ylabel="Loss", title="Loss (cross-entropy)" + members)
-    accuracy_axes.set(xlabel="Epoch", ylabel="Share of points classified right", title="Accuracy" + members)
-    for axes in (loss_axes, accuracy_axes):
-        axes.grid(alpha=0.3)
-        axes.legend(fontsize=8, loc="best")
+    from matplotlib.figure import Figure
+
+    from .charts import training_curves
+
+    figure = Figure(figsize=(10, 4.0))
+    training_curves(figure, history)
     figure.tight_layout()
     return figure
 

@@ -1,0 +1,171 @@
+"""The one shape of a bundle's metadata that the inspector dock and the training report read.
+
+Bundles on disk differ: format 1 (TensorFlow 2.15 inside QGIS) and format 2 prospectivity
+bundles written by ``models.training.train_model`` (older ones have no
+``validation_comparison``), and the spectral bundles of ``models.spectral_classifier`` and
+``models.spectral_regressor`` (.dpm files too, with their own metrics and ONE Keras history
+dict instead of a list per member). :func:`normalise` turns any of them into the shape below,
+so its readers never guess: every key is always there, a value the bundle does not hold is
+None (or an empty list / dict where the type says so).
+
+Shape (``normalise(metadata)`` → dict)::
+
+    kind                     str    "prospectivity", "spectral_classifier", "spectral_regressor"
+    architecture             str    a name of ``catalog.ARCHITECTURES`` (spectral: the model's own name)
+    architecture_description str    one line for people ("" when the bundle has none)
+    uses_patches             bool   the network reads a square patch around each pixel
+    patch_size               int    patch side in pixels; 1 for pixel models
+    ensemble_size            int    networks averaged into the probability (≥ 1)
+    factor_names             [str]  evidence layers in stack band order
+    hyperparameters          dict   training options as recorded (name → number, str, bool, None
+                                    or a dict such as class_weight), in recorded order
+    trainable_parameters     int | None
+    seed                     int | None
+    class_balance            {"deposit": int | None, "non_deposit": int | None}: all training points
+    data                     {points, label_field, stack, training: {deposit, non_deposit},
+                              validation: {deposit, non_deposit}} as training wrote it, or {}
+    grid                     {"crs_wkt": str | None, "pixel_size": float | None (map units),
+                              "width", "height": int | None (pixels), "transform": [6 floats] | None
+                              (GDAL order), "bounds": [left, bottom, right, top] | None (map units)}
+    validation               {"scheme": str | None (a name of ``catalog.VALIDATION_SCHEMES``),
+                              "training_points", "validation_points": int | None,
+                              "block_size": float | None (map units; spatial blocks only),
+                              "validation_blocks", "training_blocks": int | None}
+    metrics                  METRICS of the network on the validation points
+    baselines                {"logistic_regression": METRICS, "random_forest": METRICS}
+    validation_comparison    None, or {scheme: {scheme, training_points, validation_points,
+                              block_size?, network, logistic_regression, random_forest: {roc_auc,
+                              pr_auc, accuracy, deposit_f1}}} when both splits were trained
+    history                  [one dict per ensemble member: "loss", "val_loss", "accuracy",
+                              "val_accuracy", "stopping_loss": [float per epoch] ([] if not
+                              recorded), "epochs_run": int, "best_epoch": int | None (1-based epoch
+                              whose weights were kept), "seed": int | None]
+    patch_padding            str | None   how patch cells off the raster are filled
+    training_seconds         float | None
+    created                  str | None   ISO 8601 time the bundle was trained
+    versions                 {package: version}: the libraries that trained it ({} if unknown)
+
+METRICS (all scores are fractions 0–1, None when the bundle does not hold them)::
+
+    accuracy, roc_auc, pr_auc, macro_f1   float | None
+    deposit, non_deposit                  {"precision", "recall", "f1": float | None,
+                                           "support": int | None (validation points of the class)}
+    confusion_matrix                      [[TP, FN], [FP, TN]] (int) | None: rows actual, columns
+                                          predicted, deposit first (Table 3 of Pradhan et al. 2022)
+    threshold                             float | None: deposit probability called "deposit"
+    n                                     int | None: validation points
+    members_roc_auc                       [float]: one per ensemble member ([] for baselines)
+"""
+from ..catalog import ARCHITECTURES
+
+SCORES = ("accuracy", "roc_auc", "pr_auc", "macro_f1")
+CLASS_SCORES = ("precision", "recall", "f1")
+CLASSES = ("deposit", "non_deposit")
+BASELINES = ("logistic_regression", "random_forest")
+CURVES = ("loss", "val_loss", "accuracy", "val_accuracy", "stopping_loss")
+GRID_KEYS = ("crs_wkt", "pixel_size", "width", "height", "transform", "bounds")
+VALIDATION_KEYS = ("training_points", "validation_points", "block_size", "validation_blocks", "training_blocks")
+#: Keys copied as they are (None when absent).
+PLAIN_KEYS = ("validation_comparison", "patch_padding", "training_seconds", "created")
+
+
+def normalise(metadata):
+    """The metadata of any bundle DeepProspect has written, in the shape of this module's docstring.
+
+    ``metadata``: the dict of a bundle's ``metadata.json`` (or ``TrainingResult.metadata``). The
+    input is not changed; the result shares no mutable object with it except
+    ``validation_comparison`` and the ``data`` and ``hyperparameters`` values.
+    """
+    architecture = str(metadata.get("architecture", ""))
+    hyperparameters = dict(metadata.get("hyperparameters") or {})
+    uses_patches = _uses_patches(architecture, metadata)
+    shape = dict(
+        kind=metadata.get("kind", "prospectivity"), architecture=architecture,
+        architecture_description=metadata.get("architecture_description") or "",
+        uses_patches=uses_patches,
+        patch_size=int(metadata.get("patch_size") or hyperparameters.get("patch_size") or 1) if uses_patches else 1,
+        ensemble_size=_ensemble_size(metadata, hyperparameters),
+        factor_names=[str(name) for name in metadata.get("factor_names") or ()],
+        hyperparameters=hyperparameters,
+        trainable_parameters=_integer(metadata.get("trainable_parameters")), seed=_integer(metadata.get("seed")),
+        class_balance=_class_counts(metadata.get("class_balance")),
+        data=dict(metadata.get("data") or {}),
+        grid={key: (metadata.get("grid") or {}).get(key) for key in GRID_KEYS},
+        validation=_validation(metadata.get("validation")),
+        metrics=_metrics(metadata.get("metrics"), network=True),
+        baselines={name: _metrics((metadata.get("baselines") or {}).get(name)) for name in BASELINES},
+        history=[_member_history(record) for record in _history_records(metadata.get("history"))],
+        versions=dict(metadata.get("versions") or {}))
+    shape.update({key: metadata.get(key) for key in PLAIN_KEYS})
+    return shape
+
+
+def _uses_patches(architecture, metadata):
+    if architecture in ARCHITECTURES:
+        return bool(ARCHITECTURES.get(architecture).options.get("uses_patches"))
+    return int(metadata.get("patch_size") or 1) > 1
+
+
+def _ensemble_size(metadata, hyperparameters):
+    for value in (metadata.get("ensemble_size"), hyperparameters.get("ensemble_size")):
+        if _integer(value):
+            return int(value)
+    return max(1, len(metadata.get("members") or ()))
+
+
+def _number(value):
+    """A float, or None for anything that is not a number (booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _integer(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def _class_counts(counts):
+    counts = counts if isinstance(counts, dict) else {}
+    return {name: _integer(counts.get(name)) for name in CLASSES}
+
+
+def _validation(validation):
+    validation = validation if isinstance(validation, dict) else {}
+    shape = {"scheme": validation.get("scheme")}
+    for key in VALIDATION_KEYS:
+        shape[key] = _number(validation.get(key)) if key == "block_size" else _integer(validation.get(key))
+    return shape
+
+
+def _metrics(metrics, network=False):
+    """METRICS (module docstring) from a training metrics dict; None where it has no value."""
+    metrics = metrics if isinstance(metrics, dict) else {}
+    shape = {key: _number(metrics.get(key)) for key in SCORES}
+    for name in CLASSES:
+        scores = metrics.get(name) if isinstance(metrics.get(name), dict) else {}
+        shape[name] = {key: _number(scores.get(key)) for key in CLASS_SCORES}
+        shape[name]["support"] = _integer(scores.get("support"))
+    matrix = metrics.get("confusion_matrix")
+    valid = isinstance(matrix, (list, tuple)) and len(matrix) == 2 and all(len(row) == 2 for row in matrix)
+    shape["confusion_matrix"] = [[int(value) for value in row] for row in matrix] if valid else None
+    shape["threshold"] = _number(metrics.get("threshold"))
+    shape["n"] = _integer(metrics.get("n"))
+    shape["members_roc_auc"] = [float(value) for value in metrics.get("members_roc_auc") or ()] if network else []
+    return shape
+
+
+def _history_records(history):
+    """Per-member records: prospectivity bundles keep a list, spectral ones one Keras history dict."""
+    if isinstance(history, dict):
+        return [history]
+    return [record for record in history or () if isinstance(record, dict)]
+
+
+def _member_history(record):
+    shape = {key: [float(value) for value in record.get(key) or ()] for key in CURVES}
+    shape["epochs_run"] = _integer(record.get("epochs_run")) or len(shape["loss"])
+    shape["best_epoch"] = _integer(record.get("best_epoch"))
+    shape["seed"] = _integer(record.get("seed"))
+    return shape
