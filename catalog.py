@@ -80,14 +80,17 @@ class Registry:
                      if all(choice.options.get(key) == value for key, value in options.items()))
 
 
+#: Prospectivity networks. ``factory``: a function (n_factors, patch_size, dropout, regulariser) →
+#: (inputs, outputs) Keras tensors, in ``models/architectures.py``; ``uses_patches``: the input is a
+#: patch around each pixel (n, patch, patch, n_factors) rather than its factor vector (n, n_factors).
 ARCHITECTURES = Registry("architecture", [
-    Choice("pradhan2022_dense", "Dense network of Pradhan et al. (2022)", "models.architectures:build_prospectivity",
+    Choice("pradhan2022_dense", "Dense network of Pradhan et al. (2022)", "models.architectures:dense_network",
            dict(uses_patches=False),
            "Pradhan et al. (2022), Table 2: 4 × Dense(200, ReLU) + Dropout, Dense(2, softmax)"),
-    Choice("cnn1d", "1-D CNN over the factors", "models.architectures:build_prospectivity",
+    Choice("cnn1d", "1-D CNN over the factors", "models.architectures:factor_cnn",
            dict(uses_patches=False),
            "1-D CNN scanning the factor vector: Conv1D(32, 3) → Conv1D(64, 3) → Dense(64) → Dense(2, softmax)"),
-    Choice("cnn2d_patch", "2-D CNN over pixel patches", "models.architectures:build_prospectivity",
+    Choice("cnn2d_patch", "2-D CNN over pixel patches", "models.architectures:patch_cnn",
            dict(uses_patches=True),
            "2-D CNN on a square neighbourhood patch: Conv2D(32, 1×1) → 2 × Conv2D(32, 3×3) → centre "
            "pixel + neighbourhood mean → Dense(64) → Dense(2, softmax)"),
@@ -103,28 +106,71 @@ EXPLAINERS = Registry("explainer", [
            description="shap's KernelExplainer with k-means background centres; about 100× slower."),
 ])
 
+#: How training points are split for validation. ``factory``: a function (xy, labels, fraction, seed,
+#: block_size, origin) → ``models.evaluation.Split``, in ``models/evaluation.py``.
 VALIDATION_SCHEMES = Registry("validation scheme", [
-    Choice("random", "Random split", "models.evaluation:random_split",
+    Choice("random", "Random split", "models.evaluation:split_at_random",
            description="A random share of each class is held out, as the paper did; optimistic on "
                        "spatially autocorrelated evidence."),
-    Choice("spatial_blocks", "Spatial blocks", "models.evaluation:spatial_block_split",
+    Choice("spatial_blocks", "Spatial blocks", "models.evaluation:split_by_blocks",
            description="Whole square blocks are held out, so validation points are not neighbours of "
                        "training points."),
 ])
 
-#: Spectral pre-processing steps in the order they are applied (Carvalho et al. 2024).
+#: Spectral pre-processing steps in the order they are applied (Carvalho et al. 2024). ``factory``: a
+#: function (wavelengths (n_bands,) nm, spectra (n, n_bands), settings) → (wavelengths, spectra), in
+#: ``core/spectral_preprocessing.py``; ``switches``: the :class:`PreprocessingSettings` fields that
+#: turn the step on (any of them; none: the step always runs).
 PREPROCESSING_STEPS = Registry("pre-processing step", [
-    Choice("trim", "Trim to a wavelength range", "core.spectral_preprocessing:trim"),
+    Choice("trim", "Trim to a wavelength range", "core.spectral_preprocessing:trim", dict(switches=()),
+           "Keep the bands from min_wavelength to max_wavelength (nm)."),
     Choice("continuum_removal", "Continuum removal (upper convex hull)",
-           "core.spectral_preprocessing:remove_continuum"),
-    Choice("absorbance", "Reflectance to absorbance log10(1/R)", "core.spectral_preprocessing:to_absorbance"),
-    Choice("smoothing", "Savitzky–Golay smoothing and derivative", "core.spectral_preprocessing:savitzky_golay"),
+           "core.spectral_preprocessing:remove_continuum", dict(switches=("continuum_removal",)),
+           "Divide each spectrum by its upper convex hull: 1 on the hull, below 1 in absorption features."),
+    Choice("absorbance", "Reflectance to absorbance log10(1/R)", "core.spectral_preprocessing:to_absorbance",
+           dict(switches=("absorbance",)), "Turn reflectance R into absorbance log10(1/R)."),
+    Choice("smoothing", "Savitzky–Golay smoothing and derivative", "core.spectral_preprocessing:savitzky_golay",
+           dict(switches=("smoothing", "derivative")),
+           "Savitzky–Golay filter of window_nm nm and order polyorder, then the derivative-th derivative "
+           "with respect to wavelength (per nm)."),
 ])
 
+
+@dataclass(frozen=True)
+class PreprocessingSettings:
+    """The settings of the spectral pre-processing chain, with their defaults: the one place they
+    live. The defaults are Carvalho et al. (2024)'s best chain for Sb: 400–2400 nm, continuum
+    removal, absorbance, Savitzky–Golay 31 nm of order 2, first derivative.
+
+    ``core.spectral_preprocessing.PreprocessSettings`` adds the engine's behaviour to these fields;
+    the algorithms take their parameters' defaults from here. Units: wavelengths and
+    ``window_nm`` in nm; ``derivative`` 0, 1 or 2.
+    """
+
+    min_wavelength: float = 400.0
+    max_wavelength: float = 2400.0
+    continuum_removal: bool = True
+    absorbance: bool = True
+    smoothing: bool = True
+    window_nm: float = 31.0
+    polyorder: int = 2
+    derivative: int = 1
+
+
+#: The spectral classifier's pre-processing defaults: trim only (the network learns its own features).
+TRIM_ONLY_PREPROCESSING = PreprocessingSettings(continuum_removal=False, absorbance=False, smoothing=False,
+                                                derivative=0)
+
 #: Hyperspectral classification methods, in the order of ``deepprospect:classify_hyperspectral``'s METHOD.
+#: ``factory``: a function (bundle, wavelengths (n_bands,) nm, reflectance spectra (n, n_bands)) →
+#: (class index (n,), −1 for invalid spectra; score (n,)), in ``models/spectral_classifier.py``;
+#: ``score``: what the score is (the second band of the class raster).
 CLASSIFICATION_METHODS = Registry("classification method", [
-    Choice("cnn", "1-D CNN (DeepGeoMap)", "models.spectral_classifier:classify_cnn"),
-    Choice("sam", "Spectral angle mapper (SAM)", "models.spectral_classifier:classify_sam"),
+    Choice("cnn", "1-D CNN (DeepGeoMap)", "models.spectral_classifier:classify_cnn", dict(score="probability"),
+           "The DeepGeoMap 1-D CNN; the score is the winning class probability."),
+    Choice("sam", "Spectral angle mapper (SAM)", "models.spectral_classifier:classify_sam",
+           dict(score="spectral angle (rad)"),
+           "The nearest training class mean by spectral angle; the score is that angle in radians."),
 ])
 
 

@@ -6,21 +6,23 @@ import os
 
 from .tasks import task
 
-#: Keyword arguments of ``models.training.train_model`` that the train task passes through.
-TRAINING_OPTIONS = (
-    "points_layer", "label_field", "architecture", "patch_size", "epochs", "batch_size", "learning_rate", "dropout",
-    "l2", "validation", "validation_fraction", "block_size", "ensemble_size", "seed", "early_stopping", "patience",
-    "balance_classes", "compare_validation", "output_model", "output_report",
-)
+#: Arguments of the train task beside ``stack``, ``points`` and the training settings.
+TRAINING_OPTIONS = ("points_layer", "output_model", "output_report")
 
 
 @task("train")
 def train(args, feedback):
-    """args: stack, points and the options in TRAINING_OPTIONS → bundle/report paths and metrics."""
-    from ..models.training import train_model
+    """args: stack, points, the TRAINING_OPTIONS, and ``settings`` (``catalog.TrainingSettings.to_dict()``;
+    scripts may instead give the settings' fields beside the other arguments) → bundle/report paths
+    and validation metrics."""
+    from ..models.training import checked_settings, train_model
 
+    values = args.get("settings")
+    if values is None:
+        values = {name: value for name, value in args.items() if name not in ("stack", "points") + TRAINING_OPTIONS}
+    settings = checked_settings(values)     # TrainingSettings.from_dict, with clear errors
     options = {name: args[name] for name in TRAINING_OPTIONS if name in args}
-    result = train_model(args["stack"], args["points"], feedback=feedback, **options)
+    result = train_model(args["stack"], args["points"], settings, feedback=feedback, **options)
     return {"model_path": result.model_path, "report_path": result.report_path, "accuracy": result.accuracy,
             "roc_auc": result.roc_auc, "f1": result.f1}
 

@@ -6,14 +6,14 @@ points far more than a new area would, and the scores overstate skill. Spatial-b
 send whole square blocks of the map to validation, so no validation point has a training
 point in its own block.
 
+The schemes are declared in ``catalog.VALIDATION_SCHEMES``; each one's ``factory`` names its
+function here, all with one signature: :func:`split_at_random`, :func:`split_by_blocks`.
+
 All metrics come from scikit-learn. Nothing here imports TensorFlow.
 """
 import numpy as np
 
 from ..core.errors import DeepProspectError
-
-#: Validation scheme ids, in the order of the ``VALIDATION`` enum of ``deepprospect:train``.
-VALIDATION_SCHEMES = ("random", "spatial_blocks")
 
 #: Sentence the report and the help use to explain why random splits flatter a model.
 RANDOM_SPLIT_WARNING = (
@@ -116,6 +116,18 @@ def spatial_block_split(xy, labels, block_size, fraction=0.2, seed=42, origin=No
               for col, row in keys]
     return Split("spatial_blocks", train, validation, block_size,
                  [bounds[i] for i in np.flatnonzero(in_validation)], [bounds[i] for i in np.flatnonzero(~in_validation)])
+
+
+def split_at_random(xy, labels, fraction, seed, block_size=None, origin=None):
+    """The catalog's "random" scheme: :func:`random_split` (``xy``, ``block_size`` and ``origin``
+    are not used; they are there so every scheme is called the same way)."""
+    return random_split(labels, fraction, seed)
+
+
+def split_by_blocks(xy, labels, fraction, seed, block_size=None, origin=None):
+    """The catalog's "spatial_blocks" scheme: :func:`spatial_block_split` with blocks of side
+    ``block_size`` (map units) anchored at ``origin`` (x, y)."""
+    return spatial_block_split(xy, labels, block_size, fraction, seed, origin=origin)
 
 
 def default_block_size(bounds, pixel_size):
