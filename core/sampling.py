@@ -16,8 +16,8 @@ import numpy as np
 
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
-from .points import read_points, write_geopackage
 from .pipeline import map_windows
+from .points import read_points, write_geopackage
 from .raster import read_stack_info, sample_stack
 
 #: Values (pixels × bands) read per window (bounds memory for any stack size).
