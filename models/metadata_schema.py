@@ -45,7 +45,8 @@ Shape (``normalise(metadata)`` → dict)::
     created                  str | None   ISO 8601 time the bundle was trained
     versions                 {package: version}: the libraries that trained it ({} if unknown)
 
-METRICS (all scores are fractions 0–1, None when the bundle does not hold them)::
+METRICS (scores are fractions 0–1; None when the bundle does not hold them, NaN when they are
+undefined: roc_auc and pr_auc with one class only on the validation side)::
 
     accuracy, roc_auc, pr_auc, macro_f1   float | None
     deposit, non_deposit                  {"precision", "recall", "f1": float | None,

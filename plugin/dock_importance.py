@@ -5,15 +5,13 @@ from pathlib import Path
 
 from qgis.core import QgsSettings
 from qgis.gui import QgsFileWidget
-from qgis.PyQt.QtWidgets import (
-    QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
-)
+from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QPushButton, QWidget
 
 from .dock_charts import ChartView, discard_png
-from .dock_layout import scrollable_layout
+from .dock_common import set_status, show_path_quietly, wrapped_label
+from .dock_layout import add_group, scrollable_layout
 
 LAST_FOLDER_KEY = "DeepProspect/inspector/lastShapFolder"
-ERROR_STYLE = "color: #b00020;"
 
 
 class ImportanceTab(QWidget):
@@ -53,26 +51,18 @@ class ImportanceTab(QWidget):
         folder_row.addWidget(self.run_button)
         form.addRow(self.tr("SHAP folder"), folder_row)
         layout.addLayout(form)
-        self.status = QLabel(self.tr("Choose the output folder of a deepprospect:shap run, or run it."))
-        self.status.setWordWrap(True)
+        self.status = wrapped_label(self.tr("Choose the output folder of a deepprospect:shap run, or run it."))
         layout.addWidget(self.status)
 
-        bar_box = QGroupBox(self.tr("Factor importance (mean |SHAP|)"))
-        bar_layout = QVBoxLayout(bar_box)
         self.bar_chart = ChartView(chart_folder=self.engine.chart_folder)
         self.bar_chart.redrawRequested.connect(self._redraw_bar)
-        bar_layout.addWidget(self.bar_chart)
-        layout.addWidget(bar_box)
+        add_group(layout, self.tr("Factor importance (mean |SHAP|)"), self.bar_chart)
 
-        detail_box = QGroupBox(self.tr("Detail"))
-        detail_layout = QVBoxLayout(detail_box)
         self.chart_combo = QComboBox()
         self.chart_combo.currentIndexChanged.connect(self._detail_chosen)
-        detail_layout.addWidget(self.chart_combo)
         self.detail_chart = ChartView(chart_folder=self.engine.chart_folder)
         self.detail_chart.redrawRequested.connect(lambda args: self._detail_chosen(self.chart_combo.currentIndex()))
-        detail_layout.addWidget(self.detail_chart)
-        layout.addWidget(detail_box)
+        add_group(layout, self.tr("Detail"), self.chart_combo, self.detail_chart)
         layout.addStretch(1)
 
     def _folder_chosen(self, folder):
@@ -83,33 +73,31 @@ class ImportanceTab(QWidget):
         """Ask the engine for the folder's bar chart and beeswarm; shown when it answers.
         Returns the engine request."""
         folder = str(folder)
-        self.status.setText(self.tr("Reading {}…").format(folder))
-        self.status.setStyleSheet("")
-        charts = [{"kind": "importance"}, {"kind": "beeswarm"}]
-        args = dict(folder=folder, charts=charts, **self.bar_chart.render_args())
-        self.request = self.engine.request(
-            "importance", "shap_charts", args, lambda result, error: self._loaded(folder, result, error),
-            self.tr("DeepProspect: SHAP charts of {}").format(Path(folder).name))
+        set_status(self.status, self.tr("Reading {}…").format(folder))
+        self.request = self._ask_charts("importance", folder, [{"kind": "importance"}, {"kind": "beeswarm"}],
+                                        self.bar_chart.render_args(),
+                                        lambda result, error: self._loaded(folder, result, error))
         return self.request
+
+    def _ask_charts(self, channel, folder, charts, render_args, on_done):
+        """Ask the engine (task ``shap_charts``) for ``charts`` of ``folder`` drawn with
+        ``render_args`` (a chart view's width); ``on_done(result, error)`` gets the answer."""
+        return self.engine.request(channel, "shap_charts", dict(folder=folder, charts=charts, **render_args), on_done,
+                                   self.tr("DeepProspect: SHAP charts of {}").format(Path(folder).name))
 
     def _loaded(self, folder, result, error):
         if error is not None:
             self.folder, self.factors, self.samples = None, [], 0
-            self.status.setText(str(error))
-            self.status.setStyleSheet(ERROR_STYLE)
+            set_status(self.status, str(error), error=True)
             self.bar_chart.message("")
             self.chart_combo.clear()
             self.detail_chart.message("")
             return
         self.folder, self.factors, self.samples = folder, result["factors"], result["samples"]
-        if self.folder_widget.filePath() != folder:
-            self.folder_widget.blockSignals(True)
-            self.folder_widget.setFilePath(folder)
-            self.folder_widget.blockSignals(False)
+        show_path_quietly(self.folder_widget, folder)
         QgsSettings().setValue(LAST_FOLDER_KEY, folder)
-        self.status.setText(self.tr("{} samples explained; most important: {}.").format(
+        set_status(self.status, self.tr("{} samples explained; most important: {}.").format(
             self.samples, ", ".join(self.factors[:3])))
-        self.status.setStyleSheet("")
         self._fill_combo(result["has_labels"])
         bar, beeswarm = result["charts"]
         self.bar_chart.show_png(bar)
@@ -119,10 +107,8 @@ class ImportanceTab(QWidget):
         if self.folder is None:
             return
         folder = self.folder
-        self.engine.request("importance-bar", "shap_charts", dict(folder=folder, charts=[{"kind": "importance"}],
-                                                                  **render_args),
-                            lambda result, error: self._bar_drawn(folder, result, error),
-                            self.tr("DeepProspect: SHAP chart"))
+        self._ask_charts("importance-bar", folder, [{"kind": "importance"}], render_args,
+                         lambda result, error: self._bar_drawn(folder, result, error))
 
     def _bar_drawn(self, folder, result, error):
         if error is None and folder == self.folder:
@@ -159,10 +145,9 @@ class ImportanceTab(QWidget):
             return None
         kind, factor = self.chart_combo.itemData(index)
         self.detail_chart.message(self.tr("Drawing…"))
-        args = dict(folder=self.folder, charts=[{"kind": kind, "factor": factor}], **self.detail_chart.render_args())
-        self.request = self.engine.request(
-            "importance-detail", "shap_charts", args, lambda result, error: self._detail_drawn(index, result, error),
-            self.tr("DeepProspect: SHAP chart"))
+        self.request = self._ask_charts("importance-detail", self.folder, [{"kind": kind, "factor": factor}],
+                                        self.detail_chart.render_args(),
+                                        lambda result, error: self._detail_drawn(index, result, error))
         return self.request
 
     def _detail_drawn(self, index, result, error):

@@ -1,6 +1,8 @@
 """Layout shared by the inspector's tabs: a scrolling tab body and tables that never scroll."""
 from qgis.PyQt.QtCore import QEvent, QObject, Qt
-from qgis.PyQt.QtWidgets import QAbstractItemView, QFrame, QHeaderView, QScrollArea, QTableWidget, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import (
+    QAbstractItemView, QFrame, QGroupBox, QHeaderView, QScrollArea, QTableWidget, QVBoxLayout, QWidget,
+)
 
 
 def scrollable_layout(panel):
@@ -21,6 +23,17 @@ def scrollable_layout(panel):
     scroll.setWidget(body)
     body.installEventFilter(_MinimumWidthFollower(scroll, body))
     return QVBoxLayout(body)
+
+
+def add_group(layout, title, *widgets):
+    """Add a group box titled ``title`` to ``layout``, holding ``widgets`` one below the other;
+    returns the box."""
+    box = QGroupBox(title)
+    column = QVBoxLayout(box)
+    for widget in widgets:
+        column.addWidget(widget)
+    layout.addWidget(box)
+    return box
 
 
 class _MinimumWidthFollower(QObject):

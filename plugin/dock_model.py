@@ -1,35 +1,40 @@
-"""The inspector's "Model" tab: what a ``.dpm`` bundle is, how well it validated, how it trained."""
+"""The inspector's "Model" tab: what a ``.dpm`` bundle is, how well it validated, how it trained.
+
+The engine sends the bundle's metadata in the one shape of ``models.metadata_schema`` (its
+docstring lists every key): this tab reads that shape and nothing else; a value the bundle does
+not hold is None and shows as "–".
+"""
 from pathlib import Path
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsSettings
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import Qt, pyqtSignal
-from qgis.PyQt.QtGui import QFont
-from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QTableWidgetItem, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QGroupBox, QTableWidgetItem, QWidget
 
+from ..catalog import VALIDATION_SCHEMES
 from .dock_charts import ChartView
-from .dock_layout import fit_table, make_table, scrollable_layout
+from .dock_common import number_item, set_status, show_path_quietly, wrapped_label
+from .dock_layout import add_group, fit_table, make_table, scrollable_layout
 
 RECENT_KEY = "DeepProspect/inspector/recentBundles"
 RECENT_COUNT = 8
 
-#: (row label, metric key, class) of the validation table; class None = a whole-model metric.
+#: (row label, keys of the value in a METRICS dict of ``models.metadata_schema``) of the validation table.
 METRIC_ROWS = (
-    ("Accuracy", "accuracy", None),
-    ("ROC-AUC", "roc_auc", None),
-    ("PR-AUC", "pr_auc", None),
-    ("Precision (deposit)", "precision", 1),
-    ("Recall (deposit)", "recall", 1),
-    ("F1 (deposit)", "f1", 1),
-    ("Precision (non-deposit)", "precision", 0),
-    ("Recall (non-deposit)", "recall", 0),
-    ("F1 (non-deposit)", "f1", 0),
+    ("Accuracy", ("accuracy",)),
+    ("ROC-AUC", ("roc_auc",)),
+    ("PR-AUC", ("pr_auc",)),
+    ("Precision (deposit)", ("deposit", "precision")),
+    ("Recall (deposit)", ("deposit", "recall")),
+    ("F1 (deposit)", ("deposit", "f1")),
+    ("Precision (non-deposit)", ("non_deposit", "precision")),
+    ("Recall (non-deposit)", ("non_deposit", "recall")),
+    ("F1 (non-deposit)", ("non_deposit", "f1")),
 )
 BASELINES = (("logistic_regression", "Logistic\nregression"), ("random_forest", "Random\nforest"))
 #: Hyper-parameters that have their own line (or say nothing a geologist needs here).
 SHOWN_ELSEWHERE = ("architecture", "patch_size", "ensemble_size", "class_weight", "label_field", "loss",
                    "optimizer", "stopping_fraction")
-CLASS_KEYS = {1: ("1", "deposit", 1), 0: ("0", "non_deposit", "non-deposit", 0)}
 
 
 def recent_bundles():
@@ -45,38 +50,12 @@ def remember_bundle(path):
     QgsSettings().setValue(RECENT_KEY, paths[:RECENT_COUNT])
 
 
-def metric_value(metrics, key, label=None):
-    """A metric from a bundle's ``metrics`` dict, for a class (1 deposit, 0 non-deposit) or overall.
-
-    Per-class values are read as ``models.evaluation.classification_metrics`` writes them
-    (``metrics["deposit"]["f1"]``), or as ``metrics[key][class]``, ``metrics["per_class"][class][key]``
-    or ``metrics["f1_deposit"]``; returns None when the bundle does not hold the metric.
-    """
-    if not metrics:
-        return None
-    if label is None:
-        value = metrics.get(key)
-        return float(value) if isinstance(value, (int, float)) else None
-    for name in CLASS_KEYS[label]:
-        value = metrics.get("{}_{}".format(key, name))
-        if isinstance(value, (int, float)):
-            return float(value)
-    for name in CLASS_KEYS[label]:
-        nested = metrics.get(name) if not isinstance(name, int) else None
-        if isinstance(nested, dict) and isinstance(nested.get(key), (int, float)):
-            return float(nested[key])
-    candidates = []
-    if isinstance(metrics.get(key), dict):
-        candidates.append(metrics[key])
-    per_class = metrics.get("per_class") or metrics.get("classes")
-    if isinstance(per_class, dict):
-        candidates += [{name: (values or {}).get(key) for name, values in per_class.items()}]
-    for table in candidates:
-        for name in CLASS_KEYS[label]:
-            value = table.get(name) if not isinstance(name, int) else table.get(name, table.get(str(name)))
-            if isinstance(value, (int, float)):
-                return float(value)
-    return None
+def metric_value(metrics, keys):
+    """The value at ``keys`` of a METRICS dict (``models.metadata_schema``): a fraction 0–1, or
+    None when the bundle does not hold it."""
+    for key in keys:
+        metrics = metrics[key]
+    return metrics
 
 
 class ModelTab(QWidget):
@@ -94,11 +73,8 @@ class ModelTab(QWidget):
     def __init__(self, engine, parent=None):
         super().__init__(parent)
         self.engine = engine
-        self.path = None
-        self.metadata = None
-        self.ready = False
-        self.load_request = None
-        self.prepare_request = None
+        self.path, self.metadata, self.ready = None, None, False
+        self.load_request = self.prepare_request = None  # the engine calls of the last bundle
         self._build()
         self._fill_recent()
 
@@ -116,8 +92,7 @@ class ModelTab(QWidget):
         self.recent_combo.activated.connect(self._recent_chosen)
         pick.addRow(self.tr("Recent"), self.recent_combo)
         layout.addLayout(pick)
-        self.status = QLabel(self.tr("Choose a .dpm bundle written by deepprospect:train."))
-        self.status.setWordWrap(True)
+        self.status = wrapped_label(self.tr("Choose a .dpm bundle written by deepprospect:train."))
         layout.addWidget(self.status)
 
         summary_box = QGroupBox(self.tr("Model"))
@@ -127,28 +102,18 @@ class ModelTab(QWidget):
         for key, title in (("architecture", self.tr("Architecture")), ("factors", self.tr("Factors")),
                            ("hyperparameters", self.tr("Hyper-parameters")), ("balance", self.tr("Class balance")),
                            ("grid", self.tr("Grid")), ("seed", self.tr("Seed"))):
-            label = QLabel("–")
-            label.setWordWrap(True)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.summary.addRow(title, label)
-            self.summary_labels[key] = label
+            self.summary_labels[key] = wrapped_label("–", selectable=True)
+            self.summary.addRow(title, self.summary_labels[key])
         layout.addWidget(summary_box)
 
-        metrics_box = QGroupBox(self.tr("Validation metrics"))
-        metrics_layout = QVBoxLayout(metrics_box)
         self.metrics_table = make_table(len(METRIC_ROWS), 1 + len(BASELINES))
         self.metrics_table.setHorizontalHeaderLabels(
             [self.tr("Network")] + [self.tr(title) for _, title in BASELINES])
-        self.metrics_table.setVerticalHeaderLabels([self.tr(title) for title, _, _ in METRIC_ROWS])
+        self.metrics_table.setVerticalHeaderLabels([self.tr(title) for title, _ in METRIC_ROWS])
         fit_table(self.metrics_table)
-        metrics_layout.addWidget(self.metrics_table)
-        self.validation_note = QLabel("")
-        self.validation_note.setWordWrap(True)
-        metrics_layout.addWidget(self.validation_note)
-        layout.addWidget(metrics_box)
+        self.validation_note = wrapped_label()
+        add_group(layout, self.tr("Validation metrics"), self.metrics_table, self.validation_note)
 
-        confusion_box = QGroupBox(self.tr("Confusion matrix (validation points)"))
-        confusion_layout = QVBoxLayout(confusion_box)
         self.confusion_table = make_table(3, 3)
         # Pradhan et al. (2022), Table 3: rows actual, columns predicted, deposit first
         self.confusion_table.setHorizontalHeaderLabels(
@@ -156,15 +121,11 @@ class ModelTab(QWidget):
         self.confusion_table.setVerticalHeaderLabels(
             [self.tr("Actual deposit"), self.tr("Actual non-deposit"), self.tr("Total")])
         fit_table(self.confusion_table)
-        confusion_layout.addWidget(self.confusion_table)
-        layout.addWidget(confusion_box)
+        add_group(layout, self.tr("Confusion matrix (validation points)"), self.confusion_table)
 
-        curves_box = QGroupBox(self.tr("Training curves"))
-        curves_layout = QVBoxLayout(curves_box)
         self.curves = ChartView(chart_folder=self.engine.chart_folder)
         self.curves.redrawRequested.connect(self._redraw_curves)
-        curves_layout.addWidget(self.curves)
-        layout.addWidget(curves_box)
+        add_group(layout, self.tr("Training curves"), self.curves)
         layout.addStretch(1)
 
     def _fill_recent(self):
@@ -202,14 +163,12 @@ class ModelTab(QWidget):
         return self.load_request
 
     def _summarised(self, path, result, error):
+        """The engine's answer to :meth:`load`: show the bundle, then load it into the engine."""
         if error is not None:
             self._set_status(str(error), error=True)
             return
         self.path, self.metadata, self.ready = path, result["summary"], False
-        if self.file_widget.filePath() != path:
-            self.file_widget.blockSignals(True)
-            self.file_widget.setFilePath(path)
-            self.file_widget.blockSignals(False)
+        show_path_quietly(self.file_widget, path)
         remember_bundle(path)
         self._fill_recent()
         self.show_metadata(self.metadata, result.get("curves_png"))
@@ -239,86 +198,78 @@ class ModelTab(QWidget):
                                 self.tr("DeepProspect: training curves"))
 
     def _set_status(self, text, error=False):
-        self.status.setText(text)
-        self.status.setStyleSheet("color: #b00020;" if error else "")
+        set_status(self.status, text, error)
 
     # Display ---------------------------------------------------------------------------
     def show_metadata(self, metadata, curves_png=None):
-        """Fill every section from a bundle's summary (metadata) and the engine's curves picture."""
+        """Fill every section from a bundle's summary (``models.metadata_schema``'s shape) and
+        the engine's curves picture."""
         labels = self.summary_labels
-        architecture = metadata.get("architecture", "?")
-        if metadata.get("architecture") in ("cnn2d_patch",):
-            architecture += self.tr(" — {0}×{0} pixel patches").format(metadata.get("patch_size", "?"))
-        members = metadata.get("ensemble_size", 1)
-        if members and members > 1:
-            architecture += self.tr(", ensemble of {}").format(members)
+        architecture = metadata["architecture"]
+        if metadata["uses_patches"]:
+            architecture += self.tr(" — {0}×{0} pixel patches").format(metadata["patch_size"])
+        if metadata["ensemble_size"] > 1:
+            architecture += self.tr(", ensemble of {}").format(metadata["ensemble_size"])
         labels["architecture"].setText(architecture)
-        factors = metadata.get("factor_names", [])
+        factors = metadata["factor_names"]
         labels["factors"].setText("{}: {}".format(len(factors), ", ".join(factors)))
-        hyperparameters = {key: value for key, value in (metadata.get("hyperparameters") or {}).items()
+        hyperparameters = {key: value for key, value in metadata["hyperparameters"].items()
                            if key not in SHOWN_ELSEWHERE}
         labels["hyperparameters"].setText(_format_mapping(hyperparameters) or "–")
-        labels["balance"].setText(_format_balance(metadata.get("class_balance")))
-        labels["grid"].setText(_format_grid(metadata.get("grid")))
-        labels["seed"].setText(str(metadata.get("seed", "–")))
-        self._show_metrics(metadata.get("metrics") or {}, metadata.get("baselines") or {})
-        metrics = metadata.get("metrics") or {}
-        self._show_confusion(metrics.get("confusion_matrix"), metrics.get("confusion_matrix_layout", ""))
+        labels["balance"].setText(self._balance_text(metadata["class_balance"]))
+        labels["grid"].setText(_format_grid(metadata["grid"]))
+        labels["seed"].setText(_format_value(metadata["seed"]))
+        self._show_metrics(metadata["metrics"], metadata["baselines"])
+        self._show_confusion(metadata["metrics"]["confusion_matrix"])
         self._show_curves(curves_png)
-        self.validation_note.setText(self._validation_text(metadata))
+        self.validation_note.setText(self._validation_text(metadata["validation"]))
 
-    def _validation_text(self, metadata):
-        validation = metadata.get("validation") or (metadata.get("hyperparameters") or {}).get("validation")
-        details = validation if isinstance(validation, dict) else {}
-        scheme = details.get("scheme", validation) if details else validation
-        counts = ""
-        if details.get("training_points") is not None:
-            counts = self.tr(" {} training and {} validation points.").format(
-                details["training_points"], details.get("validation_points", "?"))
-        if scheme == "random":
-            return self.tr("Random split:{} Neighbouring pixels can sit on both sides, so these scores are "
-                           "optimistic; spatial-block validation gives a fairer estimate.").format(counts)
-        if scheme == "spatial_blocks":
-            size = details.get("block_size")
-            blocks = self.tr(" of {:g} km").format(size / 1000.0) if size else ""
-            return self.tr("Spatial blocks{}: whole blocks held out for validation.{}").format(blocks, counts)
-        return self.tr("Validation: {}.").format(str(scheme).replace("_", " ")) if scheme else ""
+    def _balance_text(self, balance):
+        if balance["deposit"] is None and balance["non_deposit"] is None:
+            return "–"
+        return self.tr("{} deposits · {} non-deposits").format(
+            _format_value(balance["deposit"]), _format_value(balance["non_deposit"]))
+
+    def _validation_text(self, validation):
+        """The validation scheme's label and description (``catalog.VALIDATION_SCHEMES``), block
+        size, and the points on each side."""
+        scheme = validation["scheme"]
+        if scheme is None:
+            return ""
+        text = VALIDATION_SCHEMES.label(scheme)
+        if validation["block_size"]:
+            text += self.tr(" of {:g} km").format(validation["block_size"] / 1000.0)
+        if scheme in VALIDATION_SCHEMES:
+            text += ": " + VALIDATION_SCHEMES.get(scheme).description
+        if validation["training_points"] is not None:
+            text += self.tr(" {} training and {} validation points.").format(
+                validation["training_points"], _format_value(validation["validation_points"]))
+        return text
 
     def _show_metrics(self, metrics, baselines):
-        columns = [metrics] + [baselines.get(key) or {} for key, _ in BASELINES]
-        for row, (_, key, label) in enumerate(METRIC_ROWS):
-            values = [metric_value(column, key, label) for column in columns]
+        columns = [metrics] + [baselines[key] for key, _ in BASELINES]
+        for row, (_, keys) in enumerate(METRIC_ROWS):
+            values = [metric_value(column, keys) for column in columns]
             best = max((value for value in values if value is not None), default=None)
+            several = sum(value is not None for value in values) > 1
             for column, value in enumerate(values):
-                item = QTableWidgetItem("–" if value is None else "{:.3f}".format(value))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if value is not None and value == best and sum(v is not None for v in values) > 1:
-                    font = QFont()
-                    font.setBold(True)
-                    item.setFont(font)
-                self.metrics_table.setItem(row, column, item)
+                text = "–" if value is None else "{:.3f}".format(value)
+                self.metrics_table.setItem(row, column, number_item(text, bold=several and value == best))
         fit_table(self.metrics_table)
 
-    def _show_confusion(self, matrix, layout=""):
+    def _show_confusion(self, matrix):
+        """``matrix``: [[TP, FN], [FP, TN]] (rows actual, columns predicted, deposit first) or None."""
         for row in range(3):
             for column in range(3):
                 self.confusion_table.setItem(row, column, QTableWidgetItem(""))
-        if not matrix or len(matrix) != 2:
+        if matrix is None:
             return
-        counts = [[int(value) for value in row] for row in matrix]
-        if "[non-deposit, deposit]" in (layout or ""):  # scikit-learn's default order: flip to Table 3's
-            counts = [row[::-1] for row in counts[::-1]]
-        (tp, fn), (fp, tn) = counts
+        (tp, fn), (fp, tn) = matrix
         cells = [[tp, fn, tp + fn], [fp, tn, fp + tn], [tp + fp, fn + tn, tp + fn + fp + tn]]
         for row in range(3):
             for column in range(3):
-                item = QTableWidgetItem(str(cells[row][column]))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if row == column and row < 2:
-                    font = QFont()
-                    font.setBold(True)
-                    item.setFont(font)
-                self.confusion_table.setItem(row, column, item)
+                diagonal = row == column and row < 2
+                self.confusion_table.setItem(row, column, number_item(str(cells[row][column]), bold=diagonal))
         fit_table(self.confusion_table)
 
     def _show_curves(self, curves_png):
@@ -329,6 +280,8 @@ class ModelTab(QWidget):
 
 
 def _format_value(value):
+    if value is None:
+        return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -343,22 +296,10 @@ def _format_mapping(mapping):
                       for key, value in mapping.items() if value is not None and not isinstance(value, dict))
 
 
-def _format_balance(balance):
-    if not balance:
-        return "–"
-    if not isinstance(balance, dict):
-        return _format_value(balance)
-    names = {"1": "deposits", "deposit": "deposits", "0": "non-deposits", "non_deposit": "non-deposits"}
-    return " · ".join("{} {}".format(_format_value(value), names.get(str(key), str(key).replace("_", " ")))
-                      for key, value in balance.items() if not isinstance(value, dict))
-
-
 def _format_grid(grid):
-    if not grid:
-        return "–"
-    crs = QgsCoordinateReferenceSystem.fromWkt(grid.get("crs_wkt", "")) if grid.get("crs_wkt") else None
-    name = crs.userFriendlyIdentifier() if crs is not None and crs.isValid() else grid.get("crs", "unknown CRS")
-    size = grid.get("pixel_size")
-    if isinstance(size, (list, tuple)):
-        size = size[0]
-    return "{} · {} m pixels".format(name, _format_value(size)) if size else name
+    """The grid's CRS name and pixel size (map units; "m" in the projected CRSs the models use)."""
+    crs = QgsCoordinateReferenceSystem.fromWkt(grid["crs_wkt"]) if grid["crs_wkt"] else None
+    name = crs.userFriendlyIdentifier() if crs is not None and crs.isValid() else "unknown CRS"
+    if grid["pixel_size"] is None:
+        return name if crs is not None else "–"
+    return "{} · {} m pixels".format(name, _format_value(grid["pixel_size"]))

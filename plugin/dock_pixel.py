@@ -14,16 +14,14 @@ from qgis.core import (
 from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
-    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidgetItem,
-    QToolButton, QVBoxLayout, QWidget,
+    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QPushButton, QTableWidgetItem,
+    QToolButton, QWidget,
 )
 
+from ..catalog import EXPLAINERS
 from .dock_charts import ChartView, discard_png
-from .dock_layout import fit_table, make_table, scrollable_layout
-
-#: EXPLAINER enum of deepprospect:shap, same order.
-EXPLAINERS = ("gradient", "deep", "kernel")
-ERROR_STYLE = "color: #b00020;"
+from .dock_common import NOTE_STYLE, set_status, wrapped_label
+from .dock_layout import add_group, fit_table, make_table, scrollable_layout
 
 
 class PixelTab(QWidget):
@@ -37,16 +35,11 @@ class PixelTab(QWidget):
 
     def __init__(self, iface, engine, parent=None):
         super().__init__(parent)
-        self.iface = iface
-        self.engine = engine
-        self.model_path = None
-        self.tool = None
-        self.request = None
-        self.warm_request = None
-        self.last_click = None
-        self.last_result = None
+        self.iface, self.engine = iface, engine
+        self.model_path = self.tool = None
+        self.request = self.warm_request = None  # engine calls: the last click's, the warm-up's
+        self.last_click = self.last_result = self.last_seconds = None
         self.last_message = ""
-        self.last_seconds = None
         self._click_count = 0
         self._build()
 
@@ -60,37 +53,30 @@ class PixelTab(QWidget):
         self.pick_button.toggled.connect(self._toggle_tool)
         layout.addWidget(self.pick_button)
 
-        self.message_label = QLabel(self.tr("Load a model in the Model tab, choose the evidence stack, "
-                                            "then click the map."))
-        self.message_label.setWordWrap(True)
+        self.message_label = wrapped_label(self.tr("Load a model in the Model tab, choose the evidence stack, "
+                                                   "then click the map."))
         layout.addWidget(self.message_label)
 
         pixel_box = QGroupBox(self.tr("Pixel"))
         pixel_form = QFormLayout(pixel_box)
-        self.location_label = _selectable_label()
+        self.location_label = wrapped_label("–", selectable=True)
         pixel_form.addRow(self.tr("Location"), self.location_label)
-        self.probability_label = _selectable_label()
+        self.probability_label = wrapped_label("–", selectable=True)
         pixel_form.addRow(self.tr("Deposit probability"), self.probability_label)
         layout.addWidget(pixel_box)
 
-        chart_box = QGroupBox(self.tr("Why this probability: local SHAP contributions"))
-        chart_layout = QVBoxLayout(chart_box)
         self.waterfall = ChartView(chart_folder=self.engine.chart_folder)
         self.waterfall.redrawRequested.connect(self._redraw_waterfall)
         self.waterfall.message(self.tr("Click a pixel to explain it."))
-        chart_layout.addWidget(self.waterfall)
-        layout.addWidget(chart_box)
+        add_group(layout, self.tr("Why this probability: local SHAP contributions"), self.waterfall)
 
-        values_box = QGroupBox(self.tr("Factor values at this pixel"))
-        values_layout = QVBoxLayout(values_box)
         self.values_table = make_table(0, 3)
         self.values_table.setHorizontalHeaderLabels([self.tr("Factor"), self.tr("Value"), self.tr("SHAP")])
         self.values_table.verticalHeader().setVisible(False)
         header = self.values_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        values_layout.addWidget(self.values_table)
-        layout.addWidget(values_box)
+        add_group(layout, self.tr("Factor values at this pixel"), self.values_table)
         layout.addStretch(1)
 
     def _build_form(self):
@@ -109,9 +95,10 @@ class PixelTab(QWidget):
         stack_row.addWidget(browse)
         form.addRow(self.tr("Evidence stack"), stack_row)
         self.explainer_combo = QComboBox()
-        for name, text in zip(EXPLAINERS, (self.tr("Gradient (fast)"), self.tr("Deep"),
-                                           self.tr("Kernel (model-agnostic, slow)"))):
-            self.explainer_combo.addItem(text, name)
+        for explainer in EXPLAINERS:  # the order of deepprospect:shap's EXPLAINER
+            self.explainer_combo.addItem(explainer.label, explainer.name)
+            self.explainer_combo.setItemData(self.explainer_combo.count() - 1, explainer.description,
+                                             Qt.ItemDataRole.ToolTipRole)
         form.addRow(self.tr("Explainer"), self.explainer_combo)
         return form
 
@@ -243,8 +230,7 @@ class PixelTab(QWidget):
         """Nothing to show for this click: say why, and clear the previous pixel."""
         self.last_result = None
         self.last_message = text
-        self.message_label.setText(text)
-        self.message_label.setStyleSheet(ERROR_STYLE)
+        set_status(self.message_label, text, error=True)
         self.location_label.setText("–")
         self.probability_label.setText("–")
         self.values_table.setRowCount(0)
@@ -254,8 +240,7 @@ class PixelTab(QWidget):
 
     def _show_note(self, text, error=False):
         self.last_message = text
-        self.message_label.setText(text)
-        self.message_label.setStyleSheet(ERROR_STYLE if error else "color: #444444;")
+        set_status(self.message_label, text, error, style=NOTE_STYLE)
 
     def _show_pixel(self, result):
         self.location_label.setText(self.tr("X {:,.1f}  Y {:,.1f}\n{} · row {}, column {} of the stack").format(
@@ -305,13 +290,6 @@ class PixelTab(QWidget):
                 canvas.unsetMapTool(self.tool)
             self.tool.clear_marker()
             self.tool = None
-
-
-def _selectable_label():
-    label = QLabel("–")
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
 
 
 def format_value(value):

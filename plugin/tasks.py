@@ -90,11 +90,8 @@ class Request:
     def __init__(self, channel, task, args, on_done, description):
         self.channel, self.task_name, self.args = channel, task, args
         self.on_done, self.description = on_done, description
-        self.task = None
-        self.done = False
-        self.skipped = False
-        self.result = None
-        self.error = None
+        self.task = self.result = self.error = None
+        self.done = self.skipped = False
 
 
 class EngineSession(QObject):
