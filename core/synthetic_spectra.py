@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_output
-from .spectral import SpectraTable, format_wavelength, write_spectra_table
+from .spectra_table import SpectraTable, format_wavelength, write_spectra_table
 
 #: Mineral end-members: albedo and absorption features (centre nm, sigma nm, depth).
 MINERALS = {

@@ -4,10 +4,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ..catalog import CLASSIFICATION_METHODS
 from ..core import spectral
 from ..core.atomic import atomic_output
 from ..core.errors import DeepProspectError
+from ..core.spectra_table import read_spectra_table, write_spectra_table
+from ..core.spectral_preprocessing import PreprocessSettings, preprocess, processed_label
+from .registry import resolve
 from .tasks import task
+
+#: The method deepprospect:predict_spectral classifies with (a name of catalog.CLASSIFICATION_METHODS).
+PREDICTION_METHOD = "cnn"
 
 
 @task("spectral_preprocess")
@@ -21,12 +28,12 @@ def spectral_preprocess(args, feedback):
         if Path(output).suffix.lower() != ".csv":
             raise DeepProspectError("A spectra table gives a table: name the OUTPUT with .csv.")
         table = read_table(source, feedback)
-        wavelengths, processed = spectral.preprocess(table.wavelengths, table.spectra, settings)
-        spectral.write_spectra_table(output, table, wavelengths, processed, digits=8)
+        wavelengths, processed = preprocess(table.wavelengths, table.spectra, settings)
+        write_spectra_table(output, table, wavelengths, processed, digits=8)
         picks = np.linspace(0, len(table) - 1, min(6, len(table))).astype(int)
         spectral.plot_spectra(plot, table.wavelengths, table.spectra[picks], wavelengths, processed[picks],
                               [table.ids[i] for i in picks], "Spectra of " + Path(source).name,
-                              spectral.processed_label(settings))
+                              processed_label(settings))
     else:
         if Path(output).suffix.lower() not in (".tif", ".tiff"):
             raise DeepProspectError("A raster gives a raster: name the OUTPUT with .tif.")
@@ -39,6 +46,7 @@ def spectral_preprocess(args, feedback):
 def train_spectral_regressor(args, feedback):
     """args: input table, output bundle, target and the regressor's options → metrics and file paths."""
     from ..models import spectral_regressor as regressor
+    from ..models import spectral_reports as reports
 
     table = read_table(args["input"], feedback)
     output = args["output"]
@@ -52,16 +60,16 @@ def train_spectral_regressor(args, feedback):
     regressor.save_regressor(output, result)
     stem = str(Path(output).with_suffix(""))
     outputs = {
-        "METRICS": regressor.write_metrics_csv(stem + "_metrics.csv", result),
-        "SCATTER": regressor.plot_scatter(stem + "_scatter.png", result),
-        "LEARNING_CURVES": regressor.plot_learning_curves(stem + "_learning_curves.png", result["metadata"]["history"]),
+        "METRICS": reports.write_metrics_csv(stem + "_metrics.csv", result),
+        "SCATTER": reports.plot_scatter(stem + "_scatter.png", result),
+        "LEARNING_CURVES": reports.plot_learning_curves(stem + "_learning_curves.png", result["metadata"]["history"]),
         "R2_VALIDATION": result["metrics"]["CNN"]["r2_validation"],
         "RMSE_VALIDATION": result["metrics"]["CNN"]["rmse_validation"],
     }
     for name in ("PLS", "RF"):
         if name in result["metrics"]:
             outputs[name + "_R2_VALIDATION"] = result["metrics"][name]["r2_validation"]
-    for row in regressor.metrics_rows(result):
+    for row in reports.metrics_rows(result):
         feedback.info("{:4s} R² train {:.3f} validation {:.3f} | RMSE train {:.1f} validation {:.1f} ppm".format(
             *row[:5]))
     return outputs
@@ -71,6 +79,7 @@ def train_spectral_regressor(args, feedback):
 def train_spectral_classifier(args, feedback):
     """args: input table, output bundle, class_field and training options → report path and accuracies."""
     from ..models import spectral_classifier as classifier
+    from ..models.spectral_reports import write_report
 
     table = read_table(args["input"], feedback)
     result = classifier.train_spectral_classifier(
@@ -79,7 +88,7 @@ def train_spectral_classifier(args, feedback):
         learning_rate=float(args["learning_rate"]), validation_fraction=float(args["validation_fraction"]),
         seed=int(args["seed"]), feedback=feedback)
     classifier.save_classifier(args["output"], result)
-    report = classifier.write_report(str(Path(args["output"]).with_suffix("")) + "_report.csv", result)
+    report = write_report(str(Path(args["output"]).with_suffix("")) + "_report.csv", result)
     return {"REPORT": report, "ACCURACY_VALIDATION": result["metrics"]["CNN"]["accuracy_validation"],
             "SAM_ACCURACY_VALIDATION": result["metrics"]["SAM"]["accuracy_validation"]}
 
@@ -91,6 +100,7 @@ def predict_spectral(args, feedback):
     from ..models import spectral_regressor as regressor
 
     bundle = regressor.load_spectral_bundle(args["model"])
+    classify, score = classification_method(PREDICTION_METHOD)
     source, output, block_size = args["input"], args["output"], int(args["block_size"])
     is_regressor = bundle.kind == regressor.KIND
     if is_table(source):
@@ -100,7 +110,7 @@ def predict_spectral(args, feedback):
         if is_regressor:
             _write_regression(output, table, bundle, regressor.predict_content(bundle, table.wavelengths, table.spectra))
         else:
-            classes, probability = classifier.classify_spectra(bundle, table.wavelengths, table.spectra)
+            classes, probability = classify(bundle, table.wavelengths, table.spectra)
             _write_classes(output, table, bundle, classes, probability)
     else:
         if Path(output).suffix.lower() not in (".tif", ".tiff"):
@@ -108,22 +118,34 @@ def predict_spectral(args, feedback):
         if is_regressor:
             regressor.predict_content_raster(bundle, source, output, block_size, feedback)
         else:
-            classifier.classify_raster(bundle, source, output, "cnn", block_size, feedback)
+            classifier.classify_raster(bundle, source, output, classify, score, block_size, feedback)
     return {"OUTPUT": output}
 
 
 @task("classify_hyperspectral")
 def classify_hyperspectral(args, feedback):
-    """args: model, input raster, output, method ("cnn" or "sam"), block_size → the class style path."""
+    """args: model, input raster, output, method (a name of catalog.CLASSIFICATION_METHODS), block_size
+    → the class style path."""
     from ..models import spectral_classifier as classifier
     from ..models.spectral_regressor import load_spectral_bundle
 
+    classify, score = classification_method(args["method"])
     bundle = load_spectral_bundle(args["model"], classifier.KIND)
-    classifier.classify_raster(bundle, args["input"], args["output"], args["method"], int(args["block_size"]),
+    classifier.classify_raster(bundle, args["input"], args["output"], classify, score, int(args["block_size"]),
                                feedback)
     feedback.info("Classes: " + ", ".join("{} = {}".format(i + 1, name)
                                           for i, name in enumerate(bundle.metadata["class_names"])))
     return {"STYLE": str(Path(args["output"]).with_suffix(".qml"))}
+
+
+def classification_method(name):
+    """(function, score band name) of the classification method ``name`` (``catalog.CLASSIFICATION_METHODS``;
+    an unknown name is a DeepProspectError listing the known ones)."""
+    try:
+        method = CLASSIFICATION_METHODS.get(name)
+    except ValueError as error:
+        raise DeepProspectError(str(error)) from None
+    return resolve(method), method.options["score"]
 
 
 def is_table(path):
@@ -133,7 +155,7 @@ def is_table(path):
 
 def read_table(path, feedback):
     """Read a spectra table and report its censored values."""
-    table = spectral.read_spectra_table(path)
+    table = read_spectra_table(path)
     feedback.info("Read {} spectra with {} bands ({:g}–{:g} nm) from {}.".format(
         len(table), len(table.wavelengths), table.wavelengths[0], table.wavelengths[-1], path))
     for line in table.censored_report():
@@ -142,7 +164,7 @@ def read_table(path, feedback):
 
 
 def _settings(args):
-    settings = spectral.PreprocessSettings.from_dict(args["settings"])
+    settings = PreprocessSettings.from_dict(args["settings"])
     if settings.min_wavelength >= settings.max_wavelength:
         raise DeepProspectError("MIN_WAVELENGTH ({:g} nm) must be below MAX_WAVELENGTH ({:g} nm).".format(
             settings.min_wavelength, settings.max_wavelength))
@@ -150,19 +172,35 @@ def _settings(args):
 
 
 def _plot_raster(source, output, wavelengths, settings, plot):
-    import rasterio
+    """Plot six pixels spread over the raster: raw (``source``) and processed (``output``)."""
+    from ..core.raster import STACK_NODATA
 
     raw_wavelengths = spectral.raster_wavelengths(source)
-    with rasterio.open(source) as raw, rasterio.open(output) as done:
+    import rasterio
+
+    with rasterio.open(source) as raw:
         rows = np.linspace(0, raw.height - 1, 4).astype(int)[1:3]
         cols = np.linspace(0, raw.width - 1, 5).astype(int)[1:4]
-        picks = [(r, c) for r in rows for c in cols]
-        spectra = np.array([raw.read(window=((r, r + 1), (c, c + 1)))[:, 0, 0] for r, c in picks], float)
-        processed = np.array([done.read(window=((r, r + 1), (c, c + 1)))[:, 0, 0] for r, c in picks], float)
-        processed[processed == done.nodata] = np.nan
+    picks = [(r, c) for r in rows for c in cols]
+    spectra = _pixel_spectra(source, picks)
+    processed = _pixel_spectra(output, picks)
+    processed[processed == STACK_NODATA] = np.nan   # preprocess_raster's nodata
     spectral.plot_spectra(plot, raw_wavelengths, spectra, wavelengths, processed,
                           ["pixel ({}, {})".format(r, c) for r, c in picks], "Pixels of " + Path(source).name,
-                          spectral.processed_label(settings))
+                          processed_label(settings))
+
+
+def _pixel_spectra(path, picks):
+    """float64 (len(picks), bands): the spectra of the pixels ``picks`` [(row, col), …] of ``path``."""
+    from ..core.pipeline import read_neighbourhoods
+
+    rows, cols = np.array(picks).T
+    values = None
+    for neighbourhood in read_neighbourhoods(path, rows, cols):
+        if values is None:
+            values = np.empty((len(picks), len(neighbourhood.data)))
+        values[neighbourhood.indexes] = neighbourhood.data[:, neighbourhood.rows, neighbourhood.cols].T
+    return values
 
 
 def _write_regression(output, table, bundle, predicted):

@@ -12,21 +12,21 @@ import numpy as np
 
 from ..core.errors import DeepProspectError
 from ..core.feedback import ensure_feedback
-from ..core.spectral import PreprocessSettings, preprocess
+from ..catalog import TRIM_ONLY_PREPROCESSING
+from ..core.spectral_preprocessing import PreprocessSettings, preprocess
 from .spectral_common import (
-    processed_inputs, raster_pixels_apply, set_seed, split_indices, standardisation,
+    KerasFeedback, processed_inputs, raster_pixels_apply, set_seed, split_indices, standardisation,
     wavelength_names,
 )
 
 KIND = "spectral_classifier"
 ARCHITECTURE = "deepgeomap_cnn1d"
 MONITOR_FRACTION = 0.15
-METHODS = ("cnn", "sam")
 
 
 def default_settings():
-    """Classifier pre-processing default: trim to 400–2400 nm only."""
-    return PreprocessSettings(continuum_removal=False, absorbance=False, smoothing=False, derivative=0)
+    """Classifier pre-processing default (``catalog.TRIM_ONLY_PREPROCESSING``): trim to 400–2400 nm only."""
+    return PreprocessSettings(**asdict(TRIM_ONLY_PREPROCESSING))
 
 
 def build_classifier(band_count, class_count):
@@ -79,10 +79,38 @@ def train_spectral_classifier(table, class_column="class", settings=None, epochs
     ``metadata`` (class names, class mean spectra for SAM, metrics of both methods, confusion
     matrices, history) and ``metrics``."""
     import tensorflow as tf
-    from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix
 
     feedback = ensure_feedback(feedback)
     settings = settings or default_settings()
+    samples = _labelled_spectra(table, class_column, settings, feedback)
+    processed, y, class_names = samples["processed"], samples["y"], samples["class_names"]
+    train, validation = split_indices(len(y), validation_fraction, seed, stratify=y)
+    mean, std = standardisation(processed[train])
+    x_std = ((processed - mean) / std).astype(np.float32)
+    model, history = _fit_network(x_std, y, train, len(class_names), dict(
+        epochs=epochs, batch_size=batch_size, patience=patience, learning_rate=learning_rate, seed=seed),
+        feedback)
+    class_means = np.array([processed[train][y[train] == k].mean(axis=0) for k in range(len(class_names))])
+    predicted = {"CNN": np.argmax(model(tf.constant(x_std), training=False).numpy(), axis=1),
+                 "SAM": sam_classify(processed, class_means)[0]}
+    metrics = {method: _scores(y, guess, train, validation, len(class_names), method, feedback)
+               for method, guess in predicted.items()}
+    metrics["CNN"]["epochs"] = len(history.history["loss"])
+    feedback.set_progress(100)
+    metadata = dict(
+        kind=KIND, architecture=ARCHITECTURE, factor_names=wavelength_names(samples["wavelengths"]),
+        normalisation=dict(mean=mean, std=std), preprocessing=settings.to_dict(), class_names=class_names,
+        class_column=class_column, class_counts=samples["counts"], class_means=class_means,
+        hyperparameters=dict(epochs=epochs, batch_size=batch_size, patience=patience, learning_rate=learning_rate,
+                             validation_fraction=validation_fraction, monitor_fraction=MONITOR_FRACTION),
+        metrics=metrics["CNN"], baselines={"SAM": metrics["SAM"]},
+        history={key: [float(v) for v in values] for key, values in history.history.items()}, seed=seed)
+    return dict(model=model, metadata=metadata, metrics=metrics)
+
+
+def _labelled_spectra(table, class_column, settings, feedback):
+    """The processed spectra with a class: dict of ``wavelengths`` (m,) nm, ``processed`` (n, m),
+    ``y`` class indices (n,), ``class_names`` (sorted) and ``counts`` {class: spectra}."""
     labels = _labels(table, class_column)
     wavelengths, processed = preprocess(table.wavelengths, table.spectra, settings)
     valid = np.isfinite(processed).all(axis=1) & np.array([bool(label) for label in labels])
@@ -99,57 +127,52 @@ def train_spectral_classifier(table, class_column="class", settings=None, epochs
         raise DeepProspectError("These classes have fewer than 6 spectra, too few to train and validate: {}. Add "
                                 "spectra or merge the classes.".format(", ".join(small)))
     y = np.array([class_names.index(label) for label in labels])
-    train, validation = split_indices(len(y), validation_fraction, seed, stratify=y)
-    mean, std = standardisation(processed[train])
-    x_std = ((processed - mean) / std).astype(np.float32)
+    return dict(wavelengths=wavelengths, processed=processed, y=y, class_names=class_names, counts=counts)
 
-    set_seed(seed)
-    rng = np.random.default_rng(seed)
-    monitor = np.sort(rng.choice(train, max(len(class_names), int(round(MONITOR_FRACTION * len(train)))),
-                                 replace=False))
-    fit = np.setdiff1d(train, monitor)
+
+def _fit_network(x_std, y, train, class_count, options, feedback):
+    """The 1-D CNN fitted on the training spectra ``train`` of ``x_std`` (n, bands) standardised,
+    early-stopped on a monitor part of them; ``options``: epochs, batch_size, patience,
+    learning_rate, seed. Returns (model, Keras history)."""
+    import tensorflow as tf
+
     from .architectures import build_network
 
-    model = build_network(dict(architecture=ARCHITECTURE, band_count=int(x_std.shape[1]), class_count=len(class_names)))
-    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
+    seed = options["seed"]
+    set_seed(seed)
+    rng = np.random.default_rng(seed)
+    monitor = np.sort(rng.choice(train, max(class_count, int(round(MONITOR_FRACTION * len(train)))),
+                                 replace=False))
+    fit = np.setdiff1d(train, monitor)
+    model = build_network(dict(architecture=ARCHITECTURE, band_count=int(x_std.shape[1]), class_count=class_count))
+    model.compile(optimizer=tf.keras.optimizers.Adam(options["learning_rate"]), loss="categorical_crossentropy",
                   metrics=["accuracy"])
-    one_hot = np.eye(len(class_names), dtype=np.float32)[y]
-    from .spectral_regressor import _KerasFeedback
-
-    callbacks = [tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-                 _KerasFeedback(feedback.scaled(0, 90), epochs)]
+    one_hot = np.eye(class_count, dtype=np.float32)[y]
+    callbacks = [tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=options["patience"],
+                                                  restore_best_weights=True),
+                 KerasFeedback(feedback.scaled(0, 90), options["epochs"])]
     feedback.info("Training the 1-D CNN on {} spectra ({} monitor), validating on {}; {} classes, {} bands.".format(
-        len(fit), len(monitor), len(validation), len(class_names), x_std.shape[1]))
+        len(fit), len(monitor), len(y) - len(train), class_count, x_std.shape[1]))
     dataset = tf.data.Dataset.from_tensor_slices((x_std[fit], one_hot[fit])).shuffle(
-        len(fit), seed=seed).batch(batch_size)
+        len(fit), seed=seed).batch(options["batch_size"])
     # the dataset is shuffled above; Keras' own shuffle does not apply to datasets
-    history = model.fit(dataset, validation_data=(x_std[monitor], one_hot[monitor]), epochs=epochs, verbose=0,
-                        callbacks=callbacks, shuffle=False)
+    history = model.fit(dataset, validation_data=(x_std[monitor], one_hot[monitor]), epochs=options["epochs"],
+                        verbose=0, callbacks=callbacks, shuffle=False)
+    return model, history
 
-    class_means = np.array([processed[train][y[train] == k].mean(axis=0) for k in range(len(class_names))])
-    predicted = {"CNN": np.argmax(model(tf.constant(x_std), training=False).numpy(), axis=1),
-                 "SAM": sam_classify(processed, class_means)[0]}
-    metrics = {}
-    for method, guess in predicted.items():
-        metrics[method] = dict(
-            accuracy_train=float(accuracy_score(y[train], guess[train])),
-            accuracy_validation=float(accuracy_score(y[validation], guess[validation])),
-            kappa_validation=float(cohen_kappa_score(y[validation], guess[validation])),
-            confusion_validation=confusion_matrix(y[validation], guess[validation],
-                                                  labels=range(len(class_names))).tolist())
-        feedback.info("{}: validation accuracy {:.1%} (kappa {:.3f})".format(
-            method, metrics[method]["accuracy_validation"], metrics[method]["kappa_validation"]))
-    metrics["CNN"]["epochs"] = len(history.history["loss"])
-    feedback.set_progress(100)
-    metadata = dict(
-        kind=KIND, architecture=ARCHITECTURE, factor_names=wavelength_names(wavelengths),
-        normalisation=dict(mean=mean, std=std), preprocessing=settings.to_dict(), class_names=class_names,
-        class_column=class_column, class_counts=counts, class_means=class_means,
-        hyperparameters=dict(epochs=epochs, batch_size=batch_size, patience=patience, learning_rate=learning_rate,
-                             validation_fraction=validation_fraction, monitor_fraction=MONITOR_FRACTION),
-        metrics=metrics["CNN"], baselines={"SAM": metrics["SAM"]},
-        history={key: [float(v) for v in values] for key, values in history.history.items()}, seed=seed)
-    return dict(model=model, metadata=metadata, metrics=metrics)
+
+def _scores(y, guess, train, validation, class_count, method, feedback):
+    """Accuracy (train, validation), kappa and confusion matrix (validation) of class indices ``guess``."""
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix
+
+    scores = dict(
+        accuracy_train=float(accuracy_score(y[train], guess[train])),
+        accuracy_validation=float(accuracy_score(y[validation], guess[validation])),
+        kappa_validation=float(cohen_kappa_score(y[validation], guess[validation])),
+        confusion_validation=confusion_matrix(y[validation], guess[validation], labels=range(class_count)).tolist())
+    feedback.info("{}: validation accuracy {:.1%} (kappa {:.3f})".format(
+        method, scores["accuracy_validation"], scores["kappa_validation"]))
+    return scores
 
 
 def save_classifier(path, result):
@@ -159,28 +182,14 @@ def save_classifier(path, result):
     return save_bundle(path, [result["model"]], result["metadata"])
 
 
-def classify_spectra(bundle, wavelengths, spectra, method="cnn", batch_size=8192):
-    """Class index (int (n,), −1 for invalid spectra) and score (float (n,)) of raw reflectance
-    ``spectra`` (n, bands): for ``cnn`` the winning class probability, for ``sam`` the spectral
-    angle (radians) to the nearest class mean."""
+def classify_cnn(bundle, wavelengths, spectra, batch_size=8192):
+    """The 1-D CNN's class index (int (n,), −1 for invalid spectra) and winning class probability
+    (float (n,)) for raw reflectance ``spectra`` (n, bands) at ``wavelengths`` (nm)."""
     import tensorflow as tf
 
-    if method not in METHODS:
-        raise DeepProspectError("Unknown classification method '{}'; use one of {}.".format(method, ", ".join(METHODS)))
-    metadata = bundle.metadata
-    classes = np.full(len(spectra), -1)
-    scores = np.full(len(spectra), np.nan)
-    if method == "sam":
-        inputs = processed_inputs(metadata, wavelengths, spectra)
-        valid = np.isfinite(inputs).all(axis=1)
-        # SAM works on the processed spectrum itself, not its standardised form
-        processed = inputs[valid].astype(np.float64) * np.asarray(metadata["normalisation"]["std"]) + np.asarray(
-            metadata["normalisation"]["mean"])
-        if valid.any():
-            classes[valid], scores[valid] = sam_classify(processed, np.asarray(metadata["class_means"]))
-        return classes, scores
-    inputs = processed_inputs(metadata, wavelengths, spectra)
+    inputs = processed_inputs(bundle.metadata, wavelengths, spectra)
     valid = np.isfinite(inputs).all(axis=1)
+    classes, scores = np.full(len(spectra), -1), np.full(len(spectra), np.nan)
     if valid.any():
         rows = inputs[valid]
         outputs = [bundle.members[0](tf.constant(rows[start:start + batch_size]), training=False).numpy()
@@ -191,17 +200,33 @@ def classify_spectra(bundle, wavelengths, spectra, method="cnn", batch_size=8192
     return classes, scores
 
 
-def classify_raster(bundle, path, output, method="cnn", block_size=256, feedback=None):
-    """Classify every pixel of a hyperspectral raster, block by block.
+def classify_sam(bundle, wavelengths, spectra):
+    """SAM's class index (int (n,), −1 for invalid spectra) and spectral angle (radians, (n,)) to
+    the nearest training class mean, for raw reflectance ``spectra`` (n, bands) at ``wavelengths`` (nm)."""
+    metadata = bundle.metadata
+    inputs = processed_inputs(metadata, wavelengths, spectra)
+    valid = np.isfinite(inputs).all(axis=1)
+    classes, scores = np.full(len(spectra), -1), np.full(len(spectra), np.nan)
+    # SAM works on the processed spectrum itself, not its standardised form
+    processed = inputs[valid].astype(np.float64) * np.asarray(metadata["normalisation"]["std"]) + np.asarray(
+        metadata["normalisation"]["mean"])
+    if valid.any():
+        classes[valid], scores[valid] = sam_classify(processed, np.asarray(metadata["class_means"]))
+    return classes, scores
+
+
+def classify_raster(bundle, path, output, classify, score_name, block_size=256, feedback=None):
+    """Classify every pixel of a hyperspectral raster, block by block, with ``classify`` (a
+    ``catalog.CLASSIFICATION_METHODS`` function, e.g. :func:`classify_cnn`).
 
     Writes a float32 GeoTIFF: band 1 the class code (class index + 1, in the order of
-    ``bundle.metadata['class_names']``), band 2 the winning probability (CNN) or spectral angle in
-    radians (SAM); nodata −9999. A QML with the class names is written beside it (same name,
-    ``.qml``), which QGIS applies when the raster is opened. Returns ``output``."""
-    score_name = "probability" if method == "cnn" else "spectral angle (rad)"
+    ``bundle.metadata['class_names']``), band 2 the score called ``score_name`` (the CNN's winning
+    probability, SAM's spectral angle in radians); nodata −9999. A QML with the class names is
+    written beside it (same name, ``.qml``), which QGIS applies when the raster is opened.
+    Returns ``output``."""
 
     def compute(wavelengths, pixels):
-        classes, scores = classify_spectra(bundle, wavelengths, pixels, method)
+        classes, scores = classify(bundle, wavelengths, pixels)
         return np.column_stack([np.where(classes >= 0, classes + 1, -9999), np.where(classes >= 0, scores, -9999)])
 
     raster_pixels_apply(path, output, ["class", score_name], compute, block_size, feedback)
@@ -247,29 +272,6 @@ def write_class_qml(path, class_names):
     with atomic_output(path) as temporary:
         with open(temporary, "w", encoding="utf-8") as handle:
             handle.write(text)
-    return str(path)
-
-
-def write_report(path, result):
-    """A CSV comparing CNN and SAM (accuracy, kappa) and the CNN's validation confusion matrix."""
-    import csv
-
-    from ..core.atomic import atomic_output
-
-    metadata = result["metadata"]
-    names = metadata["class_names"]
-    with atomic_output(path) as temporary:
-        with open(temporary, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["method", "accuracy_train", "accuracy_validation", "kappa_validation"])
-            for method, values in result["metrics"].items():
-                writer.writerow([method] + ["{:.4f}".format(values[k]) for k in
-                                            ("accuracy_train", "accuracy_validation", "kappa_validation")])
-            for method in result["metrics"]:
-                writer.writerow([])
-                writer.writerow(["{} validation confusion (rows: true, columns: predicted)".format(method)] + names)
-                for name, row in zip(names, result["metrics"][method]["confusion_validation"]):
-                    writer.writerow([name] + row)
     return str(path)
 
 

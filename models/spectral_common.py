@@ -1,5 +1,5 @@
 """What the spectral regressor and classifier share: the STFT layer, wavelength checks, splits,
-block-wise raster application and reproducibility.
+the Keras progress callback, the pixel-wise raster application and reproducibility.
 
 Spectral bundles use ``models.bundle`` with ``kind`` ``spectral_regressor`` or ``spectral_classifier``;
 their ``factor_names`` are the processed band wavelengths in nm as strings, their
@@ -9,7 +9,8 @@ spectra, and ``preprocessing`` the :class:`core.spectral.PreprocessSettings` as 
 import numpy as np
 
 from ..core.errors import DeepProspectError
-from ..core.spectral import PreprocessSettings, format_wavelength, preprocess, trim_range
+from ..core.spectra_table import format_wavelength
+from ..core.spectral_preprocessing import PreprocessSettings, preprocess, trim_range
 
 WAVELENGTH_TOLERANCE_NM = 0.05
 
@@ -93,8 +94,7 @@ def processed_inputs(bundle_metadata, wavelengths, spectra):
     keep = check_wavelengths(bundle_metadata["factor_names"], wavelengths, settings)
     first, last = np.flatnonzero(keep)[[0, -1]]
     trimmed = np.asarray(wavelengths, dtype=float)[first:last + 1]
-    values = dict(settings.to_dict(), min_wavelength=float(trimmed[0]), max_wavelength=float(trimmed[-1]))
-    _, processed = preprocess(trimmed, np.asarray(spectra)[:, first:last + 1], PreprocessSettings.from_dict(values))
+    _, processed = preprocess(trimmed, np.asarray(spectra)[:, first:last + 1], settings.for_bands(trimmed))
     mean = np.asarray(bundle_metadata["normalisation"]["mean"], dtype=processed.dtype)
     std = np.asarray(bundle_metadata["normalisation"]["std"], dtype=processed.dtype)
     processed = processed - mean  # a new array, so the in-place steps below never touch the input
@@ -127,43 +127,37 @@ def split_indices(count, validation_fraction=1 / 3, seed=42, groups=None, strati
 
 def raster_pixels_apply(path, output, band_descriptions, compute, block_size=256, feedback=None,
                         dtype="float32", nodata=-9999.0):
-    """Read a hyperspectral raster block by block, call ``compute(wavelengths, pixels) → (n, k)`` on
-    the valid pixels of each block, and write the k result bands atomically as a GeoTIFF.
+    """Call ``compute(wavelengths, pixels) → (n, k)`` on the valid pixels of a hyperspectral raster,
+    window by window (``core.spectral.map_spectra``), and write the k result bands atomically as a
+    GeoTIFF of ``dtype`` named ``band_descriptions``.
 
     Pixels with a nodata/non-finite band get ``nodata``. Returns ``output``."""
-    import rasterio
+    from ..core.pipeline import RasterOutput
+    from ..core.spectral import map_spectra
 
-    from ..core.atomic import atomic_output
-    from ..core.blocks import dataset_tile_size, iter_blocks
-    from ..core.feedback import ensure_feedback
-    from ..core.raster import GEOTIFF_OPTIONS, bounded_gdal_cache
-    from ..core.spectral import cube_to_pixels, raster_wavelengths
-
-    feedback = ensure_feedback(feedback)
-    wavelengths = raster_wavelengths(path)
-    # each block is read once: a large GDAL cache would only add to the memory peak
-    with bounded_gdal_cache(64), rasterio.open(path) as source:
-        options = dict(GEOTIFF_OPTIONS, width=source.width, height=source.height, count=len(band_descriptions),
-                       dtype=dtype, crs=source.crs, transform=source.transform, nodata=nodata)
-        if np.dtype(dtype).kind != "f":
-            options["predictor"] = 2
-        tile = dataset_tile_size(source) or 256
-        with atomic_output(output) as temporary:
-            with rasterio.open(temporary, "w", **options) as target:
-                for index, description in enumerate(band_descriptions, start=1):
-                    target.set_band_description(index, description)
-                for block in iter_blocks(source.width, source.height, block_size, tile_size=tile):
-                    feedback.check_canceled()
-                    cube = source.read(window=block.window)
-                    pixels, valid = cube_to_pixels(cube, source.nodata)
-                    result = np.full((len(pixels), len(band_descriptions)), nodata, dtype=np.float64)
-                    if valid.any():
-                        result[valid] = compute(wavelengths, pixels[valid])
-                    rows, cols = cube.shape[1:]
-                    target.write(result.T.reshape(len(band_descriptions), rows, cols).astype(dtype),
-                                 window=block.window)
-                    feedback.set_progress(100.0 * (block.index + 1) / block.count)
+    # integers compress better with horizontal differencing than with the float predictor
+    options = {} if np.dtype(dtype).kind == "f" else dict(predictor=2)
+    target = RasterOutput(output, len(band_descriptions), dtype, nodata, tuple(band_descriptions), options=options)
+    map_spectra(path, target, compute, block_size=block_size, feedback=feedback)
     return str(output)
+
+
+class KerasFeedback:
+    """Keras callback: progress per epoch, stop training when the user cancels."""
+
+    def __new__(cls, feedback, epochs):
+        import tensorflow as tf
+
+        class Callback(tf.keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                feedback.set_progress(100.0 * (epoch + 1) / epochs)
+                feedback.check_canceled()
+
+            def on_train_batch_end(self, batch, logs=None):
+                if feedback.is_canceled():
+                    feedback.check_canceled()
+
+        return Callback()
 
 
 def check_kind(metadata, kind, path=""):

@@ -16,10 +16,10 @@ import numpy as np
 
 from ..core.errors import DeepProspectError
 from ..core.feedback import ensure_feedback
-from ..core.spectral import PreprocessSettings, preprocess
+from ..core.spectral_preprocessing import PreprocessSettings, preprocess
 from .spectral_common import (
-    check_kind, processed_inputs, raster_pixels_apply, set_seed, spectrogram_layer_class, split_indices,
-    standardisation, wavelength_names,
+    KerasFeedback, check_kind, processed_inputs, raster_pixels_apply, set_seed, spectrogram_layer_class,
+    split_indices, standardisation, wavelength_names,
 )
 
 KIND = "spectral_regressor"
@@ -105,79 +105,28 @@ def train_spectral_regressor(table, target, settings=None, outlier_threshold=100
     Returns a dict with ``model`` (Keras), ``metadata`` (for the bundle: metrics, baselines, history,
     split, pre-processing), and ``predictions`` {method: {"train": (y, ŷ), "validation": (y, ŷ)}}
     in ppm for the scatter plot."""
-    import tensorflow as tf
-
     feedback = ensure_feedback(feedback)
     settings = settings or PreprocessSettings()
     data = regression_samples(table, target, settings, outlier_threshold, feedback)
-    x_all, y_ppm = data["processed"], data["y"]
-    groups = None
-    if group_column:
-        if group_column not in table.text and group_column not in table.targets:
-            raise DeepProspectError("The spectra table has no group column '{}'.".format(group_column))
-        column = table.text.get(group_column) or list(table.targets[group_column])
-        groups = np.asarray([str(column[i]) for i in np.flatnonzero(data["keep"])])
-    train, validation = split_indices(len(y_ppm), validation_fraction, seed, groups)
-    transform = np.log10 if log_target else (lambda v: np.asarray(v, dtype=float))
-    inverse = (lambda v: 10.0 ** v) if log_target else (lambda v: v)
-    y_t = transform(y_ppm)
-    # one mean and scale for all bands: per-band z-scores would flatten the spectral shape the STFT reads
-    mean, std = standardisation(x_all[train].reshape(-1, 1))
-    mean, std = np.full(x_all.shape[1], mean[0]), np.full(x_all.shape[1], std[0])
-    x_std = ((x_all - mean) / std).astype(np.float32)
-    y_mean, y_std = float(y_t[train].mean()), float(y_t[train].std() or 1.0)
-    y_z = ((y_t - y_mean) / y_std).astype(np.float32)
-
-    set_seed(seed)
-    rng = np.random.default_rng(seed)
-    monitor = np.sort(rng.choice(train, max(4, int(round(MONITOR_FRACTION * len(train)))), replace=False))
-    fit = np.setdiff1d(train, monitor)
-    from .architectures import build_network
-
-    model = build_network(dict(architecture=ARCHITECTURE, band_count=int(x_std.shape[1]), frame_length=int(frame_length),
-                               frame_step=int(frame_step), width=16))
-    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss="mse")
-    callbacks = [tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-                 tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(3, patience // 3),
-                                                      min_lr=learning_rate / 64),
-                 _KerasFeedback(feedback.scaled(0, 80), epochs)]
-    feedback.info("Training on {} spectra ({} monitor for early stopping), validating on {} ({} bands: {}).".format(
-        len(fit), len(monitor), len(validation), x_std.shape[1], settings.describe()))
-    dataset = tf.data.Dataset.from_tensor_slices((x_std[fit], y_z[fit])).shuffle(100, seed=seed).batch(batch_size)
-    # the dataset is shuffled above; Keras' own shuffle does not apply to datasets
-    history = model.fit(dataset, validation_data=(x_std[monitor], y_z[monitor]), epochs=epochs, verbose=0,
-                        callbacks=callbacks, shuffle=False)
-
-    def cnn_predict(rows):
-        z = model(tf.constant(x_std[rows]), training=False).numpy()[:, 0]
-        return inverse(z * y_std + y_mean)
-
-    predictions = {"CNN": {"train": (y_ppm[train], cnn_predict(train)),
-                           "validation": (y_ppm[validation], cnn_predict(validation))}}
-    metrics = {"CNN": _scores(predictions["CNN"], log_target)}
+    groups = _groups(table, group_column, data["keep"])
+    train, validation = split_indices(len(data["y"]), validation_fraction, seed, groups)
+    scaled = _standardised(data["processed"], data["y"], train, log_target)
+    options = dict(frame_length=frame_length, frame_step=frame_step, epochs=epochs, batch_size=batch_size,
+                   patience=patience, learning_rate=learning_rate)
+    model, history = _fit_network(scaled, train, len(validation), dict(options, seed=seed), settings, feedback)
+    predictions, metrics = _evaluate(model, scaled, data, train, validation, log_target)
     metrics["CNN"]["epochs"] = len(history.history["loss"])
     if baselines:
         feedback.set_progress(82)
-        for name, estimator in _baseline_estimators(len(train), seed).items():
-            feedback.check_canceled()
-            estimator.fit(x_all[train], y_t[train])
-            predictions[name] = {part: (y_ppm[rows], inverse(np.ravel(estimator.predict(x_all[rows]))))
-                                 for part, rows in (("train", train), ("validation", validation))}
-            metrics[name] = _scores(predictions[name], log_target)
-            if name == "PLS":
-                metrics[name]["components"] = int(estimator.best_params_["n_components"])
-            feedback.info("{}: validation R² {:.3f}, RMSE {:.1f} ppm".format(
-                name, metrics[name]["r2_validation"], metrics[name]["rmse_validation"]))
+        _fit_baselines(scaled, data, train, validation, log_target, seed, predictions, metrics, feedback)
     feedback.info("CNN: validation R² {:.3f}, RMSE {:.1f} ppm ({} epochs)".format(
         metrics["CNN"]["r2_validation"], metrics["CNN"]["rmse_validation"], metrics["CNN"]["epochs"]))
     feedback.set_progress(100)
     metadata = dict(
         kind=KIND, architecture=ARCHITECTURE, factor_names=wavelength_names(data["wavelengths"]),
-        normalisation=dict(mean=mean, std=std), preprocessing=settings.to_dict(),
-        target=dict(name=target, units="ppm", log10=bool(log_target), mean=y_mean, std=y_std),
-        hyperparameters=dict(frame_length=frame_length, frame_step=frame_step, epochs=epochs,
-                             batch_size=batch_size, patience=patience, learning_rate=learning_rate,
-                             outlier_threshold=outlier_threshold, validation_fraction=validation_fraction,
+        normalisation=dict(mean=scaled["mean"], std=scaled["std"]), preprocessing=settings.to_dict(),
+        target=dict(name=target, units="ppm", log10=bool(log_target), mean=scaled["y_mean"], std=scaled["y_std"]),
+        hyperparameters=dict(options, outlier_threshold=outlier_threshold, validation_fraction=validation_fraction,
                              group_column=group_column, monitor_fraction=MONITOR_FRACTION),
         metrics=metrics["CNN"], baselines={k: v for k, v in metrics.items() if k != "CNN"},
         samples=data["report"], split=dict(train=[data["ids"][i] for i in train],
@@ -185,6 +134,94 @@ def train_spectral_regressor(table, target, settings=None, outlier_threshold=100
         history={key: [float(v) for v in values] for key, values in history.history.items() if key != "lr"},
         seed=seed)
     return dict(model=model, metadata=metadata, predictions=predictions, metrics=metrics)
+
+
+def _groups(table, group_column, keep):
+    """The group (str) of each used sample (``keep``), or None without ``group_column``."""
+    if not group_column:
+        return None
+    if group_column not in table.text and group_column not in table.targets:
+        raise DeepProspectError("The spectra table has no group column '{}'.".format(group_column))
+    column = table.text.get(group_column) or list(table.targets[group_column])
+    return np.asarray([str(column[i]) for i in np.flatnonzero(keep)])
+
+
+def _standardised(processed, y_ppm, train, log_target):
+    """Network inputs and targets scaled on the training samples: ``x`` float32 (n, bands) with one
+    mean and scale for all bands (``mean``/``std`` per band, equal), ``y_t`` the target as learnt
+    (log10 ppm or ppm), ``y_z`` its z-score (float32) with ``y_mean``/``y_std``, and ``inverse``
+    (learnt scale → ppm)."""
+    transform = np.log10 if log_target else (lambda v: np.asarray(v, dtype=float))
+    inverse = (lambda v: 10.0 ** v) if log_target else (lambda v: v)
+    y_t = transform(y_ppm)
+    # one mean and scale for all bands: per-band z-scores would flatten the spectral shape the STFT reads
+    mean, std = standardisation(processed[train].reshape(-1, 1))
+    mean, std = np.full(processed.shape[1], mean[0]), np.full(processed.shape[1], std[0])
+    y_mean, y_std = float(y_t[train].mean()), float(y_t[train].std() or 1.0)
+    return dict(x=((processed - mean) / std).astype(np.float32), mean=mean, std=std, y_t=y_t, y_mean=y_mean,
+                y_std=y_std, y_z=((y_t - y_mean) / y_std).astype(np.float32), inverse=inverse)
+
+
+def _fit_network(scaled, train, validation_count, options, settings, feedback):
+    """The STFT CNN fitted on the training samples ``train``, early-stopped on a monitor part of
+    them; ``options``: frame_length, frame_step, epochs, batch_size, patience, learning_rate, seed.
+    Returns (model, Keras history)."""
+    import tensorflow as tf
+
+    from .architectures import build_network
+
+    x_std, y_z, seed, learning_rate = scaled["x"], scaled["y_z"], options["seed"], options["learning_rate"]
+    set_seed(seed)
+    rng = np.random.default_rng(seed)
+    monitor = np.sort(rng.choice(train, max(4, int(round(MONITOR_FRACTION * len(train)))), replace=False))
+    fit = np.setdiff1d(train, monitor)
+    model = build_network(dict(architecture=ARCHITECTURE, band_count=int(x_std.shape[1]),
+                               frame_length=int(options["frame_length"]), frame_step=int(options["frame_step"]),
+                               width=16))
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss="mse")
+    patience = options["patience"]
+    callbacks = [tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+                 tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(3, patience // 3),
+                                                      min_lr=learning_rate / 64),
+                 KerasFeedback(feedback.scaled(0, 80), options["epochs"])]
+    feedback.info("Training on {} spectra ({} monitor for early stopping), validating on {} ({} bands: {}).".format(
+        len(fit), len(monitor), validation_count, x_std.shape[1], settings.describe()))
+    dataset = tf.data.Dataset.from_tensor_slices((x_std[fit], y_z[fit])).shuffle(100, seed=seed).batch(
+        options["batch_size"])
+    # the dataset is shuffled above; Keras' own shuffle does not apply to datasets
+    history = model.fit(dataset, validation_data=(x_std[monitor], y_z[monitor]), epochs=options["epochs"],
+                        verbose=0, callbacks=callbacks, shuffle=False)
+    return model, history
+
+
+def _evaluate(model, scaled, data, train, validation, log_target):
+    """The CNN's predictions (ppm) and scores on the training and validation samples."""
+    import tensorflow as tf
+
+    def cnn_predict(rows):
+        z = model(tf.constant(scaled["x"][rows]), training=False).numpy()[:, 0]
+        return scaled["inverse"](z * scaled["y_std"] + scaled["y_mean"])
+
+    y_ppm = data["y"]
+    predictions = {"CNN": {"train": (y_ppm[train], cnn_predict(train)),
+                           "validation": (y_ppm[validation], cnn_predict(validation))}}
+    return predictions, {"CNN": _scores(predictions["CNN"], log_target)}
+
+
+def _fit_baselines(scaled, data, train, validation, log_target, seed, predictions, metrics, feedback):
+    """PLS and random forest on the same split and processed spectra (not standardised); adds
+    their predictions (ppm) and scores to ``predictions`` and ``metrics``."""
+    x_all, y_ppm, y_t, inverse = data["processed"], data["y"], scaled["y_t"], scaled["inverse"]
+    for name, estimator in _baseline_estimators(len(train), seed).items():
+        feedback.check_canceled()
+        estimator.fit(x_all[train], y_t[train])
+        predictions[name] = {part: (y_ppm[rows], inverse(np.ravel(estimator.predict(x_all[rows]))))
+                             for part, rows in (("train", train), ("validation", validation))}
+        metrics[name] = _scores(predictions[name], log_target)
+        if name == "PLS":
+            metrics[name]["components"] = int(estimator.best_params_["n_components"])
+        feedback.info("{}: validation R² {:.3f}, RMSE {:.1f} ppm".format(
+            name, metrics[name]["r2_validation"], metrics[name]["rmse_validation"]))
 
 
 def save_regressor(path, result):
@@ -237,100 +274,6 @@ def predict_content_raster(bundle, path, output, block_size=256, feedback=None):
                                block_size, feedback)
 
 
-# Reports ------------------------------------------------------------------------------------
-
-def metrics_rows(result):
-    """Rows of the paper's Table 3 layout, one per method: method, R² train, R² validation,
-    RMSE train (ppm), RMSE validation (ppm), epochs."""
-    rows = []
-    for method, values in result["metrics"].items():
-        rows.append([method, values["r2_train"], values["r2_validation"], values["rmse_train"],
-                     values["rmse_validation"], values.get("epochs", "")])
-    return rows
-
-
-def write_metrics_csv(path, result):
-    """The metrics table as CSV (atomically)."""
-    import csv
-
-    from ..core.atomic import atomic_output
-
-    target = result["metadata"]["target"]["name"]
-    with atomic_output(path) as temporary:
-        with open(temporary, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["element", "method", "r2_train", "r2_validation", "rmse_train_ppm",
-                             "rmse_validation_ppm", "r2_log_validation", "training_epochs"])
-            for method, values in result["metrics"].items():
-                writer.writerow([target, method] + ["{:.4f}".format(values[k]) for k in
-                                 ("r2_train", "r2_validation", "rmse_train", "rmse_validation", "r2_log_validation")]
-                                + [values.get("epochs", "")])
-    return str(path)
-
-
-def plot_scatter(path, result):
-    """Predicted vs measured (ppm, log axes) for the CNN and baselines, train and validation."""
-    plt = _pyplot()
-    from ..core.atomic import atomic_output
-
-    methods = list(result["predictions"])
-    target = result["metadata"]["target"]["name"]
-    figure, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 4.2), squeeze=False)
-    for axis, method in zip(axes[0], methods):
-        values = result["predictions"][method]
-        everything = np.concatenate([np.concatenate(v) for v in values.values()])
-        low, high = np.nanmin(everything[everything > 0]) * 0.8, np.nanmax(everything) * 1.2
-        for part, colour in (("train", "#9ecae1"), ("validation", "#d7301f")):
-            measured, predicted = values[part]
-            axis.scatter(measured, predicted, s=14, c=colour, alpha=0.8, edgecolors="none",
-                         label="{} (R² {:.2f})".format(part, result["metrics"][method]["r2_" + part]))
-        axis.plot([low, high], [low, high], color="k", lw=0.8)
-        axis.set_xscale("log")
-        axis.set_yscale("log")
-        axis.set_xlim(low, high)
-        axis.set_ylim(low, high)
-        axis.set_xlabel("measured {} (ppm)".format(target))
-        axis.set_ylabel("predicted {} (ppm)".format(target))
-        axis.set_title(method)
-        axis.legend(fontsize=8, loc="upper left")
-        axis.grid(alpha=0.3, which="both")
-    figure.tight_layout()
-    with atomic_output(path) as temporary:
-        figure.savefig(temporary, dpi=100, format="png")
-    plt.close(figure)
-    return str(path)
-
-
-def plot_learning_curves(path, history, ylabel="loss (MSE of standardised log10 content)"):
-    """Training and monitor loss per epoch."""
-    plt = _pyplot()
-    from ..core.atomic import atomic_output
-
-    figure, axis = plt.subplots(figsize=(6.5, 4))
-    for key, label in (("loss", "training"), ("val_loss", "monitor (early stopping)")):
-        if key in history:
-            axis.plot(np.arange(1, len(history[key]) + 1), history[key], label=label)
-    axis.set_xlabel("epoch")
-    axis.set_ylabel(ylabel)
-    axis.set_yscale("log")
-    axis.grid(alpha=0.3)
-    axis.legend()
-    figure.tight_layout()
-    with atomic_output(path) as temporary:
-        figure.savefig(temporary, dpi=100, format="png")
-    plt.close(figure)
-    return str(path)
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _scores(predictions, log_target):
     from sklearn.metrics import mean_squared_error, r2_score
 
@@ -371,21 +314,3 @@ def _inverted_residual(x, filters, stride, expansion):
     if stride == 1 and channels == filters:
         y = layers.Add()([x, y])
     return y
-
-
-class _KerasFeedback:
-    """Keras callback: progress per epoch, stop training when the user cancels."""
-
-    def __new__(cls, feedback, epochs):
-        import tensorflow as tf
-
-        class Callback(tf.keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                feedback.set_progress(100.0 * (epoch + 1) / epochs)
-                feedback.check_canceled()
-
-            def on_train_batch_end(self, batch, logs=None):
-                if feedback.is_canceled():
-                    feedback.check_canceled()
-
-        return Callback()

@@ -1,9 +1,10 @@
-"""core/spectral.py and core/synthetic_spectra.py against closed forms and independent references
-(scipy's ConvexHull, numpy's own polynomial derivative), without TensorFlow or QGIS."""
+"""core/spectral.py, spectral_preprocessing.py, spectra_table.py and synthetic_spectra.py against
+closed forms and independent references (scipy's ConvexHull, numpy's own polynomial derivative), without TensorFlow or QGIS."""
 import numpy as np
 import pytest
 
-from deepprospect.core import spectral, synthetic_spectra
+from deepprospect.core import spectra_table, spectral, synthetic_spectra
+from deepprospect.core import spectral_preprocessing as chain
 from deepprospect.core.errors import DeepProspectError
 
 
@@ -19,7 +20,7 @@ def test_a_spectrum_that_is_its_own_hull_gives_one_everywhere():
     x = np.linspace(400, 2400, 301)
     concave = 0.2 + 0.6 * np.sin(np.pi * (x - 350) / 2200)  # concave on this range
     line = 0.1 + 0.0003 * x
-    removed = spectral.continuum_removed(x, np.vstack([concave, line]))
+    removed = chain.continuum_removed(x, np.vstack([concave, line]))
     np.testing.assert_allclose(removed, 1.0, atol=1e-12)
 
 
@@ -28,7 +29,7 @@ def test_upper_hull_matches_scipy_convex_hull_on_noisy_spectra():
     x = np.sort(rng.uniform(350, 2500, 250))
     spectra = np.vstack([rng.uniform(0.05, 0.9, (20, 250)),
                          synthetic_spectra.mix(x, rng.dirichlet(np.ones(7), 20), rng, noise=0.01)])
-    hull = spectral.upper_hull(x, spectra)
+    hull = chain.upper_hull(x, spectra)
     for row in range(len(spectra)):
         np.testing.assert_allclose(hull[row], _hull_reference(x, spectra[row]), atol=1e-12)
     assert np.all(hull >= spectra - 1e-12)
@@ -39,10 +40,35 @@ def test_gaussian_absorption_on_a_linear_continuum_is_recovered():
     depth, centre, sigma = 0.3, 2206.0, 20.0
     continuum = 0.25 + 0.0002 * x
     reflectance = continuum * (1 - depth * np.exp(-0.5 * ((x - centre) / sigma) ** 2))
-    removed = spectral.continuum_removed(x, reflectance[None])[0]
+    removed = chain.continuum_removed(x, reflectance[None])[0]
     assert x[np.argmin(removed)] == pytest.approx(centre, abs=2.0)
     assert 1 - removed.min() == pytest.approx(depth, abs=1e-6)
     np.testing.assert_allclose(removed, reflectance / continuum, atol=1e-9)
+
+
+def test_the_chain_follows_the_catalog():
+    """Every step of catalog.PREPROCESSING_STEPS resolves (as the engine resolves factories) to the
+    function the chain runs, and the settings' defaults are the catalog's, Carvalho et al.'s chain."""
+    from dataclasses import asdict
+
+    from deepprospect.catalog import PREPROCESSING_STEPS, TRIM_ONLY_PREPROCESSING, PreprocessingSettings
+    from deepprospect.engine.registry import resolve
+
+    functions = [resolve(step) for step in PREPROCESSING_STEPS]
+    assert functions == [chain.trim, chain.remove_continuum, chain.to_absorbance, chain.savitzky_golay]
+    assert chain.PreprocessSettings().to_dict() == asdict(PreprocessingSettings()) == dict(
+        min_wavelength=400.0, max_wavelength=2400.0, continuum_removal=True, absorbance=True, smoothing=True,
+        window_nm=31.0, polyorder=2, derivative=1)
+    assert not any(asdict(TRIM_ONLY_PREPROCESSING)[name] for name in ("continuum_removal", "absorbance",
+                                                                      "smoothing", "derivative"))
+    # the steps one by one give the whole chain
+    x = np.arange(400.0, 2401.0, 10.0)
+    spectra = synthetic_spectra.mix(x, np.random.default_rng(1).dirichlet(np.ones(7), 3), np.random.default_rng(2))
+    settings = chain.PreprocessSettings(window_nm=50)
+    wavelengths, values = x, spectra
+    for function in functions:
+        wavelengths, values = function(wavelengths, values, settings)
+    np.testing.assert_array_equal(chain.preprocess(x, spectra, settings)[1], values)
 
 
 def test_derivatives_of_a_known_polynomial_are_exact():
@@ -53,8 +79,8 @@ def test_derivatives_of_a_known_polynomial_are_exact():
     for x, smoothing in ((uneven, False), (even, True)):
         spectra = (a * x ** 2 + b * x + c)[None]
         base = dict(continuum_removal=False, absorbance=False, smoothing=smoothing, window_nm=61, polyorder=2)
-        _, first = spectral.preprocess(x, spectra, spectral.PreprocessSettings(derivative=1, **base))
-        _, second = spectral.preprocess(x, spectra, spectral.PreprocessSettings(derivative=2, **base))
+        _, first = chain.preprocess(x, spectra, chain.PreprocessSettings(derivative=1, **base))
+        _, second = chain.preprocess(x, spectra, chain.PreprocessSettings(derivative=2, **base))
         np.testing.assert_allclose(first[0], np.polyval(np.polyder([a, b, c]), x), rtol=1e-7, atol=1e-12)
         np.testing.assert_allclose(second[0], 2 * a, rtol=1e-5)  # round-off of close bands
 
@@ -62,22 +88,22 @@ def test_derivatives_of_a_known_polynomial_are_exact():
 def test_savitzky_golay_keeps_quadratics_on_even_sampling_and_absorbance_is_log10_inverse():
     x = np.arange(400.0, 2401.0, 1.0)
     quadratic = (1e-7 * (x - 1400) ** 2 + 0.3)[None]
-    settings = spectral.PreprocessSettings(continuum_removal=False, absorbance=False, derivative=0)
-    np.testing.assert_allclose(spectral.preprocess(x, quadratic, settings)[1], quadratic, rtol=1e-10)
-    settings = spectral.PreprocessSettings(continuum_removal=False, smoothing=False, derivative=0)
-    np.testing.assert_allclose(spectral.preprocess(x, quadratic, settings)[1], np.log10(1 / quadratic))
-    assert spectral.window_bands(x, 31, 2) == 31
+    settings = chain.PreprocessSettings(continuum_removal=False, absorbance=False, derivative=0)
+    np.testing.assert_allclose(chain.preprocess(x, quadratic, settings)[1], quadratic, rtol=1e-10)
+    settings = chain.PreprocessSettings(continuum_removal=False, smoothing=False, derivative=0)
+    np.testing.assert_allclose(chain.preprocess(x, quadratic, settings)[1], np.log10(1 / quadratic))
+    assert chain.window_bands(x, 31, 2) == 31
 
 
 def test_trim_and_bad_settings_give_clear_errors():
     x = np.arange(350.0, 2501.0, 10.0)
     spectra = np.full((2, len(x)), 0.5)
-    kept, _ = spectral.preprocess(x, spectra)
+    kept, _ = chain.preprocess(x, spectra)
     assert kept[0] == 400 and kept[-1] == 2400
     with pytest.raises(DeepProspectError, match="Choose a wavelength range"):
-        spectral.preprocess(x, spectra, spectral.PreprocessSettings(min_wavelength=3000, max_wavelength=4000))
+        chain.preprocess(x, spectra, chain.PreprocessSettings(min_wavelength=3000, max_wavelength=4000))
     with pytest.raises(DeepProspectError, match="WINDOW"):
-        spectral.preprocess(x[:10], spectra[:, :10], spectral.PreprocessSettings(min_wavelength=300, window_nm=500))
+        chain.preprocess(x[:10], spectra[:, :10], chain.PreprocessSettings(min_wavelength=300, window_nm=500))
 
 
 def test_spectra_table_keeps_censored_values_apart(tmp_path):
@@ -86,7 +112,7 @@ def test_spectra_table_keeps_censored_values_apart(tmp_path):
                     "RS001,13.38,25,soil,0.1,0.2,0.3,0.4\n"
                     "TP051,>4000,571.8,soil,0.1,0.2,0.3,0.4\n"
                     "BLK,<0.02,0.3,blank,0.1,0.2,0.3,0.4\n")
-    table = spectral.read_spectra_table(path)
+    table = spectra_table.read_spectra_table(path)
     np.testing.assert_allclose(table.wavelengths, [400, 410, 420, 430])  # µm headers converted
     assert table.ids == ["RS001", "TP051", "BLK"] and table.id_column == "Sample"
     assert table.targets["Sb"][0] == 13.38 and np.isnan(table.targets["Sb"][1:]).all()
@@ -96,8 +122,8 @@ def test_spectra_table_keeps_censored_values_apart(tmp_path):
     report = " ".join(table.censored_report())
     assert "1 above the upper limit (>4000)" in report and "1 below detection (<0.02)" in report
     out = tmp_path / "copy.csv"
-    spectral.write_spectra_table(out, table)
-    again = spectral.read_spectra_table(out)
+    spectra_table.write_spectra_table(out, table)
+    again = spectra_table.read_spectra_table(out)
     assert list(again.censored["Sb"]) == ["", ">", "<"]
     np.testing.assert_allclose(again.spectra, table.spectra)
 
@@ -105,7 +131,7 @@ def test_spectra_table_keeps_censored_values_apart(tmp_path):
 def test_semicolon_table_with_decimal_commas(tmp_path):
     path = tmp_path / "export.csv"
     path.write_text("id;Sb;400;401;402\nA;12,5;0,10;0,20;0,30\nB;<0,02;0,11;0,21;0,31\n")
-    table = spectral.read_spectra_table(path)
+    table = spectra_table.read_spectra_table(path)
     np.testing.assert_allclose(table.spectra, [[0.1, 0.2, 0.3], [0.11, 0.21, 0.31]])
     assert table.targets["Sb"][0] == 12.5 and table.censored["Sb"][1] == "<"
 
@@ -125,10 +151,10 @@ def test_spectra_table_errors_say_what_to_do(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("id,Sb,a,b\nx,1,2,3\n")
     with pytest.raises(DeepProspectError, match="header of each spectral column must be its"):
-        spectral.read_spectra_table(path)
+        spectra_table.read_spectra_table(path)
     path.write_text("id,400,410,420\nx,0.1,oops,0.3\n")
     with pytest.raises(DeepProspectError, match="not a number: 'oops'"):
-        spectral.read_spectra_table(path)
+        spectra_table.read_spectra_table(path)
 
 
 def test_raster_path_equals_table_path_pixel_by_pixel(tmp_path):
@@ -136,16 +162,16 @@ def test_raster_path_equals_table_path_pixel_by_pixel(tmp_path):
 
     wavelengths = synthetic_spectra.imaging_wavelengths(60, 400.0, 2380.0)
     scene = synthetic_spectra.generate_scene(tmp_path / "scene.tif", size=270, seed=2, wavelengths=wavelengths)
-    settings = spectral.PreprocessSettings(window_nm=170)
+    settings = chain.PreprocessSettings(window_nm=170)
     out = tmp_path / "processed.tif"
     out_wavelengths = spectral.preprocess_raster(scene["scene"], out, settings)
     with rasterio.open(scene["scene"]) as raw, rasterio.open(out) as done:
         cube, result = raw.read().astype(float), done.read()
-        assert done.count == len(out_wavelengths) and done.descriptions[0] == spectral.format_wavelength(
+        assert done.count == len(out_wavelengths) and done.descriptions[0] == spectra_table.format_wavelength(
             out_wavelengths[0])
         assert done.nodata == -9999
     pixels, valid = spectral.cube_to_pixels(cube, -9999)
-    _, expected = spectral.preprocess(wavelengths, pixels[valid], settings)
+    _, expected = chain.preprocess(wavelengths, pixels[valid], settings)
     got = result.reshape(result.shape[0], -1).T
     np.testing.assert_allclose(got[valid], expected, rtol=1e-5, atol=1e-6)  # float32 output
     assert np.all(got[~valid] == -9999)
@@ -169,7 +195,7 @@ def test_canceled_raster_preprocessing_leaves_no_output(tmp_path):
     scene = synthetic_spectra.generate_scene(tmp_path / "scene.tif", size=260, seed=2, wavelengths=wavelengths)
     out = tmp_path / "processed.tif"
     with pytest.raises(OperationCanceled):
-        spectral.preprocess_raster(scene["scene"], out, spectral.PreprocessSettings(smoothing=False),
+        spectral.preprocess_raster(scene["scene"], out, chain.PreprocessSettings(smoothing=False),
                                    feedback=CancelAfterFirstBlock())
     assert list(tmp_path.glob("processed*")) == [] and not list(tmp_path.glob(".processed*"))
 
@@ -195,7 +221,7 @@ def test_raster_wavelengths_from_envi_header_and_clear_error_without(tmp_path):
 def test_synthetic_soil_library_follows_its_documented_law():
     table, truth = synthetic_spectra.generate_soil_library(300, seed=5, noise=0.0)
     normal = ~truth["outlier"]
-    removed = spectral.continuum_removed(table.wavelengths, table.spectra)
+    removed = chain.continuum_removed(table.wavelengths, table.spectra)
     # the stibnite-like VNIR edge darkens the blue relative to the red as Sb rises
     blue = table.spectra[:, np.searchsorted(table.wavelengths, 560)]
     red = table.spectra[:, np.searchsorted(table.wavelengths, 760)]

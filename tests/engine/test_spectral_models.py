@@ -7,7 +7,8 @@ import pytest
 
 from deepprospect.core import synthetic_spectra
 from deepprospect.core.errors import DeepProspectError
-from deepprospect.core.spectral import PreprocessSettings
+from deepprospect.core.spectral_preprocessing import PreprocessSettings
+from deepprospect.engine.spectral_tasks import classification_method
 
 WAVELENGTHS = synthetic_spectra.imaging_wavelengths(120, 400.0, 2390.0)
 
@@ -40,7 +41,8 @@ def test_classified_scene_matches_its_truth_and_keeps_nodata(classifier_run):
 
     bundle = load_spectral_bundle(classifier_run["bundle"], spectral_classifier.KIND)
     output = classifier_run["folder"] / "classes.tif"
-    spectral_classifier.classify_raster(bundle, classifier_run["scene"]["scene"], output, "cnn", block_size=16)
+    spectral_classifier.classify_raster(bundle, classifier_run["scene"]["scene"], output, *classification_method("cnn"),
+                                       block_size=16)
     with rasterio.open(output) as dataset:
         codes, probability = dataset.read(1), dataset.read(2)
         assert dataset.descriptions == ("class", "probability")
@@ -54,7 +56,7 @@ def test_classified_scene_matches_its_truth_and_keeps_nodata(classifier_run):
     qml = (classifier_run["folder"] / "classes.qml").read_text()
     assert all('label="{}"'.format(name) in qml for name in names)
     sam = classifier_run["folder"] / "classes_sam.tif"
-    spectral_classifier.classify_raster(bundle, classifier_run["scene"]["scene"], sam, "sam")
+    spectral_classifier.classify_raster(bundle, classifier_run["scene"]["scene"], sam, *classification_method("sam"))
     with rasterio.open(sam) as dataset:
         sam_codes = dataset.read(1)
     assert np.mean(codes[valid] == expected) > np.mean(sam_codes[valid] == expected)
@@ -67,7 +69,7 @@ def test_classifier_refuses_other_spectral_ranges(classifier_run):
     bundle = load_spectral_bundle(classifier_run["bundle"], spectral_classifier.KIND)
     other = synthetic_spectra.imaging_wavelengths(100, 400.0, 2390.0)
     with pytest.raises(DeepProspectError, match="same spectral range and band count"):
-        spectral_classifier.classify_spectra(bundle, other, np.full((3, 100), 0.4))
+        spectral_classifier.classify_cnn(bundle, other, np.full((3, 100), 0.4))
     with pytest.raises(DeepProspectError, match="not a 'spectral_regressor' model"):
         load_spectral_bundle(classifier_run["bundle"], "spectral_regressor")
 
