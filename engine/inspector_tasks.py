@@ -192,11 +192,10 @@ def _pixel_values(info, row, col):
     """Raw factor values (float64 list) of one pixel; a clear error when any factor is nodata."""
     import math
 
-    import rasterio
-    from rasterio.windows import Window
+    from ..core.pipeline import read_neighbourhoods
 
-    with rasterio.open(info.path) as dataset:
-        values = [float(value) for value in dataset.read(window=Window(col, row, 1, 1))[:, 0, 0]]
+    (pixel,) = read_neighbourhoods(info.path, [row], [col])  # the pixel lies inside the stack (_pixel_of)
+    values = [float(value) for value in pixel.data[:, pixel.rows[0], pixel.cols[0]]]
     invalid = [name for name, value in zip(info.factor_names, values)
                if not math.isfinite(value) or (not math.isnan(info.nodata) and value == info.nodata)]
     if invalid:
