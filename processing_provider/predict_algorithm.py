@@ -1,11 +1,16 @@
 """deepprospect:predict — a trained model applied to a whole evidence stack (models/predict.py)."""
 from pathlib import Path
 
-from qgis.core import (
-    QgsProcessing, QgsProcessingException, QgsProcessingOutputFile, QgsProcessingOutputNumber,
-    QgsProcessingParameterDefinition, QgsProcessingParameterFeatureSource, QgsProcessingParameterFile,
-    QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
-)
+from qgis.core import QgsProcessing
+from qgis.core import QgsProcessingException
+from qgis.core import QgsProcessingOutputFile
+from qgis.core import QgsProcessingOutputNumber
+from qgis.core import QgsProcessingParameterDefinition
+from qgis.core import QgsProcessingParameterFeatureSource
+from qgis.core import QgsProcessingParameterFile
+from qgis.core import QgsProcessingParameterNumber
+from qgis.core import QgsProcessingParameterRasterDestination
+from qgis.core import QgsProcessingParameterRasterLayer
 
 from .base import DeepProspectAlgorithm
 
@@ -41,7 +46,8 @@ class PredictAlgorithm(DeepProspectAlgorithm):
     OUTPUT, OUTPUT_UNCERTAINTY, OUTPUT_CLASSES = "OUTPUT", "OUTPUT_UNCERTAINTY", "OUTPUT_CLASSES"
     VERY_HIGH_PERCENT, HIGH_PERCENT, MODERATE_PERCENT = "VERY_HIGH_PERCENT", "HIGH_PERCENT", "MODERATE_PERCENT"
 
-    #: The engine's defaults (models/predict.py), repeated here because the front cannot import it.
+    #: The engine's defaults (core/pipeline.py, models/map_classes.py), repeated here because the front
+    #: cannot import the engine.
     DEFAULT_BLOCK_SIZE = 1024
     DEFAULT_CLASS_FRACTIONS = (0.05, 0.10, 0.25)
 

@@ -1,13 +1,17 @@
 """deepprospect:shap — SHAP factor importance, the paper's Figures 5 and 6, contribution maps."""
-from qgis.core import (
-    QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterEnum, QgsProcessingParameterFile,
-    QgsProcessingParameterFeatureSource, QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
-    QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer, QgsProcessing,
-)
+from qgis.core import QgsProcessing
+from qgis.core import QgsProcessingOutputFile
+from qgis.core import QgsProcessingOutputNumber
+from qgis.core import QgsProcessingParameterEnum
+from qgis.core import QgsProcessingParameterFeatureSource
+from qgis.core import QgsProcessingParameterFile
+from qgis.core import QgsProcessingParameterFolderDestination
+from qgis.core import QgsProcessingParameterNumber
+from qgis.core import QgsProcessingParameterRasterDestination
+from qgis.core import QgsProcessingParameterRasterLayer
 
+from ..catalog import EXPLAINERS
 from .base import DeepProspectAlgorithm
-
-EXPLAINERS = ("gradient", "deep", "kernel")
 
 
 class ShapAlgorithm(DeepProspectAlgorithm):
@@ -47,7 +51,7 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.BACKGROUND_SIZE, self.tr("Background pixels"), QgsProcessingParameterNumber.Type.Integer, 100, minValue=1))
         self.addParameter(QgsProcessingParameterEnum(
-            self.EXPLAINER, self.tr("Explainer"), options=list(EXPLAINERS), defaultValue=0))
+            self.EXPLAINER, self.tr("Explainer"), options=list(EXPLAINERS.names()), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
@@ -73,7 +77,7 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         result = self.run_engine("shap", {
             "stack": stack, "model": self.parameterAsFile(parameters, self.MODEL, context), "points": points,
             "points_layer": points_layer,
-            "explainer": EXPLAINERS[self.parameterAsEnum(parameters, self.EXPLAINER, context)],
+            "explainer": EXPLAINERS.at(self.parameterAsEnum(parameters, self.EXPLAINER, context)).name,
             "sample_size": self.parameterAsInt(parameters, self.SAMPLE_SIZE, context),
             "background_size": self.parameterAsInt(parameters, self.BACKGROUND_SIZE, context),
             "seed": self.parameterAsInt(parameters, self.SEED, context), "folder": folder, "raster": raster,

@@ -162,7 +162,7 @@ def test_gradient_and_kernel_agree_on_top_three(province_stack, tmp_path):
     import tensorflow as tf
 
     from deepprospect.models.bundle import load_bundle, save_bundle
-    from deepprospect.models import explain
+    from deepprospect.models import explain, explain_methods
 
     with rasterio.open(province_stack) as dataset:
         values = dataset.read().reshape(dataset.count, -1).T.astype(np.float32)
@@ -179,7 +179,7 @@ def test_gradient_and_kernel_agree_on_top_three(province_stack, tmp_path):
         architecture="pradhan2022_dense", factor_names=names,
         normalisation=dict(mean=values.mean(axis=0), std=values.std(axis=0))), background=values[::97]))
     # 10 background rows: the kernel explainer then uses the same background, not k-means centres
-    common = dict(sample_size=60, background_size=explain.KERNEL_CENTRES, seed=2)
+    common = dict(sample_size=60, background_size=explain_methods.KERNEL_CENTRES, seed=2)
     gradient = explain.explain_sample(bundle, province_stack, explainer="gradient", **common)
     kernel = explain.explain_sample(bundle, province_stack, explainer="kernel", **common)
     top_gradient = [name for name, _ in explain.importance(gradient)[:3]]
@@ -263,7 +263,7 @@ def _check_map_matches_pixels(path, bundle, stack, rows, cols, references, steps
     assert np.all((maps[0] == -9999.0) == ~valid)
     from deepprospect.models import explain
 
-    raw, inputs = explain._read_inputs(bundle, info, stack, rows, cols)
+    raw, inputs = explain.read_model_inputs(bundle, info, rows, cols)
     prediction = bundle.predict(inputs)
     np.testing.assert_allclose(base + maps[:, rows, cols].sum(axis=0), prediction, atol=0.02)
 
