@@ -29,12 +29,12 @@ is rebuilt from the metadata (architecture, factor count, patch size, hyperparam
 weights are read with h5py from the ``.keras`` file's ``model.weights.h5``, where Keras filed
 each layer's variables under its class name numbered in layer order (``layers/dense``,
 ``layers/dense_1``, … ``vars/0`` kernel, ``vars/1`` bias): they are matched to the rebuilt
-network's layers of the same class in the same order.
+network's layers of the same class in the same order (``models.bundle_legacy``).
 
 Metadata written by ``models.training.train_model`` (kind "prospectivity"; the dock and the
 explanation step read these keys)::
 
-    architecture            "pradhan2022_dense" | "cnn1d" | "cnn2d_patch"
+    architecture            a name of ``catalog.ARCHITECTURES``
     architecture_description  one line for people
     factor_names            [str] in stack band order
     normalisation           {mean: [f], std: [f]} of the training split only (raw units)
@@ -63,10 +63,13 @@ explanation step read these keys)::
 ``background.npy`` holds up to 100 raw training samples (patches for ``cnn2d_patch``, padded
 cells at the training mean).
 
-Pixel models (``pradhan2022_dense``, ``cnn1d``) take standardised inputs (n, n_factors);
-``cnn2d_patch`` takes standardised patches (n, p, p, n_factors) (see ``core.patches``).
+Pixel models take standardised inputs (n, n_factors); patch models (``uses_patches`` in
+``catalog.ARCHITECTURES``) take standardised patches (n, p, p, n_factors) (see ``core.patches``);
+:meth:`ModelBundle.window_inputs` builds either from a window of the stack.
 Every model's output is (n, 2) softmax [non-deposit, deposit] or (n, 1) sigmoid; the
-deposit probability is what :meth:`ModelBundle.predict_members` returns.
+deposit probability is what :meth:`ModelBundle.predict_members` returns, through the bundle's
+compiled functions (``models.compiled``): the one prediction path of the map, the pixels, the
+points and SHAP.
 Writing is atomic; loading checks the format and says clearly when a file is not a bundle or
 is damaged (:class:`BundleError`, never a bare Keras or h5py error).
 """
