@@ -73,6 +73,28 @@ def test_matches_gdal_grid_invdistnn(tmp_path, power, neighbors, radius):
     assert mine[0, 20, 33] == pytest.approx(values[1], rel=1e-6)
 
 
+@pytest.mark.parametrize("neighbors, radius", [(12, 0.0), (0, 0.0), (3, 400.0)])
+def test_file_written_window_by_window_equals_the_whole_grid(tmp_path, neighbors, radius):
+    """The file goes through 256-cell windows of the block pipeline, the in-memory grid is one
+    evaluation: every cell must get the same float32 value either way (two fields with different
+    usable samples make two groups)."""
+    xy, values = _random_samples(11, n=500, size=30000.0)
+    other = values[::-1].copy()
+    other[::9] = np.nan
+    points = _write_points(tmp_path / "s.gpkg", xy, {"Sb_con": values, "Pb_con": other})
+    extent = (400000.0, 2300000.0, 430000.0, 2329000.0)        # 600 × 580 cells: 3 × 3 windows
+    result = idw.interpolate_points(points, ["Sb_con", "Pb_con"], tmp_path / "out.tif", 50.0, extent=extent,
+                                    neighbors=neighbors, radius=radius, layer="samples")
+    written, nodata, names, _ = _read(tmp_path / "out.tif")
+    assert names == ["Sb_con", "Pb_con"] and written.shape == (2, 580, 600)
+    transform, width, height = idw.grid_for_extent(extent, 50.0)
+    for band, column in enumerate((values, other)):
+        usable = np.isfinite(column)
+        whole = idw.idw_grid(xy[usable], column[usable], transform, width, height, 2.0, neighbors, radius)[0]
+        assert np.array_equal(written[band], whole.astype(np.float64))
+    assert result["width"] == 600 and nodata == STACK_NODATA
+
+
 def test_leave_one_out_equals_direct_formula():
     xy, values = _random_samples(3, n=40, size=1000.0)
     estimates = idw.idw_at(xy, values, xy, power=2, neighbors=4, radius=0, exclude_self=True)[:, 0]

@@ -90,6 +90,29 @@ def test_infeasible_count_names_the_largest_possible(province, holed_stack):
     assert (exact["label"] == 0).sum() == feasible
 
 
+def test_same_points_however_the_stack_is_cut_into_windows(tmp_path, monkeypatch):
+    """Candidates are ranked row-major over the whole stack, so 256-pixel windows (three per row
+    here) and one window over everything draw the same points with the same values."""
+    from affine import Affine
+
+    rng = np.random.default_rng(8)
+    data = rng.normal(size=(2, 300, 700)).astype(np.float32)
+    data[:, rng.random((300, 700)) < 0.2] = STACK_NODATA
+    data[:, 100:180, 240:520] = STACK_NODATA
+    path = write_geotiff(tmp_path / "wide.tif", data, Affine(10, 0, 0, 0, -10, 3000), "EPSG:32645", ["A", "B"])
+    deposit_xy = rng.uniform(0, 1, (40, 2)) * [7000, 3000]
+    whole = sampling.choose_non_deposits(path, deposit_xy, 500, 45.0, 3)
+    monkeypatch.setattr(sampling, "WINDOW_VALUES", 100)
+    cut = sampling.choose_non_deposits(path, deposit_xy, 500, 45.0, 3)
+    assert cut["available"] == whole["available"]
+    np.testing.assert_array_equal(cut["non_deposit_xy"], whole["non_deposit_xy"])
+    np.testing.assert_array_equal(cut["non_deposit_values"], whole["non_deposit_values"])
+    # and the values are the stack's at the points' pixels
+    chosen = cut["non_deposit_xy"]
+    rows, cols = np.floor((3000 - chosen[:, 1]) / 10).astype(int), np.floor(chosen[:, 0] / 10).astype(int)
+    np.testing.assert_array_equal(cut["non_deposit_values"], data[:, rows, cols].T)
+
+
 def test_deposits_in_another_crs_are_transformed(province, province_stack, tmp_path):
     import geopandas as gpd
 
