@@ -13,8 +13,9 @@ from ..core.spectral_preprocessing import PreprocessSettings, preprocess, proces
 from .registry import resolve
 from .tasks import task
 
-#: The method deepprospect:predict_spectral classifies with (a name of catalog.CLASSIFICATION_METHODS).
-PREDICTION_METHOD = "cnn"
+#: The method deepprospect:predict_spectral classifies with: the first of catalog.CLASSIFICATION_METHODS
+#: (deepprospect:classify_hyperspectral's default too), the DeepGeoMap CNN.
+PREDICTION_METHOD = CLASSIFICATION_METHODS.at(0).name
 
 
 @task("spectral_preprocess")
@@ -100,7 +101,7 @@ def predict_spectral(args, feedback):
     from ..models import spectral_regressor as regressor
 
     bundle = regressor.load_spectral_bundle(args["model"])
-    classify, score = classification_method(PREDICTION_METHOD)
+    classify, score = classification_method(PREDICTION_METHOD)   # for a classifier bundle
     source, output, block_size = args["input"], args["output"], int(args["block_size"])
     is_regressor = bundle.kind == regressor.KIND
     if is_table(source):

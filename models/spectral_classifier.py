@@ -8,11 +8,13 @@ split, so the training report compares them on identical validation spectra. The
 each processed spectrum standardised band by band; SAM sees the processed spectrum itself
 (reflectance by default), as ENVI's SAM does. Loss: categorical cross-entropy, Adam.
 """
+from dataclasses import asdict
+
 import numpy as np
 
+from ..catalog import TRIM_ONLY_PREPROCESSING
 from ..core.errors import DeepProspectError
 from ..core.feedback import ensure_feedback
-from ..catalog import TRIM_ONLY_PREPROCESSING
 from ..core.spectral_preprocessing import PreprocessSettings, preprocess
 from .spectral_common import (
     KerasFeedback, processed_inputs, raster_pixels_apply, set_seed, split_indices, standardisation,

@@ -1,9 +1,11 @@
 """deepprospect:predict_spectral — apply a spectral bundle (element content or class) to a spectra table or
 a hyperspectral raster (models/spectral_regressor.py, models/spectral_classifier.py)."""
 
-from qgis.core import QgsProcessingParameterFile, QgsProcessingParameterFileDestination, QgsProcessingParameterNumber
+from qgis.core import QgsProcessingParameterFile
+from qgis.core import QgsProcessingParameterFileDestination
 
 from .base import DeepProspectAlgorithm
+from .spectral_parameters import add_block_size_parameter, add_bundle_parameter
 
 
 class PredictSpectralAlgorithm(DeepProspectAlgorithm):
@@ -22,13 +24,10 @@ class PredictSpectralAlgorithm(DeepProspectAlgorithm):
     )
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterFile("MODEL", self.tr("Spectral model bundle"),
-                                                     QgsProcessingParameterFile.Behavior.File, extension="dpm"))
+        add_bundle_parameter(self, "Spectral model bundle")
         self.addParameter(QgsProcessingParameterFile(
             "INPUT", self.tr("Spectra table (CSV) or hyperspectral raster"), QgsProcessingParameterFile.Behavior.File))
-        self.addParameter(QgsProcessingParameterNumber(
-            "BLOCK_SIZE", self.tr("Block size for rasters (pixels)"), QgsProcessingParameterNumber.Type.Integer,
-            defaultValue=256, minValue=16))
+        add_block_size_parameter(self, "Block size for rasters (pixels)")
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT", self.tr("Predictions"), self.tr("CSV table (*.csv);;GeoTIFF raster (*.tif)")))
 

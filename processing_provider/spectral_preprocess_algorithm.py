@@ -1,72 +1,14 @@
 """deepprospect:spectral_preprocess — the pre-processing chain of Carvalho et al. (2024) on a spectra
 table (CSV → CSV) or a hyperspectral raster (→ GeoTIFF, block-wise), with a plot of a few spectra
-(core/spectral.py). Also home of the pre-processing parameters the spectral trainers share."""
+(core/spectral_preprocessing.py, core/spectral.py). Its parameters are ``spectral_parameters``'s."""
 import os
 
-from qgis.core import (
-    QgsProcessingOutputFile, QgsProcessingParameterBoolean, QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
-)
+from qgis.core import QgsProcessingOutputFile
+from qgis.core import QgsProcessingParameterFile
+from qgis.core import QgsProcessingParameterFileDestination
 
 from .base import DeepProspectAlgorithm
-
-#: The engine's defaults (core/spectral.py ``PreprocessSettings``), repeated because the front cannot
-#: import the engine: Carvalho et al.'s best chain for Sb.
-CARVALHO_DEFAULTS = {"min_wavelength": 400.0, "max_wavelength": 2400.0, "continuum_removal": True,
-                     "absorbance": True, "smoothing": True, "window_nm": 31.0, "polyorder": 2, "derivative": 1}
-#: The hyperspectral classifier's default (models/spectral_classifier.py): trim to 400–2400 nm only.
-TRIM_ONLY_DEFAULTS = dict(CARVALHO_DEFAULTS, continuum_removal=False, absorbance=False, smoothing=False,
-                          derivative=0)
-
-PREPROCESS_HELP = (
-    "Pre-processing, in this order, each step switchable: trim to MIN_WAVELENGTH–MAX_WAVELENGTH (nm); "
-    "CONTINUUM_REMOVAL divides each spectrum by its upper convex hull (1 outside absorptions); ABSORBANCE "
-    "turns reflectance R into log10(1/R); SMOOTHING applies a Savitzky–Golay filter of WINDOW nm (converted "
-    "to an odd number of bands) and polynomial order POLYORDER; DERIVATIVE 1 or 2 takes the first or second "
-    "derivative with respect to wavelength (per nm). Carvalho et al. (2024) found the best Sb results with "
-    "400–2400 nm, continuum removal, absorbance, Savitzky–Golay 31 nm order 2 and the first derivative."
-)
-
-
-def add_preprocess_parameters(algorithm, defaults=None):
-    """Add MIN_WAVELENGTH … DERIVATIVE to ``algorithm`` with ``defaults`` (a dict like CARVALHO_DEFAULTS)."""
-    d = _Defaults(defaults or CARVALHO_DEFAULTS)
-    tr = algorithm.tr
-    number = QgsProcessingParameterNumber
-    algorithm.addParameter(number("MIN_WAVELENGTH", tr("Shortest wavelength kept (nm)"), number.Type.Double,
-                                  defaultValue=d.min_wavelength, minValue=0.0))
-    algorithm.addParameter(number("MAX_WAVELENGTH", tr("Longest wavelength kept (nm)"), number.Type.Double,
-                                  defaultValue=d.max_wavelength, minValue=0.0))
-    algorithm.addParameter(QgsProcessingParameterBoolean(
-        "CONTINUUM_REMOVAL", tr("Remove the continuum (upper convex hull)"), defaultValue=d.continuum_removal))
-    algorithm.addParameter(QgsProcessingParameterBoolean(
-        "ABSORBANCE", tr("Convert reflectance to absorbance log10(1/R)"), defaultValue=d.absorbance))
-    algorithm.addParameter(QgsProcessingParameterBoolean(
-        "SMOOTHING", tr("Savitzky–Golay smoothing"), defaultValue=d.smoothing))
-    algorithm.addParameter(number("WINDOW", tr("Savitzky–Golay window (nm)"), number.Type.Double,
-                                  defaultValue=d.window_nm, minValue=1.0))
-    algorithm.addParameter(number("POLYORDER", tr("Savitzky–Golay polynomial order"), number.Type.Integer,
-                                  defaultValue=d.polyorder, minValue=0, maxValue=5))
-    algorithm.addParameter(number("DERIVATIVE", tr("Derivative (0 none, 1 first, 2 second)"), number.Type.Integer,
-                                  defaultValue=d.derivative, minValue=0, maxValue=2))
-
-
-def preprocess_settings(algorithm, parameters, context):
-    """The pre-processing chosen in the parameters of ``algorithm``, as the engine's settings dict."""
-    return {
-        "min_wavelength": algorithm.parameterAsDouble(parameters, "MIN_WAVELENGTH", context),
-        "max_wavelength": algorithm.parameterAsDouble(parameters, "MAX_WAVELENGTH", context),
-        "continuum_removal": algorithm.parameterAsBool(parameters, "CONTINUUM_REMOVAL", context),
-        "absorbance": algorithm.parameterAsBool(parameters, "ABSORBANCE", context),
-        "smoothing": algorithm.parameterAsBool(parameters, "SMOOTHING", context),
-        "window_nm": algorithm.parameterAsDouble(parameters, "WINDOW", context),
-        "polyorder": algorithm.parameterAsInt(parameters, "POLYORDER", context),
-        "derivative": algorithm.parameterAsInt(parameters, "DERIVATIVE", context)}
-
-
-class _Defaults:
-    def __init__(self, values):
-        self.__dict__.update(values)
+from .spectral_parameters import PREPROCESS_HELP, add_preprocess_parameters, preprocess_settings
 
 
 class SpectralPreprocessAlgorithm(DeepProspectAlgorithm):

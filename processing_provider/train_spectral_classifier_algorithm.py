@@ -1,13 +1,16 @@
 """deepprospect:train_spectral_classifier — the DeepGeoMap 1-D CNN from labelled spectra, compared with a
 spectral angle mapper (models/spectral_classifier.py)."""
 
-from qgis.core import (
-    QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination, QgsProcessingParameterNumber, QgsProcessingParameterString,
-)
+from qgis.core import QgsProcessingOutputFile
+from qgis.core import QgsProcessingOutputNumber
+from qgis.core import QgsProcessingParameterFile
+from qgis.core import QgsProcessingParameterFileDestination
+from qgis.core import QgsProcessingParameterString
 
+from ..catalog import TRIM_ONLY_PREPROCESSING
 from .base import DeepProspectAlgorithm
-from .spectral_preprocess_algorithm import PREPROCESS_HELP, TRIM_ONLY_DEFAULTS, add_preprocess_parameters, preprocess_settings
+from .spectral_parameters import PREPROCESS_HELP, add_preprocess_parameters
+from .spectral_parameters import add_seed_parameter, add_training_parameters, training_arguments
 
 
 class TrainSpectralClassifierAlgorithm(DeepProspectAlgorithm):
@@ -35,22 +38,9 @@ class TrainSpectralClassifierAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterFile(
             "INPUT", self.tr("Labelled spectra table (CSV)"), QgsProcessingParameterFile.Behavior.File, extension="csv"))
         self.addParameter(QgsProcessingParameterString("CLASS_FIELD", self.tr("Class column"), defaultValue="class"))
-        add_preprocess_parameters(self, TRIM_ONLY_DEFAULTS)
-        integer = QgsProcessingParameterNumber.Type.Integer
-        self.addParameter(QgsProcessingParameterNumber("EPOCHS", self.tr("Maximum epochs"), integer,
-                                                       defaultValue=150, minValue=1))
-        self.addParameter(QgsProcessingParameterNumber("BATCH_SIZE", self.tr("Batch size"), integer,
-                                                       defaultValue=64, minValue=1))
-        self.addParameter(QgsProcessingParameterNumber("PATIENCE", self.tr("Early-stopping patience (epochs)"),
-                                                       integer, defaultValue=20, minValue=1))
-        self.addParameter(QgsProcessingParameterNumber(
-            "LEARNING_RATE", self.tr("Learning rate (Adam)"), QgsProcessingParameterNumber.Type.Double,
-            defaultValue=0.001, minValue=1e-6, maxValue=1.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            "VALIDATION_FRACTION", self.tr("Validation fraction"), QgsProcessingParameterNumber.Type.Double,
-            defaultValue=1 / 3, minValue=0.05, maxValue=0.8))
-        self.addParameter(QgsProcessingParameterNumber("SEED", self.tr("Random seed"), integer, defaultValue=42,
-                                                       minValue=0))
+        add_preprocess_parameters(self, TRIM_ONLY_PREPROCESSING)
+        add_training_parameters(self, epochs=150, patience=20, learning_rate=0.001)
+        add_seed_parameter(self)
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT", self.tr("Model bundle"), self.tr("DeepProspect model (*.dpm)")))
         self.addOutput(QgsProcessingOutputFile("REPORT", self.tr("Report: CNN vs SAM (CSV)")))
@@ -59,14 +49,7 @@ class TrainSpectralClassifierAlgorithm(DeepProspectAlgorithm):
 
     def execute(self, parameters, context, feedback):
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
-        result = self.run_engine("train_spectral_classifier", {
-            "input": self.parameterAsFile(parameters, "INPUT", context), "output": output,
-            "class_field": self.parameterAsString(parameters, "CLASS_FIELD", context).strip(),
-            "settings": preprocess_settings(self, parameters, context),
-            "epochs": self.parameterAsInt(parameters, "EPOCHS", context),
-            "batch_size": self.parameterAsInt(parameters, "BATCH_SIZE", context),
-            "patience": self.parameterAsInt(parameters, "PATIENCE", context),
-            "learning_rate": self.parameterAsDouble(parameters, "LEARNING_RATE", context),
-            "validation_fraction": self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
-            "seed": self.parameterAsInt(parameters, "SEED", context)}, feedback, outputs=[output])
+        result = self.run_engine("train_spectral_classifier", dict(
+            training_arguments(self, parameters, context, output),
+            class_field=self.parameterAsString(parameters, "CLASS_FIELD", context).strip()), feedback, outputs=[output])
         return dict(result, OUTPUT=output)

@@ -1,13 +1,17 @@
 """deepprospect:train_spectral_regressor — element content from reflectance spectra with the CNN of
 Carvalho et al. (2024), PLS and random forest beside it (models/spectral_regressor.py)."""
 
-from qgis.core import (
-    QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination, QgsProcessingParameterNumber, QgsProcessingParameterString,
-)
+from qgis.core import QgsProcessingOutputFile
+from qgis.core import QgsProcessingOutputNumber
+from qgis.core import QgsProcessingParameterBoolean
+from qgis.core import QgsProcessingParameterFile
+from qgis.core import QgsProcessingParameterFileDestination
+from qgis.core import QgsProcessingParameterNumber
+from qgis.core import QgsProcessingParameterString
 
 from .base import DeepProspectAlgorithm
-from .spectral_preprocess_algorithm import PREPROCESS_HELP, add_preprocess_parameters, preprocess_settings
+from .spectral_parameters import PREPROCESS_HELP, add_preprocess_parameters
+from .spectral_parameters import INTEGER, add_seed_parameter, add_training_parameters, training_arguments
 
 
 class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
@@ -44,31 +48,18 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
             "OUTLIER_THRESHOLD", self.tr("Leave out samples above (ppm; 0 = keep all)"),
             QgsProcessingParameterNumber.Type.Double, defaultValue=1000.0, minValue=0.0))
         add_preprocess_parameters(self)
-        integer = QgsProcessingParameterNumber.Type.Integer
         self.addParameter(QgsProcessingParameterNumber("FRAME_LENGTH", self.tr("STFT frame length (bands)"),
-                                                       integer, defaultValue=64, minValue=4))
+                                                       INTEGER, defaultValue=64, minValue=4))
         self.addParameter(QgsProcessingParameterNumber("FRAME_STEP", self.tr("STFT frame step (bands)"),
-                                                       integer, defaultValue=32, minValue=1))
-        self.addParameter(QgsProcessingParameterNumber("EPOCHS", self.tr("Maximum epochs"), integer,
-                                                       defaultValue=300, minValue=1))
-        self.addParameter(QgsProcessingParameterNumber("BATCH_SIZE", self.tr("Batch size"), integer,
-                                                       defaultValue=64, minValue=1))
-        self.addParameter(QgsProcessingParameterNumber("PATIENCE", self.tr("Early-stopping patience (epochs)"),
-                                                       integer, defaultValue=30, minValue=1))
-        self.addParameter(QgsProcessingParameterNumber(
-            "LEARNING_RATE", self.tr("Learning rate (Adam)"), QgsProcessingParameterNumber.Type.Double,
-            defaultValue=0.003, minValue=1e-6, maxValue=1.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            "VALIDATION_FRACTION", self.tr("Validation fraction"), QgsProcessingParameterNumber.Type.Double,
-            defaultValue=1 / 3, minValue=0.05, maxValue=0.8))
+                                                       INTEGER, defaultValue=32, minValue=1))
+        add_training_parameters(self, epochs=300, patience=30, learning_rate=0.003)
         self.addParameter(QgsProcessingParameterString(
             "GROUP_FIELD", self.tr("Group column for a grouped split (optional)"), optional=True))
         self.addParameter(QgsProcessingParameterBoolean("LOG_TARGET", self.tr("Learn log10 of the content"),
                                                         defaultValue=True))
         self.addParameter(QgsProcessingParameterBoolean(
             "BASELINES", self.tr("Fit PLS and random-forest baselines"), defaultValue=True))
-        self.addParameter(QgsProcessingParameterNumber("SEED", self.tr("Random seed"), integer, defaultValue=42,
-                                                       minValue=0))
+        add_seed_parameter(self)
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT", self.tr("Model bundle"), self.tr("DeepProspect model (*.dpm)")))
         for name, label in (("METRICS", "Metrics table (CSV)"), ("SCATTER", "Predicted vs measured plot"),
@@ -80,20 +71,13 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
 
     def execute(self, parameters, context, feedback):
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
-        result = self.run_engine("train_spectral_regressor", {
-            "input": self.parameterAsFile(parameters, "INPUT", context), "output": output,
-            "target": self.parameterAsString(parameters, "TARGET", context).strip(),
-            "settings": preprocess_settings(self, parameters, context),
-            "outlier_threshold": self.parameterAsDouble(parameters, "OUTLIER_THRESHOLD", context) or None,
-            "frame_length": self.parameterAsInt(parameters, "FRAME_LENGTH", context),
-            "frame_step": self.parameterAsInt(parameters, "FRAME_STEP", context),
-            "epochs": self.parameterAsInt(parameters, "EPOCHS", context),
-            "batch_size": self.parameterAsInt(parameters, "BATCH_SIZE", context),
-            "patience": self.parameterAsInt(parameters, "PATIENCE", context),
-            "learning_rate": self.parameterAsDouble(parameters, "LEARNING_RATE", context),
-            "seed": self.parameterAsInt(parameters, "SEED", context),
-            "validation_fraction": self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
-            "group_column": self.parameterAsString(parameters, "GROUP_FIELD", context).strip() or None,
-            "log_target": self.parameterAsBool(parameters, "LOG_TARGET", context),
-            "baselines": self.parameterAsBool(parameters, "BASELINES", context)}, feedback, outputs=[output])
+        result = self.run_engine("train_spectral_regressor", dict(
+            training_arguments(self, parameters, context, output),
+            target=self.parameterAsString(parameters, "TARGET", context).strip(),
+            outlier_threshold=self.parameterAsDouble(parameters, "OUTLIER_THRESHOLD", context) or None,
+            frame_length=self.parameterAsInt(parameters, "FRAME_LENGTH", context),
+            frame_step=self.parameterAsInt(parameters, "FRAME_STEP", context),
+            group_column=self.parameterAsString(parameters, "GROUP_FIELD", context).strip() or None,
+            log_target=self.parameterAsBool(parameters, "LOG_TARGET", context),
+            baselines=self.parameterAsBool(parameters, "BASELINES", context)), feedback, outputs=[output])
         return dict(result, OUTPUT=output)

@@ -74,6 +74,17 @@ def test_classifier_refuses_other_spectral_ranges(classifier_run):
         load_spectral_bundle(classifier_run["bundle"], "spectral_regressor")
 
 
+def test_classification_methods_come_from_the_catalog():
+    from deepprospect.catalog import CLASSIFICATION_METHODS
+    from deepprospect.models import spectral_classifier
+
+    assert [classification_method(name)[0] for name in CLASSIFICATION_METHODS.names()] == [
+        spectral_classifier.classify_cnn, spectral_classifier.classify_sam]
+    assert classification_method("sam")[1] == "spectral angle (rad)"
+    with pytest.raises(DeepProspectError, match="Unknown classification method 'svm'; use one of: cnn, sam"):
+        classification_method("svm")
+
+
 def test_same_seed_gives_the_same_classifier(classifier_run):
     from deepprospect.models import spectral_classifier
 

@@ -68,6 +68,30 @@ def test_algorithms_are_registered_in_the_spectral_group(qgis_app):
         assert algorithm.groupId() == "spectral" and len(algorithm.shortHelpString()) > 200
 
 
+def test_methods_and_defaults_come_from_the_catalog(qgis_app):
+    from dataclasses import asdict
+
+    from qgis.core import QgsApplication
+
+    from deepprospect.catalog import CLASSIFICATION_METHODS, TRIM_ONLY_PREPROCESSING, PreprocessingSettings
+
+    registry = QgsApplication.processingRegistry()
+    method = registry.algorithmById("deepprospect:classify_hyperspectral").parameterDefinition("METHOD")
+    assert method.options() == [choice.label for choice in CLASSIFICATION_METHODS] and method.defaultValue() == 0
+    parameters = dict(MIN_WAVELENGTH="min_wavelength", MAX_WAVELENGTH="max_wavelength", WINDOW="window_nm",
+                      CONTINUUM_REMOVAL="continuum_removal", ABSORBANCE="absorbance", SMOOTHING="smoothing",
+                      POLYORDER="polyorder", DERIVATIVE="derivative")
+    for name, defaults in (("spectral_preprocess", PreprocessingSettings()),
+                           ("train_spectral_regressor", PreprocessingSettings()),
+                           ("train_spectral_classifier", TRIM_ONLY_PREPROCESSING)):
+        algorithm = registry.algorithmById("deepprospect:" + name)
+        found = {field: algorithm.parameterDefinition(parameter).defaultValue()
+                 for parameter, field in parameters.items()}
+        assert found == asdict(defaults), name
+    assert not asdict(TRIM_ONLY_PREPROCESSING)["continuum_removal"]
+    assert asdict(PreprocessingSettings())["window_nm"] == 31.0      # Carvalho et al.'s chain
+
+
 def test_preprocess_table_and_raster(qgis_app, spectral_data):
     import processing
 

@@ -1,0 +1,109 @@
+"""The parameters the spectral algorithms share: the pre-processing chain (defaults from
+``catalog.PreprocessingSettings``, steps from ``catalog.PREPROCESSING_STEPS``), the training
+options of the two spectral trainers, the model bundle and the block size of the appliers."""
+from dataclasses import asdict
+
+from qgis.core import QgsProcessingParameterBoolean
+from qgis.core import QgsProcessingParameterFile
+from qgis.core import QgsProcessingParameterNumber
+
+from ..catalog import PREPROCESSING_STEPS, PreprocessingSettings
+
+INTEGER = QgsProcessingParameterNumber.Type.Integer
+DOUBLE = QgsProcessingParameterNumber.Type.Double
+
+#: Pre-processing parameters in dialog order: name → (PreprocessingSettings field, label, type
+#: (None: yes/no), minimum, maximum or None).
+PREPROCESS_PARAMETERS = {
+    "MIN_WAVELENGTH": ("min_wavelength", "Shortest wavelength kept (nm)", DOUBLE, 0.0, None),
+    "MAX_WAVELENGTH": ("max_wavelength", "Longest wavelength kept (nm)", DOUBLE, 0.0, None),
+    "CONTINUUM_REMOVAL": ("continuum_removal", "Remove the continuum (upper convex hull)", None, None, None),
+    "ABSORBANCE": ("absorbance", "Convert reflectance to absorbance log10(1/R)", None, None, None),
+    "SMOOTHING": ("smoothing", "Savitzky–Golay smoothing", None, None, None),
+    "WINDOW": ("window_nm", "Savitzky–Golay window (nm)", DOUBLE, 1.0, None),
+    "POLYORDER": ("polyorder", "Savitzky–Golay polynomial order", INTEGER, 0, 5),
+    "DERIVATIVE": ("derivative", "Derivative (0 none, 1 first, 2 second)", INTEGER, 0, 2),
+}
+
+PREPROCESS_HELP = (
+    "Pre-processing, in this order, each step switchable: " + "; ".join(
+        "{}. {}".format(number, step.label) for number, step in enumerate(PREPROCESSING_STEPS, start=1)) + ". "
+    "Trim keeps MIN_WAVELENGTH–MAX_WAVELENGTH (nm); CONTINUUM_REMOVAL divides each spectrum by its upper "
+    "convex hull (1 outside absorptions); ABSORBANCE turns reflectance R into log10(1/R); SMOOTHING applies "
+    "a Savitzky–Golay filter of WINDOW nm (converted to an odd number of bands) and polynomial order "
+    "POLYORDER; DERIVATIVE 1 or 2 takes the first or second derivative with respect to wavelength (per nm). "
+    "Carvalho et al. (2024) found the best Sb results with 400–2400 nm, continuum removal, absorbance, "
+    "Savitzky–Golay 31 nm order 2 and the first derivative."
+)
+
+
+def add_preprocess_parameters(algorithm, defaults=PreprocessingSettings()):
+    """Add MIN_WAVELENGTH … DERIVATIVE to ``algorithm`` with ``defaults`` (a ``catalog.PreprocessingSettings``)."""
+    values = asdict(defaults)
+    for name, (field, label, kind, minimum, maximum) in PREPROCESS_PARAMETERS.items():
+        if kind is None:
+            parameter = QgsProcessingParameterBoolean(name, algorithm.tr(label), defaultValue=values[field])
+        else:
+            parameter = _number(algorithm, name, label, kind, values[field], minimum, maximum)
+        algorithm.addParameter(parameter)
+
+
+def preprocess_settings(algorithm, parameters, context):
+    """The pre-processing chosen in the parameters of ``algorithm``, as the engine's settings dict."""
+    settings = {}
+    for name, (field, _, kind, _, _) in PREPROCESS_PARAMETERS.items():
+        read = {None: algorithm.parameterAsBool, INTEGER: algorithm.parameterAsInt}.get(kind,
+                                                                                     algorithm.parameterAsDouble)
+        settings[field] = read(parameters, name, context)
+    return settings
+
+
+def add_training_parameters(algorithm, epochs, patience, learning_rate):
+    """Add EPOCHS, BATCH_SIZE, PATIENCE, LEARNING_RATE and VALIDATION_FRACTION (a third of the
+    spectra, as Carvalho et al.) to a spectral trainer, with the given defaults."""
+    for name, label, kind, default, minimum, maximum in (
+            ("EPOCHS", "Maximum epochs", INTEGER, epochs, 1, None),
+            ("BATCH_SIZE", "Batch size", INTEGER, 64, 1, None),
+            ("PATIENCE", "Early-stopping patience (epochs)", INTEGER, patience, 1, None),
+            ("LEARNING_RATE", "Learning rate (Adam)", DOUBLE, learning_rate, 1e-6, 1.0),
+            ("VALIDATION_FRACTION", "Validation fraction", DOUBLE, 1 / 3, 0.05, 0.8)):
+        algorithm.addParameter(_number(algorithm, name, label, kind, default, minimum, maximum))
+
+
+def training_arguments(algorithm, parameters, context, output):
+    """The engine arguments both trainers send: INPUT, ``output`` (the bundle), the pre-processing
+    settings and the values of the parameters :func:`add_training_parameters` and
+    :func:`add_seed_parameter` added."""
+    return {"input": algorithm.parameterAsFile(parameters, "INPUT", context), "output": output,
+            "settings": preprocess_settings(algorithm, parameters, context),
+            "epochs": algorithm.parameterAsInt(parameters, "EPOCHS", context),
+            "batch_size": algorithm.parameterAsInt(parameters, "BATCH_SIZE", context),
+            "patience": algorithm.parameterAsInt(parameters, "PATIENCE", context),
+            "learning_rate": algorithm.parameterAsDouble(parameters, "LEARNING_RATE", context),
+            "validation_fraction": algorithm.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
+            "seed": algorithm.parameterAsInt(parameters, "SEED", context)}
+
+
+def add_seed_parameter(algorithm):
+    """SEED (42, as Carvalho et al.'s split)."""
+    algorithm.addParameter(_number(algorithm, "SEED", "Random seed", INTEGER, 42, 0, None))
+
+
+def add_bundle_parameter(algorithm, label):
+    """MODEL: a DeepProspect model bundle (.dpm)."""
+    algorithm.addParameter(QgsProcessingParameterFile("MODEL", algorithm.tr(label),
+                                                      QgsProcessingParameterFile.Behavior.File, extension="dpm"))
+
+
+def add_block_size_parameter(algorithm, label):
+    """BLOCK_SIZE: pixels per side of the windows a raster is processed in (256)."""
+    algorithm.addParameter(_number(algorithm, "BLOCK_SIZE", label, INTEGER, 256, 16, None))
+
+
+def _number(algorithm, name, label, kind, default, minimum, maximum):
+    parameter = QgsProcessingParameterNumber(name, algorithm.tr(label), kind, defaultValue=default)
+    if minimum is not None:
+        parameter.setMinimum(minimum)
+    if maximum is not None:
+        parameter.setMaximum(maximum)
+    return parameter
