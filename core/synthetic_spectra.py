@@ -208,10 +208,9 @@ def generate_scene(path, size=96, seed=0, wavelengths=None, cells=14, noise=0.00
     ``nodata_border``-pixel frame (unscanned). Writes ``<path>`` and ``<stem>_truth.tif`` (uint8 class
     index + 1, 0 = nodata) and ``<stem>_truth.json`` (class names). Returns a dict of paths and the
     truth array (rows, cols) of class indices (−1 = nodata)."""
-    import rasterio
     from rasterio.transform import from_origin
 
-    from .raster import GEOTIFF_OPTIONS, STACK_NODATA
+    from .raster import STACK_NODATA, write_geotiff
 
     rng = np.random.default_rng(seed)
     wavelengths = imaging_wavelengths() if wavelengths is None else np.asarray(wavelengths, dtype=float)
@@ -231,7 +230,26 @@ def generate_scene(path, size=96, seed=0, wavelengths=None, cells=14, noise=0.00
         truth = np.where(frame, -1, truth)
     transform = from_origin(520000.0, 3880000.0, pixel_size, pixel_size)
     path = Path(path)
-    options = dict(GEOTIFF_OPTIONS, width=size, height=size, crs="EPSG:32636", transform=transform)
+    _write_cube(path, cube, wavelengths, transform)
+    truth_path = path.with_name(path.stem + "_truth.tif")
+    write_geotiff(truth_path, (truth + 1).astype(np.uint8), transform, "EPSG:32636", ["class"], nodata=0,
+                  dtype="uint8")
+    json_path = path.with_name(path.stem + "_truth.json")
+    with atomic_output(json_path) as temporary:
+        Path(temporary).write_text(json.dumps({"classes": CLASS_NAMES, "codes": "class index + 1; 0 = nodata"}))
+    return dict(scene=str(path), truth_raster=str(truth_path), truth_json=str(json_path), truth=truth,
+                class_names=list(CLASS_NAMES))
+
+
+def _write_cube(path, cube, wavelengths, transform):
+    """``cube`` (bands, rows, cols) float32 reflectance as a GeoTIFF in UTM 36N, atomically, each
+    band described and tagged with its wavelength in nm. A whole-array write, not a window loop:
+    the scene is small, and written this way its bytes match the scenes earlier versions wrote."""
+    import rasterio
+
+    from .raster import GEOTIFF_OPTIONS, STACK_NODATA
+
+    options = dict(GEOTIFF_OPTIONS, width=cube.shape[2], height=cube.shape[1], crs="EPSG:32636", transform=transform)
     with atomic_output(path) as temporary:
         with rasterio.open(temporary, "w", count=len(wavelengths), dtype="float32", nodata=STACK_NODATA,
                            **options) as dataset:
@@ -239,17 +257,6 @@ def generate_scene(path, size=96, seed=0, wavelengths=None, cells=14, noise=0.00
             for index, value in enumerate(wavelengths, start=1):
                 dataset.set_band_description(index, format_wavelength(value))
                 dataset.update_tags(index, wavelength=format_wavelength(value), wavelength_units="nm")
-    truth_path = path.with_name(path.stem + "_truth.tif")
-    with atomic_output(truth_path) as temporary:
-        truth_options = dict(options, predictor=2)
-        with rasterio.open(temporary, "w", count=1, dtype="uint8", nodata=0, **truth_options) as dataset:
-            dataset.write((truth + 1).astype(np.uint8), 1)
-            dataset.set_band_description(1, "class")
-    json_path = path.with_name(path.stem + "_truth.json")
-    with atomic_output(json_path) as temporary:
-        Path(temporary).write_text(json.dumps({"classes": CLASS_NAMES, "codes": "class index + 1; 0 = nodata"}))
-    return dict(scene=str(path), truth_raster=str(truth_path), truth_json=str(json_path), truth=truth,
-                class_names=list(CLASS_NAMES))
 
 
 def _mineral(x, mineral, depth_scale):

@@ -2,7 +2,7 @@
 independent), trained from labelled lab or point-spectrometer spectra, applied block-wise to a
 hyperspectral raster; with a spectral angle mapper (SAM) baseline from the class mean spectra.
 
-Both use the same pre-processing (:class:`core.spectral.PreprocessSettings`, by default only a
+Both use the same pre-processing (:class:`core.spectral_preprocessing.PreprocessSettings`, by default only a
 trim to 400–2400 nm: the network learns its own features) and the same stratified 2/3 : 1/3
 split, so the training report compares them on identical validation spectra. The network sees
 each processed spectrum standardised band by band; SAM sees the processed spectrum itself

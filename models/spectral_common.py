@@ -4,7 +4,7 @@ the Keras progress callback, the pixel-wise raster application and reproducibili
 Spectral bundles use ``models.bundle`` with ``kind`` ``spectral_regressor`` or ``spectral_classifier``;
 their ``factor_names`` are the processed band wavelengths in nm as strings, their
 ``normalisation`` the per-wavelength mean and standard deviation of the processed training
-spectra, and ``preprocessing`` the :class:`core.spectral.PreprocessSettings` as a dict.
+spectra, and ``preprocessing`` the :class:`core.spectral_preprocessing.PreprocessSettings` as a dict.
 """
 import numpy as np
 

@@ -3,7 +3,7 @@ forest baselines on the same split.
 
 Pipeline: censored and missing laboratory values are left out (and reported); samples above an
 outlier threshold (1000 ppm Sb in the paper) are left out; spectra go through the
-:class:`core.spectral.PreprocessSettings` chain; each processed spectrum is standardised per band
+:class:`core.spectral_preprocessing.PreprocessSettings` chain; each processed spectrum is standardised per band
 and turned into an STFT magnitude spectrogram inside the network (``tf.signal.stft``,
 ``frame_length`` bands per frame, ``frame_step`` bands between frames); a compact
 MobileNetV2-style network (one convolution, three inverted-residual blocks, batch norm, ReLU6)

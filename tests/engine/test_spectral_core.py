@@ -1,5 +1,6 @@
 """core/spectral.py, spectral_preprocessing.py, spectra_table.py and synthetic_spectra.py against
-closed forms and independent references (scipy's ConvexHull, numpy's own polynomial derivative), without TensorFlow or QGIS."""
+closed forms and independent references (scipy's ConvexHull, numpy's own polynomial derivative),
+without TensorFlow or QGIS."""
 import numpy as np
 import pytest
 
