@@ -48,6 +48,17 @@ def test_patch_cnn_sees_the_neighbourhood_not_only_the_centre():
     assert not np.allclose(before, after)
 
 
+def test_every_catalog_architecture_is_built_by_its_factory():
+    from deepprospect.catalog import ARCHITECTURES
+    from deepprospect.models.architectures import build_model
+
+    for choice in ARCHITECTURES:
+        model = build_model(choice.name, 6, patch_size=3)
+        expected = (None, 3, 3, 6) if choice.options["uses_patches"] else (None, 6)
+        assert model.name == choice.name and tuple(model.inputs[0].shape) == expected, choice.name
+        assert tuple(model.outputs[0].shape) == (None, 2)
+
+
 def test_bad_architecture_and_patch_size_are_clear_errors():
     from deepprospect.models.architectures import build_model
 

@@ -164,6 +164,27 @@ def test_patch_cnn_with_spatial_blocks_and_an_ensemble(province_stack, points, t
     assert members.shape == (2, 3) and not np.allclose(members[0], members[1])
 
 
+def test_settings_are_checked_and_their_defaults_live_in_training_settings():
+    from dataclasses import replace
+
+    from deepprospect.catalog import TrainingSettings
+    from deepprospect.models.training import checked_settings
+
+    # the default architecture looks at single pixels, so its patch is 1 pixel
+    assert checked_settings() == replace(TrainingSettings(), patch_size=1)
+    settings = checked_settings({"architecture": "cnn2d_patch", "epochs": 7.0}, patch_size=3, seed=5)
+    assert (settings.patch_size, settings.epochs, settings.seed) == (3, 7, 5) and type(settings.epochs) is int
+    assert checked_settings(TrainingSettings(dropout=0.3), l2=0.01) == replace(
+        TrainingSettings(), dropout=0.3, l2=0.01, patch_size=1)
+    for wrong, message in (({"epoch": 3}, "Unknown training settings: epoch"),
+                           ({"architecture": "resnet"}, "pradhan2022_dense, cnn1d, cnn2d_patch"),
+                           ({"validation": "folds"}, "random, spatial_blocks"),
+                           ({"architecture": "cnn2d_patch", "patch_size": 4}, "odd"),
+                           ({"batch_size": 0}, "BATCH_SIZE must be at least 1")):
+        with pytest.raises(DeepProspectError, match=message):
+            checked_settings(wrong)
+
+
 def test_patches_match_the_stack_read_directly(province_stack):
     import rasterio
 
