@@ -38,8 +38,8 @@ from ..catalog import ARCHITECTURES as CATALOG
 from ..core.errors import DeepProspectError
 from .registry import resolve
 
-#: Names of the prospectivity architectures in enum order, read from ``catalog.ARCHITECTURES``
-#: (kept for callers that want plain names).
+#: The names of ``catalog.ARCHITECTURES`` in enum order (not a second list: read from the catalog),
+#: for callers that want plain names (``models/bundle_legacy.py``, ``tests/engine/test_bundle.py``).
 ARCHITECTURES = CATALOG.names()
 
 #: Layer types of a ``sequential`` description and the options each accepts.
