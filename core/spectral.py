@@ -86,8 +86,8 @@ def map_spectra(path, output, compute, bands=None, block_size=256, tile_size=Non
         wavelengths = wavelengths[bands]
 
     def compute_window(block, cube):
-        pixels, _ = cube_to_pixels(cube, None)
-        valid = block.valid.ravel()   # nodata and non-finite pixels, from core.pipeline
+        pixels = _pixels(cube)
+        valid = block.valid.ravel()   # no nodata or non-finite band (core.pipeline's mask, as cube_to_pixels)
         result = np.full((len(pixels), output.count), output.nodata, dtype=np.float64)
         if valid.any():
             result[valid] = compute(wavelengths, pixels[valid])
@@ -129,14 +129,13 @@ def cube_to_pixels(cube, nodata):
     valid = np.isfinite(flat).all(axis=0) if flat.dtype.kind == "f" else np.ones(flat.shape[1], dtype=bool)
     if nodata is not None and not np.isnan(nodata):
         valid &= ~(flat == nodata).any(axis=0)
-    pixels = np.ascontiguousarray(flat.T if flat.dtype.kind == "f" else flat.T.astype(np.float64))
-    return pixels, valid
+    return _pixels(cube), valid
 
 
-def pixels_to_cube(pixels, shape, nodata=STACK_NODATA):
-    """(n, bands) with NaN for invalid → float32 (bands, rows, cols) with ``nodata``."""
-    cube = pixels.T.reshape((pixels.shape[1],) + tuple(shape))
-    return np.where(np.isfinite(cube), cube, nodata).astype(np.float32)
+def _pixels(cube):
+    """(bands, rows, cols) → contiguous (rows*cols, bands); float keeps its precision, others become float64."""
+    flat = cube.reshape(cube.shape[0], -1)
+    return np.ascontiguousarray(flat.T if flat.dtype.kind == "f" else flat.T.astype(np.float64))
 
 
 def plot_spectra(path, wavelengths, spectra, processed_wavelengths, processed, labels=None, title="",
