@@ -19,15 +19,16 @@ def read_points(path, crs=None, layer=None, name="DEPOSITS", feedback=None, colu
     """Point features of the vector file ``path`` (optional ``layer``), in ``crs``.
 
     ``crs``: the CRS to transform to (e.g. the evidence stack's); None keeps the layer's own
-    coordinates, and then a layer without a CRS is accepted (``frame.crs`` is None).
+    coordinates (``frame.crs`` is None for a layer without a CRS). The one CRS rule of the
+    engine: a layer in another CRS is transformed, with a line in the log saying so; a layer
+    without a CRS is taken to be in ``crs``, with a warning saying so.
     ``columns``: attribute fields to read (a clear error names any the layer lacks); None reads all.
     ``name`` is the parameter named in error messages.
 
     Returns ``(frame, xy)``: the GeoDataFrame with one row per point (multipoints exploded, each
     part keeping the feature's attributes; other geometries replaced by a representative point,
     with a warning) and their map coordinates, float array (n, 2).
-    Raises :class:`DeepProspectError` when the file cannot be read, has no geometry, or has no CRS
-    although ``crs`` asks for a transformation.
+    Raises :class:`DeepProspectError` when the file cannot be read or has no geometry.
     """
     feedback = ensure_feedback(feedback)
     options = {} if layer is None else {"layer": layer}
@@ -38,15 +39,28 @@ def read_points(path, crs=None, layer=None, name="DEPOSITS", feedback=None, colu
     if frame.empty:
         raise DeepProspectError("{} has no features with a geometry: choose a layer of points.".format(name))
     if crs is not None:
-        if frame.crs is None:
-            raise DeepProspectError(
-                "{} has no coordinate reference system: set its CRS in the layer properties.".format(name))
-        frame = frame.to_crs(crs)
+        frame = _in_crs(frame, crs, name, feedback)
     frame = frame.explode(index_parts=False)
     if not (frame.geom_type == "Point").all():
         feedback.warning("Some features of {} are not points; their representative points are used.".format(name))
         frame = frame.set_geometry(frame.geometry.representative_point())
     return frame, np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()])
+
+
+def _in_crs(frame, crs, name, feedback):
+    from pyproj import CRS
+
+    target = CRS.from_user_input(crs)
+    if frame.crs is None:
+        feedback.warning("{} has no coordinate reference system; its coordinates are taken to be in {} (the "
+                         "evidence stack's). If they are not, set the layer's CRS in its properties."
+                         .format(name, target.name))
+        return frame.set_crs(target)
+    if CRS.from_user_input(frame.crs) != target:
+        feedback.info("{}: {} features transformed from {} to {}.".format(name, len(frame), frame.crs.name,
+                                                                         target.name))
+        return frame.to_crs(target)
+    return frame
 
 
 def read_polygons(path, layer=None, name="MASK"):

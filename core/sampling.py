@@ -150,14 +150,7 @@ def sample_training_points(stack, deposits, count=None, min_distance=0.0, seed=1
     """
     feedback = ensure_feedback(feedback)
     info = read_stack_info(stack)
-    frame, xy = read_points(deposits, None, deposits_layer, "DEPOSITS", feedback)
-    if frame.crs is None:
-        feedback.warning("The deposit layer has no CRS; its coordinates are taken to be in the stack's CRS.")
-    elif info.crs is not None and frame.crs != info.crs:
-        feedback.info("Deposits transformed from {} to the stack's CRS {}.".format(
-            frame.crs.to_string(), info.crs.to_string()))
-        frame = frame.to_crs(info.crs)
-        xy = np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()])
+    _, xy = read_points(deposits, info.crs, deposits_layer, "DEPOSITS", feedback)
     chosen = choose_non_deposits(stack, xy, count, min_distance, seed, feedback)
     table = training_table(chosen)
     feedback.info("{} deposits and {} non-deposits; {} pixels were available for non-deposits."
