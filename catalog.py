@@ -3,7 +3,7 @@ schemes, spectral pre-processing steps and classification methods, plus the trai
 
 Both sides of the process boundary read this module: the QGIS front builds its enums, help
 and dock labels from it, the engine resolves each choice's ``factory`` ("module:function",
-relative to the plugin package) to the code that does the work (``engine/registry.py``). So it
+relative to the plugin package) to the code that does the work (``models/registry.py``). So it
 imports only the standard library. Adding an architecture is one :class:`Choice` in
 :data:`ARCHITECTURES` plus the function its ``factory`` names.
 

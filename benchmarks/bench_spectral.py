@@ -29,20 +29,20 @@ OUTPUT = ROOT / "benchmarks" / "output" / "spectral"
 def quality():
     from deepprospect.core import synthetic_spectra
     from deepprospect.core.feedback import PrintFeedback
-    from deepprospect.models import spectral_classifier, spectral_regressor
+    from deepprospect.models import spectral_classifier, spectral_regressor, spectral_reports
 
     table, _ = synthetic_spectra.generate_soil_library(800, seed=0)
     start = time.perf_counter()
     result = spectral_regressor.train_spectral_regressor(table, "Sb", seed=42, feedback=PrintFeedback())
     seconds = time.perf_counter() - start
     spectral_regressor.save_regressor(OUTPUT / "sb_regressor.dpm", result)
-    spectral_regressor.plot_scatter(OUTPUT / "sb_scatter.png", result)
-    spectral_regressor.plot_learning_curves(OUTPUT / "sb_learning_curves.png", result["metadata"]["history"])
-    spectral_regressor.write_metrics_csv(OUTPUT / "sb_metrics.csv", result)
+    spectral_reports.plot_scatter(OUTPUT / "sb_scatter.png", result)
+    spectral_reports.plot_learning_curves(OUTPUT / "sb_learning_curves.png", result["metadata"]["history"])
+    spectral_reports.write_metrics_csv(OUTPUT / "sb_metrics.csv", result)
     print("\nSb regressor on 800 synthetic soil spectra (seed 0, split seed 42), {:.0f} s:".format(seconds))
     print("{:5s} {:>9s} {:>9s} {:>12s} {:>12s} {:>7s}".format("", "R² train", "R² valid", "RMSE train", "RMSE valid",
                                                              "epochs"))
-    for row in spectral_regressor.metrics_rows(result):
+    for row in spectral_reports.metrics_rows(result):
         print("{:5s} {:9.3f} {:9.3f} {:12.1f} {:12.1f} {:>7}".format(*row))
 
     library = synthetic_spectra.generate_mineral_library(150, seed=0)
@@ -50,7 +50,7 @@ def quality():
     result = spectral_classifier.train_spectral_classifier(library, seed=42, feedback=PrintFeedback())
     seconds = time.perf_counter() - start
     spectral_classifier.save_classifier(OUTPUT / "classifier.dpm", result)
-    spectral_classifier.write_report(OUTPUT / "classifier_report.csv", result)
+    spectral_reports.write_report(OUTPUT / "classifier_report.csv", result)
     print("\nClassifier on 900 synthetic spectra, 6 classes, 400 bands (seed 0, split seed 42), {:.0f} s:".format(
         seconds))
     for method, values in result["metrics"].items():
@@ -89,21 +89,19 @@ def child(task, raster, bundle_path):
     """One measurement in this (fresh) process; prints JSON with seconds."""
     start = time.perf_counter()
     if task == "read":
-        import rasterio
+        from deepprospect.core.pipeline import map_windows
 
-        from deepprospect.core.blocks import iter_blocks
-
-        with rasterio.open(raster) as dataset:
-            total = 0.0
-            for block in iter_blocks(dataset.width, dataset.height, 256, tile_size=256):
-                total += float(dataset.read(window=block.window)[0, 0, 0])
+        # the pipeline's own reading (same windows and cache as classification), nothing computed
+        map_windows([raster], [], lambda block, data: None, block_size=256)
     else:
+        from deepprospect.engine.spectral_tasks import classification_method
         from deepprospect.models import spectral_classifier
         from deepprospect.models.spectral_regressor import load_spectral_bundle
 
         bundle = load_spectral_bundle(bundle_path, spectral_classifier.KIND)
         start = time.perf_counter()  # classification only, not TensorFlow's import
-        spectral_classifier.classify_raster(bundle, raster, OUTPUT / "classes_{}.tif".format(task), task)
+        spectral_classifier.classify_raster(bundle, raster, OUTPUT / "classes_{}.tif".format(task),
+                                            *classification_method(task))
     print(json.dumps({"seconds": time.perf_counter() - start,
                       "peak_mb": status_mb("VmHWM")}))
 

@@ -10,7 +10,7 @@ from ..core.atomic import atomic_output
 from ..core.errors import DeepProspectError
 from ..core.spectra_table import read_spectra_table, write_spectra_table
 from ..core.spectral_preprocessing import PreprocessSettings, preprocess, processed_label
-from .registry import resolve
+from ..models.registry import resolve
 from .tasks import task
 
 #: The method deepprospect:predict_spectral classifies with: the first of catalog.CLASSIFICATION_METHODS

@@ -1,6 +1,8 @@
 """Code for the choices of ``catalog``: a ``Choice``'s ``factory`` ("module:function", relative to
-the plugin package) imported on first use, for the models that dispatch through the catalog
-(architectures, validation schemes). ``engine/registry.py`` does the same for the engine's tasks.
+the plugin package) imported on first use, the one resolver for every layer that dispatches through the catalog
+(architectures, validation schemes, explainers, classification methods). ``core`` may not import
+``models``, so the pre-processing chain of ``core/spectral_preprocessing.py`` finds its steps in
+its own module, in the catalog's order.
 """
 import importlib
 

@@ -3,7 +3,7 @@ algorithms' enums need (order, lookup, clear errors)."""
 import pytest
 
 from deepprospect import catalog
-from deepprospect.engine.registry import resolve
+from deepprospect.models.registry import resolve
 
 REGISTRIES = [catalog.ARCHITECTURES, catalog.EXPLAINERS, catalog.VALIDATION_SCHEMES, catalog.PREPROCESSING_STEPS,
               catalog.CLASSIFICATION_METHODS]

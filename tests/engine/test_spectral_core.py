@@ -53,7 +53,7 @@ def test_the_chain_follows_the_catalog():
     from dataclasses import asdict
 
     from deepprospect.catalog import PREPROCESSING_STEPS, TRIM_ONLY_PREPROCESSING, PreprocessingSettings
-    from deepprospect.engine.registry import resolve
+    from deepprospect.models.registry import resolve
 
     functions = [resolve(step) for step in PREPROCESSING_STEPS]
     assert functions == [chain.trim, chain.remove_continuum, chain.to_absorbance, chain.savitzky_golay]
