@@ -38,8 +38,9 @@ class TrainingData:
 def read_training_points(stack_path, points_path, label_field="label", layer=None, feedback=None):
     """Read labelled points and their factor values from the stack; returns :class:`TrainingData`.
 
-    Points in another CRS are transformed to the stack's. Raises :class:`DeepProspectError` when
-    the layer cannot be read or has no CRS (while the stack has one), the label field is missing
+    Points in another CRS are transformed to the stack's, a layer without a CRS is taken to be in
+    it (``core.points.read_points``, with a warning). Raises :class:`DeepProspectError` when
+    the layer cannot be read, the label field is missing
     or holds values other than 0/1, a class has fewer than :data:`MIN_PER_CLASS` points, or
     points fall outside the stack or on nodata.
     """
