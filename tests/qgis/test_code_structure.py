@@ -85,6 +85,17 @@ def literal_offences(path, source, names):
     return offences
 
 
+def list_offences(path, source, names):
+    """Tuple, list or set literals holding two or more of ``names``: a copied choice list."""
+    offences = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            held = [item.value for item in node.elts if isinstance(item, ast.Constant) and item.value in names]
+            if len(held) >= 2:
+                offences.append("{}:{} copies {}".format(path, node.lineno, ", ".join(held)))
+    return offences
+
+
 def size_offences(path, source, module_lines=MODULE_LINES, function_lines=FUNCTION_LINES):
     lines = source.count("\n") + (not source.endswith("\n"))
     offences = ["{} has {} lines".format(path, lines)] if lines > module_lines else []
@@ -132,9 +143,9 @@ def test_one_point_reader_and_vectors_opened_in_one_place():
 def test_choices_are_named_only_in_the_catalog(registry):
     names = _catalog_names(registry)
     if registry != "ARCHITECTURES":
-        # "gradient", "deep", "random", "cnn" are ordinary words too: only whole literals count
-        offences = ["{}:{} {!r}".format(path, node.lineno, node.value) for path, source in _sources(*SOURCE_FOLDERS)
-                    for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Constant) and node.value in names]
+        # "gradient", "random", "cnn" are ordinary words and a scheme's own code names it: what
+        # must not exist is a copy of the list (a tuple, list or set literal of two or more names)
+        offences = [o for path, source in _sources(*SOURCE_FOLDERS) for o in list_offences(path, source, names)]
     else:
         offences = [o for path, source in _sources(*SOURCE_FOLDERS) for o in literal_offences(path, source, names)]
     assert offences == []
@@ -189,6 +200,13 @@ def test_literal_checker_catches_a_copied_choice_list():
     bad = '"""Docs may name cnn1d."""\nARCHITECTURES = ("pradhan2022_dense", "cnn1d")\nHELP = "use cnn1d here"\n'
     assert len(literal_offences(Path("plugin/x.py"), bad, ["pradhan2022_dense", "cnn1d"])) == 3
     assert literal_offences(Path("plugin/x.py"), '"""cnn1d"""\nx = "cnn1dx"\n', ["cnn1d"]) == []
+
+
+def test_list_checker_catches_a_copied_list_only():
+    names = ["gradient", "deep", "kernel"]
+    assert list_offences(Path("plugin/x.py"), 'EXPLAINERS = ("gradient", "deep", "kernel")\n', names) \
+        == ["plugin/x.py:1 copies gradient, deep, kernel"]
+    assert list_offences(Path("plugin/x.py"), 'if name == "gradient":\n    pass\n', names) == []
 
 
 def test_size_checker_catches_long_modules_and_functions():
