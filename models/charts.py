@@ -126,9 +126,8 @@ def dependence(ax, factor, factor_column, shap_column, prediction=None, units=No
 def correlation_heatmap(ax, factor_names, factor_values):
     """Figure 5: Pearson correlation of the factors over the sample, annotated. Returns the image."""
     values = np.asarray(factor_values, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        correlation = np.corrcoef(values.T)
-    correlation = np.nan_to_num(correlation)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant factor has no correlation: 0
+        correlation = np.nan_to_num(np.corrcoef(values.T))
     image = ax.imshow(correlation, cmap="RdBu_r", vmin=-1, vmax=1)
     n = len(factor_names)
     ax.set_xticks(np.arange(n))

@@ -13,6 +13,7 @@ import io
 
 import numpy as np
 
+from ..catalog import VALIDATION_SCHEMES
 from ..core.atomic import atomic_output
 from .charts import BACKGROUND_COLOUR, DEPOSIT_COLOUR, FOREST_COLOUR, LOGISTIC_COLOUR, NETWORK_COLOUR
 from .evaluation import RANDOM_SPLIT_WARNING
@@ -127,7 +128,7 @@ def _comparison_table(comparison):
     out = ["<p>The same settings trained and validated both ways (validation ROC-AUC):</p>",
            "<table><tr><th>Validation split</th>" + "".join("<th>{}</th>".format(label) for _, label in names) +
            "<th>Validation points</th></tr>"]
-    for scheme in ("random", "spatial_blocks"):
+    for scheme in VALIDATION_SCHEMES.names():  # in catalog order, whichever was chosen
         if scheme not in comparison:
             continue
         summary = comparison[scheme]
