@@ -153,6 +153,7 @@ class PreprocessingSettings:
     absorbance: bool = True
     smoothing: bool = True
     window_nm: float = 31.0
+    """Savitzky–Golay window width in nm (converted to an odd number of bands by the band spacing)."""
     polyorder: int = 2
     derivative: int = 1
 
