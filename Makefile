@@ -3,7 +3,7 @@ PYTHON := /usr/bin/python3
 export QT_QPA_PLATFORM := offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup install test demo bench screenshots check-platforms check-qgis340
+.PHONY: setup install test demo bench screenshots check-platforms check-qgis340 bad-input-table
 
 setup:
 	@bash scripts/setup.sh
@@ -36,3 +36,7 @@ bench: setup
 
 screenshots: setup
 	DEEPPROSPECT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTHON) -m pytest -q -p no:cacheprovider tests/qgis -k screenshot
+
+# docs/bad_input.md from the bad-input tests (what each case really says).
+bad-input-table: setup
+	$(PYTHON) scripts/bad_input_table.py
