@@ -25,6 +25,7 @@ import numpy as np
 
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
+from .idw_coverage import check_coverage
 from .idw_tiles import TiledIdw
 from .points import read_points
 from .raster import STACK_NODATA
@@ -200,13 +201,14 @@ def interpolate_points(points, fields, output, pixel_size, extent=None, power=2.
     ``log10`` interpolates log10 of the values (band names get ``_log10``). Writes ``output``
     atomically (one band per field, description = field name, nodata :data:`STACK_NODATA`) and
     returns a dict: ``path``, ``band_names``, ``cv_rmse`` (field →
-    leave-one-out RMSE, in the interpolated units), ``skipped`` (field → samples skipped),
+    leave-one-out RMSE, in the interpolated units; None, with the reason in the log, when no sample
+    can be predicted from the others), ``skipped`` (field → samples skipped),
     ``width``, ``height``, ``transform``, ``crs``.
+    Before writing anything, :func:`core.idw_coverage.check_coverage` refuses an EXTENT no sample
+    reaches and warns when most cells are far from every sample; a field named twice is an error.
     """
     feedback = ensure_feedback(feedback)
-    fields = [str(field) for field in (fields if not isinstance(fields, str) else [fields])]
-    if not fields:
-        raise DeepProspectError("Choose at least one numeric field to interpolate (FIELDS).")
+    fields = _checked_fields(fields)
     _check_parameters(power, neighbors, radius)
     frame, xy = read_points(points, None, layer, "INPUT", feedback, columns=fields)
     crs, attributes = frame.crs, {field: frame[field] for field in fields}
@@ -237,6 +239,19 @@ def interpolate_points(points, fields, output, pixel_size, extent=None, power=2.
 
 
 # --------------------------------------------------------------------------------------------
+
+
+def _checked_fields(fields):
+    """FIELDS as a list of names; a clear error when it is empty or names a field twice."""
+    fields = [str(field) for field in (fields if not isinstance(fields, str) else [fields])]
+    if not fields:
+        raise DeepProspectError("Choose at least one numeric field to interpolate (FIELDS).")
+    repeated = [field for index, field in enumerate(fields) if field in fields[:index]]
+    if repeated:
+        raise DeepProspectError(
+            "FIELDS names {} more than once; each field becomes one band named after it, so choose each field "
+            "once.".format(", ".join(sorted(set(repeated)))))
+    return fields
 
 
 def _check_parameters(power, neighbors, radius):
@@ -282,6 +297,27 @@ def _numeric_column(series, field, log10, feedback):
     return values, int(len(values) - usable.sum())
 
 
+def _leave_one_out(points, values, power, neighbors, radius, label, feedback):
+    """Leave-one-out RMSE per column of ``values`` (n, n_fields) at distinct ``points``: a list of
+    floats in the values' units, or of None (JSON null) with the reason in the log when no sample can
+    be predicted from the others."""
+    if len(points) < 2:
+        feedback.warning("{}: the leave-one-out RMSE (CV_RMSE) cannot be computed: it needs at least 2 samples at "
+                         "different places, and there is {}.".format(label, len(points)))
+        return [None] * values.shape[1]
+    loo = idw_at(points, values, points, power, neighbors, radius, exclude_self=True)
+    predicted = np.isfinite(loo).all(axis=1)
+    if not predicted.any():
+        feedback.warning("{}: the leave-one-out RMSE (CV_RMSE) cannot be computed: no sample has another sample "
+                         "within RADIUS ({:g} map units).".format(label, radius))
+        return [None] * values.shape[1]
+    if not predicted.all():
+        feedback.info("{}: the leave-one-out RMSE comes from {} of {} samples; the others have no other sample "
+                      "within RADIUS.".format(label, int(predicted.sum()), len(points)))
+    errors = [loo[predicted, column] - values[predicted, column] for column in range(values.shape[1])]
+    return [float(np.sqrt(np.mean(error ** 2))) for error in errors]
+
+
 def _interpolate_columns(xy, columns, names, fields, output, transform, width, height, power, neighbors, radius,
                          crs, skipped, feedback):
     """Group fields that share the same usable samples, interpolate each group, write one GeoTIFF."""
@@ -295,15 +331,13 @@ def _interpolate_columns(xy, columns, names, fields, output, transform, width, h
     cv_rmse, evaluators = {}, []
     for members in groups.values():
         mask = masks[members[0]]
+        label = ", ".join(fields[i] for i in members)
         points, values, merged = merge_duplicates(xy[mask], np.column_stack([columns[i][mask] for i in members]))
         if merged:
-            feedback.info("{}: {} samples at already-sampled locations were averaged with them."
-                          .format(", ".join(fields[i] for i in members), merged))
-        loo = idw_at(points, values, points, power, neighbors, radius, exclude_self=True)
-        for column, i in enumerate(members):
-            error = loo[:, column] - values[:, column]
-            error = error[np.isfinite(error)]
-            cv_rmse[fields[i]] = float(np.sqrt(np.mean(error ** 2))) if len(error) else float("nan")
+            feedback.info("{}: {} samples at already-sampled locations were averaged with them.".format(label, merged))
+        check_coverage(points, transform, width, height, radius, label, feedback)
+        errors = _leave_one_out(points, values, power, neighbors, radius, label, feedback)
+        cv_rmse.update((fields[i], errors[column]) for column, i in enumerate(members))
         evaluators.append((members, tiled_idw(points, values, transform, power, neighbors, radius)))
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -321,7 +355,8 @@ def _interpolate_columns(xy, columns, names, fields, output, transform, width, h
         map_windows([], [target], compute, grid=grid, block_size=WINDOW_SIZE, tile_size=WINDOW_SIZE,
                     read=lambda block: None, feedback=feedback)
     for field, name in zip(fields, names):
-        feedback.info("{}: {} samples skipped; leave-one-out RMSE {:.6g}{}.".format(
-            name, skipped[field], cv_rmse[field], " (log10 units)" if name.endswith("_log10") else ""))
+        rmse = "not computed" if cv_rmse[field] is None else "{:.6g}".format(cv_rmse[field])
+        feedback.info("{}: {} samples skipped; leave-one-out RMSE {}{}.".format(
+            name, skipped[field], rmse, " (log10 units)" if name.endswith("_log10") else ""))
     return dict(path=str(output), band_names=names, cv_rmse=cv_rmse, skipped=skipped, width=width,
                 height=height, transform=transform, crs=crs)

@@ -238,3 +238,142 @@ def test_property_nan_or_unstorable_values_are_a_clear_error(n, bad):
     values[n // 2] = bad
     with pytest.raises(DeepProspectError, match="NaN|3.4e38"):
         idw.idw_grid(xy, values, Affine(10, 0, 0, 0, -10, 100), 10, 10)
+
+
+# ---- bad input (docs/bad_input.md) ---------------------------------------------------------------
+
+
+class _Log:
+    """A feedback that keeps the log's warnings and info lines."""
+
+    def __init__(self):
+        from deepprospect.core.feedback import Feedback
+
+        self.warnings, self.infos = [], []
+        log = self
+
+        class Recording(Feedback):
+            def warning(self, message):
+                log.warnings.append(message)
+
+            def info(self, message):
+                log.infos.append(message)
+
+        self.feedback = Recording()
+
+
+def _lattice(tmp_path, step=100.0, origin=(400000.0, 2300000.0)):
+    """25 samples on a 5 × 5 lattice of ``step`` map units (centres origin + 50 + step × i): median
+    spacing exactly ``step``."""
+    offsets = 50.0 + step * np.arange(5)
+    xy = np.array([(origin[0] + x, origin[1] + y) for y in offsets for x in offsets])
+    values = np.arange(25, dtype=np.float64) + 1.0
+    return _write_points(tmp_path / "lattice.gpkg", xy, {"Sb_con": values, "Pb_con": values * 2}), xy
+
+
+def test_extent_far_from_every_sample_with_a_radius_is_an_error(tmp_path, bad_input):
+    points, xy = _lattice(tmp_path)
+    extent = (410000.0, 2310000.0, 411000.0, 2311000.0)
+    # nearest cell centre (410050, 2310050) to the nearest sample (400450, 2300450): 9600 √2 map units
+    nearest = math.hypot(9600.0, 9600.0)
+    with pytest.raises(DeepProspectError) as error:
+        idw.interpolate_points(points, ["Sb_con"], tmp_path / "far.tif", 100.0, extent=extent, radius=500.0)
+    message = str(error.value)
+    assert message == (
+        "Sb_con: no cell of the EXTENT is within RADIUS (500 map units) of a sample: the nearest sample is {:.6g} map "
+        "units from the nearest cell centre, so the raster would be empty. The samples cover x 400050 to 400450, "
+        "y 2300050 to 2300450: choose an EXTENT that overlaps them, leave EXTENT empty, or enlarge RADIUS."
+        .format(nearest))
+    assert not list(tmp_path.glob("*.tif*"))
+    bad_input("IDW with an EXTENT far from every sample (RADIUS set)", "error", message)
+
+
+def test_extent_far_from_every_sample_without_radius_is_an_error(tmp_path, bad_input):
+    points, xy = _lattice(tmp_path)
+    extent = (410000.0, 2310000.0, 411000.0, 2311000.0)
+    with pytest.raises(DeepProspectError) as error:
+        idw.interpolate_points(points, ["Sb_con", "Pb_con"], tmp_path / "far.tif", 100.0, extent=extent)
+    message = str(error.value)
+    assert message == (
+        "Sb_con, Pb_con: the EXTENT holds no sample and its nearest cell centre is {:.6g} map units from the nearest "
+        "sample (more than 3 × the median sample spacing of 100), so every cell would be an extrapolation of distant "
+        "samples, an almost flat raster. The samples cover x 400050 to 400450, y 2300050 to 2300450: choose an "
+        "EXTENT that overlaps them, or leave EXTENT empty.".format(math.hypot(9600.0, 9600.0)))
+    assert not list(tmp_path.glob("*.tif*"))
+    bad_input("IDW with an EXTENT far from every sample (no RADIUS)", "error", message)
+
+
+def test_extent_mostly_far_from_the_samples_is_a_warning_with_the_share(tmp_path, bad_input):
+    points, xy = _lattice(tmp_path)
+    # 20 × 5 cells whose rows line up with the samples' rows: a cell is within 3 × 100 of a sample
+    # iff its centre x ≤ 400450 + 300, i.e. the first 8 columns; 12 of 20 columns (60 %) are far
+    extent = (400000.0, 2300000.0, 402000.0, 2300500.0)
+    log = _Log()
+    result = idw.interpolate_points(points, ["Sb_con"], tmp_path / "wide.tif", 100.0, extent=extent,
+                                    feedback=log.feedback)
+    message = ("Sb_con: 60% of the 20 × 5 cells are farther than 300 map units (3 × the median sample spacing of "
+               "100) from every sample; there the raster is nodata or an extrapolation of distant samples. Check "
+               "EXTENT: the samples cover x 400050 to 400450, y 2300050 to 2300450.")
+    assert log.warnings == [message]
+    written, nodata, _, _ = _read(result["path"])
+    assert written.shape == (1, 5, 20) and np.isfinite(written).all() and not (written == nodata).any()
+    bad_input("IDW with an EXTENT mostly far from the samples", "warning", message)
+    # an extent the samples cover gives no warning
+    quiet = _Log()
+    idw.interpolate_points(points, ["Sb_con"], tmp_path / "near.tif", 100.0, extent=(400000.0, 2300000.0,
+                           400500.0, 2300500.0), feedback=quiet.feedback)
+    assert quiet.warnings == []
+
+
+def test_cv_rmse_of_a_single_sample_place_is_null_and_the_log_says_why(tmp_path, bad_input):
+    import json
+
+    xy = np.array([[400100.0, 2300100.0], [400100.0, 2300100.0]])      # two samples, one place
+    points = _write_points(tmp_path / "one.gpkg", xy, {"Sb_con": [1.0, 3.0]})
+    log = _Log()
+    result = idw.interpolate_points(points, ["Sb_con"], tmp_path / "one.tif", 100.0, feedback=log.feedback)
+    assert result["cv_rmse"] == {"Sb_con": None}
+    assert json.loads(json.dumps(result["cv_rmse"], allow_nan=False)) == {"Sb_con": None}
+    message = ("Sb_con: the leave-one-out RMSE (CV_RMSE) cannot be computed: it needs at least 2 samples at "
+               "different places, and there is 1.")
+    assert log.warnings == [message]
+    assert "Sb_con: 0 samples skipped; leave-one-out RMSE not computed." in log.infos
+    written, _, _, _ = _read(result["path"])
+    assert written.shape == (1, 1, 1) and written[0, 0, 0] == 2.0      # the two samples' mean
+    bad_input("IDW's CV_RMSE with a single sample place", "warning", message)
+
+
+def test_cv_rmse_when_no_sample_has_another_within_radius_is_null(tmp_path, bad_input):
+    points, xy = _lattice(tmp_path)
+    log = _Log()
+    # 50-unit cells: every cell centre is 25 √2 from a sample, within the 50-unit RADIUS; samples are 100 apart
+    result = idw.interpolate_points(points, ["Sb_con"], tmp_path / "r.tif", 50.0, radius=50.0,
+                                    feedback=log.feedback)
+    message = ("Sb_con: the leave-one-out RMSE (CV_RMSE) cannot be computed: no sample has another sample within "
+               "RADIUS (50 map units).")
+    assert result["cv_rmse"] == {"Sb_con": None} and log.warnings == [message]
+    written, nodata, _, _ = _read(result["path"])
+    assert written.shape == (1, 8, 8) and not (written == nodata).any()
+    bad_input("IDW's CV_RMSE when no sample has a neighbour within RADIUS", "warning", message)
+
+
+def test_cv_rmse_from_part_of_the_samples_says_so(tmp_path):
+    xy = np.array([[0.0, 0.0], [10.0, 0.0], [500.0, 500.0]]) + [400000.0, 2300000.0]
+    points = _write_points(tmp_path / "three.gpkg", xy, {"Sb_con": [1.0, 3.0, 7.0]})
+    log = _Log()
+    result = idw.interpolate_points(points, ["Sb_con"], tmp_path / "t.tif", 10.0, radius=100.0, feedback=log.feedback)
+    # only the two close samples predict each other: errors 2 and -2
+    assert result["cv_rmse"]["Sb_con"] == pytest.approx(2.0, rel=1e-12)
+    assert "Sb_con: the leave-one-out RMSE comes from 2 of 3 samples; the others have no other sample within " \
+           "RADIUS." in log.infos
+
+
+def test_the_same_field_twice_is_an_error(tmp_path, bad_input):
+    points, _ = _lattice(tmp_path)
+    with pytest.raises(DeepProspectError) as error:
+        idw.interpolate_points(points, ["Sb_con", "Pb_con", "Sb_con"], tmp_path / "twice.tif", 100.0)
+    message = str(error.value)
+    assert message == ("FIELDS names Sb_con more than once; each field becomes one band named after it, so choose "
+                       "each field once.")
+    assert not list(tmp_path.glob("*.tif*"))
+    bad_input("The same field twice in IDW FIELDS", "error", message)
