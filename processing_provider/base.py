@@ -4,17 +4,19 @@ The algorithms are the QGIS front: they turn parameters into plain arguments (fi
 numbers, strings), hand them to the engine process (``engine_runner``) and turn its outputs
 back into Processing outputs. They import only qgis, qgis.PyQt and the standard library.
 """
+import re
 from pathlib import Path
 
 from qgis.core import (
-    Qgis, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingLayerPostProcessorInterface,
-    QgsProcessingUtils, QgsProject, QgsRasterFileWriter, QgsRasterPipe,
+    Qgis, QgsMessageLog, QgsProcessing, QgsProcessingAlgorithm, QgsProcessingException,
+    QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputLayerDefinition, QgsProcessingParameterFile,
+    QgsProcessingUtils, QgsProject, QgsProperty, QgsRasterFileWriter, QgsRasterPipe,
 )
 from qgis.PyQt.QtCore import QCoreApplication, QThread
 from qgis.PyQt.QtGui import QIcon
 
 from .. import engine_environment
-from . import engine_runner
+from . import engine_runner, file_checks
 
 ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "deepprospect.svg"
 STYLES_PATH = Path(__file__).resolve().parent.parent / "resources" / "styles"
@@ -92,9 +94,16 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
                 _INSTALL_PROMPT[0]()
             if not engine_environment.is_ready():
                 return False, engine_environment.not_ready_message()
+        problem = self.file_problem(parameters, context)
+        if problem:
+            return False, problem
         return super().checkParameterValues(parameters, context)
 
     def processAlgorithm(self, parameters, context, feedback):
+        # Again here: models and scripts calling ``run`` may skip checkParameterValues.
+        problem = self.file_problem(parameters, context)
+        if problem:
+            raise QgsProcessingException(problem)
         try:
             return self.execute(parameters, context, feedback)
         except engine_runner.EngineError as error:
@@ -113,6 +122,44 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
         ``outputs``: the paths the task writes, so a killed worker's partial files are removed.
         """
         return engine_runner.run_task(task, args, feedback, outputs=[o for o in outputs if o])
+
+    def file_problem(self, parameters, context):
+        """Why an output cannot be written or an input file read (the message names the parameter
+        as the dialog shows it, the path and the fix), or None. Checked before any work."""
+        for definition in self.parameterDefinitions():
+            path, check = self._file_to_check(definition, parameters, context)
+            problem = check(path) if path else None
+            if problem:
+                return "{}: {}".format(definition.description(), problem)
+        return None
+
+    def _file_to_check(self, definition, parameters, context):
+        """(path, check) for a file/folder parameter with a value the user chose, else (None, None).
+
+        Temporary outputs (QGIS's temp folder), memory layers and database destinations are not
+        checked; input layers are opened by QGIS, which reports its own errors.
+        """
+        kind, name = definition.type(), definition.name()
+        if kind == "file" and definition.behavior() == QgsProcessingParameterFile.Behavior.File:
+            extension = definition.extension()
+            return self.parameterAsFile(parameters, name, context), (
+                lambda path: file_checks.input_file_problem(path, extension))
+        if not definition.isDestination() or not _chosen(parameters.get(name, definition.defaultValue())):
+            return None, None
+        if kind == "rasterDestination":
+            return self.parameterAsOutputLayer(parameters, name, context), (
+                lambda path: file_checks.output_file_problem(path, ("tif", "tiff"), "GeoTIFF"))
+        if kind == "fileDestination":
+            extensions = tuple(dict.fromkeys(re.findall(r"\*\.(\w+)", definition.fileFilter())))
+            file_type = " or ".join(definition.fileFilter().split(";;"))
+            return self.parameterAsFileOutput(parameters, name, context), (
+                lambda path: file_checks.output_file_problem(path, extensions, file_type))
+        if kind == "folderDestination":
+            return self.parameterAsString(parameters, name, context), file_checks.output_folder_problem
+        path = self.parameterAsOutputLayer(parameters, name, context).split("|")[0]
+        if re.match(r"^[A-Za-z][\w+.-]+:", path):  # memory:, ogr:, postgres:… (not a drive letter)
+            return None, None
+        return path, file_checks.output_file_problem
 
     # Helpers for subclasses -------------------------------------------------------------
 
@@ -167,6 +214,17 @@ class _StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
         if layer is not None and Path(self.qml_path).exists():
             layer.loadNamedStyle(self.qml_path)
             layer.triggerRepaint()
+
+
+def _chosen(value):
+    """Whether a destination's raw value names a place the user chose (not empty, not temporary)."""
+    if isinstance(value, QgsProcessingOutputLayerDefinition):
+        value = value.sink
+    if isinstance(value, QgsProperty):
+        if value.propertyType() != QgsProperty.Type.StaticProperty:
+            return True  # an expression (models): evaluated by parameterAs…
+        value = value.staticValue()
+    return value not in (None, "") and str(value) != QgsProcessing.TEMPORARY_OUTPUT
 
 
 def temporary_output(name):
