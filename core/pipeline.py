@@ -81,18 +81,20 @@ def map_windows(sources, outputs, compute, *, grid=None, block_size=DEFAULT_BLOC
     place at the end (False when the caller already holds temporaries from
     ``core.atomic.atomic_output``, e.g. for a second pass over a first pass's result).
 
-    Cancel raises ``OperationCanceled`` between windows and leaves no output behind. Returns the
-    number of windows.
+    Nodata follows :mod:`core.raster_input` (a source without nodata tag has its sentinel
+    detected, with a warning). A source that cannot be opened or read (damaged, incomplete)
+    raises a :class:`DeepProspectError` naming it. Cancel raises ``OperationCanceled`` between
+    windows; on any error no output is left behind. Returns the number of windows.
     """
     feedback = ensure_feedback(feedback)
     sources = [_as_source(source) for source in sources or ()]
     with bounded_gdal_cache(GDAL_CACHE_MB), contextlib.ExitStack() as files:
-        opened = [(files.enter_context(_open(path)), bands) for path, bands in sources]
+        opened = [(files.enter_context(_open(path)), bands, path) for path, bands in sources]
         grid = grid or _grid_of(opened[0][0])
         tile = tile_size or (dataset_tile_size(opened[0][0]) if opened else None) or OUTPUT_TILE
         blocks = list(iter_blocks(grid.width, grid.height, block_size, halo=halo, tile_size=tile))
         if read is None:
-            read = _source_reader(opened)
+            read = _source_reader(opened, feedback)
         paths = [files.enter_context(atomic_output(output.path)) if atomic else output.path for output in outputs]
         targets = [files.enter_context(_create(path, output, grid)) for path, output in zip(paths, outputs)]
         _stream(blocks, read, compute, _writer(targets), feedback)
@@ -129,12 +131,13 @@ def read_neighbourhoods(path, rows, cols, halo=0, feedback=None):
     from rasterio.windows import Window
 
     from .raster import valid_pixels
+    from .raster_input import raster_nodata, reading
 
-    feedback = ensure_feedback(feedback)
     rows = np.asarray(rows, dtype=np.int64).ravel()
     cols = np.asarray(cols, dtype=np.int64).ravel()
     with _open(path) as dataset:
-        nodata = float("nan") if dataset.nodata is None else float(dataset.nodata)
+        nodata = raster_nodata(dataset, path, feedback)
+        feedback = ensure_feedback(feedback)
         inside = np.flatnonzero((rows >= 0) & (rows < dataset.height) & (cols >= 0) & (cols < dataset.width))
         if not inside.size:
             return
@@ -152,7 +155,8 @@ def read_neighbourhoods(path, rows, cols, halo=0, feedback=None):
                 top, left = max(int(rows[group[0]]) - halo, 0), max(int(cols[group[0]]) - halo, 0)
                 bottom = min(int(rows[group[0]]) + halo + 1, dataset.height)
                 right = min(int(cols[group[0]]) + halo + 1, dataset.width)
-            data = dataset.read(window=Window(left, top, right - left, bottom - top))
+            with reading(path):
+                data = dataset.read(window=Window(left, top, right - left, bottom - top))
             yield Neighbourhood(data, valid_pixels(data, nodata), rows[group] - top, cols[group] - left, group)
 
 
@@ -166,26 +170,35 @@ def _as_source(source):
 
 
 def _open(path):
-    import rasterio
+    from .raster_input import open_raster
 
-    return rasterio.open(path)
+    return open_raster(path)
 
 
 def _grid_of(dataset):
     return Grid(dataset.width, dataset.height, dataset.crs, dataset.transform)
 
 
-def _source_reader(opened):
-    """read(block) → the sources' bands for the block's read window, and its valid-pixel mask."""
+def _source_reader(opened, feedback):
+    """read(block) → the sources' bands for the block's read window, and its valid-pixel mask
+    (nodata by :mod:`core.raster_input`'s rule, the same for every reader)."""
     from .raster import valid_pixels
+    from .raster_input import raster_nodata, reading
+
+    nodata = []
+    for dataset, bands, path in opened:
+        values = raster_nodata(dataset, path, feedback)
+        nodata.append(values if bands is None else tuple(values[band - 1] for band in bands))
 
     def read(block):
-        parts = [dataset.read(bands, window=block.read_window) for dataset, bands in opened]
+        parts = []
+        for dataset, bands, path in opened:
+            with reading(path):
+                parts.append(dataset.read(bands, window=block.read_window))
         data = parts[0] if len(parts) == 1 else np.concatenate(parts)
         valid = np.ones(data.shape[1:], dtype=bool)
-        for (dataset, _), part in zip(opened, parts):
-            nodata = dataset.nodata
-            valid &= valid_pixels(part, float("nan") if nodata is None else float(nodata))
+        for values, part in zip(nodata, parts):
+            valid &= valid_pixels(part, values)
         block.valid = valid
         return data
 

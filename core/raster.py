@@ -3,6 +3,14 @@
 An evidence stack is a float32 GeoTIFF, tiled and compressed, one band per factor, the band
 description being the factor name. Every band has the same nodata value
 (:data:`STACK_NODATA`); a pixel is valid only where every band is valid (not nodata, finite).
+
+Which value is nodata follows one rule for every reader (stack, prediction, SHAP, sampling,
+the inspector, spectral maps), in :mod:`core.raster_input`: a user's override, else the file's
+nodata tag, else a detected sentinel (a classic -9999/-99999/-32768/±3.4e38, another value far
+outside a band's data covering at least 1 % of its cells, or 0 padding the raster's border),
+taken as nodata with a warning naming the layer, the value and the cell count. NaN is always
+nodata. Rasters are opened there too: without writing ``.aux.xml`` beside them, and a damaged or
+incomplete file is a clear error naming it.
 """
 from dataclasses import dataclass
 
@@ -27,6 +35,8 @@ class StackInfo:
     width: int
     height: int
     nodata: float
+    #: nodata value per band (NaN: none), by the rule of :mod:`core.raster_input`
+    band_nodata: tuple = ()
 
     @property
     def pixel_size(self):
@@ -38,19 +48,17 @@ class StackInfo:
         return left, top - self.height * abs(self.transform.e), left + self.width * self.transform.a, top
 
 
-def read_stack_info(path):
+def read_stack_info(path, feedback=None):
     """Open an evidence stack and check it is usable; returns :class:`StackInfo`.
 
-    Raises :class:`DeepProspectError` if a band has no description (factor name), names
-    repeat, or the raster has no nodata value.
+    Raises :class:`DeepProspectError` if the file is missing, damaged or incomplete, a band has
+    no description (factor name), or names repeat. Nodata follows :mod:`core.raster_input`'s rule
+    (a stack without nodata tag has its sentinel detected; ``feedback`` gets the warning);
+    ``nodata`` is the first band's value with one (NaN when no band has one).
     """
-    import rasterio
+    from .raster_input import open_raster, raster_nodata
 
-    try:
-        dataset = rasterio.open(path)
-    except Exception as error:
-        raise DeepProspectError("Cannot open the evidence stack {}: {}".format(path, error))
-    with dataset:
+    with open_raster(path, "evidence stack") as dataset:
         names = list(dataset.descriptions)
         if any(not name for name in names):
             raise DeepProspectError(
@@ -60,17 +68,24 @@ def read_stack_info(path):
         if duplicated:
             raise DeepProspectError(
                 "The evidence stack {} repeats factor names: {}.".format(path, ", ".join(duplicated)))
-        nodata = dataset.nodata
-        if nodata is None:
-            nodata = float("nan")
-        return StackInfo(str(path), names, dataset.crs, dataset.transform, dataset.width, dataset.height, float(nodata))
+        band_nodata = raster_nodata(dataset, path, feedback)
+        nodata = next((value for value in band_nodata if not np.isnan(value)), float("nan"))
+        return StackInfo(str(path), names, dataset.crs, dataset.transform, dataset.width, dataset.height,
+                         float(nodata), band_nodata)
 
 
 def valid_pixels(block, nodata):
-    """Boolean mask (rows, cols) of pixels valid in every band of ``block`` (bands, rows, cols)."""
+    """Boolean mask (rows, cols) of pixels valid in every band of ``block`` (bands, rows, cols).
+
+    ``nodata``: one value for every band, or a sequence with one per band (NaN: none)."""
     valid = np.all(np.isfinite(block), axis=0)
-    if not np.isnan(nodata):
-        valid &= np.all(block != nodata, axis=0)
+    if np.ndim(nodata) == 0:
+        if not np.isnan(nodata):
+            valid &= np.all(block != nodata, axis=0)
+        return valid
+    for band, value in zip(block, nodata):
+        if not np.isnan(value):
+            valid &= band != value
     return valid
 
 
@@ -104,13 +119,12 @@ def sample_stack(path, xy):
     info = read_stack_info(path)
     rows, cols = points_to_pixels(info, xy)
     values = np.full((len(rows), len(info.factor_names)), np.nan)
+    inside_valid = np.zeros(len(rows), dtype=bool)
     for found in read_neighbourhoods(path, rows, cols):
-        values[found.indexes] = found.data[:, found.rows, found.cols].T.astype(np.float64)
-    bad = ~np.isfinite(values).all(axis=1)
-    if not np.isnan(info.nodata):
-        bad |= (values == info.nodata).any(axis=1)
-    values[bad] = np.nan
-    return values, ~bad, rows, cols
+        ok = found.valid[found.rows, found.cols]   # the nodata rule of core.raster_input
+        values[found.indexes[ok]] = found.data[:, found.rows[ok], found.cols[ok]].T.astype(np.float64)
+        inside_valid[found.indexes[ok]] = True
+    return values, inside_valid, rows, cols
 
 
 def write_geotiff(path, bands, transform, crs, descriptions, nodata=STACK_NODATA, dtype="float32"):
@@ -156,7 +170,7 @@ def check_factor_names(expected, found, what="model"):
 
 def bounded_gdal_cache(megabytes):
     """A ``rasterio.Env`` that lowers GDAL's block cache to ``megabytes`` (never raises it) and
-    restores it on exit.
+    restores it on exit, with GDAL's side-car files (PAM, ``.aux.xml``) off.
 
     GDAL's default cache is 5 % of RAM; window-by-window steps would otherwise fill it and their
     peak memory would grow with the raster instead of staying bounded by the window. rasterio sets
@@ -169,4 +183,5 @@ def bounded_gdal_cache(megabytes):
     current = get_gdal_config("GDAL_CACHEMAX")
     if isinstance(current, int) and 0 < current < limit:
         limit = current
-    return rasterio.Env(GDAL_CACHEMAX=limit)
+    # PAM off: nothing read inside (warped VRTs included) writes .aux.xml beside the user's files
+    return rasterio.Env(GDAL_CACHEMAX=limit, GDAL_PAM_ENABLED="NO")

@@ -9,6 +9,11 @@ size of the stack itself.
 A pixel is valid only where every band has data and, when a study-area mask is given, its
 centre lies inside the mask; everywhere else every band holds :data:`STACK_NODATA`, so all
 later steps (sampling, training, prediction) agree on the same valid area.
+
+A layer's nodata follows :mod:`core.raster_input`'s rule: the layer's ``nodata`` override
+(``NODATA_VALUES``), else its nodata tag, else a detected sentinel (with a warning). A layer not
+marked categorical that holds only a few integer codes gets a warning (bilinear resampling would
+blend its codes). A damaged or incomplete layer is a clear error naming it.
 """
 import math
 from dataclasses import dataclass
@@ -19,26 +24,56 @@ import numpy as np
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
 from .raster import STACK_NODATA, bounded_gdal_cache
+from .raster_input import class_codes, open_raster, raster_nodata, reading
 
 #: Pixels per side of a processing window (a multiple of the output's 256-pixel tiles).
 BLOCK_SIZE = 512
 #: GDAL's block cache while stacking (MB). GDAL's default (5 % of RAM) would otherwise fill with
 #: source and output blocks, and memory would grow with the size of the stack.
 GDAL_CACHE_MB = 32
+#: What a sentinel warning suggests while stacking.
+NODATA_FIX = ("If it is real data, give this layer's NODATA_VALUES entry as none; to use another value, "
+              "give that number there.")
 
 
 @dataclass
 class EvidenceLayer:
-    """One input raster: its file, the name used for a single unnamed band, and whether it holds classes."""
+    """One input raster: its file, the name used for a single unnamed band, whether it holds
+    classes, and its ``nodata`` override: None (its tag, else a detected sentinel), a number, or
+    "none" (every finite value is data)."""
 
     path: str
     name: str = ""
     categorical: bool = False
+    nodata: object = None
 
     def __post_init__(self):
         self.path = str(self.path)
         if not self.name:
             self.name = Path(self.path).stem
+        self.nodata = _nodata_override(self.nodata, self.name)
+
+
+def evidence_layers(specs):
+    """:class:`EvidenceLayer` objects from the stack task's ``layers`` (dicts with ``path`` and
+    optionally ``name``, ``categorical``, ``nodata``)."""
+    return [EvidenceLayer(spec["path"], spec.get("name") or "", bool(spec.get("categorical")), spec.get("nodata"))
+            for spec in specs]
+
+
+def _nodata_override(value, name):
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "auto")):
+        return None
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return "none"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not math.isfinite(number):
+        raise DeepProspectError("NODATA_VALUES: '{}' for layer '{}' is not a number; give a number (e.g. -9999), "
+                                "none (no nodata value) or leave it empty (the layer's own).".format(value, name))
+    return number
 
 
 @dataclass
@@ -134,12 +169,13 @@ def build_stack(layers, output, reference=None, pixel_size=None, mask=None, mask
                          .format(grid.crs.to_string()))
     for layer in layers:
         _check_overlap(layer, grid)
+    nodata = [_layer_nodata(layer, feedback) for layer in layers]
     study_area = _mask_geometries(mask, mask_layer, grid) if mask else None
     with bounded_gdal_cache(GDAL_CACHE_MB):
-        return _write_stack(layers, names, grid, output, study_area, feedback, block_size)
+        return _write_stack(layers, nodata, names, grid, output, study_area, feedback, block_size)
 
 
-def _write_stack(layers, names, grid, output, study_area, feedback, block_size):
+def _write_stack(layers, nodata, names, grid, output, study_area, feedback, block_size):
     """Warp every layer window by window onto ``grid`` (through :func:`core.pipeline.map_windows`),
     blank invalid pixels, and write the stack; the coverage check runs before the file is in place."""
     from .atomic import atomic_output
@@ -168,7 +204,7 @@ def _write_stack(layers, names, grid, output, study_area, feedback, block_size):
         with atomic_output(output) as temporary:
             map_windows([], [RasterOutput(temporary, count=len(names), descriptions=tuple(names))], blank_invalid,
                         grid=grid, block_size=block_size, tile_size=256, feedback=feedback,
-                        read=_warped_reader(sources, layers, grid), atomic=False)
+                        read=_warped_reader(sources, layers, nodata, grid), atomic=False)
             _check_coverage(names, band_owner, valid_counts, all_valid, study_area is not None)
     finally:
         for source in sources:
@@ -186,34 +222,60 @@ def _write_stack(layers, names, grid, output, study_area, feedback, block_size):
 # --------------------------------------------------------------------------------------------
 
 
-def _warped_reader(sources, layers, grid):
+def _warped_reader(sources, layers, nodata, grid):
     """read(block) → float32 (bands, rows, cols) of every layer warped onto ``grid`` for the block's
-    window, NaN where a layer has no data."""
+    window, NaN where a layer has no data (``nodata``: one value per layer, NaN: none)."""
     from rasterio.enums import Resampling
     from rasterio.vrt import WarpedVRT
 
-    def warped(source, layer, window):
+    def warped(source, layer, value, window):
         # One warped VRT per layer and window, closed at once: GDAL's warper keeps buffers per open
         # VRT, so keeping all sixteen open would cost memory in proportion to the layers' sizes.
-        with WarpedVRT(source, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
-                       resampling=Resampling.nearest if layer.categorical else Resampling.bilinear,
-                       src_nodata=source.nodata, nodata=np.nan, dtype="float32",
-                       tolerance=1e-6) as vrt:   # (almost) exact transformation, as gdalwarp -et 0
+        with reading(layer.path), WarpedVRT(
+                source, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
+                resampling=Resampling.nearest if layer.categorical else Resampling.bilinear,
+                src_nodata=_source_nodata(source, value), nodata=np.nan, dtype="float32",
+                tolerance=1e-6) as vrt:   # (almost) exact transformation, as gdalwarp -et 0
             return vrt.read(window=window)
 
     def read(block):
-        return np.concatenate([warped(source, layer, block.window) for source, layer in zip(sources, layers)])
+        return np.concatenate([warped(source, layer, value, block.window)
+                               for source, layer, value in zip(sources, layers, nodata)])
 
     return read
 
 
-def _open(path):
-    import rasterio
+def _source_nodata(source, value):
+    """GDAL's source nodata for a layer read with ``value`` (NaN: none). A tagged layer taken
+    without nodata gets NaN, which matches no value: GDAL would otherwise mask its tag anyway."""
+    if not math.isnan(value):
+        return value
+    return None if source.nodata is None else np.nan
 
-    try:
-        return rasterio.open(path)
-    except Exception as error:
-        raise DeepProspectError("Cannot open the raster {}: {}".format(path, error))
+
+def _layer_nodata(layer, feedback):
+    """The nodata value (NaN: none) ``layer`` is warped with, by :mod:`core.raster_input`'s rule
+    (warnings for a detected sentinel and, unless categorical, for codes that look like classes)."""
+    with _open(layer.path) as dataset:
+        values = raster_nodata(dataset, layer.path, feedback, layer.name, layer.nodata, NODATA_FIX)
+        codes = None if layer.categorical else class_codes(dataset, layer.path, values)
+    if codes is not None:
+        feedback.warning(
+            "Layer '{}' looks categorical: it holds only {} distinct whole numbers ({}) but is not listed in "
+            "CATEGORICAL, so it is resampled bilinearly and its codes are blended into values that are no class. "
+            "If it holds classes, list it in CATEGORICAL; if it is a measured quantity, ignore this warning."
+            .format(layer.name, len(codes), _list_codes(codes)))
+    # GDAL's warper takes one source nodata per layer: the first band's that has one
+    return next((value for value in values if not math.isnan(value)), float("nan"))
+
+
+def _list_codes(codes):
+    shown = ", ".join("{:g}".format(code) for code in codes[:10])
+    return shown + (", …" if len(codes) > 10 else "")
+
+
+def _open(path):
+    return open_raster(path)
 
 
 def _check_overlap(layer, grid):

@@ -1,4 +1,6 @@
 """deepprospect:stack — stack evidence layers onto one grid (core/stack.py)."""
+import math
+
 from qgis.core import QgsProcessing
 from qgis.core import QgsProcessingException
 from qgis.core import QgsProcessingOutputNumber
@@ -8,6 +10,7 @@ from qgis.core import QgsProcessingParameterMultipleLayers
 from qgis.core import QgsProcessingParameterNumber
 from qgis.core import QgsProcessingParameterRasterDestination
 from qgis.core import QgsProcessingParameterRasterLayer
+from qgis.core import QgsProcessingParameterString
 
 from .base import DeepProspectAlgorithm, raster_layer_path
 
@@ -27,13 +30,18 @@ class StackAlgorithm(DeepProspectAlgorithm):
         "neighbour, never averaged. The others are resampled bilinearly.\n"
         "REFERENCE: the raster whose CRS, pixel grid and extent the stack takes (default: the first layer). "
         "PIXEL_SIZE: another cell size for that extent (e.g. 444 m as in Pradhan et al. 2022).\n"
-        "MASK: optional study-area polygons; pixels outside are left empty.\n\n"
+        "MASK: optional study-area polygons; pixels outside are left empty.\n"
+        "NODATA_VALUES: the nodata value of each layer, in the order of LAYERS, separated by commas (e.g. "
+        "\"-9999, none, \" ), or one value for all: a number, none (every value is data) or empty (the layer's own). "
+        "A layer without a nodata value of its own that uses a sentinel (-9999, -99999, -3.4e38, or 0 padding the "
+        "border) has it detected and taken as nodata, with a warning in the log; give none here if it is real data.\n\n"
         "A pixel counts as valid only where every layer has data (and inside the mask); elsewhere all "
         "bands are nodata. The log gives, for each factor, the share of the grid where it has data."
     )
 
     LAYERS, CATEGORICAL, REFERENCE = "LAYERS", "CATEGORICAL", "REFERENCE"
     PIXEL_SIZE, MASK, OUTPUT = "PIXEL_SIZE", "MASK", "OUTPUT"
+    NODATA_VALUES = "NODATA_VALUES"
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterMultipleLayers(
@@ -48,6 +56,9 @@ class StackAlgorithm(DeepProspectAlgorithm):
             optional=True, minValue=0.0))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.MASK, self.tr("Study area mask"), [QgsProcessing.SourceType.TypeVectorPolygon], optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.NODATA_VALUES, self.tr("Nodata value per layer (comma-separated: number, none or empty)"),
+            optional=True))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Evidence stack")))
         self.addOutput(QgsProcessingOutputString("FACTOR_NAMES", self.tr("Factor names (comma-separated)")))
         self.addOutput(QgsProcessingOutputNumber("VALID_FRACTION", self.tr("Fraction of valid pixels")))
@@ -62,8 +73,10 @@ class StackAlgorithm(DeepProspectAlgorithm):
             raise QgsProcessingException(self.tr(
                 "CATEGORICAL must only list layers that are also in LAYERS; not in LAYERS: {}").format(
                     ", ".join(sorted(categorical[source].name() for source in unknown))))
+        nodata = self.nodata_values(self.parameterAsString(parameters, self.NODATA_VALUES, context), layers)
         evidence = [{"path": raster_layer_path(layer, self.tr), "name": layer.name(),
-                     "categorical": layer.source() in categorical} for layer in layers]
+                     "categorical": layer.source() in categorical, "nodata": value}
+                    for layer, value in zip(layers, nodata)]
         reference = None
         if parameters.get(self.REFERENCE) not in (None, ""):
             reference = self.raster_path(parameters, self.REFERENCE, context)
@@ -79,3 +92,32 @@ class StackAlgorithm(DeepProspectAlgorithm):
             "mask_layer": mask_layer}, feedback, outputs=[output])
         return {self.OUTPUT: result["path"], "FACTOR_NAMES": ",".join(result["factor_names"]),
                 "VALID_FRACTION": result["valid_fraction_all"]}
+
+    def nodata_values(self, text, layers):
+        """NODATA_VALUES → one entry per layer: None (the layer's own), "none" or a number."""
+        entries = [entry.strip() for entry in (text or "").replace(";", ",").split(",")]
+        if not any(entries):
+            return [None] * len(layers)
+        if len(entries) == 1:
+            entries = entries * len(layers)
+        if len(entries) != len(layers):
+            raise QgsProcessingException(self.tr(
+                "NODATA_VALUES has {} entries but LAYERS has {} layers: give one value per layer, in the order of "
+                "LAYERS (leave an entry empty for a layer's own nodata), or a single value for all.").format(
+                    len(entries), len(layers)))
+        values = []
+        for entry, layer in zip(entries, layers):
+            if entry.lower() in ("", "auto"):
+                values.append(None)
+            elif entry.lower() == "none":
+                values.append("none")
+            else:
+                try:
+                    values.append(float(entry))
+                    if not math.isfinite(values[-1]):
+                        raise ValueError(entry)
+                except ValueError:
+                    raise QgsProcessingException(self.tr(
+                        "NODATA_VALUES: '{}' for layer '{}' is not a number; give a number (e.g. -9999), none (no "
+                        "nodata value) or leave it empty (the layer's own).").format(entry, layer.name()))
+        return values
