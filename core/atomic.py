@@ -9,6 +9,8 @@ import shutil
 import uuid
 from pathlib import Path
 
+from .errors import DeepProspectError
+
 
 @contextlib.contextmanager
 def atomic_output(path):
@@ -48,6 +50,33 @@ def atomic_folder(path):
     finally:
         if temporary.exists():
             shutil.rmtree(temporary)
+
+
+def check_writable(paths):
+    """Raise :class:`DeepProspectError` unless every output file in ``paths`` (None skipped) can be
+    written: not a folder, its folder writable or creatable. Called before long work (training),
+    so a bad path fails in a second, not after the work. The QGIS front checks the same before
+    starting the engine; this covers scripts that call the tasks directly.
+
+    Writability is probed by creating and removing a file: ``os.access`` says yes to root even
+    for an immutable folder.
+    """
+    for path in (Path(p) for p in paths if p):
+        if path.is_dir():
+            raise DeepProspectError("The output {} is an existing folder; give a file name inside it.".format(path))
+        folder = path.parent
+        while not folder.exists() and folder.parent != folder:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise DeepProspectError("The output {} cannot be written: {} is a file, not a folder. Choose another "
+                                    "folder.".format(path, folder))
+        probe = folder / ".{}.{}.write-test".format(path.name, uuid.uuid4().hex[:8])
+        try:
+            probe.touch(exist_ok=False)
+            probe.unlink()
+        except OSError as error:
+            raise DeepProspectError("The output {} cannot be written ({}: {}). Choose a folder you can write "
+                                    "to.".format(path, folder, error.strerror or error)) from None
 
 
 def _sidecars(path):

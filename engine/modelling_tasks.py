@@ -15,6 +15,7 @@ def train(args, feedback):
     """args: stack, points, the TRAINING_OPTIONS, and ``settings`` (``catalog.TrainingSettings.to_dict()``;
     scripts may instead give the settings' fields beside the other arguments) → bundle/report paths
     and validation metrics."""
+    from ..core.atomic import check_writable
     from ..models.training import checked_settings, train_model
 
     values = args.get("settings")
@@ -22,6 +23,7 @@ def train(args, feedback):
         values = {name: value for name, value in args.items() if name not in ("stack", "points") + TRAINING_OPTIONS}
     settings = checked_settings(values)     # TrainingSettings.from_dict, with clear errors
     options = {name: args[name] for name in TRAINING_OPTIONS if name in args}
+    check_writable([options.get("output_model"), options.get("output_report")])  # before, not after, training
     result = train_model(args["stack"], args["points"], settings, feedback=feedback, **options)
     return {"model_path": result.model_path, "report_path": result.report_path, "accuracy": result.accuracy,
             "roc_auc": result.roc_auc, "f1": result.f1}
