@@ -27,7 +27,8 @@ def read_points(path, crs=None, layer=None, name="DEPOSITS", feedback=None, colu
 
     Returns ``(frame, xy)``: the GeoDataFrame with one row per point (multipoints exploded, each
     part keeping the feature's attributes; other geometries replaced by a representative point,
-    with a warning) and their map coordinates, float array (n, 2).
+    with a warning; features without a geometry skipped, with a warning) and their map
+    coordinates, float array (n, 2).
     Raises :class:`DeepProspectError` when the file cannot be read or has no geometry.
     """
     feedback = ensure_feedback(feedback)
@@ -36,6 +37,11 @@ def read_points(path, crs=None, layer=None, name="DEPOSITS", feedback=None, colu
         _check_columns(path, options, columns, name)
         options["columns"] = list(columns)
     frame = _read_features(path, options, name)
+    located = _located(frame)
+    if not located.all():
+        feedback.warning("{} of {} features of {} have no geometry (an empty or missing point) and were skipped."
+                         .format(int((~located).sum()), len(frame), name))
+        frame = frame[located]
     if frame.empty:
         raise DeepProspectError("{} has no features with a geometry: choose a layer of points.".format(name))
     if crs is not None:
@@ -71,6 +77,7 @@ def read_polygons(path, layer=None, name="MASK"):
     read, has no geometry, or holds anything but polygons. ``name``: the parameter named in errors.
     """
     frame = _read_features(path, {} if not layer else {"layer": layer}, name)
+    frame = frame[_located(frame)]
     if not len(frame):
         raise DeepProspectError("The {} layer has no polygons; draw the study area or leave {} empty."
                                 .format(name, name))
@@ -81,14 +88,21 @@ def read_polygons(path, layer=None, name="MASK"):
 
 
 def _read_features(path, options, name):
-    """The features of ``path`` that have a geometry; a clear error when the file cannot be read."""
+    """The features of ``path`` (with or without a geometry); a clear error when the file cannot be read."""
     import geopandas as gpd
 
     try:
-        frame = gpd.read_file(path, **options)
+        return gpd.read_file(path, **options)
     except (OSError, RuntimeError, ValueError) as error:      # pyogrio's errors are RuntimeErrors
         raise DeepProspectError("Cannot read {} from {}: {}".format(name, path, error))
-    return frame[~frame.geometry.is_empty & frame.geometry.notna()]
+
+
+def _located(frame):
+    """Bool (n,): which features of ``frame`` have a geometry (neither missing nor empty)."""
+    import shapely
+
+    geometries = np.asarray(frame.geometry.array, dtype=object)
+    return ~(shapely.is_missing(geometries) | shapely.is_empty(geometries))
 
 
 def _check_columns(path, options, columns, name):

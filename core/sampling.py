@@ -11,6 +11,7 @@ each sits at its pixel's centre, so at most one falls on any pixel. The pixels a
 row-major order and the ranks drawn with ``numpy.random.default_rng(seed)``: the same stack,
 deposits and seed always give the same points, however the stack is read.
 Every point carries the stack's factor values as attributes (the training table).
+Deposits on one pixel count once: the first is kept and a warning says how many were merged.
 """
 import numpy as np
 
@@ -32,7 +33,8 @@ def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1,
     exclusion radius around every deposit (map units). Returns a dict: ``deposit_xy`` and
     ``deposit_values`` (usable deposits and their factor values, (m, 2) and (m, n_factors)),
     ``non_deposit_xy``, ``non_deposit_values``, ``factor_names``, ``dropped`` (deposits outside the
-    stack or on nodata), ``available`` (pixels that could hold a non-deposit).
+    stack or on nodata), ``merged`` (deposits on a cell that already holds one: one per cell is kept,
+    with a warning), ``available`` (pixels that could hold a non-deposit).
     Raises :class:`DeepProspectError` when fewer than ``count`` pixels are available.
     """
     feedback = ensure_feedback(feedback)
@@ -52,6 +54,7 @@ def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1,
         raise DeepProspectError(
             "None of the {} deposits lies on a valid pixel of the evidence stack. Check that the deposits and the "
             "stack cover the same area (and their CRSs).".format(len(xy)))
+    usable, merged = one_per_cell(usable, rows * info.width + cols, "deposits", feedback)
     count = int(count) if count else int(usable.sum())
     if count < 0:
         raise DeepProspectError("COUNT must be positive (got {}).".format(count))
@@ -67,7 +70,27 @@ def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1,
     feedback.set_progress(100)
     return dict(
         deposit_xy=xy[usable], deposit_values=values[usable], factor_names=info.factor_names, crs=info.crs,
-        non_deposit_xy=chosen_xy, non_deposit_values=chosen_values, dropped=dropped, available=int(available))
+        non_deposit_xy=chosen_xy, non_deposit_values=chosen_values, dropped=dropped, merged=merged,
+        available=int(available))
+
+
+def one_per_cell(keep, cells, what, feedback):
+    """Keep the first of the points ``keep`` (bool (n,)) on each stack cell ``cells`` (int (n,), row-major
+    index) and warn how many were merged, so a cell is never counted twice.
+
+    ``what`` names the points in the warning (e.g. "deposits"). Returns the new mask and the number
+    of points merged into another one on their cell.
+    """
+    chosen = np.flatnonzero(keep)
+    unique, first, counts = np.unique(cells[chosen], return_index=True, return_counts=True)
+    merged = int(len(chosen) - len(unique))
+    if merged:
+        feedback.warning("{} {} lie on a stack cell that already holds another of them and were merged into it: one "
+                         "point per cell is kept ({} cells held more than one).".format(
+                             merged, what, int((counts > 1).sum())))
+    kept = np.zeros_like(keep)
+    kept[chosen[first]] = True
+    return kept, merged
 
 
 class _Candidates:

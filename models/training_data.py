@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import DeepProspectError
+from ..core.feedback import ensure_feedback
 from ..core.patches import extract_patches
 from ..core.pipeline import read_neighbourhoods
 from ..core.points import read_points
 from ..core.raster import read_stack_info, sample_stack
+from ..core.sampling import one_per_cell
 
 #: Fewest points of each class training accepts.
 MIN_PER_CLASS = 10
@@ -42,8 +44,10 @@ def read_training_points(stack_path, points_path, label_field="label", layer=Non
     it (``core.points.read_points``, with a warning). Raises :class:`DeepProspectError` when
     the layer cannot be read, the label field is missing
     or holds values other than 0/1, a class has fewer than :data:`MIN_PER_CLASS` points, or
-    points fall outside the stack or on nodata.
+    points fall outside the stack or on nodata. Deposits on one stack cell count once, non-deposits
+    on a deposit's cell are left out (:func:`_one_point_per_cell`, with warnings).
     """
+    feedback = ensure_feedback(feedback)
     stack = read_stack_info(stack_path)
     frame, xy = read_points(points_path, stack.crs, layer, "POINTS", feedback)
     if label_field not in frame.columns:
@@ -53,13 +57,6 @@ def read_training_points(stack_path, points_path, label_field="label", layer=Non
             "deposits and 0 for non-deposits, or build the points with deepprospect:sample_negatives."
             .format(label_field, ", ".join(fields) or "none"))
     labels = _labels(frame[label_field], label_field)
-    for value, name in ((1, "deposits"), (0, "non-deposits")):
-        count = int(np.sum(labels == value))
-        if count < MIN_PER_CLASS:
-            raise DeepProspectError(
-                "Only {} {} ({} = {}) among the training points; at least {} of each class are needed to train "
-                "and validate. Add known occurrences, or sample more non-deposits with "
-                "deepprospect:sample_negatives.".format(count, name, label_field, value, MIN_PER_CLASS))
     values, inside, rows, cols = sample_stack(stack_path, xy)
     if not inside.all():
         bad = np.flatnonzero(~inside)
@@ -68,7 +65,41 @@ def read_training_points(stack_path, points_path, label_field="label", layer=Non
             "{} of {} training points fall outside the evidence stack or on its nodata pixels (e.g. {}). Clip the "
             "points to the stack's valid area (or extend the stack) and train again.".format(
                 len(bad), len(xy), examples))
+    keep = _one_point_per_cell(labels, rows * stack.width + cols, feedback)
+    xy, labels, values, rows, cols = xy[keep], labels[keep], values[keep], rows[keep], cols[keep]
+    _check_class_counts(labels, label_field)
     return TrainingData(xy, labels, values, rows, cols, list(stack.factor_names), stack, str(points_path))
+
+
+def _one_point_per_cell(labels, cells, feedback):
+    """Which points (bool (n,)) training keeps on the stack cells ``cells`` (row-major indices), each
+    case with a warning: one deposit per cell (a deposit is counted once); no non-deposit on a
+    deposit's cell (a cell cannot be both, and the known deposit wins). Non-deposits sharing a cell
+    are kept (randomly drawn background may repeat a cell; the warning says how often)."""
+    deposits, _ = one_per_cell(labels == 1, cells, "deposits", feedback)
+    conflict = (labels == 0) & np.isin(cells, cells[labels == 1])
+    if conflict.any():
+        feedback.warning(
+            "{} non-deposits lie on a stack cell that also holds a deposit ({} cells) and were left out: a cell cannot "
+            "be both. Check LABEL_FIELD and the points.".format(int(conflict.sum()), len(np.unique(cells[conflict]))))
+    barren = (labels == 0) & ~conflict
+    _, counts = np.unique(cells[barren], return_counts=True)
+    if (counts > 1).any():
+        feedback.warning(
+            "{} non-deposits lie on a stack cell that already holds another non-deposit ({} cells); they are kept, so "
+            "those cells weigh more in training. deepprospect:sample_negatives draws at most one per cell."
+            .format(int((counts - 1).sum()), int((counts > 1).sum())))
+    return deposits | barren
+
+
+def _check_class_counts(labels, label_field):
+    for value, name in ((1, "deposits"), (0, "non-deposits")):
+        count = int(np.sum(labels == value))
+        if count < MIN_PER_CLASS:
+            raise DeepProspectError(
+                "Only {} {} ({} = {}) among the training points; at least {} of each class are needed to train "
+                "and validate. Add known occurrences, or sample more non-deposits with "
+                "deepprospect:sample_negatives.".format(count, name, label_field, value, MIN_PER_CLASS))
 
 
 def training_statistics(values):

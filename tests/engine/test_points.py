@@ -55,3 +55,17 @@ def test_multipoints_explode_and_missing_fields_are_named(tmp_path):
     assert list(frame["grade"]) == [0.0, 0.0, 1.0]
     with pytest.raises(DeepProspectError, match="INPUT has no field Au_ppm; its fields are: grade"):
         read_points(path, columns=["Au_ppm"], name="INPUT")
+
+
+def test_features_without_geometry_are_skipped_with_a_warning(tmp_path, bad_input):
+    path = _layer(tmp_path / "holes.gpkg", "EPSG:32645", [Point(1, 2), None, Point(3, 4), Point()])
+    feedback = Recorder()
+    frame, xy = read_points(path, "EPSG:32645", name="DEPOSITS", feedback=feedback)
+    np.testing.assert_array_equal(xy, [[1, 2], [3, 4]])
+    assert list(frame["grade"]) == [0.0, 2.0]
+    message = "2 of 4 features of DEPOSITS have no geometry (an empty or missing point) and were skipped."
+    assert feedback.warnings == [message]
+    bad_input("Point features with an empty or missing geometry", "warning", message)
+    empty = _layer(tmp_path / "none.gpkg", "EPSG:32645", [None, None])
+    with pytest.raises(DeepProspectError, match="DEPOSITS has no features with a geometry"):
+        read_points(empty, "EPSG:32645", name="DEPOSITS", feedback=Recorder())

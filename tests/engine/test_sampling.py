@@ -172,6 +172,8 @@ def test_property_odd_inputs_give_valid_points_or_clear_error(case, tmp_path_fac
     inside = located & (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
     usable = inside.copy()
     usable[inside] = ~case["nodata"][rows[inside], cols[inside]]
+    # deposits on one cell count once
+    distinct = len(set(zip(rows[usable], cols[usable])))
     grid_rows, grid_cols = np.mgrid[0:height, 0:width]
     centres = np.column_stack([(grid_cols.ravel() + 0.5) * 10, height * 10 - (grid_rows.ravel() + 0.5) * 10])
     allowed = ~case["nodata"].ravel()
@@ -179,7 +181,7 @@ def test_property_odd_inputs_give_valid_points_or_clear_error(case, tmp_path_fac
     if case["min_distance"] and located.any():
         nearest = np.sqrt(((centres[:, None, :] - xy[located][None]) ** 2).sum(-1)).min(axis=1)
         allowed &= nearest > case["min_distance"]
-    wanted = case["count"] or int(usable.sum())
+    wanted = case["count"] or distinct
     try:
         result = sampling.choose_non_deposits(path, xy, case["count"], case["min_distance"], case["seed"])
     except DeepProspectError as error:
@@ -190,7 +192,8 @@ def test_property_odd_inputs_give_valid_points_or_clear_error(case, tmp_path_fac
             assert wanted > allowed.sum() and "at most {} non-deposits".format(int(allowed.sum())) in message
         return
     assert usable.any() and wanted <= allowed.sum()
-    assert len(result["deposit_xy"]) == usable.sum() and result["dropped"] == len(xy) - usable.sum()
+    assert len(result["deposit_xy"]) == distinct and result["dropped"] == len(xy) - usable.sum()
+    assert result["merged"] == usable.sum() - distinct
     chosen = result["non_deposit_xy"]
     assert len(chosen) == wanted
     flat = np.floor((height * 10 - chosen[:, 1]) / 10).astype(int) * width + np.floor(chosen[:, 0] / 10).astype(int)
@@ -198,3 +201,63 @@ def test_property_odd_inputs_give_valid_points_or_clear_error(case, tmp_path_fac
     np.testing.assert_array_equal(result["non_deposit_values"][:, 0], data[0].ravel()[flat])
     again = sampling.choose_non_deposits(path, xy, case["count"], case["min_distance"], case["seed"])
     np.testing.assert_array_equal(again["non_deposit_xy"], chosen)
+
+
+# ---- bad input (docs/bad_input.md) ---------------------------------------------------------------
+
+
+class _Log:
+    """A feedback that keeps the log's warnings."""
+
+    def __init__(self):
+        from deepprospect.core.feedback import Feedback
+
+        self.warnings = []
+        log = self
+
+        class Recording(Feedback):
+            def warning(self, message):
+                log.warnings.append(message)
+
+        self.feedback = Recording()
+
+
+def _small_stack(tmp_path):
+    """A 10 × 10 stack of 10-unit cells (x 0…100, y 0…100), two bands, all valid."""
+    from affine import Affine
+
+    data = np.arange(200, dtype=np.float32).reshape(2, 10, 10)
+    return write_geotiff(tmp_path / "small.tif", data, Affine(10, 0, 0, 0, -10, 100), "EPSG:32645", ["A", "B"])
+
+
+def test_two_deposits_on_one_cell_count_once_with_a_warning(tmp_path, bad_input):
+    import geopandas as gpd
+
+    stack = _small_stack(tmp_path)
+    # cell (row 2, col 3) holds 3 deposits, cell (5, 5) 2, cell (8, 1) 1: 3 merged, 2 cells with more than one
+    xy = np.array([[31, 72], [33, 78], [39, 71], [51, 45], [58, 42], [12, 13]], dtype=float)
+    path = tmp_path / "deposits.gpkg"
+    gpd.GeoDataFrame({"name": list("abcdef")}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+                     crs="EPSG:32645").to_file(path, driver="GPKG")
+    log = _Log()
+    table = sampling.sample_training_points(stack, str(path), seed=1, feedback=log.feedback)
+    message = ("3 deposits lie on a stack cell that already holds another of them and were merged into it: one point "
+               "per cell is kept (2 cells held more than one).")
+    assert log.warnings == [message]
+    deposits = table[table["label"] == 1]
+    # the first deposit of each cell is kept, and COUNT defaults to the 3 distinct deposits
+    np.testing.assert_array_equal(np.column_stack([deposits.geometry.x, deposits.geometry.y]), xy[[0, 3, 5]])
+    assert (table["label"] == 0).sum() == 3
+    chosen = sampling.choose_non_deposits(stack, xy, 5, seed=1)
+    assert chosen["merged"] == 3 and chosen["dropped"] == 0 and len(chosen["deposit_xy"]) == 3
+    bad_input("Two deposits on one cell (sample_negatives)", "warning", message)
+
+
+def test_deposits_outside_the_stack_are_left_out_with_a_warning(tmp_path, bad_input):
+    stack = _small_stack(tmp_path)
+    xy = np.array([[15, 15], [55, 55], [250, 55], [np.nan, 3]], dtype=float)
+    log = _Log()
+    chosen = sampling.choose_non_deposits(stack, xy, 4, seed=2, feedback=log.feedback)
+    message = "2 of 4 deposits lie outside the evidence stack or on nodata pixels and were left out."
+    assert log.warnings == [message] and chosen["dropped"] == 2 and len(chosen["deposit_xy"]) == 2
+    bad_input("Deposits outside the evidence stack (sample_negatives)", "warning", message)
