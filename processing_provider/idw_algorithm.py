@@ -1,5 +1,6 @@
 """deepprospect:idw — IDW interpolation of geochemical samples (core/idw.py)."""
 import json
+import math
 
 from qgis.core import QgsProcessing
 from qgis.core import QgsProcessingException
@@ -32,9 +33,17 @@ class IdwAlgorithm(DeepProspectAlgorithm):
         "LOG10: interpolate the logarithm of the concentrations, better for skewed (log-normal) "
         "geochemistry; the band is then named e.g. Sb_con_log10.\n\n"
         "Empty or non-numeric values are skipped and counted in the log. Samples at the same place are "
-        "averaged. The log and the CV_RMSE output give each field's leave-one-out cross-validation "
-        "error (each sample predicted from the others): compare it across powers or neighbour counts "
-        "to choose the settings. The layer must be in a projected CRS (metres), not in degrees."
+        "averaged. Each field may be chosen once. The log and the CV_RMSE output give each field's "
+        "leave-one-out cross-validation error (each sample predicted from the others): compare it across "
+        "powers or neighbour counts to choose the settings. CV_RMSE is null for a field when it cannot be "
+        "computed (fewer than 2 sample places, or no sample with another one within RADIUS); the log says why. "
+        "The layer must be in a projected CRS (metres), not in degrees.\n\n"
+        "An EXTENT far from the samples is refused before anything is written: with a RADIUS, when no cell "
+        "is within RADIUS of a sample (the raster would be empty); without one, when the EXTENT holds no "
+        "sample and its nearest cell is farther than 3 × the median sample spacing (the distance from a "
+        "sample to its nearest neighbour) from every sample (the raster would be a flat extrapolation). "
+        "When more than half of the cells are that far from every sample (or beyond RADIUS, if smaller), "
+        "the raster is written and the log warns with the share of such cells."
     )
 
     INPUT, FIELDS, PIXEL_SIZE, EXTENT = "INPUT", "FIELDS", "PIXEL_SIZE", "EXTENT"
@@ -89,4 +98,11 @@ class IdwAlgorithm(DeepProspectAlgorithm):
             "neighbors": self.parameterAsInt(parameters, self.NEIGHBORS, context),
             "radius": self.parameterAsDouble(parameters, self.RADIUS, context),
             "log10": self.parameterAsBool(parameters, self.LOG10, context)}, feedback, outputs=[output])
-        return {self.OUTPUT: result["path"], "CV_RMSE": json.dumps(result["cv_rmse"])}
+        return {self.OUTPUT: result["path"], "CV_RMSE": cv_rmse_json(result["cv_rmse"])}
+
+
+def cv_rmse_json(cv_rmse):
+    """The CV_RMSE output: JSON field → RMSE, null where it could not be computed (never NaN, which
+    is not JSON)."""
+    return json.dumps({field: value if isinstance(value, (int, float)) and math.isfinite(value) else None
+                       for field, value in cv_rmse.items()}, allow_nan=False)

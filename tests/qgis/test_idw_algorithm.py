@@ -72,3 +72,76 @@ def test_qgis_process_runs_idw(province, tmp_path):
     assert set(json.loads(results["CV_RMSE"])) == {"Sb_con", "As_con"}
     _, nodata, names, info = read_raster(output)
     assert names == ["Sb_con", "As_con"] and nodata == STACK_NODATA and info["epsg"] == 32645
+
+
+# ---- bad input (docs/bad_input.md) ---------------------------------------------------------------
+
+
+def _strict_json(text):
+    """json.loads that refuses NaN and ±Infinity (not JSON, though Python's json accepts them)."""
+    def refuse(constant):
+        raise ValueError("not JSON: {}".format(constant))
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_cv_rmse_that_cannot_be_computed_is_json_null_through_qgis_process(tmp_path, bad_input):
+    from reference import qgis_process
+
+    # two samples at one place: one sample place, nothing to leave out
+    points = write_points(tmp_path / "one.gpkg", [[400100.0, 2300100.0], [400100.0, 2300100.0]],
+                          {"Sb_con": [1.0, 3.0]})
+    output = tmp_path / "one.tif"
+    completed = qgis_process("--json", "run", "deepprospect:idw", "--", "INPUT={}".format(points), "FIELDS=Sb_con",
+                             "PIXEL_SIZE=100", "OUTPUT={}".format(output))
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    document = _strict_json(completed.stdout[completed.stdout.index("{"):])
+    assert _strict_json(document["results"]["CV_RMSE"]) == {"Sb_con": None}
+    message = ("Sb_con: the leave-one-out RMSE (CV_RMSE) cannot be computed: it needs at least 2 samples at "
+               "different places, and there is 1.")
+    log = document["log"]
+    assert message in log.get("errors", []) + log.get("warnings", []) + log.get("info", [])
+    data, nodata, names, _ = read_raster(output)
+    assert names == ["Sb_con"] and data.shape == (1, 1, 1) and data[0, 0, 0] == 2.0
+    bad_input("IDW's CV_RMSE when it cannot be computed (qgis_process --json)", "warning", message)
+
+
+def test_cv_rmse_output_never_holds_nan():
+    from deepprospect.processing_provider.idw_algorithm import cv_rmse_json
+
+    text = cv_rmse_json({"Sb_con": float("nan"), "Pb_con": 1.5, "As_con": None, "Cu_con": float("inf")})
+    assert _strict_json(text) == {"Sb_con": None, "Pb_con": 1.5, "As_con": None, "Cu_con": None}
+
+
+def test_extent_far_from_the_samples_is_refused_in_processing(qgis_app, tmp_path, bad_input):
+    import processing
+    import pytest
+    from qgis.core import QgsProcessingException
+
+    xy, values = _random_samples(4, n=40, size=2000.0)
+    points = write_points(tmp_path / "samples.gpkg", xy, {"Pb_con": values})
+    extent_text = "{},{},{},{} [{}]".format(500000.0, 501000.0, 2400000.0, 2401000.0, CRS)
+    with pytest.raises(QgsProcessingException) as error:
+        processing.run("deepprospect:idw", {
+            "INPUT": points + "|layername=samples", "FIELDS": ["Pb_con"], "PIXEL_SIZE": 100.0,
+            "EXTENT": extent_text, "RADIUS": 1000.0, "OUTPUT": str(tmp_path / "far.tif")})
+    message = str(error.value)
+    assert "Pb_con: no cell of the EXTENT is within RADIUS (1000 map units) of a sample" in message
+    assert "choose an EXTENT that overlaps them, leave EXTENT empty, or enlarge RADIUS." in message
+    assert not list(tmp_path.glob("*.tif*"))
+    bad_input("IDW with an EXTENT far from every sample (in QGIS)", "error", message)
+
+
+def test_the_same_field_twice_is_refused_through_qgis_process(tmp_path, bad_input):
+    from reference import qgis_process
+
+    xy, values = _random_samples(5, n=30, size=2000.0)
+    points = write_points(tmp_path / "samples.gpkg", xy, {"Pb_con": values})
+    completed = qgis_process("--json", "run", "deepprospect:idw", "--", "INPUT={}".format(points),
+                             "FIELDS=Pb_con", "FIELDS=Pb_con", "PIXEL_SIZE=100",
+                             "OUTPUT={}".format(tmp_path / "twice.tif"))
+    message = ("FIELDS names Pb_con more than once; each field becomes one band named after it, so choose each "
+               "field once.")
+    assert completed.returncode != 0 and message in completed.stdout + completed.stderr
+    assert not list(tmp_path.glob("*.tif*"))
+    bad_input("The same field twice in IDW FIELDS (qgis_process)", "error", message)
