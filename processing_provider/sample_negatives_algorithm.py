@@ -33,7 +33,8 @@ class SampleNegativesAlgorithm(DeepProspectAlgorithm):
         "SEED: the same seed gives the same points.\n\n"
         "Non-deposits are placed at pixel centres of valid stack pixels (data in every band), at most one "
         "per pixel and never on a deposit's pixel. Deposits outside the stack or on empty pixels are left "
-        "out, and the log says how many. Deposits in another CRS are transformed to the stack's CRS. If "
+        "out, and the log says how many. Several deposits on one pixel count once (the first is kept) and "
+        "the log says how many were merged. Deposits in another CRS are transformed to the stack's CRS. If "
         "the area left cannot hold COUNT points the algorithm stops and tells you the largest possible COUNT."
     )
 
