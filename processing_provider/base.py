@@ -4,6 +4,7 @@ The algorithms are the QGIS front: they turn parameters into plain arguments (fi
 numbers, strings), hand them to the engine process (``engine_runner``) and turn its outputs
 back into Processing outputs. They import only qgis, qgis.PyQt and the standard library.
 """
+import os
 import re
 from pathlib import Path
 
@@ -104,6 +105,7 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
         problem = self.file_problem(parameters, context)
         if problem:
             raise QgsProcessingException(problem)
+        self._make_vector_output_folders(parameters, context)
         try:
             return self.execute(parameters, context, feedback)
         except engine_runner.EngineError as error:
@@ -126,12 +128,53 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
     def file_problem(self, parameters, context):
         """Why an output cannot be written or an input file read (the message names the parameter
         as the dialog shows it, the path and the fix), or None. Checked before any work."""
+        outputs = {}
         for definition in self.parameterDefinitions():
+            label = definition.description()
+            if definition.isDestination() and not definition.flags() & definition.Flag.FlagOptional \
+                    and parameters.get(definition.name(), definition.defaultValue()) in (None, ""):
+                return "{}: no file name given. Choose where to save it, or leave it as a temporary file.".format(label)
             path, check = self._file_to_check(definition, parameters, context)
             problem = check(path) if path else None
             if problem:
-                return "{}: {}".format(definition.description(), problem)
+                return "{}: {}".format(label, problem)
+            if path and definition.isDestination():
+                same = outputs.setdefault(os.path.realpath(path), label)
+                if same != label:
+                    return "{} and {} are the same file ({}): give each output its own name.".format(same, label, path)
+        return self._overwritten_input(parameters, context, outputs)
+
+    def _make_vector_output_folders(self, parameters, context):
+        # QGIS writes vector outputs itself and, unlike the engine, does not create their folder.
+        for definition in self.destinationParameterDefinitions():
+            if definition.type() in ("sink", "vectorDestination"):
+                path, _ = self._file_to_check(definition, parameters, context)
+                if path:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    def _overwritten_input(self, parameters, context, outputs):
+        """An output that would replace one of the run's own input files (the error), or None."""
+        for definition in self.parameterDefinitions():
+            if definition.isDestination() or definition.type() not in _LAYER_OR_FILE_INPUTS:
+                continue
+            for source in self._input_sources(definition, parameters, context):
+                label = outputs.get(os.path.realpath(source.split("|")[0]))
+                if label:
+                    return ("{}: {} is also an input ({}); writing it would destroy that input. Choose another "
+                            "file name.".format(label, source.split("|")[0], definition.description()))
         return None
+
+    def _input_sources(self, definition, parameters, context):
+        name = definition.name()
+        if definition.type() == "file":
+            return [self.parameterAsFile(parameters, name, context)]
+        if definition.type() == "multilayer":
+            layers = self.parameterAsLayerList(parameters, name, context)
+        elif definition.type() == "source":
+            layers = [self.parameterAsVectorLayer(parameters, name, context)]
+        else:
+            layers = [self.parameterAsLayer(parameters, name, context)]
+        return [layer.source() for layer in layers if layer is not None]
 
     def _file_to_check(self, definition, parameters, context):
         """(path, check) for a file/folder parameter with a value the user chose, else (None, None).
@@ -214,6 +257,10 @@ class _StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
         if layer is not None and Path(self.qml_path).exists():
             layer.loadNamedStyle(self.qml_path)
             layer.triggerRepaint()
+
+
+#: Parameter types whose value may name a file the run reads.
+_LAYER_OR_FILE_INPUTS = ("file", "raster", "vector", "source", "multilayer", "layer")
 
 
 def _chosen(value):
