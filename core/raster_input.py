@@ -109,6 +109,8 @@ def open_raster(path, what="raster"):
 
 def damaged(path, error):
     """The :class:`DeepProspectError` for a read of ``path`` that failed with ``error``."""
+    # rasterio's own text is "Read failed. See previous exception": GDAL's reason is its cause
+    error = error.__cause__ or error
     return DeepProspectError(
         "The raster {} is damaged or incomplete: GDAL could not read its data ({}). If it was copied or "
         "downloaded, copy it again; otherwise export it again from the program that made it.".format(path, error))
@@ -180,7 +182,7 @@ def band_nodata(dataset, path, override=None):
 def raster_nodata(dataset, path, feedback=None, name=None, override=None, fix=READER_FIX):
     """Nodata value per band (tuple of floats, NaN: none) of ``dataset`` by :func:`band_nodata`;
     a detected sentinel is reported to ``feedback`` (once per run and band) as a warning naming the
-    layer (``name``, default the file), the value and the cell count, followed by ``fix``."""
+    layer (``name``, else the file), the value and the cell count, followed by ``fix``."""
     from .feedback import Feedback
 
     rules = band_nodata(dataset, path, override)
@@ -189,14 +191,16 @@ def raster_nodata(dataset, path, feedback=None, name=None, override=None, fix=RE
             key = (id(feedback), _file_key(path), band)
             if rule.origin == "detected" and key not in _warned:
                 _warned.add(key)
-                feedback.warning(sentinel_message(name or str(path), dataset, band, rule, fix))
+                feedback.warning(sentinel_message(name, dataset, band, rule, fix))
     return tuple(rule.value for rule in rules)
 
 
 def sentinel_message(name, dataset, band, rule, fix):
     """The warning for a detected sentinel (see :func:`raster_nodata`)."""
-    where = "Layer '{}'".format(name) if dataset.count == 1 else "Layer '{}' (band {}{})".format(
-        name, band, ", " + dataset.descriptions[band - 1] if dataset.descriptions[band - 1] else "")
+    where = "Layer '{}'".format(name) if name else "The raster {}".format(dataset.name)
+    if dataset.count > 1:
+        description = dataset.descriptions[band - 1]
+        where += " (band {}{})".format(band, ", " + description if description else "")
     total = dataset.width * dataset.height
     return ("{} has no nodata value set, but the value {:g} {} {}{:,} cells ({:.1%}) while its data lie between "
             "{:.6g} and {:.6g}: it is taken as nodata. {}".format(
