@@ -271,6 +271,7 @@ def _numeric_column(series, field, log10, feedback):
     usable = np.isfinite(values)
     nulls = int(series.isna().sum())
     non_numeric = int(len(values) - usable.sum()) - nulls
+    _warn_below_detection(series[~usable & series.notna().to_numpy()], field, feedback)
     if usable.any() and (values[usable] == STACK_NODATA).any():
         codes = int((values[usable] == STACK_NODATA).sum())
         feedback.warning("{}: {} samples hold {:g}, taken as a missing-value code and skipped."
@@ -316,6 +317,17 @@ def _leave_one_out(points, values, power, neighbors, radius, label, feedback):
                       "within RADIUS.".format(label, int(predicted.sum()), len(points)))
     errors = [loo[predicted, column] - values[predicted, column] for column in range(values.shape[1])]
     return [float(np.sqrt(np.mean(error ** 2))) for error in errors]
+
+
+def _warn_below_detection(texts, field, feedback):
+    """Warn when non-numeric entries ``texts`` (a pandas Series) are below-detection values like '<0.5':
+    skipping them leaves the lowest concentrations out of the map."""
+    below = texts.astype(str).str.match(r"\s*<\s*[0-9.]").to_numpy(dtype=bool)
+    if below.any():
+        feedback.warning(
+            "{}: {} samples hold below-detection values such as '{}'; they are skipped, which leaves the lowest "
+            "concentrations out of the map. Replace them by half the detection limit (e.g. 0.25 for '<0.5') to keep "
+            "them.".format(field, int(below.sum()), str(texts[below].iloc[0]).strip()))
 
 
 def _interpolate_columns(xy, columns, names, fields, output, transform, width, height, power, neighbors, radius,

@@ -377,3 +377,18 @@ def test_the_same_field_twice_is_an_error(tmp_path, bad_input):
                        "each field once.")
     assert not list(tmp_path.glob("*.tif*"))
     bad_input("The same field twice in IDW FIELDS", "error", message)
+
+
+def test_below_detection_text_values_are_skipped_with_a_warning(tmp_path, bad_input):
+    xy, _ = _random_samples(9, n=30, size=1000.0)
+    grades = ["<0.5" if i % 3 == 0 else "{:.1f}".format(1 + i / 10) for i in range(30)]
+    grades[1] = "n.d."
+    points = _write_points(tmp_path / "censored.gpkg", xy, {"Au_ppb": grades})
+    log = _Log()
+    result = idw.interpolate_points(points, ["Au_ppb"], tmp_path / "au.tif", 100.0, feedback=log.feedback)
+    message = ("Au_ppb: 10 samples hold below-detection values such as '<0.5'; they are skipped, which leaves the "
+               "lowest concentrations out of the map. Replace them by half the detection limit (e.g. 0.25 for '<0.5') "
+               "to keep them.")
+    assert log.warnings == [message]
+    assert "Au_ppb: skipped 0 null and 11 non-numeric values." in log.infos and result["skipped"] == {"Au_ppb": 11}
+    bad_input("An IDW field holding below-detection text values ('<0.5')", "warning", message)
