@@ -2,10 +2,15 @@
 
 One row per sample: an id column, target columns (element contents in ppm, or a class column),
 and one column per wavelength whose header is the wavelength in nm (as an averaged ASD/FieldSpec
-export). Laboratory values below or above the detection range (``<0.02``, ``>4000``) are kept as
-*censored* values: their number is stored, flagged, and reported, never silently used.
+export). Laboratory values below or above the detection range (``<0.02``, ``< 0.02``, ``>4000``,
+``≤0.02``) are kept as *censored* values: their number is stored, flagged, and reported, never
+silently used. Cells that say a value was not detected without a limit (``n.d.``, ``nd``,
+``b.d.l.``, ``<LOD``), that mark a value as missing (empty, ``-``, ``n.a.``) or that are other text
+in a numeric column (``sample lost``) are flagged too; :meth:`SpectraTable.censored_report` lists
+them all with their sample ids.
 """
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +21,18 @@ from .errors import DeepProspectError
 
 ID_COLUMN_GUESSES = ("id", "sample", "sample_id", "name", "fid")
 
+#: A wavelength header: a number, optionally followed by its unit (``400``, ``400 nm``, ``0.4 µm``).
+_WAVELENGTH_HEADER = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(nm|µm|μm|um)?$", re.IGNORECASE)
+#: Cells meaning "not detected" without a limit, compared lower-case without dots and spaces.
+NOT_DETECTED = frozenset(("nd", "bdl", "bld", "ldl", "<dl", "<ld", "<lod", "<loq", "<ql", "notdetected",
+                          "belowdetection", "belowdetectionlimit"))
+#: Cells meaning "no value" (not analysed, lost), compared as :data:`NOT_DETECTED`.
+MISSING = frozenset(("", "-", "--", "—", "–", "na", "n/a", "nan", "null", "none", "nodata", "ns", "notanalysed",
+                     "notanalyzed", "?"))
+#: The flags of :attr:`SpectraTable.censored`, with what they mean in reports.
+FLAGS = {">": "above the upper limit", "<": "below detection", "nd": "not detected (no limit given)",
+         "missing": "missing", "text": "not a number"}
+
 
 @dataclass
 class SpectraTable:
@@ -24,8 +41,12 @@ class SpectraTable:
     ``ids``: list of str (n); ``wavelengths``: float64 (n_bands,) nm, increasing;
     ``spectra``: float64 (n, n_bands); ``targets``: {column: float64 (n,)} with NaN where the
     cell is empty or censored; ``censored``: {column: array of '', '<' or '>' (n,)} and
-    ``censored_values``: {column: float64 (n,)} the number written after ``<``/``>``;
-    ``text``: {column: list of str} for non-numeric columns (e.g. a class name column).
+    ``censored_values``: {column: float64 (n,)} the number written after ``<``/``>``; the
+    flags (:data:`FLAGS`) are ``''`` (a number), ``'<'``, ``'>'``, ``'nd'`` (not detected),
+    ``'missing'`` (empty, ``-``) and ``'text'`` (any other text); ``written``: {column: array of
+    str (n,)} the cell as written where it is not a plain number; ``text``: {column: list of str}
+    for non-numeric columns (e.g. a class name column); ``notes``: list of str, what reading
+    changed (e.g. wavelength columns sorted), for the log.
     """
 
     ids: list
@@ -36,23 +57,35 @@ class SpectraTable:
     censored: dict = field(default_factory=dict)
     censored_values: dict = field(default_factory=dict)
     text: dict = field(default_factory=dict)
+    written: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     def __len__(self):
         return len(self.ids)
 
-    def censored_report(self):
-        """One line per column with censored values, e.g. ``Sb: 2 above (>4000), 1 below (<0.02)``."""
+    def censored_report(self, max_ids=10):
+        """One line per numeric column with flagged cells: counts, how they were written and the
+        first ``max_ids`` sample ids of each kind, e.g. ``Sb: 1 above the upper limit (>4000) in
+        TP051; 2 not detected (no limit given) (n.d., b.d.l.) in A7, A9``."""
         lines = []
         for name, flags in self.censored.items():
-            below, above = int(np.sum(flags == "<")), int(np.sum(flags == ">"))
-            if below or above:
-                parts = []
-                if above:
-                    parts.append("{} above the upper limit ({})".format(above, _limits(self, name, ">")))
-                if below:
-                    parts.append("{} below detection ({})".format(below, _limits(self, name, "<")))
-                lines.append("{}: {}".format(name, ", ".join(parts)))
+            parts = []
+            for flag, meaning in FLAGS.items():
+                rows = np.flatnonzero(flags == flag)
+                if len(rows):
+                    ids = [self.ids[i] for i in rows[:max_ids]] + (["…"] if len(rows) > max_ids else [])
+                    parts.append("{} {} ({}) in {}".format(len(rows), meaning, self._written(name, flag),
+                                                          ", ".join(ids)))
+            if parts:
+                lines.append("{}: {}".format(name, "; ".join(parts)))
         return lines
+
+    def _written(self, name, flag):
+        """How the cells flagged ``flag`` in column ``name`` were written (distinct, sorted)."""
+        if flag in "<>":
+            return _limits(self, name, flag)
+        cells = self.written.get(name, np.array([""] * len(self)))[self.censored[name] == flag]
+        return ", ".join(sorted({cell if cell else "empty" for cell in cells.tolist()}))
 
     def subset(self, keep):
         """A new table with only the rows where ``keep`` (bool (n,) or index array) selects."""
@@ -62,28 +95,31 @@ class SpectraTable:
             [self.ids[i] for i in index], self.wavelengths.copy(), self.spectra[index], self.id_column,
             {k: v[index] for k, v in self.targets.items()}, {k: v[index] for k, v in self.censored.items()},
             {k: v[index] for k, v in self.censored_values.items()},
-            {k: [v[i] for i in index] for k, v in self.text.items()})
+            {k: [v[i] for i in index] for k, v in self.text.items()}, {k: v[index] for k, v in self.written.items()},
+            list(self.notes))
 
 
 def read_spectra_table(path, id_column=None):
     """Read a spectra CSV (see module doc) into a :class:`SpectraTable`.
 
-    Columns whose header is a number are wavelengths (nm; headers in µm, all < 100, are
-    converted). ``id_column`` defaults to the first of id/sample/sample_id/name, else the first
+    Columns whose header is a number, optionally with its unit (``400``, ``400 nm``, ``0.4 µm``),
+    are wavelengths (nm; headers in µm, or all < 100 without a unit, are converted); columns out
+    of wavelength order are sorted (noted in ``notes``). ``id_column`` defaults to the first of id/sample/sample_id/name, else the first
     column. Every other column is a target: numeric (with ``<x``/``>x`` censoring) or text.
-    Raises :class:`DeepProspectError` when there are no wavelength columns, spectra cells are
-    not numbers, or ids repeat.
+    Raises :class:`DeepProspectError` when there are no wavelength columns, a column among them
+    is not a wavelength, two columns have the same wavelength, spectra cells are not numbers,
+    or ids repeat.
     """
     path = Path(path)
     rows = _read_rows(path)
     header = [cell.strip() for cell in rows[0]]
     body = rows[1:]
-    other_columns = [index for index, name in enumerate(header) if not _is_number(name)]
-    wavelength_columns, wavelengths = _wavelength_columns(header, path)
+    other_columns = [index for index, name in enumerate(header) if header_wavelength(name) is None]
+    wavelength_columns, wavelengths, notes = _wavelength_columns(header, path)
     id_index = _id_index(header, other_columns, id_column, path)
     spectra = _spectra(body, len(header), wavelength_columns, path)
     ids = _sample_ids(body, id_index, path)
-    table = SpectraTable(ids, wavelengths, spectra, header[id_index] if id_index is not None else "id")
+    table = SpectraTable(ids, wavelengths, spectra, header[id_index] if id_index is not None else "id", notes=notes)
     for index in other_columns:
         if index == id_index:
             continue
@@ -104,17 +140,22 @@ def write_spectra_table(path, table, wavelengths=None, spectra=None, digits=7):
             writer.writerow([table.id_column] + columns + [format_wavelength(w) for w in wavelengths])
             for row in range(len(table)):
                 cells = [table.ids[row]]
-                for name in table.targets:
-                    flag = table.censored.get(name, np.array([""] * len(table)))[row]
-                    if flag:
-                        cells.append("{}{:g}".format(flag, table.censored_values[name][row]))
-                    else:
-                        value = table.targets[name][row]
-                        cells.append("" if np.isnan(value) else "{:g}".format(value))
+                cells += [cell_as_written(table, name, row) for name in table.targets]
                 cells += [table.text[name][row] for name in table.text]
                 cells += ["{:.{}g}".format(v, digits) if np.isfinite(v) else "" for v in spectra[row]]
                 writer.writerow(cells)
     return str(path)
+
+
+def cell_as_written(table, name, row):
+    """The cell of column ``name`` as written back: the number, ``<x``/``>x``, or the text read."""
+    flag = table.censored.get(name, np.array([""] * len(table)))[row]
+    if flag in ("<", ">"):
+        return "{}{:g}".format(flag, table.censored_values[name][row])
+    if flag:
+        return str(table.written.get(name, [""] * len(table))[row])
+    value = table.targets[name][row]
+    return "" if np.isnan(value) else "{:g}".format(value)
 
 
 def format_wavelength(value):
@@ -145,23 +186,46 @@ def _read_rows(path):
     return rows
 
 
+def header_wavelength(name):
+    """The wavelength (nm) a column header names, or None: ``400``, ``400 nm``, ``400nm`` → 400;
+    ``0.4 µm`` → 400; a bare number stays as written (µm headers are converted per table)."""
+    match = _WAVELENGTH_HEADER.match(str(name).strip())
+    if not match:
+        return None
+    value = float(match.group(1))
+    return value * 1000.0 if (match.group(2) or "").lower() in ("µm", "μm", "um") else value
+
+
 def _wavelength_columns(header, path):
-    """Indices of the wavelength columns in increasing wavelength, and their wavelengths (nm)."""
-    columns = [index for index, name in enumerate(header) if _is_number(name)]
+    """Indices of the wavelength columns in increasing wavelength, their wavelengths (nm) and notes
+    for the log (columns sorted)."""
+    columns = [index for index, name in enumerate(header) if header_wavelength(name) is not None]
     if len(columns) < 3:
         raise DeepProspectError(
             "The spectra table {} has no wavelength columns: the header of each spectral column must be its "
             "wavelength in nm (e.g. 350, 351, …), as in an averaged ASD/FieldSpec export.".format(path))
-    wavelengths = np.array([float(header[i]) for i in columns])
+    strays = [header[i] for i in range(columns[0], columns[-1] + 1) if i not in columns]
+    if strays:
+        raise DeepProspectError(
+            "The spectra table {} has columns among its wavelength columns whose header is not a wavelength: {}. "
+            "Give every spectral column its wavelength in nm as header (e.g. 410 or 410 nm) and put the id and "
+            "laboratory columns before or after the spectra.".format(path, ", ".join(repr(h) for h in strays[:10])))
+    wavelengths = np.array([header_wavelength(header[i]) for i in columns])
     if wavelengths.max() < 100:  # micrometres
         wavelengths = wavelengths * 1000.0
+    notes = []
     if np.any(np.diff(wavelengths) <= 0):
-        order = np.argsort(wavelengths)
-        if np.any(np.diff(wavelengths[order]) == 0):
-            raise DeepProspectError("The spectra table {} repeats wavelength columns.".format(path))
+        order = np.argsort(wavelengths, kind="stable")
+        repeated = np.unique(wavelengths[order][1:][np.diff(wavelengths[order]) == 0])
+        if len(repeated):
+            raise DeepProspectError(
+                "The spectra table {} has more than one column for the same wavelength: {} nm. Remove or average "
+                "the repeated columns.".format(path, ", ".join(format_wavelength(w) for w in repeated[:10])))
         columns = [columns[i] for i in order]
         wavelengths = wavelengths[order]
-    return columns, wavelengths
+        notes.append("The wavelength columns of {} are not in increasing order; they are used sorted by "
+                     "wavelength.".format(path))
+    return columns, wavelengths, notes
 
 
 def _id_index(header, other_columns, id_column, path):
@@ -173,7 +237,7 @@ def _id_index(header, other_columns, id_column, path):
                     other_columns[0] if other_columns else None)
     if id_column not in header:
         raise DeepProspectError("The spectra table {} has no column '{}'; its columns are: {}.".format(
-            path, id_column, ", ".join(h for h in header if not _is_number(h))))
+            path, id_column, ", ".join(h for h in header if header_wavelength(h) is None)))
     return header.index(id_column)
 
 
@@ -203,27 +267,36 @@ def _sample_ids(body, id_index, path):
 
 
 def _add_column(table, name, cells):
-    flags = np.array([""] * len(cells), dtype=object)
-    values = np.full(len(cells), np.nan)
-    numeric = True
-    for row, cell in enumerate(cells):
-        if not cell:
-            continue
-        if cell[0] in "<>" and _is_number(cell[1:].strip()):
-            flags[row] = cell[0]
-            values[row] = float(cell[1:].strip())
-        elif _is_number(cell):
-            continue
-        else:
-            numeric = False
-            break
-    if not numeric:
+    """Add column ``name`` (its stripped ``cells``) to ``table``: as a numeric target when it holds
+    numbers (or ``<x``/``>x``) and more of them than unreadable text, else as a text column."""
+    read = [_read_cell(cell) for cell in cells]
+    numbers = sum(flag in ("", "<", ">") for flag, _ in read)
+    if numbers == 0 or sum(flag == "text" for flag, _ in read) >= numbers:
         table.text[name] = cells
         return
-    target = np.array([float(c) if c and c[0] not in "<>" else np.nan for c in cells])
-    table.targets[name] = target
-    table.censored[name] = flags.astype(str)
-    table.censored_values[name] = values
+    flags = np.array([flag for flag, _ in read], dtype=object).astype(str)
+    values = np.array([value for _, value in read], dtype=float)
+    table.targets[name] = np.where(flags == "", values, np.nan)
+    table.censored[name] = flags
+    table.censored_values[name] = np.where((flags == "<") | (flags == ">"), values, np.nan)
+    table.written[name] = np.array(["" if flag == "" else cell for cell, (flag, _) in zip(cells, read)], dtype=object)
+
+
+def _read_cell(cell):
+    """(flag, value) of one laboratory cell: ('', number), ('<' or '>', limit), ('nd', NaN),
+    ('missing', NaN) or ('text', NaN); see :data:`FLAGS`."""
+    if _is_number(cell):
+        value = float(cell)
+        return ("", value) if np.isfinite(value) else ("missing", np.nan)
+    head = {"≤": "<", "≥": ">"}.get(cell[:1], cell[:1])
+    if head in ("<", ">") and cell[1:].strip() and _is_number(cell[1:].strip()):
+        return head, float(cell[1:].strip())
+    key = cell.lower().replace(".", "").replace(" ", "")
+    if key in NOT_DETECTED:
+        return "nd", np.nan
+    if key in MISSING:
+        return "missing", np.nan
+    return "text", np.nan
 
 
 def _limits(table, name, flag):

@@ -46,17 +46,32 @@ class PreprocessSettings(PreprocessingSettings):
         switches = step.options["switches"]
         return not switches or any(getattr(self, name) for name in switches)
 
-    def describe(self):
+    def describe(self, wavelengths=None):
+        """The chain in words. With the input's ``wavelengths`` (nm, before trimming) it says what
+        the trim keeps and the Savitzky–Golay window in the bands really used."""
         steps = ["trim {:g}–{:g} nm".format(self.min_wavelength, self.max_wavelength)]
+        kept = None
+        if wavelengths is not None:
+            kept = trim(np.asarray(wavelengths, dtype=float), np.zeros((1, len(wavelengths))), self)[0]
+            steps[0] += " ({} of {} bands)".format(len(kept), len(wavelengths))
         if self.continuum_removal:
             steps.append("continuum removal")
         if self.absorbance:
             steps.append("absorbance log10(1/R)")
         if self.smoothing:
-            steps.append("Savitzky–Golay {:g} nm, order {}".format(self.window_nm, self.polyorder))
+            steps.append("Savitzky–Golay {}, order {}".format(self._window_words(kept), self.polyorder))
         if self.derivative:
             steps.append("derivative {}".format(self.derivative))
         return " → ".join(steps)
+
+    def _window_words(self, kept):
+        """``31 nm`` or, knowing the kept wavelengths, ``31 nm = 31 bands`` / ``31 nm → 5 bands (50 nm)``."""
+        if kept is None:
+            return "{:g} nm".format(self.window_nm)
+        bands, requested = window_bands(kept, self.window_nm, self.polyorder), _requested_bands(kept, self.window_nm)
+        if bands == requested:
+            return "{:g} nm = {} bands".format(self.window_nm, bands)
+        return "{:g} nm → {} bands ({:g} nm)".format(self.window_nm, bands, bands * _spacing(kept))
 
 
 def preprocess(wavelengths, spectra, settings=None):
@@ -275,17 +290,63 @@ def absorbance(reflectance, floor=1e-6):
 
 def window_bands(wavelengths, window_nm, polyorder):
     """The odd number of bands closest to ``window_nm`` at the median band spacing, at least
-    ``polyorder + 2`` (scipy's minimum), at most the band count (odd)."""
-    spacing = float(np.median(np.diff(wavelengths)))
-    bands = int(round(window_nm / spacing))
-    bands += 1 - bands % 2
-    bands = max(bands, polyorder + 2 + (polyorder + 2 + 1) % 2)
+    ``polyorder + 2`` (a window of ``polyorder + 1`` bands fits every point exactly and smooths
+    nothing), at most the band count (odd). :func:`report_chain` warns when it widens the window."""
+    bands = max(_requested_bands(wavelengths, window_nm), polyorder + 2 + (polyorder + 2 + 1) % 2)
     limit = len(wavelengths) - (1 - len(wavelengths) % 2)
     if bands > limit:
         raise DeepProspectError(
             "The Savitzky–Golay window of {:g} nm spans {} bands but only {} bands remain after trimming. "
             "Use a smaller WINDOW or a wider wavelength range.".format(window_nm, bands, len(wavelengths)))
     return bands
+
+
+def _spacing(wavelengths):
+    return float(np.median(np.diff(wavelengths)))
+
+
+def _requested_bands(wavelengths, window_nm):
+    """The odd number of bands closest to ``window_nm`` at the median band spacing."""
+    bands = int(round(window_nm / _spacing(wavelengths)))
+    return bands + 1 - bands % 2
+
+
+#: The trim warns when it drops more than this share of the bands, or keeps fewer than TOO_FEW_BANDS.
+TRIM_WARNING_SHARE = 0.25
+TOO_FEW_BANDS = 16
+
+
+def report_chain(wavelengths, settings, feedback):
+    """Log the chain as it will run on spectra at ``wavelengths`` (nm, before trimming): the bands
+    the trim drops (a warning when more than a quarter, or when fewer than 16 remain) and the
+    Savitzky–Golay window in bands (a warning when it had to be widened to smooth at all).
+    Returns the trimmed wavelengths."""
+    wavelengths = np.asarray(wavelengths, dtype=float)
+    kept = trim(wavelengths, np.zeros((1, len(wavelengths))), settings)[0]
+    feedback.info("Pre-processing: " + settings.describe(wavelengths))
+    dropped = len(wavelengths) - len(kept)
+    if dropped:
+        ranges = [(wavelengths[0], wavelengths[wavelengths < kept[0]].max()) if wavelengths[0] < kept[0] else None,
+                  (wavelengths[wavelengths > kept[-1]].min(), wavelengths[-1]) if wavelengths[-1] > kept[-1] else None]
+        message = "The trim to {:g}–{:g} nm drops {} of {} bands ({}); {} remain.".format(
+            settings.min_wavelength, settings.max_wavelength, dropped, len(wavelengths),
+            " and ".join("{:g}–{:g} nm".format(*r) for r in ranges if r), len(kept))
+        if dropped > TRIM_WARNING_SHARE * len(wavelengths) or len(kept) < TOO_FEW_BANDS:
+            feedback.warning(message + " Check MIN_WAVELENGTH and MAX_WAVELENGTH against the spectra's range "
+                                       "({:g}–{:g} nm).".format(wavelengths[0], wavelengths[-1]))
+        else:
+            feedback.info(message)
+    if settings.smoothing:
+        requested, bands = _requested_bands(kept, settings.window_nm), window_bands(kept, settings.window_nm,
+                                                                                    settings.polyorder)
+        if bands != requested:
+            feedback.warning(
+                "The Savitzky–Golay window of {:g} nm covers only {} band(s) at the {:g} nm band spacing: a window "
+                "of {} bands or fewer fits a polynomial of order {} exactly and smooths nothing. It is widened to {} "
+                "bands ({:g} nm). Set WINDOW to at least {:g} nm to choose the window yourself, or switch SMOOTHING "
+                "off.".format(settings.window_nm, requested, _spacing(kept), settings.polyorder + 1,
+                              settings.polyorder, bands, bands * _spacing(kept), bands * _spacing(kept)))
+    return kept
 
 
 def processed_label(settings):

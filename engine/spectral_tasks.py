@@ -8,8 +8,8 @@ from ..catalog import CLASSIFICATION_METHODS
 from ..core import spectral
 from ..core.atomic import atomic_output
 from ..core.errors import DeepProspectError
-from ..core.spectra_table import read_spectra_table, write_spectra_table
-from ..core.spectral_preprocessing import PreprocessSettings, preprocess, processed_label
+from ..core.spectra_table import cell_as_written, read_spectra_table, write_spectra_table
+from ..core.spectral_preprocessing import PreprocessSettings, preprocess, processed_label, report_chain
 from ..models.registry import resolve
 from .tasks import task
 
@@ -24,11 +24,11 @@ def spectral_preprocess(args, feedback):
     source, output = args["input"], args["output"]
     settings = _settings(args)
     plot = str(Path(output).with_name(Path(output).stem + "_spectra.png"))
-    feedback.info("Steps: " + settings.describe())
     if is_table(source):
         if Path(output).suffix.lower() != ".csv":
             raise DeepProspectError("A spectra table gives a table: name the OUTPUT with .csv.")
         table = read_table(source, feedback)
+        report_chain(table.wavelengths, settings, feedback)
         wavelengths, processed = preprocess(table.wavelengths, table.spectra, settings)
         write_spectra_table(output, table, wavelengths, processed, digits=8)
         picks = np.linspace(0, len(table) - 1, min(6, len(table))).astype(int)
@@ -38,6 +38,7 @@ def spectral_preprocess(args, feedback):
     else:
         if Path(output).suffix.lower() not in (".tif", ".tiff"):
             raise DeepProspectError("A raster gives a raster: name the OUTPUT with .tif.")
+        report_chain(spectral.raster_wavelengths(source), settings, feedback)
         wavelengths = spectral.preprocess_raster(source, output, settings, feedback=feedback.scaled(0, 95))
         _plot_raster(source, output, wavelengths, settings, plot)
     return {"output": output, "plot": plot}
@@ -53,7 +54,9 @@ def train_spectral_regressor(args, feedback):
     output = args["output"]
     result = regressor.train_spectral_regressor(
         table, args["target"], settings=_settings(args), outlier_threshold=args.get("outlier_threshold") or None,
-        frame_length=int(args["frame_length"]), frame_step=int(args["frame_step"]), epochs=int(args["epochs"]),
+        frame_length=int(args.get("frame_length") or 0) or None, frame_step=int(args.get("frame_step") or 0) or None,
+        frame_length_nm=float(args.get("frame_length_nm") or 64.0), frame_step_nm=float(args.get("frame_step_nm") or 32.0),
+        units=str(args.get("units") or "ppm"), epochs=int(args["epochs"]),
         batch_size=int(args["batch_size"]), patience=int(args["patience"]),
         learning_rate=float(args["learning_rate"]), seed=int(args["seed"]),
         validation_fraction=float(args["validation_fraction"]), group_column=args.get("group_column") or None,
@@ -70,9 +73,10 @@ def train_spectral_regressor(args, feedback):
     for name in ("PLS", "RF"):
         if name in result["metrics"]:
             outputs[name + "_R2_VALIDATION"] = result["metrics"][name]["r2_validation"]
+    units = result["metadata"]["target"]["units"]
     for row in reports.metrics_rows(result):
-        feedback.info("{:4s} R² train {:.3f} validation {:.3f} | RMSE train {:.1f} validation {:.1f} ppm".format(
-            *row[:5]))
+        feedback.info("{:4s} R² train {:.3f} validation {:.3f} | RMSE train {:.4g} validation {:.4g} {}".format(
+            *row[:5], units))
     return outputs
 
 
@@ -155,12 +159,16 @@ def is_table(path):
 
 
 def read_table(path, feedback):
-    """Read a spectra table and report its censored values."""
+    """Read a spectra table and report what reading changed and the cells of numeric columns that
+    are not plain numbers (censored, not detected, missing, text)."""
     table = read_spectra_table(path)
     feedback.info("Read {} spectra with {} bands ({:g}–{:g} nm) from {}.".format(
         len(table), len(table.wavelengths), table.wavelengths[0], table.wavelengths[-1], path))
+    for note in table.notes:
+        feedback.info(note)
     for line in table.censored_report():
-        feedback.warning("Censored laboratory values (kept as flagged, not as numbers): " + line)
+        feedback.warning("Laboratory values that are not plain numbers (kept as written, never used as "
+                         "numbers): " + line)
     return table
 
 
@@ -205,18 +213,22 @@ def _pixel_spectra(path, picks):
 
 
 def _write_regression(output, table, bundle, predicted):
+    """The predictions as CSV: id, ``predicted_<target>_<units>`` and, when the table has the
+    target column, the measured value as written (``<0.5``, ``n.d.`` …)."""
+    from ..models.spectral_reports import units_suffix
+
     target = bundle.metadata["target"]["name"]
+    units = units_suffix(bundle.metadata["target"].get("units", "ppm"))
     with atomic_output(output) as temporary:
         with open(temporary, "w", newline="") as handle:
             writer = csv.writer(handle)
             measured = target in table.targets
-            writer.writerow([table.id_column, "predicted_" + target + "_ppm"] + (["measured_" + target] if measured else []))
+            writer.writerow([table.id_column, "predicted_{}_{}".format(target, units)]
+                            + (["measured_" + target] if measured else []))
             for row, identifier in enumerate(table.ids):
                 cells = [identifier, "" if np.isnan(predicted[row]) else "{:.4g}".format(predicted[row])]
                 if measured:
-                    flag = table.censored[target][row]
-                    value = table.censored_values[target][row] if flag else table.targets[target][row]
-                    cells.append(flag + ("{:g}".format(value) if np.isfinite(value) else ""))
+                    cells.append(cell_as_written(table, target, row))
                 writer.writerow(cells)
 
 

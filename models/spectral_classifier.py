@@ -15,15 +15,19 @@ import numpy as np
 from ..catalog import TRIM_ONLY_PREPROCESSING
 from ..core.errors import DeepProspectError
 from ..core.feedback import ensure_feedback
-from ..core.spectral_preprocessing import PreprocessSettings, preprocess
+from ..core.spectral_preprocessing import PreprocessSettings, preprocess, report_chain
 from .spectral_common import (
     KerasFeedback, processed_inputs, raster_pixels_apply, set_seed, split_indices, standardisation,
     wavelength_names,
 )
+from .spectral_training import best_epoch, learning_rate_log, monitor_split, refit, refit_note
 
 KIND = "spectral_classifier"
 ARCHITECTURE = "deepgeomap_cnn1d"
 MONITOR_FRACTION = 0.15
+#: The network halves the band axis four times (a stride-2 convolution, three poolings): 15 bands
+#: leave one position for the dense layer, 14 none.
+MIN_BANDS = 15
 
 
 def default_settings():
@@ -77,37 +81,53 @@ def train_spectral_classifier(table, class_column="class", settings=None, epochs
                               learning_rate=1e-3, seed=42, validation_fraction=1 / 3, feedback=None):
     """Train the 1-D CNN on ``table``'s labelled spectra and evaluate it beside SAM.
 
-    ``class_column``: a text (or integer) column of class names. Returns a dict with ``model``,
-    ``metadata`` (class names, class mean spectra for SAM, metrics of both methods, confusion
-    matrices, history) and ``metrics``."""
+    ``class_column``: a text (or integer) column of class names. Both methods are scored on the
+    validation spectra, then refitted on all spectra (the CNN for the epoch count early stopping
+    chose, SAM's class means from every spectrum). Returns a dict with ``model`` (the refitted
+    CNN), ``metadata`` (class names, class mean spectra for SAM, metrics of both methods,
+    confusion matrices, history) and ``metrics``."""
     import tensorflow as tf
 
     feedback = ensure_feedback(feedback)
     settings = settings or default_settings()
+    report_chain(table.wavelengths, settings, feedback)
     samples = _labelled_spectra(table, class_column, settings, feedback)
     processed, y, class_names = samples["processed"], samples["y"], samples["class_names"]
     train, validation = split_indices(len(y), validation_fraction, seed, stratify=y)
     mean, std = standardisation(processed[train])
     x_std = ((processed - mean) / std).astype(np.float32)
-    model, history = _fit_network(x_std, y, train, len(class_names), dict(
-        epochs=epochs, batch_size=batch_size, patience=patience, learning_rate=learning_rate, seed=seed),
-        feedback)
-    class_means = np.array([processed[train][y[train] == k].mean(axis=0) for k in range(len(class_names))])
+    options = dict(epochs=epochs, batch_size=batch_size, patience=patience, learning_rate=learning_rate, seed=seed)
+    model, history, rates = _fit_network(x_std, y, train, len(class_names), options, feedback)
+    class_means = _class_means(processed[train], y[train], len(class_names))
     predicted = {"CNN": np.argmax(model(tf.constant(x_std), training=False).numpy(), axis=1),
                  "SAM": sam_classify(processed, class_means)[0]}
     metrics = {method: _scores(y, guess, train, validation, len(class_names), method, feedback)
                for method, guess in predicted.items()}
     metrics["CNN"]["epochs"] = len(history.history["loss"])
+    mean, std = standardisation(processed)
+    final_epochs = best_epoch(history)
+    final = refit(lambda: _compiled_network(processed.shape[1], len(class_names), learning_rate),
+                  ((processed - mean) / std).astype(np.float32), np.eye(len(class_names), dtype=np.float32)[y],
+                  final_epochs, rates, dict(options, shuffle=len(y)), feedback.scaled(60, 99))
+    metrics["CNN"]["final_model"] = refit_note(len(y), final_epochs)
+    feedback.info(metrics["CNN"]["final_model"] + " SAM's class means are those of all spectra too.")
     feedback.set_progress(100)
     metadata = dict(
         kind=KIND, architecture=ARCHITECTURE, factor_names=wavelength_names(samples["wavelengths"]),
         normalisation=dict(mean=mean, std=std), preprocessing=settings.to_dict(), class_names=class_names,
-        class_column=class_column, class_counts=samples["counts"], class_means=class_means,
+        class_column=class_column, class_counts=samples["counts"],
+        class_means=_class_means(processed, y, len(class_names)),
         hyperparameters=dict(epochs=epochs, batch_size=batch_size, patience=patience, learning_rate=learning_rate,
-                             validation_fraction=validation_fraction, monitor_fraction=MONITOR_FRACTION),
+                             validation_fraction=validation_fraction, monitor_fraction=MONITOR_FRACTION,
+                             final_epochs=final_epochs),
         metrics=metrics["CNN"], baselines={"SAM": metrics["SAM"]},
         history={key: [float(v) for v in values] for key, values in history.history.items()}, seed=seed)
-    return dict(model=model, metadata=metadata, metrics=metrics)
+    return dict(model=final, metadata=metadata, metrics=metrics)
+
+
+def _class_means(processed, y, class_count):
+    """The mean processed spectrum of each class (class_count, bands): SAM's references."""
+    return np.array([processed[y == k].mean(axis=0) for k in range(class_count)])
 
 
 def _labelled_spectra(table, class_column, settings, feedback):
@@ -117,7 +137,9 @@ def _labelled_spectra(table, class_column, settings, feedback):
     wavelengths, processed = preprocess(table.wavelengths, table.spectra, settings)
     valid = np.isfinite(processed).all(axis=1) & np.array([bool(label) for label in labels])
     if (~valid).any():
-        feedback.warning("{} spectra without a class or with invalid values are left out.".format(int((~valid).sum())))
+        left_out = [table.ids[i] for i in np.flatnonzero(~valid)]
+        feedback.warning("{} spectra without a class or with invalid values are left out: {}{}.".format(
+            len(left_out), ", ".join(left_out[:10]), ", …" if len(left_out) > 10 else ""))
     processed, labels = processed[valid], [label for label, ok in zip(labels, valid) if ok]
     class_names = sorted(set(labels))
     counts = {name: labels.count(name) for name in class_names}
@@ -135,24 +157,18 @@ def _labelled_spectra(table, class_column, settings, feedback):
 def _fit_network(x_std, y, train, class_count, options, feedback):
     """The 1-D CNN fitted on the training spectra ``train`` of ``x_std`` (n, bands) standardised,
     early-stopped on a monitor part of them; ``options``: epochs, batch_size, patience,
-    learning_rate, seed. Returns (model, Keras history)."""
+    learning_rate, seed. Returns (model, Keras history, learning rate of each epoch)."""
     import tensorflow as tf
-
-    from .architectures import build_network
 
     seed = options["seed"]
     set_seed(seed)
-    rng = np.random.default_rng(seed)
-    monitor = np.sort(rng.choice(train, max(class_count, int(round(MONITOR_FRACTION * len(train)))),
-                                 replace=False))
-    fit = np.setdiff1d(train, monitor)
-    model = build_network(dict(architecture=ARCHITECTURE, band_count=int(x_std.shape[1]), class_count=class_count))
-    model.compile(optimizer=tf.keras.optimizers.Adam(options["learning_rate"]), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    fit, monitor = monitor_split(train, class_count, MONITOR_FRACTION, seed)
+    model = _compiled_network(x_std.shape[1], class_count, options["learning_rate"])
     one_hot = np.eye(class_count, dtype=np.float32)[y]
+    rates = []
     callbacks = [tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=options["patience"],
                                                   restore_best_weights=True),
-                 KerasFeedback(feedback.scaled(0, 90), options["epochs"])]
+                 KerasFeedback(feedback.scaled(0, 60), options["epochs"]), learning_rate_log(rates)]
     feedback.info("Training the 1-D CNN on {} spectra ({} monitor), validating on {}; {} classes, {} bands.".format(
         len(fit), len(monitor), len(y) - len(train), class_count, x_std.shape[1]))
     dataset = tf.data.Dataset.from_tensor_slices((x_std[fit], one_hot[fit])).shuffle(
@@ -160,7 +176,23 @@ def _fit_network(x_std, y, train, class_count, options, feedback):
     # the dataset is shuffled above; Keras' own shuffle does not apply to datasets
     history = model.fit(dataset, validation_data=(x_std[monitor], one_hot[monitor]), epochs=options["epochs"],
                         verbose=0, callbacks=callbacks, shuffle=False)
-    return model, history
+    return model, history, rates
+
+
+def _compiled_network(band_count, class_count, learning_rate):
+    """The classifier network, compiled (Adam, categorical cross-entropy, accuracy)."""
+    import tensorflow as tf
+
+    from .architectures import build_network
+
+    if band_count < MIN_BANDS:
+        raise DeepProspectError(
+            "The processed spectra have {} bands; the 1-D CNN needs at least {}. Widen MIN_WAVELENGTH–"
+            "MAX_WAVELENGTH or use spectra with more bands.".format(band_count, MIN_BANDS))
+    model = build_network(dict(architecture=ARCHITECTURE, band_count=int(band_count), class_count=class_count))
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
 
 
 def _scores(y, guess, train, validation, class_count, method, feedback):

@@ -1,72 +1,36 @@
 """Element content from reflectance spectra: the CNN of Carvalho et al. (2024), with PLS and random
 forest baselines on the same split.
 
-Pipeline: censored and missing laboratory values are left out (and reported); samples above an
-outlier threshold (1000 ppm Sb in the paper) are left out; spectra go through the
-:class:`core.spectral_preprocessing.PreprocessSettings` chain; each processed spectrum is standardised per band
-and turned into an STFT magnitude spectrogram inside the network (``tf.signal.stft``,
-``frame_length`` bands per frame, ``frame_step`` bands between frames); a compact
-MobileNetV2-style network (one convolution, three inverted-residual blocks, batch norm, ReLU6)
-regresses the target. The target is learnt as log10(ppm) by default (element contents are
-log-normal) and reported in ppm. Split: random 2/3 train : 1/3 validation, seed 42 (or grouped).
-Early stopping watches a monitor subset carved out of the *training* part, so the reported
-validation scores come from samples the training never saw in any way.
+Pipeline: censored, non-numeric and missing laboratory values are left out (and reported);
+samples above an outlier threshold (1000 ppm Sb in the paper; in the target's units) are left
+out (``models.spectral_regression_data``); spectra go through the
+:class:`core.spectral_preprocessing.PreprocessSettings` chain; each processed spectrum is standardised
+and turned into an STFT magnitude spectrogram inside the network (``tf.signal.stft``; frames
+given in nm, 64/32 nm by default, and converted to bands by the band spacing, or in bands); a
+compact MobileNetV2-style network (one convolution, three inverted-residual blocks, batch norm,
+ReLU6) regresses the target. The target (``units``, ppm by default) is learnt as its log10 by
+default (element contents are log-normal) and reported in its units. Split: random 2/3 train :
+1/3 validation, seed 42 (or grouped). Early stopping watches a monitor subset carved out of the
+*training* part, so the reported validation scores come from samples the training never saw in
+any way; the saved network is then refitted on all samples for the epoch count early stopping
+chose (``models.spectral_training``).
 """
 import numpy as np
 
 from ..core.errors import DeepProspectError
 from ..core.feedback import ensure_feedback
 from ..core.spectral_preprocessing import PreprocessSettings, preprocess
+from ..core.spectral_preprocessing import report_chain
 from .spectral_common import (
     KerasFeedback, check_kind, processed_inputs, raster_pixels_apply, set_seed, spectrogram_layer_class,
     split_indices, standardisation, wavelength_names,
 )
+from .spectral_regression_data import regression_samples, stft_frames
+from .spectral_training import best_epoch, learning_rate_log, monitor_split, refit, refit_note
 
 KIND = "spectral_regressor"
 ARCHITECTURE = "mobilenetv2_stft"
 MONITOR_FRACTION = 0.15
-
-
-def regression_samples(table, target, settings=None, outlier_threshold=1000.0, feedback=None):
-    """Select the usable samples of ``table`` for ``target`` and pre-process their spectra.
-
-    Returns a dict: ``wavelengths`` (m,) nm, ``processed`` (n, m), ``y`` ppm (n,), ``ids``, and a
-    ``report`` of what was left out (censored, missing, outliers, invalid spectra)."""
-    feedback = ensure_feedback(feedback)
-    settings = settings or PreprocessSettings()
-    if target not in table.targets:
-        numeric = ", ".join(table.targets) or "none"
-        raise DeepProspectError("The spectra table has no numeric column '{}'. Numeric columns: {}.".format(
-            target, numeric))
-    values = table.targets[target]
-    flags = table.censored.get(target, np.array([""] * len(table)))
-    wavelengths, processed = preprocess(table.wavelengths, table.spectra, settings)
-    censored = flags != ""
-    missing = ~np.isfinite(values) & ~censored
-    invalid = ~np.isfinite(processed).all(axis=1)
-    outlier = np.isfinite(values) & (values > outlier_threshold) if outlier_threshold else np.zeros(len(values), bool)
-    keep = ~censored & ~missing & ~invalid & ~outlier
-    report = dict(total=len(values), used=int(keep.sum()), censored=int(censored.sum()),
-                  censored_ids=[table.ids[i] for i in np.flatnonzero(censored)],
-                  missing=int(missing.sum()), invalid_spectra=int((invalid & ~censored & ~missing).sum()),
-                  outliers=int((outlier & ~invalid).sum()), outlier_threshold=outlier_threshold,
-                  outlier_ids=[table.ids[i] for i in np.flatnonzero(outlier & ~invalid)])
-    if report["censored"]:
-        feedback.warning("{} samples have censored {} values ({}) and are left out: a value below detection or "
-                         "above range is not a number to learn from.".format(
-                             report["censored"], target, ", ".join(report["censored_ids"][:10])))
-    if report["outliers"]:
-        feedback.info("{} samples above the outlier threshold of {:g} are left out ({}).".format(
-            report["outliers"], outlier_threshold, ", ".join(report["outlier_ids"][:10])))
-    if np.any(values[keep] <= 0):
-        raise DeepProspectError("Some {} values are zero or negative; contents must be positive (ppm).".format(target))
-    if keep.sum() < 20:
-        raise DeepProspectError(
-            "Only {} samples with a usable {} value remain (of {}): at least 20 are needed to train and validate "
-            "a model. Check the column, the outlier threshold and the censored values.".format(
-                int(keep.sum()), target, len(values)))
-    return dict(wavelengths=wavelengths, processed=processed[keep], y=values[keep],
-                ids=[table.ids[i] for i in np.flatnonzero(keep)], keep=keep, report=report)
 
 
 def build_regressor(band_count, frame_length=64, frame_step=16, width=16):
@@ -96,44 +60,59 @@ def build_regressor(band_count, frame_length=64, frame_step=16, width=16):
     return tf.keras.Model(inputs, outputs, name=ARCHITECTURE)
 
 
-def train_spectral_regressor(table, target, settings=None, outlier_threshold=1000.0, frame_length=64,
-                             frame_step=32, epochs=300, batch_size=64, patience=30, learning_rate=3e-3,
+def train_spectral_regressor(table, target, settings=None, outlier_threshold=1000.0, frame_length=None,
+                             frame_step=None, epochs=300, batch_size=64, patience=30, learning_rate=3e-3,
                              seed=42, validation_fraction=1 / 3, group_column=None, log_target=True,
-                             baselines=True, feedback=None):
-    """Train the CNN (and PLS/RF baselines) on ``table``'s ``target`` column (ppm).
+                             baselines=True, feedback=None, units="ppm", frame_length_nm=64.0, frame_step_nm=32.0):
+    """Train the CNN (and PLS/RF baselines) on ``table``'s ``target`` column (in ``units``).
 
-    Returns a dict with ``model`` (Keras), ``metadata`` (for the bundle: metrics, baselines, history,
-    split, pre-processing), and ``predictions`` {method: {"train": (y, ŷ), "validation": (y, ŷ)}}
-    in ppm for the scatter plot."""
+    Frames: ``frame_length``/``frame_step`` in bands, or (when None) ``frame_length_nm``/
+    ``frame_step_nm`` converted by the band spacing (:func:`stft_frames`). The network is
+    validated on the split, then refitted on all samples. Returns a dict with ``model`` (the
+    refitted Keras model), ``metadata`` (for the bundle: metrics, baselines, history, split,
+    pre-processing), and ``predictions`` {method: {"train": (y, ŷ), "validation": (y, ŷ)}} in
+    ``units`` for the scatter plot (the CNN's from the validated network)."""
     feedback = ensure_feedback(feedback)
     settings = settings or PreprocessSettings()
-    data = regression_samples(table, target, settings, outlier_threshold, feedback)
+    report_chain(table.wavelengths, settings, feedback)
+    data = regression_samples(table, target, settings, outlier_threshold, feedback, units, log_target)
+    frames = stft_frames(data["wavelengths"], frame_length, frame_step, frame_length_nm, frame_step_nm, feedback)
     groups = _groups(table, group_column, data["keep"])
     train, validation = split_indices(len(data["y"]), validation_fraction, seed, groups)
     scaled = _standardised(data["processed"], data["y"], train, log_target)
-    options = dict(frame_length=frame_length, frame_step=frame_step, epochs=epochs, batch_size=batch_size,
-                   patience=patience, learning_rate=learning_rate)
-    model, history = _fit_network(scaled, train, len(validation), dict(options, seed=seed), settings, feedback)
+    options = dict(frame_length=frames["frame_length"], frame_step=frames["frame_step"], epochs=epochs,
+                   batch_size=batch_size, patience=patience, learning_rate=learning_rate)
+    model, history, rates = _fit_network(scaled, train, len(validation), dict(options, seed=seed),
+                                         settings.describe(table.wavelengths), feedback)
     predictions, metrics = _evaluate(model, scaled, data, train, validation, log_target)
     metrics["CNN"]["epochs"] = len(history.history["loss"])
     if baselines:
-        feedback.set_progress(82)
+        feedback.set_progress(60)
         _fit_baselines(scaled, data, train, validation, log_target, seed, predictions, metrics, feedback)
-    feedback.info("CNN: validation R² {:.3f}, RMSE {:.1f} ppm ({} epochs)".format(
-        metrics["CNN"]["r2_validation"], metrics["CNN"]["rmse_validation"], metrics["CNN"]["epochs"]))
+    feedback.info("CNN: validation R² {:.3f}, RMSE {:.4g} {} ({} epochs)".format(
+        metrics["CNN"]["r2_validation"], metrics["CNN"]["rmse_validation"], units, metrics["CNN"]["epochs"]))
+    everything = np.arange(len(data["y"]))
+    final_scaled = _standardised(data["processed"], data["y"], everything, log_target)
+    final_epochs = best_epoch(history)
+    final = _refit_network(final_scaled, final_epochs, rates, dict(options, seed=seed), feedback.scaled(65, 99))
+    metrics["CNN"]["final_model"] = refit_note(len(everything), final_epochs)
+    feedback.info(metrics["CNN"]["final_model"])
     feedback.set_progress(100)
     metadata = dict(
         kind=KIND, architecture=ARCHITECTURE, factor_names=wavelength_names(data["wavelengths"]),
-        normalisation=dict(mean=scaled["mean"], std=scaled["std"]), preprocessing=settings.to_dict(),
-        target=dict(name=target, units="ppm", log10=bool(log_target), mean=scaled["y_mean"], std=scaled["y_std"]),
-        hyperparameters=dict(options, outlier_threshold=outlier_threshold, validation_fraction=validation_fraction,
-                             group_column=group_column, monitor_fraction=MONITOR_FRACTION),
+        normalisation=dict(mean=final_scaled["mean"], std=final_scaled["std"]), preprocessing=settings.to_dict(),
+        target=dict(name=target, units=units, log10=bool(log_target), mean=final_scaled["y_mean"],
+                    std=final_scaled["y_std"]),
+        hyperparameters=dict(options, frame_length_nm=frame_length_nm, frame_step_nm=frame_step_nm,
+                             outlier_threshold=outlier_threshold, validation_fraction=validation_fraction,
+                             group_column=group_column, monitor_fraction=MONITOR_FRACTION, final_epochs=final_epochs),
         metrics=metrics["CNN"], baselines={k: v for k, v in metrics.items() if k != "CNN"},
         samples=data["report"], split=dict(train=[data["ids"][i] for i in train],
                                            validation=[data["ids"][i] for i in validation]),
-        history={key: [float(v) for v in values] for key, values in history.history.items() if key != "lr"},
+        history={key: [float(v) for v in values] for key, values in history.history.items()
+                 if key != "lr"},
         seed=seed)
-    return dict(model=model, metadata=metadata, predictions=predictions, metrics=metrics)
+    return dict(model=final, metadata=metadata, predictions=predictions, metrics=metrics)
 
 
 def _groups(table, group_column, keep):
@@ -146,14 +125,14 @@ def _groups(table, group_column, keep):
     return np.asarray([str(column[i]) for i in np.flatnonzero(keep)])
 
 
-def _standardised(processed, y_ppm, train, log_target):
+def _standardised(processed, y_values, train, log_target):
     """Network inputs and targets scaled on the training samples: ``x`` float32 (n, bands) with one
     mean and scale for all bands (``mean``/``std`` per band, equal), ``y_t`` the target as learnt
-    (log10 ppm or ppm), ``y_z`` its z-score (float32) with ``y_mean``/``y_std``, and ``inverse``
-    (learnt scale → ppm)."""
+    (log10 of the value or the value, in the target's units), ``y_z`` its z-score (float32) with
+    ``y_mean``/``y_std``, and ``inverse`` (learnt scale → the target's units)."""
     transform = np.log10 if log_target else (lambda v: np.asarray(v, dtype=float))
     inverse = (lambda v: 10.0 ** v) if log_target else (lambda v: v)
-    y_t = transform(y_ppm)
+    y_t = transform(y_values)
     # one mean and scale for all bands: per-band z-scores would flatten the spectral shape the STFT reads
     mean, std = standardisation(processed[train].reshape(-1, 1))
     mean, std = np.full(processed.shape[1], mean[0]), np.full(processed.shape[1], std[0])
@@ -162,66 +141,79 @@ def _standardised(processed, y_ppm, train, log_target):
                 y_std=y_std, y_z=((y_t - y_mean) / y_std).astype(np.float32), inverse=inverse)
 
 
-def _fit_network(scaled, train, validation_count, options, settings, feedback):
+def _fit_network(scaled, train, validation_count, options, chain, feedback):
     """The STFT CNN fitted on the training samples ``train``, early-stopped on a monitor part of
-    them; ``options``: frame_length, frame_step, epochs, batch_size, patience, learning_rate, seed.
-    Returns (model, Keras history)."""
+    them; ``options``: frame_length, frame_step, epochs, batch_size, patience, learning_rate, seed;
+    ``chain``: the pre-processing as described in the log.
+    Returns (model, Keras history, learning rate of each epoch)."""
     import tensorflow as tf
-
-    from .architectures import build_network
 
     x_std, y_z, seed, learning_rate = scaled["x"], scaled["y_z"], options["seed"], options["learning_rate"]
     set_seed(seed)
-    rng = np.random.default_rng(seed)
-    monitor = np.sort(rng.choice(train, max(4, int(round(MONITOR_FRACTION * len(train)))), replace=False))
-    fit = np.setdiff1d(train, monitor)
-    model = build_network(dict(architecture=ARCHITECTURE, band_count=int(x_std.shape[1]),
-                               frame_length=int(options["frame_length"]), frame_step=int(options["frame_step"]),
-                               width=16))
-    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss="mse")
-    patience = options["patience"]
+    fit, monitor = monitor_split(train, 4, MONITOR_FRACTION, seed)
+    model = _compiled_network(x_std.shape[1], options)
+    patience, rates = options["patience"], []
     callbacks = [tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
                  tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(3, patience // 3),
                                                       min_lr=learning_rate / 64),
-                 KerasFeedback(feedback.scaled(0, 80), options["epochs"])]
+                 KerasFeedback(feedback.scaled(0, 55), options["epochs"]), learning_rate_log(rates)]
     feedback.info("Training on {} spectra ({} monitor for early stopping), validating on {} ({} bands: {}).".format(
-        len(fit), len(monitor), validation_count, x_std.shape[1], settings.describe()))
+        len(fit), len(monitor), validation_count, x_std.shape[1], chain))
     dataset = tf.data.Dataset.from_tensor_slices((x_std[fit], y_z[fit])).shuffle(100, seed=seed).batch(
         options["batch_size"])
     # the dataset is shuffled above; Keras' own shuffle does not apply to datasets
     history = model.fit(dataset, validation_data=(x_std[monitor], y_z[monitor]), epochs=options["epochs"],
                         verbose=0, callbacks=callbacks, shuffle=False)
-    return model, history
+    return model, history, rates
+
+
+def _compiled_network(band_count, options):
+    """The regressor network for ``band_count`` bands, compiled (Adam, mean squared error)."""
+    import tensorflow as tf
+
+    from .architectures import build_network
+
+    model = build_network(dict(architecture=ARCHITECTURE, band_count=int(band_count),
+                               frame_length=int(options["frame_length"]), frame_step=int(options["frame_step"]),
+                               width=16))
+    model.compile(optimizer=tf.keras.optimizers.Adam(options["learning_rate"]), loss="mse")
+    return model
+
+
+def _refit_network(scaled, epochs, rates, options, feedback):
+    """The network refitted on every sample of ``scaled`` for ``epochs`` epochs at ``rates``."""
+    return refit(lambda: _compiled_network(scaled["x"].shape[1], options), scaled["x"], scaled["y_z"], epochs,
+                 rates, dict(options, shuffle=100), feedback)
 
 
 def _evaluate(model, scaled, data, train, validation, log_target):
-    """The CNN's predictions (ppm) and scores on the training and validation samples."""
+    """The CNN's predictions (target units) and scores on the training and validation samples."""
     import tensorflow as tf
 
     def cnn_predict(rows):
         z = model(tf.constant(scaled["x"][rows]), training=False).numpy()[:, 0]
         return scaled["inverse"](z * scaled["y_std"] + scaled["y_mean"])
 
-    y_ppm = data["y"]
-    predictions = {"CNN": {"train": (y_ppm[train], cnn_predict(train)),
-                           "validation": (y_ppm[validation], cnn_predict(validation))}}
+    y_values = data["y"]
+    predictions = {"CNN": {"train": (y_values[train], cnn_predict(train)),
+                           "validation": (y_values[validation], cnn_predict(validation))}}
     return predictions, {"CNN": _scores(predictions["CNN"], log_target)}
 
 
 def _fit_baselines(scaled, data, train, validation, log_target, seed, predictions, metrics, feedback):
     """PLS and random forest on the same split and processed spectra (not standardised); adds
-    their predictions (ppm) and scores to ``predictions`` and ``metrics``."""
-    x_all, y_ppm, y_t, inverse = data["processed"], data["y"], scaled["y_t"], scaled["inverse"]
+    their predictions (target units) and scores to ``predictions`` and ``metrics``."""
+    x_all, y_values, y_t, inverse = data["processed"], data["y"], scaled["y_t"], scaled["inverse"]
     for name, estimator in _baseline_estimators(len(train), seed).items():
         feedback.check_canceled()
         estimator.fit(x_all[train], y_t[train])
-        predictions[name] = {part: (y_ppm[rows], inverse(np.ravel(estimator.predict(x_all[rows]))))
+        predictions[name] = {part: (y_values[rows], inverse(np.ravel(estimator.predict(x_all[rows]))))
                              for part, rows in (("train", train), ("validation", validation))}
         metrics[name] = _scores(predictions[name], log_target)
         if name == "PLS":
             metrics[name]["components"] = int(estimator.best_params_["n_components"])
-        feedback.info("{}: validation R² {:.3f}, RMSE {:.1f} ppm".format(
-            name, metrics[name]["r2_validation"], metrics[name]["rmse_validation"]))
+        feedback.info("{}: validation R² {:.3f}, RMSE {:.4g} {}".format(
+            name, metrics[name]["r2_validation"], metrics[name]["rmse_validation"], data["report"]["units"]))
 
 
 def save_regressor(path, result):
@@ -246,7 +238,7 @@ def load_spectral_bundle(path, kind=None):
 
 
 def predict_content(bundle, wavelengths, spectra, batch_size=4096):
-    """Element content (ppm, float64 (n,)) predicted by a regressor bundle from raw reflectance
+    """Element content (the bundle's target units, float64 (n,)) predicted by a regressor bundle from raw reflectance
     ``spectra`` (n, bands) at ``wavelengths`` (nm); NaN for invalid spectra."""
     import tensorflow as tf
 
@@ -267,7 +259,7 @@ def predict_content(bundle, wavelengths, spectra, batch_size=4096):
 
 
 def predict_content_raster(bundle, path, output, block_size=256, feedback=None):
-    """Predicted content (ppm) for every pixel of a hyperspectral raster, block-wise, float32 GeoTIFF."""
+    """Predicted content (the bundle's target units) for every pixel of a hyperspectral raster, block-wise, float32 GeoTIFF."""
     name = "{} ({})".format(bundle.metadata["target"]["name"], bundle.metadata["target"]["units"])
     return raster_pixels_apply(path, output, [name],
                                lambda wavelengths, pixels: predict_content(bundle, wavelengths, pixels)[:, None],
@@ -281,7 +273,9 @@ def _scores(predictions, log_target):
     for part, (measured, predicted) in predictions.items():
         scores["r2_" + part] = float(r2_score(measured, predicted))
         scores["rmse_" + part] = float(np.sqrt(mean_squared_error(measured, predicted)))
-        scores["r2_log_" + part] = float(r2_score(np.log10(measured), np.log10(np.clip(predicted, 1e-6, None))))
+        # R² of log10 values exists only for positive measurements (None, valid JSON, otherwise)
+        scores["r2_log_" + part] = float(r2_score(np.log10(measured), np.log10(np.clip(predicted, 1e-6, None)))) \
+            if np.all(measured > 0) else None
     return scores
 
 

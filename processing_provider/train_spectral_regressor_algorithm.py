@@ -11,7 +11,10 @@ from qgis.core import QgsProcessingParameterString
 
 from .base import DeepProspectAlgorithm
 from .spectral_parameters import PREPROCESS_HELP, add_preprocess_parameters
-from .spectral_parameters import INTEGER, add_seed_parameter, add_training_parameters, training_arguments
+from .spectral_parameters import DOUBLE, INTEGER, add_seed_parameter, add_training_parameters, training_arguments
+
+#: Carvalho et al.'s outlier threshold for Sb (ppm): most samples above it were mine tailings.
+DEFAULT_OUTLIER_PPM = 1000.0
 
 
 class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
@@ -19,20 +22,29 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
     DISPLAY_NAME = "Train element-content model from spectra"
     GROUP = "spectral"
     HELP = (
-        "Learns to estimate an element's content (ppm) from laboratory reflectance spectra of soils, after "
+        "Learns to estimate an element's content (ppm, or any UNITS) from laboratory reflectance spectra of soils, "
+        "after "
         "Carvalho et al. (2024, Sb in northern Portugal), and tells you honestly whether it beats classical "
         "chemometrics.\n\n"
         "INPUT: spectra table (CSV, one column per wavelength in nm) with the laboratory results; TARGET: the "
-        "element column (e.g. Sb). Values written <x or >x (below detection, over range) are left out and "
-        "listed. Samples above OUTLIER_THRESHOLD ppm (the paper: 1000 ppm Sb, mostly tailings) are left out; "
-        "0 keeps all.\n\n" + PREPROCESS_HELP + "\n\n"
-        "Each processed spectrum becomes an STFT spectrogram (FRAME_LENGTH bands per frame, a frame every "
-        "FRAME_STEP bands) read by a compact MobileNetV2-style network (one convolution, three inverted-residual "
-        "blocks, batch norm, ReLU6). With LOG_TARGET the network learns log10(ppm), which suits log-normal "
-        "contents; scores are always reported in ppm. Split: VALIDATION_FRACTION (1/3) of the samples at random "
+        "element column (e.g. Sb), in UNITS (ppm by default; used in labels and reports, e.g. % or ppb). Values "
+        "written <x, < x or >x (below detection, over range), n.d., b.d.l. (not detected), empty or - (missing) "
+        "or other text are left out and listed with their sample ids. Samples above OUTLIER_THRESHOLD, in UNITS "
+        "(the paper: 1000 ppm Sb, mostly tailings), are left out; 0 keeps all. Left unset in a script, it is "
+        "1000 for ppm and off for other units.\n\n" + PREPROCESS_HELP + "\n\n"
+        "Each processed spectrum becomes an STFT spectrogram read by a compact MobileNetV2-style network (one "
+        "convolution, three inverted-residual blocks, batch norm, ReLU6). Frames are given in nm: "
+        "FRAME_LENGTH_NM (64) per frame, a frame every FRAME_STEP_NM (32), converted to bands by the band "
+        "spacing (64 bands at 1 nm, 6 at 10 nm); FRAME_LENGTH and FRAME_STEP, when not 0, give them in bands "
+        "instead. The log says the bands used and warns when a frame covers fewer than 5 bands or the spectra "
+        "give fewer than 8 frames. With LOG_TARGET the network learns log10 of the value, which suits "
+        "log-normal contents and needs every value positive; without it values may be 0 or negative. Scores "
+        "are reported in UNITS. Split: VALIDATION_FRACTION (1/3) of the samples at random "
         "with SEED (42, as the paper), or, with GROUP_FIELD, whole groups (e.g. a site) on one side only. "
         "Training uses batches of BATCH_SIZE (64) and stops early when the loss on a monitor part of the "
-        "training samples has not improved for PATIENCE epochs; the validation samples are never seen.\n\n"
+        "training samples has not improved for PATIENCE epochs; the validation samples are never seen. The "
+        "saved network is then refitted on all samples for the epoch count early stopping chose: the "
+        "validation scores estimate it.\n\n"
         "With BASELINES, PLS regression (components by 5-fold cross-validation) and a random forest are fitted "
         "on the same split and processed spectra. Outputs: the model bundle (.dpm), a metrics table in the "
         "paper's Table 3 layout (R², RMSE train/validation per method), a predicted-vs-measured plot and the "
@@ -43,15 +55,17 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterFile(
             "INPUT", self.tr("Spectra table (CSV) with laboratory results"), QgsProcessingParameterFile.Behavior.File,
             extension="csv"))
-        self.addParameter(QgsProcessingParameterString("TARGET", self.tr("Element column (ppm)"), defaultValue="Sb"))
+        self.addParameter(QgsProcessingParameterString("TARGET", self.tr("Element column"), defaultValue="Sb"))
         self.addParameter(QgsProcessingParameterNumber(
-            "OUTLIER_THRESHOLD", self.tr("Leave out samples above (ppm; 0 = keep all)"),
-            QgsProcessingParameterNumber.Type.Double, defaultValue=1000.0, minValue=0.0))
+            "OUTLIER_THRESHOLD", self.tr("Leave out samples above (in UNITS; 0 = keep all)"),
+            QgsProcessingParameterNumber.Type.Double, defaultValue=DEFAULT_OUTLIER_PPM, minValue=0.0))
         add_preprocess_parameters(self)
-        self.addParameter(QgsProcessingParameterNumber("FRAME_LENGTH", self.tr("STFT frame length (bands)"),
-                                                       INTEGER, defaultValue=64, minValue=4))
-        self.addParameter(QgsProcessingParameterNumber("FRAME_STEP", self.tr("STFT frame step (bands)"),
-                                                       INTEGER, defaultValue=32, minValue=1))
+        self.addParameter(QgsProcessingParameterNumber(
+            "FRAME_LENGTH", self.tr("STFT frame length in bands (0 = from FRAME_LENGTH_NM)"), INTEGER, defaultValue=0,
+            minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            "FRAME_STEP", self.tr("STFT frame step in bands (0 = from FRAME_STEP_NM)"), INTEGER, defaultValue=0,
+            minValue=0))
         add_training_parameters(self, epochs=300, patience=30, learning_rate=0.003)
         self.addParameter(QgsProcessingParameterString(
             "GROUP_FIELD", self.tr("Group column for a grouped split (optional)"), optional=True))
@@ -60,23 +74,37 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(
             "BASELINES", self.tr("Fit PLS and random-forest baselines"), defaultValue=True))
         add_seed_parameter(self)
+        self.addParameter(QgsProcessingParameterString("UNITS", self.tr("Units of the element column"),
+                                                       defaultValue="ppm"))
+        self.addParameter(QgsProcessingParameterNumber("FRAME_LENGTH_NM", self.tr("STFT frame length (nm)"), DOUBLE,
+                                                       defaultValue=64.0, minValue=1.0))
+        self.addParameter(QgsProcessingParameterNumber("FRAME_STEP_NM", self.tr("STFT frame step (nm)"), DOUBLE,
+                                                       defaultValue=32.0, minValue=1.0))
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT", self.tr("Model bundle"), self.tr("DeepProspect model (*.dpm)")))
         for name, label in (("METRICS", "Metrics table (CSV)"), ("SCATTER", "Predicted vs measured plot"),
                             ("LEARNING_CURVES", "Learning curves")):
             self.addOutput(QgsProcessingOutputFile(name, self.tr(label)))
-        for name, label in (("R2_VALIDATION", "CNN validation R²"), ("RMSE_VALIDATION", "CNN validation RMSE (ppm)"),
+        for name, label in (("R2_VALIDATION", "CNN validation R²"), ("RMSE_VALIDATION", "CNN validation RMSE (in UNITS)"),
                             ("PLS_R2_VALIDATION", "PLS validation R²"), ("RF_R2_VALIDATION", "Random forest validation R²")):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
 
     def execute(self, parameters, context, feedback):
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        units = self.parameterAsString(parameters, "UNITS", context).strip() or "ppm"
+        if parameters.get("OUTLIER_THRESHOLD") is None:
+            # the default, 1000, is the paper's Sb threshold in ppm: no threshold for other units
+            threshold = DEFAULT_OUTLIER_PPM if units == "ppm" else None
+        else:
+            threshold = self.parameterAsDouble(parameters, "OUTLIER_THRESHOLD", context) or None
         result = self.run_engine("train_spectral_regressor", dict(
             training_arguments(self, parameters, context, output),
-            target=self.parameterAsString(parameters, "TARGET", context).strip(),
-            outlier_threshold=self.parameterAsDouble(parameters, "OUTLIER_THRESHOLD", context) or None,
+            target=self.parameterAsString(parameters, "TARGET", context).strip(), units=units,
+            outlier_threshold=threshold,
             frame_length=self.parameterAsInt(parameters, "FRAME_LENGTH", context),
             frame_step=self.parameterAsInt(parameters, "FRAME_STEP", context),
+            frame_length_nm=self.parameterAsDouble(parameters, "FRAME_LENGTH_NM", context),
+            frame_step_nm=self.parameterAsDouble(parameters, "FRAME_STEP_NM", context),
             group_column=self.parameterAsString(parameters, "GROUP_FIELD", context).strip() or None,
             log_target=self.parameterAsBool(parameters, "LOG_TARGET", context),
             baselines=self.parameterAsBool(parameters, "BASELINES", context)), feedback, outputs=[output])
