@@ -107,7 +107,10 @@ EXPLAINERS = Registry("explainer", [
 ])
 
 #: How training points are split for validation. ``factory``: a function (xy, labels, fraction, seed,
-#: block_size, origin) → ``models.evaluation.Split``, in ``models/evaluation.py``.
+#: block_size, origin) → ``models.evaluation.Split``, in ``models/evaluation.py``. A scheme with
+#: ``cross_validation=True`` instead names a function (xy, labels, folds, seed, block_size, origin,
+#: buffer) → [``Split``, one per fold]; its ``stopping_scheme`` is the single-split scheme that carves
+#: the early-stopping subset out of each fold's training points.
 VALIDATION_SCHEMES = Registry("validation scheme", [
     Choice("random", "Random split", "models.evaluation:split_at_random",
            description="A random share of each class is held out, as the paper did; optimistic on "
@@ -115,6 +118,11 @@ VALIDATION_SCHEMES = Registry("validation scheme", [
     Choice("spatial_blocks", "Spatial blocks", "models.evaluation:split_by_blocks",
            description="Whole square blocks are held out, so validation points are not neighbours of "
                        "training points."),
+    Choice("spatial_kfold", "Spatial k-fold cross-validation", "models.evaluation:split_into_folds",
+           dict(cross_validation=True, stopping_scheme="spatial_blocks"),
+           description="Square blocks are dealt into FOLDS folds; each fold is held out once while the "
+                       "others train, every model on the same folds; the final model is then trained on "
+                       "all points and the folds' mean ± sd estimates its skill."),
 ])
 
 #: Spectral pre-processing steps in the order they are applied (Carvalho et al. 2024). ``factory``: a
@@ -183,7 +191,9 @@ class TrainingSettings:
     which rebuilds it with :meth:`from_dict` and passes it to ``models.training.train_model``.
     Units: ``block_size`` in map units (None: a fifth of the stack's longer side);
     ``learning_rate`` for Adam; ``validation_fraction`` and ``dropout`` as fractions 0–1;
-    ``patch_size`` in pixels (odd, patch architectures only).
+    ``patch_size`` in pixels (odd, patch architectures only); ``folds``: folds of a cross-validation
+    scheme (≥ 2); ``buffer``: map units, training points closer than this to a held-out block are
+    left out of that fold (0: none).
     """
 
     label_field: str = "label"
@@ -194,9 +204,11 @@ class TrainingSettings:
     learning_rate: float = 1e-3
     dropout: float = 0.2
     l2: float = 0.0
-    validation: str = "random"
+    validation: str = "spatial_kfold"
     validation_fraction: float = 0.2
     block_size: float = None
+    folds: int = 5
+    buffer: float = 0.0
     ensemble_size: int = 1
     seed: int = 42
     early_stopping: bool = True

@@ -1,13 +1,17 @@
-"""Honest validation: random and spatial-block splits, metrics, and the scikit-learn baselines.
+"""Honest validation: random and spatial-block splits, spatial k-fold folds, metrics, and the
+scikit-learn baselines.
 
 Random splits (the paper's 80/20) put neighbouring pixels on both sides of the split; because
 geological evidence is spatially autocorrelated, the validation points then resemble training
 points far more than a new area would, and the scores overstate skill. Spatial-block splits
 send whole square blocks of the map to validation, so no validation point has a training
-point in its own block.
+point in its own block. Spatial k-fold (:func:`spatial_folds`) deals the blocks into folds and
+holds each fold out once; an optional buffer drops training points closer than a distance to the
+held-out blocks (the "dead zone" of spatial cross-validation).
 
 The schemes are declared in ``catalog.VALIDATION_SCHEMES``; each one's ``factory`` names its
-function here, all with one signature: :func:`split_at_random`, :func:`split_by_blocks`.
+function here: :func:`split_at_random`, :func:`split_by_blocks` (one split) and
+:func:`split_into_folds` (a list of splits, one per fold).
 
 All metrics come from scikit-learn. Nothing here imports TensorFlow.
 """
@@ -24,26 +28,32 @@ RANDOM_SPLIT_WARNING = (
 
 
 class Split:
-    """Indices of the training and validation points, and (for spatial blocks) the blocks.
+    """Indices of the training and validation points, and (for spatial schemes) the blocks.
 
-    ``train``, ``validation``: integer index arrays into the point list; ``scheme``: "random" or
-    "spatial_blocks"; ``block_size``: block side in map units (None for random);
+    ``train``, ``validation``: integer index arrays into the point list; ``scheme``: a name of
+    ``catalog.VALIDATION_SCHEMES``; ``block_size``: block side in map units (None for random);
     ``validation_blocks``/``training_blocks``: lists of block bounds (xmin, ymin, xmax, ymax).
+    A fold of spatial k-fold also has ``fold`` (1-based), ``buffer`` (map units) and ``dropped``:
+    indices of the points left out of training because they lie closer than ``buffer`` to a
+    held-out block.
     """
 
-    def __init__(self, scheme, train, validation, block_size=None, validation_blocks=(), training_blocks=()):
+    def __init__(self, scheme, train, validation, block_size=None, validation_blocks=(), training_blocks=(),
+                 fold=None, buffer=0.0, dropped=()):
         self.scheme = scheme
         self.train = np.asarray(train, dtype=np.int64)
         self.validation = np.asarray(validation, dtype=np.int64)
         self.block_size = block_size
         self.validation_blocks = [tuple(float(v) for v in block) for block in validation_blocks]
         self.training_blocks = [tuple(float(v) for v in block) for block in training_blocks]
+        self.fold, self.buffer = fold, float(buffer)
+        self.dropped = np.asarray(dropped, dtype=np.int64)
 
     def describe(self):
         """Summary for the bundle's metadata (JSON-friendly)."""
         summary = {"scheme": self.scheme, "training_points": int(len(self.train)),
                    "validation_points": int(len(self.validation))}
-        if self.scheme == "spatial_blocks":
+        if self.block_size is not None:
             summary.update(block_size=float(self.block_size), validation_blocks=len(self.validation_blocks),
                            training_blocks=len(self.training_blocks))
         return summary
@@ -73,19 +83,9 @@ def spatial_block_split(xy, labels, block_size, fraction=0.2, seed=42, origin=No
     ``fraction`` of the deposits and of the non-deposits. Returns a :class:`Split` whose
     ``validation_blocks`` and ``training_blocks`` are the blocks' bounds.
     """
-    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     labels = np.asarray(labels)
     _check_fraction(fraction)
-    block_size = float(block_size)
-    if not block_size > 0:
-        raise DeepProspectError("BLOCK_SIZE must be a positive distance in map units (got {}).".format(block_size))
-    if origin is None:
-        origin = (xy[:, 0].min(), xy[:, 1].min())
-    x0, y0 = float(origin[0]), float(origin[1])
-    block_col = np.floor((xy[:, 0] - x0) / block_size).astype(np.int64)
-    block_row = np.floor((xy[:, 1] - y0) / block_size).astype(np.int64)
-    keys, block_of_point = np.unique(np.column_stack([block_col, block_row]), axis=0, return_inverse=True)
-    block_of_point = block_of_point.ravel()
+    block_size, keys, block_of_point, bounds = point_blocks(xy, block_size, origin)
     if len(keys) < 3:
         raise DeepProspectError(
             "BLOCK_SIZE {:g} map units leaves only {} block(s) holding points, too few for a spatial split; "
@@ -112,10 +112,31 @@ def spatial_block_split(xy, labels, block_size, fraction=0.2, seed=42, origin=No
             raise DeepProspectError(
                 "The spatial-block split with BLOCK_SIZE {:g} cannot put {} on both sides (training and "
                 "validation need at least 2 each); use a smaller BLOCK_SIZE or more points.".format(block_size, name))
-    bounds = [(x0 + col * block_size, y0 + row * block_size, x0 + (col + 1) * block_size, y0 + (row + 1) * block_size)
-              for col, row in keys]
     return Split("spatial_blocks", train, validation, block_size,
                  [bounds[i] for i in np.flatnonzero(in_validation)], [bounds[i] for i in np.flatnonzero(~in_validation)])
+
+
+def point_blocks(xy, block_size, origin=None):
+    """The square blocks of side ``block_size`` (map units) anchored at ``origin`` (x, y; default
+    the points' minimum) that hold the points ``xy`` (n, 2).
+
+    Returns ``(block_size, keys, block_of_point, bounds)``: ``keys`` (m, 2) int (block column,
+    block row), ``block_of_point`` (n,) index into ``keys``, ``bounds`` [(xmin, ymin, xmax, ymax)]
+    one per key. A point on a block's lower/left edge belongs to that block.
+    """
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    block_size = float(block_size)
+    if not block_size > 0:
+        raise DeepProspectError("BLOCK_SIZE must be a positive distance in map units (got {}).".format(block_size))
+    if origin is None:
+        origin = (xy[:, 0].min(), xy[:, 1].min())
+    x0, y0 = float(origin[0]), float(origin[1])
+    block_col = np.floor((xy[:, 0] - x0) / block_size).astype(np.int64)
+    block_row = np.floor((xy[:, 1] - y0) / block_size).astype(np.int64)
+    keys, block_of_point = np.unique(np.column_stack([block_col, block_row]), axis=0, return_inverse=True)
+    bounds = [(x0 + col * block_size, y0 + row * block_size, x0 + (col + 1) * block_size, y0 + (row + 1) * block_size)
+              for col, row in keys]
+    return block_size, keys, block_of_point.ravel(), bounds
 
 
 def split_at_random(xy, labels, fraction, seed, block_size=None, origin=None):
@@ -128,6 +149,71 @@ def split_by_blocks(xy, labels, fraction, seed, block_size=None, origin=None):
     """The catalog's "spatial_blocks" scheme: :func:`spatial_block_split` with blocks of side
     ``block_size`` (map units) anchored at ``origin`` (x, y)."""
     return spatial_block_split(xy, labels, block_size, fraction, seed, origin=origin)
+
+
+def spatial_folds(xy, labels, block_size, folds=5, seed=42, origin=None, buffer=0.0):
+    """Spatial k-fold: the blocks of side ``block_size`` (map units, anchored at ``origin``) that
+    hold points are dealt into ``folds`` folds, and each fold is held out once.
+
+    Blocks are assigned by scikit-learn's ``StratifiedGroupKFold`` (a block is a group; groups
+    shuffled with ``seed``, each fold getting about the same share of deposits). Training points
+    closer than ``buffer`` map units to a held-out block (:func:`distance_to_blocks`) are left
+    out of that fold's training. Returns a list of ``folds`` :class:`Split` objects (``scheme``
+    "spatial_kfold", ``fold`` 1…folds). Raises :class:`DeepProspectError` when there are fewer
+    blocks than folds, or a fold would hold fewer than 2 deposits or non-deposits on a side.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    labels = np.asarray(labels)
+    folds, buffer = int(folds), float(buffer or 0.0)
+    if folds < 2:
+        raise DeepProspectError("FOLDS must be at least 2 (got {}); 5 is usual.".format(folds))
+    if buffer < 0:
+        raise DeepProspectError("BUFFER must be a distance ≥ 0 in map units (got {:g}).".format(buffer))
+    block_size, keys, block_of_point, bounds = point_blocks(xy, block_size, origin)
+    if len(keys) < folds:
+        raise DeepProspectError(
+            "BLOCK_SIZE {:g} map units leaves only {} block(s) holding points, fewer than FOLDS = {}; use a smaller "
+            "BLOCK_SIZE or fewer folds.".format(block_size, len(keys), folds))
+    dealer = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=int(seed))
+    splits = []
+    for number, (_, held_out) in enumerate(dealer.split(np.zeros(len(labels)), labels, block_of_point), start=1):
+        held_blocks = np.unique(block_of_point[held_out])
+        others = np.setdiff1d(np.arange(len(labels)), held_out)
+        near = distance_to_blocks(np.asarray(xy, dtype=float)[others], [bounds[i] for i in held_blocks]) < buffer
+        train, dropped = others[~near], others[near]
+        _check_fold(labels, train, held_out, number, block_size, buffer)
+        kept_blocks = np.setdiff1d(np.unique(block_of_point[train]), held_blocks)
+        splits.append(Split("spatial_kfold", train, np.sort(held_out), block_size, [bounds[i] for i in held_blocks],
+                            [bounds[i] for i in kept_blocks], fold=number, buffer=buffer, dropped=dropped))
+    return splits
+
+
+def distance_to_blocks(xy, blocks):
+    """Distance (map units) from each point of ``xy`` (n, 2) to the nearest of the squares
+    ``blocks`` [(xmin, ymin, xmax, ymax)]: 0 inside or on a square's edge. Returns (n,) float64."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    boxes = np.asarray(blocks, dtype=float).reshape(-1, 4)
+    if not len(boxes):
+        return np.full(len(xy), np.inf)
+    x, y = xy[:, 0:1], xy[:, 1:2]
+    dx = np.maximum(np.maximum(boxes[:, 0] - x, x - boxes[:, 2]), 0.0)
+    dy = np.maximum(np.maximum(boxes[:, 1] - y, y - boxes[:, 3]), 0.0)
+    return np.hypot(dx, dy).min(axis=1)
+
+
+def split_into_folds(xy, labels, folds, seed, block_size=None, origin=None, buffer=0.0):
+    """The catalog's "spatial_kfold" scheme: :func:`spatial_folds`."""
+    return spatial_folds(xy, labels, block_size, folds, seed, origin, buffer)
+
+
+def _check_fold(labels, train, held_out, number, block_size, buffer):
+    for cls, name in ((1, "deposits"), (0, "non-deposits")):
+        if np.sum(labels[train] == cls) < 2 or np.sum(labels[held_out] == cls) < 2:
+            raise DeepProspectError(
+                "Fold {} of the spatial k-fold (BLOCK_SIZE {:g}, BUFFER {:g}) cannot put {} on both sides "
+                "(training and held out need at least 2 each); use a smaller BLOCK_SIZE, fewer FOLDS, a "
+                "smaller BUFFER or more points.".format(number, block_size, buffer, name))
 
 
 def default_block_size(bounds, pixel_size):
@@ -178,6 +264,13 @@ def fit_baselines(train_x, train_y, validation_x, validation_y, seed=42, class_w
     ``({name: metrics}, {name: validation deposit probability})`` for "logistic_regression"
     and "random_forest".
     """
+    models = fit_baseline_models(train_x, train_y, seed, class_weight)
+    return score_baselines(models, validation_x, validation_y)
+
+
+def fit_baseline_models(train_x, train_y, seed=42, class_weight="balanced"):
+    """{name: fitted scikit-learn classifier}: logistic regression and random forest fitted on
+    standardised factor values ``train_x`` (n, n_factors) and 0/1 labels ``train_y`` (n,)."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
 
@@ -186,10 +279,21 @@ def fit_baselines(train_x, train_y, validation_x, validation_y, seed=42, class_w
         "random_forest": RandomForestClassifier(n_estimators=300, min_samples_leaf=2, class_weight=class_weight,
                                                 random_state=int(seed), n_jobs=1),
     }
+    for model in models.values():
+        model.fit(train_x, train_y)
+    return models
+
+
+def baseline_probability(model, x):
+    """Deposit probability (n,) of a fitted scikit-learn classifier for factor values ``x`` (n, n_factors)."""
+    return model.predict_proba(x)[:, list(model.classes_).index(1)]
+
+
+def score_baselines(models, validation_x, validation_y):
+    """``({name: metrics}, {name: validation deposit probability})`` of fitted ``models``."""
     scores, probabilities = {}, {}
     for name, model in models.items():
-        model.fit(train_x, train_y)
-        probability = model.predict_proba(validation_x)[:, list(model.classes_).index(1)]
+        probability = baseline_probability(model, validation_x)
         scores[name] = classification_metrics(validation_y, probability)
         probabilities[name] = probability
     return scores, probabilities

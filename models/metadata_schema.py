@@ -2,7 +2,7 @@
 
 Bundles on disk differ: format 1 (TensorFlow 2.15 inside QGIS) and format 2 prospectivity
 bundles written by ``models.training.train_model`` (older ones have no
-``validation_comparison``), and the spectral bundles of ``models.spectral_classifier`` and
+``validation_comparison`` and no ``cross_validation``), and the spectral bundles of ``models.spectral_classifier`` and
 ``models.spectral_regressor`` (.dpm files too, with their own metrics and ONE Keras history
 dict instead of a list per member). :func:`normalise` turns any of them into the shape below,
 so its readers never guess: every key is always there, a value the bundle does not hold is
@@ -29,13 +29,27 @@ Shape (``normalise(metadata)`` → dict)::
                               (GDAL order), "bounds": [left, bottom, right, top] | None (map units)}
     validation               {"scheme": str | None (a name of ``catalog.VALIDATION_SCHEMES``),
                               "training_points", "validation_points": int | None,
-                              "block_size": float | None (map units; spatial blocks only),
-                              "validation_blocks", "training_blocks": int | None}
-    metrics                  METRICS of the network on the validation points
+                              "block_size": float | None (map units; spatial schemes only),
+                              "validation_blocks", "training_blocks": int | None,
+                              "folds": int | None, "buffer": float | None (map units): k-fold only}
+    metrics                  METRICS of the network on the validation points (k-fold: every
+                              point's out-of-fold probability, roc_auc and pr_auc the fold means)
     baselines                {"logistic_regression": METRICS, "random_forest": METRICS}
     validation_comparison    None, or {scheme: {scheme, training_points, validation_points,
                               block_size?, network, logistic_regression, random_forest: {roc_auc,
                               pr_auc, accuracy, deposit_f1}}} when both splits were trained
+    cross_validation         None, or for spatial k-fold: {"folds": int, "buffer": float (map
+                              units), "block_size": float (map units), "max_cells_per_fold": int,
+                              "area_fraction": [float] (0–1, the x of every prediction-rate curve),
+                              "fold_results": [one dict per fold: "fold" (1-based),
+                              "training_points", "held_out_points", "held_out_deposits",
+                              "dropped_by_buffer", "held_out_blocks", "held_out_cells",
+                              "ranked_cells": int | None, "models": {MODEL: FOLD_SCORES}],
+                              "summary": {MODEL: {"roc_auc", "pr_auc", "prediction_rate_auc":
+                              {"mean": float | None, "sd": float | None}}}}; MODEL is "network",
+                              "logistic_regression", "random_forest"; FOLD_SCORES is {"roc_auc",
+                              "pr_auc", "prediction_rate_auc": float | None, "captured_fraction":
+                              [float] (share of held-out deposits in the top area_fraction)}
     history                  [one dict per ensemble member: "loss", "val_loss", "accuracy",
                               "val_accuracy", "stopping_loss": [float per epoch] ([] if not
                               recorded), "epochs_run": int, "best_epoch": int | None (1-based epoch
@@ -65,7 +79,15 @@ CLASSES = ("deposit", "non_deposit")
 BASELINES = ("logistic_regression", "random_forest")
 CURVES = ("loss", "val_loss", "accuracy", "val_accuracy", "stopping_loss")
 GRID_KEYS = ("crs_wkt", "pixel_size", "width", "height", "transform", "bounds")
-VALIDATION_KEYS = ("training_points", "validation_points", "block_size", "validation_blocks", "training_blocks")
+VALIDATION_KEYS = ("training_points", "validation_points", "block_size", "validation_blocks", "training_blocks",
+                   "folds", "buffer")
+#: Distances among the validation keys (floats); the others are counts (ints).
+VALIDATION_DISTANCES = ("block_size", "buffer")
+#: Models scored on every fold of a cross-validation, in table order.
+FOLD_MODELS = ("network",) + BASELINES
+FOLD_SCORES = ("roc_auc", "pr_auc", "prediction_rate_auc")
+FOLD_COUNTS = ("training_points", "held_out_points", "held_out_deposits", "dropped_by_buffer", "held_out_blocks",
+               "held_out_cells", "ranked_cells")
 #: Keys copied as they are (None when absent).
 PLAIN_KEYS = ("validation_comparison", "patch_padding", "training_seconds", "created")
 
@@ -96,6 +118,7 @@ def normalise(metadata):
         metrics=_metrics(metadata.get("metrics"), network=True),
         baselines={name: _metrics((metadata.get("baselines") or {}).get(name)) for name in BASELINES},
         history=[_member_history(record) for record in _history_records(metadata.get("history"))],
+        cross_validation=_cross_validation(metadata.get("cross_validation")),
         versions=dict(metadata.get("versions") or {}))
     shape.update({key: metadata.get(key) for key in PLAIN_KEYS})
     return shape
@@ -136,7 +159,7 @@ def _validation(validation):
     validation = validation if isinstance(validation, dict) else {}
     shape = {"scheme": validation.get("scheme")}
     for key in VALIDATION_KEYS:
-        shape[key] = _number(validation.get(key)) if key == "block_size" else _integer(validation.get(key))
+        shape[key] = _number(validation.get(key)) if key in VALIDATION_DISTANCES else _integer(validation.get(key))
     return shape
 
 
@@ -155,6 +178,38 @@ def _metrics(metrics, network=False):
     shape["n"] = _integer(metrics.get("n"))
     shape["members_roc_auc"] = [float(value) for value in metrics.get("members_roc_auc") or ()] if network else []
     return shape
+
+
+def _cross_validation(table):
+    """The "cross_validation" shape of the module docstring, or None for a single split."""
+    if not isinstance(table, dict):
+        return None
+    shape = {"folds": _integer(table.get("folds")), "buffer": _number(table.get("buffer")),
+             "block_size": _number(table.get("block_size")),
+             "max_cells_per_fold": _integer(table.get("max_cells_per_fold")),
+             "area_fraction": [float(value) for value in table.get("area_fraction") or ()]}
+    shape["fold_results"] = [_fold_result(fold) for fold in table.get("fold_results") or () if isinstance(fold, dict)]
+    summary = table.get("summary") if isinstance(table.get("summary"), dict) else {}
+    shape["summary"] = {model: {score: _mean_sd((summary.get(model) or {}).get(score)) for score in FOLD_SCORES}
+                        for model in FOLD_MODELS}
+    return shape
+
+
+def _fold_result(fold):
+    shape = {"fold": _integer(fold.get("fold"))}
+    shape.update({key: _integer(fold.get(key)) for key in FOLD_COUNTS})
+    models = fold.get("models") if isinstance(fold.get("models"), dict) else {}
+    shape["models"] = {}
+    for model in FOLD_MODELS:
+        scores = models.get(model) if isinstance(models.get(model), dict) else {}
+        shape["models"][model] = {score: _number(scores.get(score)) for score in FOLD_SCORES}
+        shape["models"][model]["captured_fraction"] = [float(v) for v in scores.get("captured_fraction") or ()]
+    return shape
+
+
+def _mean_sd(values):
+    values = values if isinstance(values, dict) else {}
+    return {"mean": _number(values.get("mean")), "sd": _number(values.get("sd"))}
 
 
 def _history_records(history):

@@ -4,7 +4,9 @@ geologist can send to a colleague.
 It shows the data summary (points per class, factors), every hyper-parameter, the validation
 metrics of the network beside logistic regression and random forest fitted on the same split,
 the confusion matrix in the layout of Pradhan et al. (2022, Table 3), ROC and precision–recall
-curves, the training curves (their Figure 7), and a map of the training/validation split.
+curves, the training curves (their Figure 7), and a map of the training/validation split. With
+spatial k-fold cross-validation it also shows mean ± sd of every model, the per-fold table, the
+held-out prediction-rate curves and the map of the folds (``models.cross_validation_report``).
 matplotlib is used through its Agg canvas only, so this works inside QGIS and headless.
 """
 import base64
@@ -17,6 +19,7 @@ from ..catalog import VALIDATION_SCHEMES
 from ..core.atomic import atomic_output
 from .charts import BACKGROUND_COLOUR, DEPOSIT_COLOUR, FOREST_COLOUR, LOGISTIC_COLOUR, NETWORK_COLOUR
 from .evaluation import RANDOM_SPLIT_WARNING
+from .cross_validation_report import scheme_sentence, section
 from .metadata_schema import normalise
 
 
@@ -40,40 +43,45 @@ def render_report(result):
     labels = result.validation_labels
     parts = [_HEAD.format(title=html.escape("DeepProspect training report — " + meta["architecture"]))]
     parts.append("<h1>Prospectivity model training report</h1>")
-    parts.append("<p class='lead'>{} trained on {} deposits and {} non-deposits over {} evidence layers; "
-                 "validated on a <b>{}</b> split ({} points held out).</p>".format(
-                     html.escape(meta["architecture_description"]), meta["class_balance"]["deposit"],
-                     meta["class_balance"]["non_deposit"], len(meta["factor_names"]),
-                     "spatial-block" if meta["validation"]["scheme"] == "spatial_blocks" else "random",
-                     meta["validation"]["validation_points"]))
+    folds = meta["cross_validation"]
+    parts.append("<p class='lead'>{} trained on {} deposits and {} non-deposits over {} evidence layers; {}.</p>"
+                 .format(html.escape(meta["architecture_description"]), meta["class_balance"]["deposit"],
+                         meta["class_balance"]["non_deposit"], len(meta["factor_names"]), _lead_validation(meta)))
     parts.append("<p class='verdict'>{}</p>".format(html.escape(verdict(metrics, baselines))))
+    if folds:
+        parts += section(folds, result, embedded_figure)
 
     parts.append("<h2>Validation metrics</h2>")
+    if folds:
+        parts.append("<p>Every point's prediction from the fold that held it out, pooled; ROC-AUC and PR-AUC are "
+                     "the means over the folds.</p>")
     parts.append(_metrics_table(metrics, baselines))
     parts.append("<p class='note'>{} {}</p>".format(
         html.escape(RANDOM_SPLIT_WARNING),
-        html.escape(_scheme_sentence(meta["validation"]))))
+        html.escape(scheme_sentence(folds, len(labels)) if folds else _scheme_sentence(meta["validation"]))))
     if meta.get("validation_comparison"):
         parts.append("<h3>Random split against spatial blocks</h3>")
         parts.append(_comparison_table(meta["validation_comparison"]))
-    parts.append(_figure(_roc_pr_figure(labels, result.validation_probability, result.baseline_probabilities),
-                         "ROC and precision–recall curves on the validation points."))
+    parts.append(embedded_figure(_roc_pr_figure(labels, result.validation_probability, result.baseline_probabilities),
+                                 "ROC and precision–recall curves on the validation points" +
+                                 (" (out-of-fold predictions, pooled)." if folds else ".")))
 
     parts.append("<h2>Confusion matrix</h2>")
     parts.append("<p>Validation points, threshold {:.2f} on the deposit probability, laid out as Table 3 of "
                  "Pradhan et al. (2022).</p>".format(metrics["threshold"]))
     parts.append(_confusion_table(metrics["confusion_matrix"]))
-    parts.append(_figure(_confusion_figure(metrics["confusion_matrix"]), "Confusion matrix (validation)."))
+    parts.append(embedded_figure(_confusion_figure(metrics["confusion_matrix"]), "Confusion matrix (validation)."))
 
     parts.append("<h2>Training curves</h2>")
-    parts.append(_figure(_history_figure(meta["history"]),
+    parts.append(embedded_figure(_history_figure(meta["history"]),
                          "Loss and accuracy per epoch on the training and the validation points (cf. Figure 7 of "
                          "Pradhan et al. 2022). The dotted line marks the epoch whose weights were kept."))
     parts.append("<h2>Data</h2>")
     parts.append(_data_table(meta))
     parts.append("<p><b>Factors (in stack order):</b> {}</p>".format(html.escape(", ".join(meta["factor_names"]))))
-    parts.append(_figure(_split_map_figure(result), "Training and validation points" + (
-        "; shaded squares are the blocks held out for validation." if result.split.validation_blocks else ".")))
+    if not folds:
+        parts.append(embedded_figure(_split_map_figure(result), "Training and validation points" + (
+            "; shaded squares are the blocks held out for validation." if result.split.validation_blocks else ".")))
     parts.append("<h2>Hyper-parameters</h2>")
     parts.append(_key_value_table(dict(hyper, seed=meta["seed"], trainable_parameters=meta["trainable_parameters"],
                                        training_seconds=meta["training_seconds"])))
@@ -83,6 +91,15 @@ def render_report(result):
     parts.append(_key_value_table(meta.get("versions") or _versions()))
     parts.append("<p class='note'>Written by DeepProspect on {}.</p></body></html>".format(html.escape(meta["created"])))
     return "\n".join(parts)
+
+
+def _lead_validation(meta):
+    validation = meta["validation"]
+    if meta["cross_validation"]:
+        return ("validated by <b>spatial k-fold cross-validation</b> ({} folds), then trained on all points"
+                .format(meta["cross_validation"]["folds"]))
+    return "validated on a <b>{}</b> split ({} points held out)".format(
+        "spatial-block" if validation["scheme"] == "spatial_blocks" else "random", validation["validation_points"])
 
 
 def verdict(metrics, baselines):
@@ -132,7 +149,8 @@ def _comparison_table(comparison):
         if scheme not in comparison:
             continue
         summary = comparison[scheme]
-        title = "Random" if scheme == "random" else "Spatial blocks ({:g} map units)".format(summary["block_size"])
+        title = "Random" if scheme == "random" else "{} ({:g} map units)".format(
+            VALIDATION_SCHEMES.label(scheme), summary["block_size"])
         cells = "".join("<td>{:.3f}</td>".format(summary[key]["roc_auc"]) for key, _ in names)
         out.append("<tr><td>{}</td>{}<td>{}</td></tr>".format(title, cells, summary["validation_points"]))
     out.append("</table>")
@@ -190,7 +208,8 @@ def _scheme_sentence(validation):
 
 # Figures --------------------------------------------------------------------------------------
 
-def _figure(figure, caption):
+def embedded_figure(figure, caption):
+    """The HTML <figure> of a matplotlib ``figure`` as an embedded PNG, with ``caption``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(figure)

@@ -17,8 +17,10 @@ What happens, in order:
    labels only 0/1, at least ``MIN_PER_CLASS`` of each class, every point on a valid pixel of
    the stack (``models.training_data``);
 2. the points are split into training and validation by the chosen scheme of
-   ``catalog.VALIDATION_SCHEMES``: at random (the paper's 80/20) or by whole spatial blocks
-   (``models.evaluation``);
+   ``catalog.VALIDATION_SCHEMES``: at random (the paper's 80/20), by whole spatial blocks
+   (``models.evaluation``), or into spatial k-fold folds (the default): then steps 3–4 run once
+   per fold, every model on the same folds, and the final network is trained on all points
+   (``models.cross_validation``);
 3. the factors are standardised with the mean and standard deviation of the *training* points
    only; for a patch architecture each point becomes a PATCH_SIZE × PATCH_SIZE window
    (``core.patches``: cells outside the raster or on nodata take the training mean), and the
@@ -49,23 +51,30 @@ One shape, always all keys; "metrics" below means the dict of
                              stopping_fraction (0.0 without early stopping), balance_classes,
                              class_weight ({"0": w, "1": w} or null), ensemble_size, validation
                              (a name of catalog.VALIDATION_SCHEMES), validation_fraction, block_size
-                             (map units; null for "random"), augmentation (str), label_field}
+                             (map units; null for "random"), augmentation (str), label_field; with
+                             cross-validation also folds, buffer (map units)}
     trainable_parameters    int, of one member
     grid                    {crs_wkt (or null), pixel_size, width, height, transform (6 numbers, rasterio
                              order a, b, c, d, e, f), bounds [left, bottom, right, top]}
     class_balance           {deposit: int, non_deposit: int}: all training points
     data                    {points: path, label_field, stack: path, training: {deposit, non_deposit},
                              validation: {deposit, non_deposit}} (point counts per side of the split)
-    validation              {scheme, training_points, validation_points} and, for "spatial_blocks",
-                            block_size (map units), validation_blocks, training_blocks (block counts)
-    metrics                 the network (ensemble mean probability) on the validation split:
+    validation              {scheme, training_points, validation_points} and, for the spatial schemes,
+                            block_size (map units), validation_blocks, training_blocks (block counts);
+                            with cross-validation also folds, buffer (map units), and every point
+                            counts on both sides (the final model trains on all, each point was
+                            held out once)
+    metrics                 the network (ensemble mean probability) on the validation split (with
+                            cross-validation: every point's out-of-fold probability pooled, except
+                            roc_auc and pr_auc, which are the means over the folds):
                             accuracy, roc_auc, pr_auc, macro_f1, threshold (0.5), n,
                             deposit {precision, recall, f1, support}, non_deposit {same},
                             confusion_matrix [[TP, FN], [FP, TN]] (rows actual, columns predicted,
                             deposit first: Table 3 of Pradhan et al. 2022), confusion_matrix_layout
-                            (that sentence), members_roc_auc [float, one per member]
+                            (that sentence), members_roc_auc [float, one per member; with
+                            cross-validation its mean over the folds]
     baselines               {logistic_regression: metrics, random_forest: metrics} on the same split
-                            (without members_roc_auc)
+                            or folds (without members_roc_auc)
     history                 [one per member: {loss, val_loss, accuracy, val_accuracy, stopping_loss:
                              [float per epoch] (stopping_loss empty without early stopping),
                              epochs_run, best_epoch (1-based, the weights kept), seed}]
@@ -75,6 +84,16 @@ One shape, always all keys; "metrics" below means the dict of
                             [block_size, validation_blocks, training_blocks], network: {roc_auc,
                             pr_auc, accuracy, deposit_f1}, logistic_regression: {same four},
                             random_forest: {same four}}}
+    cross_validation        null, or for a cross-validation scheme: {folds, buffer (map units),
+                            block_size (map units), max_cells_per_fold, area_fraction [float, 0–1:
+                            the x of every prediction-rate curve], fold_results [one per fold:
+                            {fold (1-based), training_points, held_out_points, held_out_deposits,
+                            dropped_by_buffer, held_out_blocks, held_out_cells (valid or not),
+                            ranked_cells (valid cells ranked, a uniform sample above
+                            max_cells_per_fold), models: {network | logistic_regression |
+                            random_forest: {roc_auc, pr_auc, prediction_rate_auc, captured_fraction
+                            [float per area_fraction]}}}], summary: {model: {roc_auc, pr_auc,
+                            prediction_rate_auc: {mean, sd (sample sd over the folds)}}}}
     training_seconds        float
     created                 local time "YYYY-MM-DDTHH:MM:SS±hhmm"
 
@@ -93,6 +112,7 @@ from .architectures import check_patch_size, trainable_parameter_count
 from .evaluation import RANDOM_SPLIT_WARNING
 from .training_data import MIN_PER_CLASS, TrainingData, read_patches, read_training_points, training_statistics
 from .training_loop import STOPPING_FRACTION, make_split, train_on_split
+from .cross_validation import cross_validate
 
 #: Raw training samples stored in the bundle as the SHAP background.
 BACKGROUND_SIZE = 100
@@ -115,6 +135,8 @@ class TrainingResult:
     members: list = field(default_factory=list)
     model_path: str = None
     report_path: str = None
+    folds: list = field(default_factory=list)
+    cross_validation: dict = None
 
     @property
     def accuracy(self):
@@ -122,7 +144,24 @@ class TrainingResult:
 
     @property
     def roc_auc(self):
+        """The network's validation ROC-AUC; with cross-validation the mean over the folds."""
         return self.metrics["roc_auc"]
+
+    @property
+    def roc_auc_sd(self):
+        """Standard deviation of the network's ROC-AUC over the folds (None without cross-validation)."""
+        return self._fold_score("roc_auc", "sd")
+
+    @property
+    def prediction_rate_auc(self):
+        """Mean over the folds of the network's held-out prediction-rate AUC (None without
+        cross-validation)."""
+        return self._fold_score("prediction_rate_auc", "mean")
+
+    def _fold_score(self, score, statistic):
+        if not self.cross_validation:
+            return None
+        return self.cross_validation["summary"]["network"][score][statistic]
 
     @property
     def f1(self):
@@ -160,23 +199,22 @@ def train_model(stack_path, points_path, settings=None, *, points_layer=None, ou
     data = read_training_points(stack_path, points_path, settings.label_field, points_layer, feedback)
     feedback.info("{} deposits and {} non-deposits on {} factors.".format(
         int(data.labels.sum()), int((data.labels == 0).sum()), len(data.factor_names)))
-    split = make_split(data, settings.validation, settings.validation_fraction, settings.block_size, settings.seed)
-    feedback.info("Validation ({}): {} training and {} validation points.".format(
-        settings.validation, len(split.train), len(split.validation)))
-    if split.scheme == "random":
-        feedback.info(RANDOM_SPLIT_WARNING)
-    constant = [name for name, value in zip(data.factor_names, data.values[split.train].std(axis=0)) if value == 0]
-    if constant:
-        feedback.warning("Factors constant over the training points carry no information: " + ", ".join(constant))
-
-    share = 100.0 / len(VALIDATION_SCHEMES) if settings.compare_validation else 100.0
-    run = train_on_split(stack_path, data, split, settings, feedback.scaled(0, share))
+    others = _single_split_schemes(settings.validation) if settings.compare_validation else ()
+    share = 100.0 / (1 + len(others))
+    if is_cross_validation(settings.validation):
+        checked = cross_validate(stack_path, data, settings, feedback.scaled(0, share))
+        split, run, cross_validation = checked.split, checked.run, checked
+    else:
+        split, cross_validation = _single_split(data, settings, feedback), None
+        run = train_on_split(stack_path, data, split, settings, feedback.scaled(0, share))
     comparison = None
     if settings.compare_validation:
-        comparison = _compare_schemes(stack_path, data, split, run, settings, feedback, share)
-    metadata = _metadata(stack_path, data, split, run, settings, comparison, started)
+        comparison = _compare_schemes(stack_path, data, split, run, settings, feedback, share, others)
+    metadata = _metadata(stack_path, data, split, run, settings, comparison, started, cross_validation)
     result = TrainingResult(metadata, run.metrics, run.baselines, run.history, split, data, run.probability,
                             run.baseline_probabilities, run.members)
+    if cross_validation is not None:
+        result.folds, result.cross_validation = cross_validation.folds, cross_validation.table
     feedback.check_canceled()
     _write_outputs(result, run, settings.seed, output_model, output_report)
     feedback.set_progress(100)
@@ -205,14 +243,36 @@ def checked_settings(settings=None, **options):
         epochs=epochs, batch_size=batch_size, ensemble_size=ensemble_size, seed=int(settings.seed),
         learning_rate=float(settings.learning_rate), dropout=float(settings.dropout), l2=float(settings.l2),
         validation_fraction=float(settings.validation_fraction), patience=int(settings.patience),
+        folds=int(settings.folds), buffer=float(settings.buffer or 0.0),
         early_stopping=bool(settings.early_stopping), balance_classes=bool(settings.balance_classes))
 
 
-def _compare_schemes(stack_path, data, split, run, settings, feedback, share):
-    """{scheme: summary} of the run on ``split`` and of one more run per other validation scheme
-    (progress from ``share`` to 100 %)."""
+def is_cross_validation(scheme):
+    """Whether the catalog's validation ``scheme`` is a cross-validation (folds, not one split)."""
+    return bool(VALIDATION_SCHEMES.get(scheme).options.get("cross_validation"))
+
+
+def _single_split_schemes(chosen):
+    """The single-split validation schemes other than ``chosen``, in catalog order."""
+    return [name for name in VALIDATION_SCHEMES.names() if name != chosen and not is_cross_validation(name)]
+
+
+def _single_split(data, settings, feedback):
+    split = make_split(data, settings.validation, settings.validation_fraction, settings.block_size, settings.seed)
+    feedback.info("Validation ({}): {} training and {} validation points.".format(
+        settings.validation, len(split.train), len(split.validation)))
+    if split.scheme == "random":
+        feedback.info(RANDOM_SPLIT_WARNING)
+    constant = [name for name, value in zip(data.factor_names, data.values[split.train].std(axis=0)) if value == 0]
+    if constant:
+        feedback.warning("Factors constant over the training points carry no information: " + ", ".join(constant))
+    return split
+
+
+def _compare_schemes(stack_path, data, split, run, settings, feedback, share, others):
+    """{scheme: summary} of the run on ``split`` and of one more run per other single-split
+    validation scheme ``others`` (progress from ``share`` to 100 %)."""
     comparison = {split.scheme: _scheme_summary(split, run)}
-    others = [name for name in VALIDATION_SCHEMES.names() if name != settings.validation]
     for number, other in enumerate(others):
         feedback.info("Training again with a {} split, to compare the two validation schemes.".format(other))
         other_split = make_split(data, other, settings.validation_fraction, settings.block_size, settings.seed)
@@ -232,10 +292,13 @@ def _scheme_summary(split, run):
     return summary
 
 
-def _metadata(stack_path, data, split, run, settings, comparison, started):
+def _metadata(stack_path, data, split, run, settings, comparison, started, cross_validation=None):
     """The metadata of the module docstring."""
     uses_patches = settings.uses_patches
     stack = data.stack
+    validation = split.describe()
+    if cross_validation is not None:
+        validation.update(folds=len(cross_validation.folds), buffer=float(settings.buffer))
     return dict(
         kind="prospectivity", architecture=settings.architecture,
         architecture_description=ARCHITECTURES.get(settings.architecture).description,
@@ -250,8 +313,9 @@ def _metadata(stack_path, data, split, run, settings, comparison, started):
         data={"points": data.source, "label_field": settings.label_field, "stack": str(stack_path),
               "training": _class_counts(data.labels[split.train]),
               "validation": _class_counts(data.labels[split.validation])},
-        validation=split.describe(), metrics=run.metrics, baselines=run.baselines, history=run.history,
+        validation=validation, metrics=run.metrics, baselines=run.baselines, history=run.history,
         seed=settings.seed, validation_comparison=comparison,
+        cross_validation=cross_validation.table if cross_validation is not None else None,
         training_seconds=round(time.time() - started, 2),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
@@ -266,7 +330,14 @@ def _hyperparameters(settings, split, class_weight):
         validation=settings.validation, validation_fraction=settings.validation_fraction,
         block_size=split.block_size,
         augmentation="8 rotations/flips of training deposit patches" if settings.uses_patches else "none",
-        label_field=settings.label_field)
+        label_field=settings.label_field, **_fold_settings(settings))
+
+
+def _fold_settings(settings):
+    """folds and buffer for a cross-validation scheme (nothing for a single split)."""
+    if not is_cross_validation(settings.validation):
+        return {}
+    return {"folds": settings.folds, "buffer": settings.buffer}
 
 
 def _write_outputs(result, run, seed, output_model, output_report):

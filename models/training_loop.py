@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..catalog import ARCHITECTURES, VALIDATION_SCHEMES
+from ..catalog import VALIDATION_SCHEMES
 from ..core.errors import DeepProspectError
 from ..core.patches import dihedral_augment
 from .architectures import build_model
-from .evaluation import classification_metrics, default_block_size, fit_baselines, random_split
+from .evaluation import classification_metrics, default_block_size, fit_baseline_models, random_split, score_baselines
 from .registry import resolve
 from .training_data import read_patches, training_statistics
 
@@ -36,7 +36,8 @@ class SplitRun:
     mean) and of the baselines; ``probability`` (n_validation,) ensemble deposit probability;
     ``baseline_probabilities`` {name: (n_validation,)}; ``mean``/``std`` (n_factors,) float32
     standardisation of the training split; ``inputs``: standardised network inputs of every point,
-    (n, n_factors) or (n, p, p, n_factors); ``class_weight`` {0: w, 1: w} or None.
+    (n, n_factors) or (n, p, p, n_factors); ``class_weight`` {0: w, 1: w} or None;
+    ``baseline_models`` {name: fitted scikit-learn classifier}, on the same training points.
     """
 
     members: list
@@ -49,55 +50,79 @@ class SplitRun:
     std: np.ndarray
     inputs: np.ndarray
     class_weight: dict
+    baseline_models: dict = None
 
 
 def make_split(data, validation="random", fraction=0.2, block_size=None, seed=42):
     """The :class:`models.evaluation.Split` of ``data`` (``models.training_data.TrainingData``) by
     the catalog's validation scheme ``validation``; blocks of ``block_size`` map units (None: 1/5
     of the stack's longer side) anchored on the stack's top-left corner."""
-    if not block_size:
-        block_size = default_block_size(data.stack.bounds, data.stack.pixel_size)
     split_points = resolve(VALIDATION_SCHEMES.get(validation))
-    return split_points(data.xy, data.labels, fraction, seed, block_size, _origin(data))
+    return split_points(data.xy, data.labels, fraction, seed, block_size_of(data, block_size), _origin(data))
+
+
+def make_folds(data, validation, folds=5, block_size=None, seed=42, buffer=0.0):
+    """The folds ([:class:`models.evaluation.Split`]) of the catalog's cross-validation scheme
+    ``validation``, blocks anchored like :func:`make_split`'s; ``buffer`` in map units."""
+    split_points = resolve(VALIDATION_SCHEMES.get(validation))
+    return split_points(data.xy, data.labels, folds, seed, block_size_of(data, block_size), _origin(data), buffer)
+
+
+def block_size_of(data, block_size=None):
+    """``block_size`` (map units), or when it is None/0 a fifth of the stack's longer side."""
+    return block_size or default_block_size(data.stack.bounds, data.stack.pixel_size)
 
 
 def train_on_split(stack_path, data, split, settings, feedback):
     """Standardise, build inputs, train every member and fit the baselines on one ``split``.
 
     ``settings``: a checked ``catalog.TrainingSettings``. Returns a :class:`SplitRun`."""
-    mean, std = training_statistics(data.values[split.train])
-    pixels = ((data.values - mean) / std).astype(np.float32)
-    uses_patches = settings.architecture in ARCHITECTURES.where(uses_patches=True)
-    if uses_patches:
-        inputs = read_patches(stack_path, data.rows, data.cols, settings.patch_size, mean, std, feedback)
-    else:
-        inputs = pixels
-    feedback.check_canceled()
-
-    # Early stopping must not peek at the validation split, so it watches a subset of training.
-    fit_index, stop_index = _stopping_subset(data, split, settings.seed) if settings.early_stopping else (
-        split.train, None)
-    fit_x, fit_y = inputs[fit_index], data.labels[fit_index]
-    if uses_patches:
-        fit_x, fit_y = _augment_deposits(fit_x, fit_y)
-    stop_data = (inputs[stop_index], data.labels[stop_index]) if stop_index is not None else None
+    mean, std, pixels, inputs = standardised_inputs(stack_path, data, split.train, settings, feedback)
     validation_data = (inputs[split.validation], data.labels[split.validation])
-    class_weight = _class_weight(fit_y) if settings.balance_classes else None
-    members, history = _train_members((fit_x, fit_y), validation_data, stop_data, class_weight,
-                                      len(data.factor_names), settings, feedback)
+    members, history, class_weight = train_network(data, inputs, split, settings, feedback, validation_data)
 
-    member_probability = np.array([_deposit_probability(model, validation_data[0]) for model in members])
+    member_probability = np.array([deposit_probability(model, validation_data[0]) for model in members])
     probability = member_probability.mean(axis=0)
     metrics = classification_metrics(validation_data[1], probability)
     metrics["members_roc_auc"] = [classification_metrics(validation_data[1], p)["roc_auc"] for p in member_probability]
-    baselines, baseline_probabilities = fit_baselines(
-        pixels[split.train], data.labels[split.train], pixels[split.validation], data.labels[split.validation],
-        seed=settings.seed, class_weight="balanced" if settings.balance_classes else None)
+    baseline_models = fit_baseline_models(pixels[split.train], data.labels[split.train], settings.seed,
+                                          "balanced" if settings.balance_classes else None)
+    baselines, baseline_probabilities = score_baselines(baseline_models, pixels[split.validation],
+                                                        data.labels[split.validation])
     feedback.info("{} split, validation ROC-AUC: network {:.3f}, logistic regression {:.3f}, random forest {:.3f}."
                   .format(split.scheme.replace("_", " ").capitalize(), metrics["roc_auc"],
                           baselines["logistic_regression"]["roc_auc"], baselines["random_forest"]["roc_auc"]))
     return SplitRun(members, history, metrics, baselines, probability, baseline_probabilities, mean, std, inputs,
-                    class_weight)
+                    class_weight, baseline_models)
+
+
+def standardised_inputs(stack_path, data, train, settings, feedback):
+    """(mean, std (n_factors,) of the points ``train``; standardised pixel values (n, n_factors);
+    network inputs of every point: those values, or patches (n, p, p, n_factors))."""
+    mean, std = training_statistics(data.values[train])
+    pixels = ((data.values - mean) / std).astype(np.float32)
+    if settings.uses_patches:
+        inputs = read_patches(stack_path, data.rows, data.cols, settings.patch_size, mean, std, feedback)
+    else:
+        inputs = pixels
+    feedback.check_canceled()
+    return mean, std, pixels, inputs
+
+
+def train_network(data, inputs, split, settings, feedback, validation_data=None):
+    """Train the ensemble on ``split.train`` (early stopping on a subset of it); the validation
+    data (inputs, labels) only feed the history curves. Returns (members, history, class_weight)."""
+    # Early stopping must not peek at the validation split, so it watches a subset of training.
+    fit_index, stop_index = _stopping_subset(data, split, settings.seed) if settings.early_stopping else (
+        split.train, None)
+    fit_x, fit_y = inputs[fit_index], data.labels[fit_index]
+    if settings.uses_patches:
+        fit_x, fit_y = _augment_deposits(fit_x, fit_y)
+    stop_data = (inputs[stop_index], data.labels[stop_index]) if stop_index is not None else None
+    class_weight = _class_weight(fit_y) if settings.balance_classes else None
+    members, history = _train_members((fit_x, fit_y), validation_data, stop_data, class_weight,
+                                      len(data.factor_names), settings, feedback)
+    return members, history, class_weight
 
 
 def _train_members(fit_data, validation_data, stop_data, class_weight, n_factors, settings, feedback):
@@ -182,8 +207,9 @@ def _stopping_subset(data, split, seed):
     train = split.train
     labels = data.labels[train]
     seed = seed + _STOPPING_SEED_OFFSET
+    scheme = VALIDATION_SCHEMES.get(split.scheme)
     try:
-        split_points = resolve(VALIDATION_SCHEMES.get(split.scheme))
+        split_points = resolve(VALIDATION_SCHEMES.get(scheme.options.get("stopping_scheme", scheme.name)))
         inner = split_points(data.xy[train], labels, STOPPING_FRACTION, seed, split.block_size, _origin(data))
     except DeepProspectError:
         inner = random_split(labels, STOPPING_FRACTION, seed)
@@ -207,7 +233,8 @@ def _class_weight(labels):
     return {cls: float(len(labels) / (2.0 * counts[cls])) for cls in (0, 1)}
 
 
-def _deposit_probability(model, inputs):
+def deposit_probability(model, inputs):
+    """Deposit probability (n,) float64 of one Keras member for network ``inputs``."""
     import tensorflow as tf
 
     return model(tf.constant(inputs), training=False).numpy()[:, 1].astype(np.float64)
