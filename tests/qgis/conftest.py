@@ -82,7 +82,7 @@ def province_bundle(qgis_app, province_stack, province_training_points, tmp_path
     folder = tmp_path_factory.mktemp("province_bundle")
     return processing.run("deepprospect:train", {
         "STACK": province_stack, "POINTS": province_training_points, "ARCHITECTURE": 0, "EPOCHS": 20,
-        "ENSEMBLE_SIZE": 2, "SEED": 3, "OUTPUT_MODEL": str(folder / "province.dpm")})["OUTPUT_MODEL"]
+        "VALIDATION": 0, "ENSEMBLE_SIZE": 2, "SEED": 3, "OUTPUT_MODEL": str(folder / "province.dpm")})["OUTPUT_MODEL"]
 
 
 _SPECTRAL_DATA = """

@@ -131,7 +131,7 @@ def cancel_case(name, out, request):
                 "OUTPUT": str(out / "training.gpkg")}, [out / "training.gpkg"]
     if name == "train":
         return {"STACK": get("province_stack"), "POINTS": get("province_training_points"), "EPOCHS": 30,
-                "OUTPUT_MODEL": str(out / "model.dpm"), "OUTPUT_REPORT": str(out / "model.html")}, \
+                "VALIDATION": 0, "OUTPUT_MODEL": str(out / "model.dpm"), "OUTPUT_REPORT": str(out / "model.html")}, \
             [out / "model.dpm", out / "model.html"]
     if name == "predict":
         return {"STACK": get("large_stack"), "MODEL": get("province_bundle"), "BLOCK_SIZE": 64,
@@ -379,7 +379,7 @@ def _train(stack, points, output):
     import processing
 
     processing.run("deepprospect:train", {"STACK": stack, "POINTS": points, "EPOCHS": 2, "SEED": 4,
-                                          "OUTPUT_MODEL": str(output)})
+                                          "VALIDATION": 0, "OUTPUT_MODEL": str(output)})
     return bundle_metadata(output)
 
 

@@ -34,7 +34,7 @@ def single_member_bundle(qgis_app, province_stack, province_training_points, tmp
 
     folder = tmp_path_factory.mktemp("single_member")
     return processing.run("deepprospect:train", {
-        "STACK": province_stack, "POINTS": province_training_points, "EPOCHS": 2, "SEED": 1,
+        "STACK": province_stack, "POINTS": province_training_points, "EPOCHS": 2, "SEED": 1, "VALIDATION": 0,
         "OUTPUT_MODEL": str(folder / "single.dpm")})["OUTPUT_MODEL"]
 
 
