@@ -14,7 +14,8 @@ TRAINING_OPTIONS = ("points_layer", "output_model", "output_report")
 def train(args, feedback):
     """args: stack, points, the TRAINING_OPTIONS, and ``settings`` (``catalog.TrainingSettings.to_dict()``;
     scripts may instead give the settings' fields beside the other arguments) → bundle/report paths
-    and validation metrics."""
+    and validation metrics (with cross-validation: roc_auc the mean over the folds, roc_auc_sd and
+    prediction_rate_auc; those two are None for a single split)."""
     from ..core.atomic import check_writable
     from ..models.training import checked_settings, train_model
 
@@ -26,7 +27,8 @@ def train(args, feedback):
     check_writable([options.get("output_model"), options.get("output_report")])  # before, not after, training
     result = train_model(args["stack"], args["points"], settings, feedback=feedback, **options)
     return {"model_path": result.model_path, "report_path": result.report_path, "accuracy": result.accuracy,
-            "roc_auc": result.roc_auc, "f1": result.f1}
+            "roc_auc": result.roc_auc, "f1": result.f1, "roc_auc_sd": result.roc_auc_sd,
+            "prediction_rate_auc": result.prediction_rate_auc}
 
 
 @task("predict")
