@@ -202,7 +202,8 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
         path = self.parameterAsOutputLayer(parameters, name, context).split("|")[0]
         if re.match(r"^[A-Za-z][\w+.-]+:", path):  # memory:, ogr:, postgres:… (not a drive letter)
             return None, None
-        return path, file_checks.output_file_problem
+        extension = definition.defaultFileExtension()
+        return path, lambda path: file_checks.output_file_problem(path, default_extension=extension)
 
     # Helpers for subclasses -------------------------------------------------------------
 

@@ -14,17 +14,19 @@ import uuid
 from pathlib import Path
 
 
-def output_file_problem(path, extensions=(), file_type=""):
+def output_file_problem(path, extensions=(), file_type="", default_extension=""):
     """Why the output file ``path`` cannot be written (a sentence with the fix), or None.
 
     ``extensions``: the allowed suffixes without the dot (``("tif", "tiff")``), the first one
-    preferred; empty → any. ``file_type``: what the file is, for the message ("GeoTIFF").
+    preferred; empty → any. ``file_type``: what the file is, for the message ("GeoTIFF");
+    ``default_extension``: for the example name when any extension goes.
     A folder that does not exist yet is fine when it can be created.
     """
     path = Path(path)
     if path.is_dir():
+        extension = extensions[0] if extensions else default_extension
         return "{} is an existing folder, not a file. Give a file name inside it, e.g. {}.".format(
-            path, path / ("output." + extensions[0] if extensions else "output"))
+            path, path / ("output." + extension if extension else "output"))
     if extensions and path.suffix.lower().lstrip(".") not in extensions:
         return "{} does not end in {}: this output is written as {}. Give the file that extension.".format(
             path, _either(extensions), file_type or _either(extensions))
