@@ -62,24 +62,45 @@ def base_python(setting=None):
     """The interpreter to create the environment from.
 
     ``DEEPPROSPECT_PYTHON``, else ``setting`` (the plugin's setting), else the Python that runs
-    QGIS (inside QGIS ``sys.executable`` is the QGIS binary, so look beside ``sys.prefix``).
+    QGIS: ``sys._base_executable``/``sys.executable`` when they are Python (inside QGIS
+    ``sys.executable`` is the QGIS binary, so look beside ``sys.prefix``), resolved to the real
+    binary. A launcher script is never named: a pyenv shim (``~/.pyenv/shims/python3``, a shell
+    script) picks its Python from the folder it runs in, so the install command it appears in
+    would build the environment with another Python than QGIS's.
     """
     for candidate in (os.environ.get("DEEPPROSPECT_PYTHON"), setting):
         if candidate:
             return str(Path(candidate).expanduser())
-    executable = Path(sys.executable)
-    if executable.name.lower().startswith("python"):
-        return str(executable)
     prefix = Path(sys.exec_prefix)
     if sys.platform.startswith("win"):
-        candidates = [prefix / "python.exe", prefix / "python3.exe"]
+        beside_prefix = [prefix / "python.exe", prefix / "python3.exe"]
     else:
-        version = "python{}.{}".format(*sys.version_info[:2])
-        candidates = [prefix / "bin" / version, prefix / "bin" / "python3", Path("/usr/bin/python3")]
-    for candidate in candidates:
-        if candidate.exists():
-            return str(candidate)
-    return shutil.which("python3") or shutil.which("python") or str(candidates[0])
+        beside_prefix = [prefix / "bin" / "python{}.{}".format(*sys.version_info[:2]), prefix / "bin" / "python3",
+                         Path("/usr/bin/python3")]
+    running = [Path(path) for path in (getattr(sys, "_base_executable", None), sys.executable)
+               if path and Path(path).name.lower().startswith("python")]
+    on_path = [Path(folder) / name for folder in os.environ.get("PATH", "").split(os.pathsep) if folder
+               for name in ("python3", "python")]
+    for candidate in running + beside_prefix + on_path:
+        real = real_python(candidate)
+        if real:
+            return real
+    return str(beside_prefix[0])
+
+
+def real_python(path):
+    """``path`` with links resolved if it is an executable binary (not a script such as a pyenv
+    shim, not a folder), else None."""
+    real = Path(os.path.realpath(str(path)))
+    if not real.is_file() or not os.access(str(real), os.X_OK):
+        return None
+    try:
+        with open(real, "rb") as handle:
+            if handle.read(2) == b"#!":
+                return None
+    except OSError:
+        return None
+    return str(real)
 
 
 def requirements_hash():

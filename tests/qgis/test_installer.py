@@ -486,3 +486,54 @@ def test_metadata_tells_how_to_install_offline():
     assert "Install from a local folder of wheels (offline)" in about
     assert "dependency folder" not in about + metadata["general"]["description"]
     assert metadata["general"]["supportsQt6"] == "True"
+
+
+# The interpreter named in the install command --------------------------------------------------
+def _shim(folder):
+    """A pyenv-style shim: a shell script named python3 that runs whatever Python pyenv picks."""
+    folder.mkdir()
+    shim = folder / "python3"
+    shim.write_text('#!/usr/bin/env bash\nset -e\nexec pyenv exec "${0##*/}" "$@"\n', encoding="utf-8")
+    shim.chmod(0o755)
+    (folder / "python").symlink_to(shim)
+    return shim
+
+
+def test_the_install_message_names_the_real_python_not_a_pyenv_shim(tmp_path, monkeypatch, bad_input):
+    from deepprospect import engine_environment
+
+    shim = _shim(tmp_path / "shims")
+    monkeypatch.delenv("DEEPPROSPECT_PYTHON", raising=False)
+    monkeypatch.setattr(sys, "executable", str(shim))
+    monkeypatch.setattr(sys, "_base_executable", str(shim), raising=False)
+    monkeypatch.setattr(sys, "exec_prefix", str(tmp_path / "no-prefix"))
+    monkeypatch.setenv("PATH", os.pathsep.join([str(shim.parent), "/usr/bin", "/bin"]))
+    real = os.path.realpath("/usr/bin/python3")
+    assert engine_environment.base_python() == real
+    message = engine_environment.not_ready_message(tmp_path / "engine")
+    assert "or run\n  {} {} install --folder {}".format(
+        real, engine_environment.PLUGIN_ROOT / "engine_environment.py", tmp_path / "engine") in message
+    assert "shims" not in message
+    assert engine_environment.setup_command(tmp_path / "engine")[0] == real
+    bad_input("the engine install message when python3 on PATH is a pyenv shim", "handled", message)
+
+
+def test_base_python_resolves_links_and_refuses_scripts_and_folders(tmp_path, monkeypatch):
+    from deepprospect import engine_environment
+
+    link = tmp_path / "bin" / "python3"
+    link.parent.mkdir()
+    link.symlink_to("/usr/bin/python3")
+    monkeypatch.delenv("DEEPPROSPECT_PYTHON", raising=False)
+    monkeypatch.setattr(sys, "executable", str(link))
+    monkeypatch.setattr(sys, "_base_executable", str(link), raising=False)
+    assert engine_environment.base_python() == os.path.realpath("/usr/bin/python3")
+    # inside QGIS sys.executable is the QGIS binary: the Python beside sys.exec_prefix is named
+    monkeypatch.setattr(sys, "executable", "/usr/bin/qgis")
+    monkeypatch.setattr(sys, "_base_executable", "/usr/bin/qgis", raising=False)
+    assert engine_environment.base_python() == os.path.realpath("/usr/bin/python3")
+    assert engine_environment.real_python(_shim(tmp_path / "shims")) is None
+    assert engine_environment.real_python(tmp_path) is None
+    assert engine_environment.real_python(tmp_path / "absent") is None
+    # an explicit choice (setting or DEEPPROSPECT_PYTHON) is the user's and is kept as given
+    assert engine_environment.base_python("~/py/bin/python3") == str(Path("~/py/bin/python3").expanduser())
