@@ -82,7 +82,10 @@ class ProtocolFeedback(Feedback):
         self._last_progress = (-1.0, 0.0)
 
     def set_progress(self, percent):
-        percent = round(max(0.0, min(100.0, float(percent))), 1)
+        percent = float(percent)
+        if not math.isfinite(percent):
+            return  # a 0/0 in a caller's arithmetic is no news (and min/max would turn NaN into 100 %)
+        percent = round(max(0.0, min(100.0, percent)), 1)
         last, when = self._last_progress
         now = time.monotonic()
         # Throttled: a block loop may report thousands of times a second.

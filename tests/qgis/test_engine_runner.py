@@ -12,6 +12,7 @@
 
 Workers are found as the children of this process that run ``engine/worker.py`` (psutil).
 """
+import json
 import os
 import signal
 import subprocess
@@ -472,6 +473,18 @@ def stubborn(args, feedback):
         time.sleep(0.05)
     return {"finished": True}
 
+@task("not_finite")
+def not_finite(args, feedback):
+    """Numbers JSON cannot carry, in a result, progress and log lines (IDW's CV_RMSE on 1 sample)."""
+    import numpy as np
+    feedback.set_progress(float("nan"))
+    feedback.set_progress(50)
+    feedback.set_progress(float("inf"))
+    feedback.warning("RMSE: {}".format(float("nan")))
+    return {"nan": float("nan"), "inf": float("inf"), "minus_inf": -np.inf, "float32": np.float32("nan"),
+            "array": np.array([1.5, np.nan, np.inf]), "nested": {"rmse": [{"Sb": np.float64("nan")}]},
+            "fine": np.float32(0.25)}
+
 # Before the protocol starts, a library's output lands on the real standard output.
 print("garbage before the protocol {[")
 sys.stdout.flush()
@@ -522,6 +535,39 @@ def test_stray_prints_do_not_corrupt_the_protocol(tmp_path):
         assert "stray print 49" in engine.stderr_tail()       # the prints went to standard error
     finally:
         engine.close()
+
+
+def test_the_protocol_never_carries_nan_or_infinity(tmp_path, bad_input):
+    """Every line the worker writes is strict JSON (RFC 8259 has no NaN/Infinity, which other
+    readers reject): non-finite numbers in results become null, non-finite progress is dropped."""
+    def strict(text):
+        raise ValueError("not JSON: " + text)
+
+    from deepprospect import engine_environment
+    from deepprospect.processing_provider.engine_runner import WORKER
+
+    worker = subprocess.Popen([_noisy_python(tmp_path), str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, env=engine_environment.child_environment())
+    try:
+        worker.stdin.write(json.dumps({"id": 1, "task": "not_finite", "args": {}}) + "\n")
+        worker.stdin.flush()
+        messages = []
+        for line in worker.stdout:
+            if line.strip().startswith('{"'):
+                messages.append(json.loads(line, parse_constant=strict))   # raises on NaN/Infinity
+                if "result" in messages[-1] or "error" in messages[-1]:
+                    break
+    finally:
+        worker.stdin.close()
+        worker.kill()
+        worker.wait()
+    result = messages[-1]["result"]
+    assert result == {"nan": None, "inf": None, "minus_inf": None, "float32": None, "array": [1.5, None, None],
+                      "nested": {"rmse": [{"Sb": None}]}, "fine": 0.25}
+    assert [m["progress"] for m in messages if "progress" in m] == [50.0]
+    assert [m["warning"] for m in messages if "warning" in m] == ["RMSE: nan"]
+    bad_input("a number the engine cannot compute (NaN/infinity) in a result or progress", "handled",
+              "sent as null (JSON has no NaN); non-finite progress is not sent")
 
 
 def test_cancel_stops_a_task_that_ignores_it_but_keeps_reporting(tmp_path):
