@@ -33,7 +33,7 @@ def test_algorithm_contract(qgis_app):
     algorithm = QgsApplication.processingRegistry().algorithmById("deepprospect:train")
     assert algorithm is not None and algorithm.groupId() == "modelling"
     assert algorithm.parameterDefinition("ARCHITECTURE").options() == ["pradhan2022_dense", "cnn1d", "cnn2d_patch"]
-    assert algorithm.parameterDefinition("VALIDATION").options() == ["random", "spatial_blocks"]
+    assert algorithm.parameterDefinition("VALIDATION").options() == ["random", "spatial_blocks", "spatial_kfold"]
     for name, default in (("LABEL_FIELD", "label"), ("PATCH_SIZE", 5), ("EPOCHS", 200), ("BATCH_SIZE", 32),
                           ("LEARNING_RATE", 0.001), ("VALIDATION_FRACTION", 0.2), ("ENSEMBLE_SIZE", 1),
                           ("SEED", 42)):
@@ -75,6 +75,39 @@ def test_bad_label_field_is_a_processing_error(qgis_app, province_stack, points,
             "STACK": province_stack, "POINTS": points, "LABEL_FIELD": "kind", "EPOCHS": 2,
             "OUTPUT_MODEL": str(tmp_path / "bad.dpm")})
     assert not (tmp_path / "bad.dpm").exists()
+
+
+def test_an_unwritable_report_fails_before_training(qgis_app, province_stack, points, tmp_path, bad_input):
+    """Issue 15: the bundle used to be refused only after the whole training. Now the run stops in
+    the up-front check, before the engine starts (no progress, nothing written)."""
+    import time
+
+    import processing
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    class Feedback(QgsProcessingFeedback):
+        def __init__(self):
+            super().__init__()
+            self.values = []
+            self.progressChanged.connect(self.values.append)
+
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    feedback = Feedback()
+    started = time.monotonic()
+    with pytest.raises(QgsProcessingException) as raised:
+        processing.run("deepprospect:train", {
+            "STACK": province_stack, "POINTS": points, "EPOCHS": 500, "SEED": 5,
+            "OUTPUT_MODEL": str(tmp_path / "model.dpm"), "OUTPUT_REPORT": str(blocker / "report.html")},
+            feedback=feedback)
+    elapsed = time.monotonic() - started
+    message = str(raised.value)
+    assert "Training report: {} is a file, so nothing can be written under it ({}). Choose another " \
+           "folder.".format(blocker, blocker / "report.html") in message
+    assert feedback.values == [] and sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
+    # The brief's bound: a file-system check, no engine start, no TensorFlow (500 epochs took minutes).
+    assert elapsed < 1.0, elapsed
+    bad_input("train's output under a file (refused before training, not after)", "error", message)
 
 
 def test_qgis_process_trains_the_patch_cnn(province_stack, points, tmp_path):
