@@ -6,7 +6,7 @@ empty or flat raster.
   is within RADIUS of a sample (the raster would be all nodata); without one, the EXTENT holds no
   sample and even its nearest cell centre is farther than :data:`FAR_FACTOR` × the median sample
   spacing from every sample (every cell would be an extrapolation of distant samples: an almost
-  flat raster).
+  flat raster; with a single sample place: farther than the EXTENT's larger side).
 * **Warning** when more than :data:`FAR_SHARE` of the cells are farther than
   ``reach = FAR_FACTOR × median spacing`` (or RADIUS, if smaller) from every sample: there the
   raster is nodata (beyond RADIUS) or an extrapolation of distant samples.
@@ -43,12 +43,15 @@ def check_coverage(xy, transform, width, height, radius, label, feedback):
             "{}: no cell of the EXTENT is within RADIUS ({:g} map units) of a sample: the nearest sample is {:.6g} "
             "map units from the nearest cell centre, so the raster would be empty. The samples cover {}: choose an "
             "EXTENT that overlaps them, leave EXTENT empty, or enlarge RADIUS.".format(label, radius, nearest, where))
-    if not radius and not _holds_a_sample(xy, transform, width, height) and (far is None or nearest > far):
+    # one sample place has no spacing: then "far" is farther than the EXTENT's larger side
+    size = max(width, height) * float(transform.a)
+    if not radius and not _holds_a_sample(xy, transform, width, height) and nearest > (far or size):
         raise DeepProspectError(
             "{}: the EXTENT holds no sample and its nearest cell centre is {:.6g} map units from the nearest sample "
-            "({}{}), so every cell would be an extrapolation of distant samples, an almost flat raster. The "
+            "(more than {}), so every cell would be an extrapolation of distant samples, an almost flat raster. The "
             "samples cover {}: choose an EXTENT that overlaps them, or leave EXTENT empty.".format(
-                label, nearest, "more than " if far is not None else "", _spacing_text(spacing), where))
+                label, nearest, _spacing_text(spacing) if far else "the EXTENT's size, {:.6g}, with a single sample "
+                "place".format(size), where))
     if far is None:
         return None
     reach, why = (radius, "RADIUS") if radius and radius < far else (far, _spacing_text(spacing))
@@ -107,8 +110,6 @@ def _holds_a_sample(xy, transform, width, height):
 
 
 def _spacing_text(spacing):
-    if spacing is None:
-        return "there is a single sample place"
     return "{:g} × the median sample spacing of {:.6g}".format(FAR_FACTOR, spacing)
 
 
