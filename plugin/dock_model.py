@@ -32,6 +32,10 @@ METRIC_ROWS = (
     ("F1 (non-deposit)", ("non_deposit", "f1")),
 )
 BASELINES = (("logistic_regression", "Logistic\nregression"), ("random_forest", "Random\nforest"))
+#: Scores a cross-validated bundle holds as mean ± sd over its folds (keys of the metadata's
+#: cross_validation summary); the last one gets its own row, below METRIC_ROWS.
+FOLD_SCORES = ("roc_auc", "pr_auc")
+PREDICTION_RATE_ROW = ("Prediction-rate AUC\n(held-out cells)", "prediction_rate_auc")
 #: Hyper-parameters that have their own line (or say nothing a geologist needs here).
 SHOWN_ELSEWHERE = ("architecture", "patch_size", "ensemble_size", "class_weight", "label_field", "loss",
                    "optimizer", "stopping_fraction")
@@ -219,7 +223,7 @@ class ModelTab(QWidget):
         labels["balance"].setText(self._balance_text(metadata["class_balance"]))
         labels["grid"].setText(_format_grid(metadata["grid"]))
         labels["seed"].setText(_format_value(metadata["seed"]))
-        self._show_metrics(metadata["metrics"], metadata["baselines"])
+        self._show_metrics(metadata["metrics"], metadata["baselines"], metadata.get("cross_validation"))
         self._show_confusion(metadata["metrics"]["confusion_matrix"])
         self._show_curves(curves_png)
         self.validation_note.setText(self._validation_text(metadata["validation"]))
@@ -241,19 +245,37 @@ class ModelTab(QWidget):
             text += self.tr(" of {:g} km").format(validation["block_size"] / 1000.0)
         if scheme in VALIDATION_SCHEMES:
             text += ": " + VALIDATION_SCHEMES.get(scheme).description
+        if validation["folds"]:
+            text += self.tr(" {} folds; the final model was trained on all {} points, the table shows the "
+                            "folds' mean ± sd.").format(validation["folds"], _format_value(validation["training_points"]))
+            return text
         if validation["training_points"] is not None:
             text += self.tr(" {} training and {} validation points.").format(
                 validation["training_points"], _format_value(validation["validation_points"]))
         return text
 
-    def _show_metrics(self, metrics, baselines):
+    def _show_metrics(self, metrics, baselines, cross_validation=None):
+        """The validation table; for a cross-validated bundle (``cross_validation``: the
+        metadata's summary shape) ROC-AUC and PR-AUC read "mean ± sd" over the folds and a last
+        row holds the held-out prediction-rate AUC."""
         columns = [metrics] + [baselines[key] for key, _ in BASELINES]
-        for row, (_, keys) in enumerate(METRIC_ROWS):
-            values = [metric_value(column, keys) for column in columns]
+        rows = list(METRIC_ROWS)
+        self.metrics_table.setRowCount(len(rows) + (1 if cross_validation else 0))
+        if cross_validation:
+            rows.append((PREDICTION_RATE_ROW[0], None))
+        self.metrics_table.setVerticalHeaderLabels([self.tr(title) for title, _ in rows])
+        models = ["network"] + [key for key, _ in BASELINES]
+        for row, (_, keys) in enumerate(rows):
+            fold_key = PREDICTION_RATE_ROW[1] if keys is None else (keys[0] if keys[0] in FOLD_SCORES else None)
+            spread = [cross_validation["summary"][model][fold_key] for model in models] \
+                if cross_validation and fold_key else [None] * len(models)
+            values = [score["mean"] if score else metric_value(column, keys) for column, score in zip(columns, spread)]
             best = max((value for value in values if value is not None), default=None)
             several = sum(value is not None for value in values) > 1
-            for column, value in enumerate(values):
+            for column, (value, score) in enumerate(zip(values, spread)):
                 text = "–" if value is None else "{:.3f}".format(value)
+                if score and score["sd"] is not None:
+                    text += " ± {:.3f}".format(score["sd"])
                 self.metrics_table.setItem(row, column, number_item(text, bold=several and value == best))
         fit_table(self.metrics_table)
 
