@@ -70,16 +70,21 @@ def parameters(name, inputs):
     }[name]
 
 
+#: A good file name for every mandatory output (a case then replaces one of them).
+GOOD_OUTPUTS = {
+    "idw": {"OUTPUT": "idw.tif"}, "predict": {"OUTPUT": "probability.tif"}, "train": {"OUTPUT_MODEL": "model.dpm"},
+    "shap": {"OUTPUT_FOLDER": "shap"}, "synthetic_province": {"OUTPUT_FOLDER": "province"},
+    "stack": {"OUTPUT": "stack.tif"}, "sample_negatives": {"OUTPUT": "points.gpkg"},
+    "spectral_preprocess": {"OUTPUT": "processed.csv"}, "predict_spectral": {"OUTPUT": "predictions.csv"},
+    "train_spectral_classifier": {"OUTPUT": "classifier.dpm"}, "train_spectral_regressor": {"OUTPUT": "regressor.dpm"},
+    "classify_hyperspectral": {"OUTPUT": "classes.tif"},
+}
+
+
 def good_outputs(name, folder):
-    """Writable places for every mandatory output of ``name`` (the case then replaces one)."""
+    """Writable places (in ``folder``, created) for every mandatory output of ``name``."""
     folder.mkdir(exist_ok=True)
-    return {"idw": {"OUTPUT": str(folder / "idw.tif")}, "predict": {"OUTPUT": str(folder / "probability.tif")},
-            "train": {"OUTPUT_MODEL": str(folder / "model.dpm")}, "shap": {"OUTPUT_FOLDER": str(folder / "shap")},
-            "synthetic_province": {"OUTPUT_FOLDER": str(folder / "province")},
-            "stack": {"OUTPUT": str(folder / "stack.tif")}, "sample_negatives": {"OUTPUT": str(folder / "points.gpkg")},
-            }.get(name, {"OUTPUT": str(folder / "out.{}".format("tif" if name == "classify_hyperspectral" else
-                                                                  "csv" if "predict" in name or "pre" in name
-                                                                  else "dpm"))})
+    return {parameter: str(folder / file_name) for parameter, file_name in GOOD_OUTPUTS[name].items()}
 
 
 @pytest.fixture
@@ -307,31 +312,17 @@ def test_a_dpm_that_is_not_a_model_is_a_clear_error(qgis_app, inputs, tmp_path, 
 
 # -- the train task itself, for scripts ----------------------------------------------------------
 
-class _Recorder:
-    def __init__(self):
-        self.progress, self.lines = [], []
-
-    def setProgress(self, value):
-        self.progress.append(value)
-
-    def pushInfo(self, text):
-        self.lines.append(text)
-
-    def reportError(self, text, fatal=False):
-        self.lines.append(text)
-
-    def isCanceled(self):
-        return False
-
-
 def test_train_checks_its_outputs_before_training(qgis_app, province_stack, province_training_points, tmp_path,
                                                   read_only, bad_input):
     """The train task (scripts call it directly) refuses a bad output before reading anything."""
+    from qgis.core import QgsProcessingFeedback
+
     from deepprospect.processing_provider.engine_runner import EngineError, run_task
 
     (tmp_path / "read_only").mkdir()
     folder = read_only(tmp_path / "read_only")
-    feedback = _Recorder()
+    feedback, progress = QgsProcessingFeedback(), []
+    feedback.progressChanged.connect(progress.append)
     started = time.monotonic()
     with pytest.raises(EngineError) as raised:
         run_task("train", {"stack": province_stack, "points": province_training_points, "epochs": 50,
@@ -343,7 +334,7 @@ def test_train_checks_its_outputs_before_training(qgis_app, province_stack, prov
     assert "The output {} cannot be written ({}: ".format(folder / "model.dpm", folder) in message
     assert "Choose a folder you can write to." in message
     # no training step ran: no progress, no log line (reading the points or the stack logs one)
-    assert feedback.progress == [] and feedback.lines == [], (feedback.progress, feedback.lines)
+    assert progress == [] and feedback.textLog() == "", (progress, feedback.textLog())
     assert listing(tmp_path) == ["read_only"]
     print("train refused its output in {:.2f} s (worker start included)".format(elapsed))
     bad_input("train's model bundle in a read-only folder, from a script (engine task)", "error", message)
