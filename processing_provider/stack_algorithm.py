@@ -13,6 +13,7 @@ from qgis.core import QgsProcessingParameterRasterLayer
 from qgis.core import QgsProcessingParameterString
 
 from .base import DeepProspectAlgorithm, raster_layer_path
+from .gdal_sidecars import no_sidecar_files
 
 
 class StackAlgorithm(DeepProspectAlgorithm):
@@ -62,6 +63,15 @@ class StackAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Evidence stack")))
         self.addOutput(QgsProcessingOutputString("FACTOR_NAMES", self.tr("Factor names (comma-separated)")))
         self.addOutput(QgsProcessingOutputNumber("VALID_FRACTION", self.tr("Fraction of valid pixels")))
+
+    def checkParameterValues(self, parameters, context):
+        # QGIS loads the input layers here or in processAlgorithm: without .aux.xml beside them
+        with no_sidecar_files():
+            return super().checkParameterValues(parameters, context)
+
+    def processAlgorithm(self, parameters, context, feedback):
+        with no_sidecar_files():
+            return super().processAlgorithm(parameters, context, feedback)
 
     def execute(self, parameters, context, feedback):
         layers = self.parameterAsLayerList(parameters, self.LAYERS, context)
