@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from deepprospect.core import idw
 from deepprospect.core.errors import DeepProspectError
 from deepprospect.core.raster import STACK_NODATA
+from log_feedback import LogFeedback
 
 CRS = "EPSG:32645"
 
@@ -243,25 +244,6 @@ def test_property_nan_or_unstorable_values_are_a_clear_error(n, bad):
 # ---- bad input (docs/bad_input.md) ---------------------------------------------------------------
 
 
-class _Log:
-    """A feedback that keeps the log's warnings and info lines."""
-
-    def __init__(self):
-        from deepprospect.core.feedback import Feedback
-
-        self.warnings, self.infos = [], []
-        log = self
-
-        class Recording(Feedback):
-            def warning(self, message):
-                log.warnings.append(message)
-
-            def info(self, message):
-                log.infos.append(message)
-
-        self.feedback = Recording()
-
-
 def _lattice(tmp_path, step=100.0, origin=(400000.0, 2300000.0)):
     """25 samples on a 5 × 5 lattice of ``step`` map units (centres origin + 50 + step × i): median
     spacing exactly ``step``."""
@@ -308,9 +290,9 @@ def test_extent_mostly_far_from_the_samples_is_a_warning_with_the_share(tmp_path
     # 20 × 5 cells whose rows line up with the samples' rows: a cell is within 3 × 100 of a sample
     # iff its centre x ≤ 400450 + 300, i.e. the first 8 columns; 12 of 20 columns (60 %) are far
     extent = (400000.0, 2300000.0, 402000.0, 2300500.0)
-    log = _Log()
+    log = LogFeedback()
     result = idw.interpolate_points(points, ["Sb_con"], tmp_path / "wide.tif", 100.0, extent=extent,
-                                    feedback=log.feedback)
+                                    feedback=log)
     message = ("Sb_con: 60% of the 20 × 5 cells are farther than 300 map units (3 × the median sample spacing of "
                "100) from every sample; there the raster is nodata or an extrapolation of distant samples. Check "
                "EXTENT: the samples cover x 400050 to 400450, y 2300050 to 2300450.")
@@ -319,9 +301,9 @@ def test_extent_mostly_far_from_the_samples_is_a_warning_with_the_share(tmp_path
     assert written.shape == (1, 5, 20) and np.isfinite(written).all() and not (written == nodata).any()
     bad_input("IDW with an EXTENT mostly far from the samples", "warning", message)
     # an extent the samples cover gives no warning
-    quiet = _Log()
+    quiet = LogFeedback()
     idw.interpolate_points(points, ["Sb_con"], tmp_path / "near.tif", 100.0, extent=(400000.0, 2300000.0,
-                           400500.0, 2300500.0), feedback=quiet.feedback)
+                           400500.0, 2300500.0), feedback=quiet)
     assert quiet.warnings == []
 
 
@@ -330,8 +312,8 @@ def test_cv_rmse_of_a_single_sample_place_is_null_and_the_log_says_why(tmp_path,
 
     xy = np.array([[400100.0, 2300100.0], [400100.0, 2300100.0]])      # two samples, one place
     points = _write_points(tmp_path / "one.gpkg", xy, {"Sb_con": [1.0, 3.0]})
-    log = _Log()
-    result = idw.interpolate_points(points, ["Sb_con"], tmp_path / "one.tif", 100.0, feedback=log.feedback)
+    log = LogFeedback()
+    result = idw.interpolate_points(points, ["Sb_con"], tmp_path / "one.tif", 100.0, feedback=log)
     assert result["cv_rmse"] == {"Sb_con": None}
     assert json.loads(json.dumps(result["cv_rmse"], allow_nan=False)) == {"Sb_con": None}
     message = ("Sb_con: the leave-one-out RMSE (CV_RMSE) cannot be computed: it needs at least 2 samples at "
@@ -345,10 +327,10 @@ def test_cv_rmse_of_a_single_sample_place_is_null_and_the_log_says_why(tmp_path,
 
 def test_cv_rmse_when_no_sample_has_another_within_radius_is_null(tmp_path, bad_input):
     points, xy = _lattice(tmp_path)
-    log = _Log()
+    log = LogFeedback()
     # 50-unit cells: every cell centre is 25 √2 from a sample, within the 50-unit RADIUS; samples are 100 apart
     result = idw.interpolate_points(points, ["Sb_con"], tmp_path / "r.tif", 50.0, radius=50.0,
-                                    feedback=log.feedback)
+                                    feedback=log)
     message = ("Sb_con: the leave-one-out RMSE (CV_RMSE) cannot be computed: no sample has another sample within "
                "RADIUS (50 map units).")
     assert result["cv_rmse"] == {"Sb_con": None} and log.warnings == [message]
@@ -360,8 +342,8 @@ def test_cv_rmse_when_no_sample_has_another_within_radius_is_null(tmp_path, bad_
 def test_cv_rmse_from_part_of_the_samples_says_so(tmp_path):
     xy = np.array([[0.0, 0.0], [10.0, 0.0], [500.0, 500.0]]) + [400000.0, 2300000.0]
     points = _write_points(tmp_path / "three.gpkg", xy, {"Sb_con": [1.0, 3.0, 7.0]})
-    log = _Log()
-    result = idw.interpolate_points(points, ["Sb_con"], tmp_path / "t.tif", 10.0, radius=100.0, feedback=log.feedback)
+    log = LogFeedback()
+    result = idw.interpolate_points(points, ["Sb_con"], tmp_path / "t.tif", 10.0, radius=100.0, feedback=log)
     # only the two close samples predict each other: errors 2 and -2
     assert result["cv_rmse"]["Sb_con"] == pytest.approx(2.0, rel=1e-12)
     assert "Sb_con: the leave-one-out RMSE comes from 2 of 3 samples; the others have no other sample within " \
@@ -384,8 +366,8 @@ def test_below_detection_text_values_are_skipped_with_a_warning(tmp_path, bad_in
     grades = ["<0.5" if i % 3 == 0 else "{:.1f}".format(1 + i / 10) for i in range(30)]
     grades[1] = "n.d."
     points = _write_points(tmp_path / "censored.gpkg", xy, {"Au_ppb": grades})
-    log = _Log()
-    result = idw.interpolate_points(points, ["Au_ppb"], tmp_path / "au.tif", 100.0, feedback=log.feedback)
+    log = LogFeedback()
+    result = idw.interpolate_points(points, ["Au_ppb"], tmp_path / "au.tif", 100.0, feedback=log)
     message = ("Au_ppb: 10 samples hold below-detection values such as '<0.5'; they are skipped, which leaves the "
                "lowest concentrations out of the map. Replace them by half the detection limit (e.g. 0.25 for '<0.5') "
                "to keep them.")

@@ -6,19 +6,8 @@ from pyproj import Transformer
 from shapely.geometry import MultiPoint, Point
 
 from deepprospect.core.errors import DeepProspectError
-from deepprospect.core.feedback import Feedback
 from deepprospect.core.points import read_points
-
-
-class Recorder(Feedback):
-    def __init__(self):
-        self.infos, self.warnings = [], []
-
-    def info(self, message):
-        self.infos.append(message)
-
-    def warning(self, message):
-        self.warnings.append(message)
+from log_feedback import LogFeedback
 
 
 def _layer(path, crs, geometries):
@@ -30,7 +19,7 @@ def _layer(path, crs, geometries):
 def test_points_in_another_crs_are_transformed_and_the_log_says_so(tmp_path):
     lonlat = [(87.1, 27.5), (87.3, 27.6)]
     path = _layer(tmp_path / "wgs84.gpkg", "EPSG:4326", [Point(p) for p in lonlat])
-    feedback = Recorder()
+    feedback = LogFeedback()
     frame, xy = read_points(path, "EPSG:32645", feedback=feedback)
     expected = np.column_stack(Transformer.from_crs(4326, 32645, always_xy=True).transform(*np.array(lonlat).T))
     np.testing.assert_allclose(xy, expected, atol=1e-6)
@@ -40,7 +29,7 @@ def test_points_in_another_crs_are_transformed_and_the_log_says_so(tmp_path):
 
 def test_a_layer_without_crs_is_taken_in_the_stack_crs_with_a_warning(tmp_path):
     path = _layer(tmp_path / "nocrs.gpkg", None, [Point(500000, 3000000), Point(501000, 3001000)])
-    feedback = Recorder()
+    feedback = LogFeedback()
     frame, xy = read_points(path, "EPSG:32645", name="DEPOSITS", feedback=feedback)
     np.testing.assert_array_equal(xy, [[500000, 3000000], [501000, 3001000]])
     assert frame.crs.to_epsg() == 32645
@@ -59,7 +48,7 @@ def test_multipoints_explode_and_missing_fields_are_named(tmp_path):
 
 def test_features_without_geometry_are_skipped_with_a_warning(tmp_path, bad_input):
     path = _layer(tmp_path / "holes.gpkg", "EPSG:32645", [Point(1, 2), None, Point(3, 4), Point()])
-    feedback = Recorder()
+    feedback = LogFeedback()
     frame, xy = read_points(path, "EPSG:32645", name="DEPOSITS", feedback=feedback)
     np.testing.assert_array_equal(xy, [[1, 2], [3, 4]])
     assert list(frame["grade"]) == [0.0, 2.0]
@@ -68,4 +57,4 @@ def test_features_without_geometry_are_skipped_with_a_warning(tmp_path, bad_inpu
     bad_input("Point features with an empty or missing geometry", "warning", message)
     empty = _layer(tmp_path / "none.gpkg", "EPSG:32645", [None, None])
     with pytest.raises(DeepProspectError, match="DEPOSITS has no features with a geometry"):
-        read_points(empty, "EPSG:32645", name="DEPOSITS", feedback=Recorder())
+        read_points(empty, "EPSG:32645", name="DEPOSITS", feedback=LogFeedback())

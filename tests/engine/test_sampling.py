@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from deepprospect.core import sampling
 from deepprospect.core.errors import DeepProspectError
 from deepprospect.core.raster import STACK_NODATA, write_geotiff
+from log_feedback import LogFeedback
 
 
 @pytest.fixture(scope="module")
@@ -206,22 +207,6 @@ def test_property_odd_inputs_give_valid_points_or_clear_error(case, tmp_path_fac
 # ---- bad input (docs/bad_input.md) ---------------------------------------------------------------
 
 
-class _Log:
-    """A feedback that keeps the log's warnings."""
-
-    def __init__(self):
-        from deepprospect.core.feedback import Feedback
-
-        self.warnings = []
-        log = self
-
-        class Recording(Feedback):
-            def warning(self, message):
-                log.warnings.append(message)
-
-        self.feedback = Recording()
-
-
 def _small_stack(tmp_path):
     """A 10 × 10 stack of 10-unit cells (x 0…100, y 0…100), two bands, all valid."""
     from affine import Affine
@@ -239,8 +224,8 @@ def test_two_deposits_on_one_cell_count_once_with_a_warning(tmp_path, bad_input)
     path = tmp_path / "deposits.gpkg"
     gpd.GeoDataFrame({"name": list("abcdef")}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
                      crs="EPSG:32645").to_file(path, driver="GPKG")
-    log = _Log()
-    table = sampling.sample_training_points(stack, str(path), seed=1, feedback=log.feedback)
+    log = LogFeedback()
+    table = sampling.sample_training_points(stack, str(path), seed=1, feedback=log)
     message = ("3 deposits lie on a stack cell that already holds another of them and were merged into it: one point "
                "per cell is kept (2 cells held more than one).")
     assert log.warnings == [message]
@@ -256,8 +241,8 @@ def test_two_deposits_on_one_cell_count_once_with_a_warning(tmp_path, bad_input)
 def test_deposits_outside_the_stack_are_left_out_with_a_warning(tmp_path, bad_input):
     stack = _small_stack(tmp_path)
     xy = np.array([[15, 15], [55, 55], [250, 55], [np.nan, 3]], dtype=float)
-    log = _Log()
-    chosen = sampling.choose_non_deposits(stack, xy, 4, seed=2, feedback=log.feedback)
+    log = LogFeedback()
+    chosen = sampling.choose_non_deposits(stack, xy, 4, seed=2, feedback=log)
     message = "2 of 4 deposits lie outside the evidence stack or on nodata pixels and were left out."
     assert log.warnings == [message] and chosen["dropped"] == 2 and len(chosen["deposit_xy"]) == 2
     bad_input("Deposits outside the evidence stack (sample_negatives)", "warning", message)

@@ -6,17 +6,9 @@ import pytest
 from affine import Affine
 
 from deepprospect.core.errors import DeepProspectError
-from deepprospect.core.feedback import Feedback
 from deepprospect.core.raster import write_geotiff
 from deepprospect.models.training_data import read_training_points
-
-
-class Log(Feedback):
-    def __init__(self):
-        self.warnings = []
-
-    def warning(self, message):
-        self.warnings.append(message)
+from log_feedback import LogFeedback
 
 
 def _stack(tmp_path):
@@ -44,7 +36,7 @@ def test_points_sharing_a_cell_count_once_with_warnings(tmp_path, bad_input):
     deposit_cells = list(range(12)) + [0, 0, 5]
     barren_cells = list(range(50, 62)) + [7, 50, 50]
     path = _points(tmp_path, deposit_cells + barren_cells, [1] * 15 + [0] * 15)
-    log = Log()
+    log = LogFeedback()
     data = read_training_points(_stack(tmp_path), path, feedback=log)
     merged_deposits = ("3 deposits lie on a stack cell that already holds another of them and were merged into it: "
                        "one point per cell is kept (2 cells held more than one).")
@@ -68,7 +60,7 @@ def test_merging_below_the_minimum_per_class_is_a_clear_error(tmp_path):
     # 12 deposits, but only 9 distinct cells
     path = _points(tmp_path, [0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 8] + list(range(50, 62)), [1] * 12 + [0] * 12)
     with pytest.raises(DeepProspectError, match=r"Only 9 deposits \(label = 1\)"):
-        read_training_points(_stack(tmp_path), path, feedback=Log())
+        read_training_points(_stack(tmp_path), path, feedback=LogFeedback())
 
 
 def test_a_label_field_with_words_is_a_clear_error(tmp_path, bad_input):

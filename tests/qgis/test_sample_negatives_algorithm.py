@@ -41,32 +41,18 @@ def test_two_deposits_on_one_cell_count_once_in_processing(qgis_app, tmp_path, b
 
     from reference import write_raster
 
-    class Log(QgsProcessingFeedback):
-        def __init__(self):
-            super().__init__()
-            self.lines = []
-
-        def reportError(self, error, fatalError=False):
-            self.lines.append(error)
-
-        def pushWarning(self, warning):
-            self.lines.append(warning)
-
-        def pushInfo(self, info):
-            self.lines.append(info)
-
     # a 10 × 10 stack of 10-unit cells; cell (2, 3) holds 3 deposits, cell (5, 5) 2, cell (8, 1) 1
     stack = write_raster(tmp_path / "stack.tif", np.arange(200, dtype=np.float32).reshape(2, 10, 10),
                          (0, 10, 0, 100, 0, -10), ["A", "B"])
     xy = [[31, 72], [33, 78], [39, 71], [51, 45], [58, 42], [12, 13]]
     deposits = write_points(tmp_path / "deposits.gpkg", xy, {"name": list("abcdef")})
-    log = Log()
+    log = QgsProcessingFeedback()       # keeps its log: textLog()
     result = processing.run("deepprospect:sample_negatives", {
         "STACK": str(stack), "DEPOSITS": deposits + "|layername=samples", "SEED": 1,
         "OUTPUT": str(tmp_path / "training.gpkg")}, feedback=log)
     message = ("3 deposits lie on a stack cell that already holds another of them and were merged into it: one point "
                "per cell is kept (2 cells held more than one).")
-    assert message in log.lines
+    assert message in log.textLog()
     assert result["DEPOSIT_COUNT"] == 3 and result["NON_DEPOSIT_COUNT"] == 3
     written, attributes = read_points(result["OUTPUT"])
     labels = np.asarray(attributes["label"])
