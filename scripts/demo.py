@@ -3,13 +3,14 @@
 
 On the synthetic province (default 100 × 100 km, seed 1, the paper's 16 factors):
 IDW of nine elements → distance to shear zones, lineament density and lithology with QGIS's
-own algorithms → 16-factor stack at 444 m → non-deposit sampling → training with spatial-block
-validation and baselines → probability, uncertainty and class maps with the success-rate
+own algorithms → 16-factor stack at 444 m → non-deposit sampling → training with spatial k-fold
+cross-validation (5 folds; the network and the baselines on the same folds) → probability, uncertainty and class maps with the success-rate
 curve → SHAP charts → a QGIS project (``DeepProspect_demo.qgz``) with every layer, styled
 and grouped. Prints a summary with honest numbers and the wall time of each step.
 
 Usage: scripts/demo.py [--size-km 100] [--seed 1] [--output demo_output]
                        [--architecture pradhan2022_dense|cnn1d|cnn2d_patch] [--pixel-size 444]
+                       [--folds 5]  (0: one spatial-block split instead of k-fold)
 """
 import argparse
 import json
@@ -24,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 ELEMENTS = ["Sb_con", "Pb_con", "As_con", "Al_con", "Hg_con", "Sn_con", "Co_con", "Cu_con", "SiO2_con"]
 ARCHITECTURES = ["pradhan2022_dense", "cnn1d", "cnn2d_patch"]
+#: deepprospect:train's VALIDATION indices (catalog.VALIDATION_SCHEMES order).
+SPATIAL_BLOCKS, SPATIAL_KFOLD = 1, 2
 
 
 def main(argv=None):
@@ -36,6 +39,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--ensemble-size", type=int, default=3)
     parser.add_argument("--shap-samples", type=int, default=1000)
+    parser.add_argument("--folds", type=int, default=5, help="spatial k-fold folds; 0: one spatial-block split")
     args = parser.parse_args(argv)
     demo = Demo(Path(args.output).resolve(), args)
     demo.run()
@@ -89,7 +93,8 @@ class Demo:
         block_size = max(5000.0, args.size_km * 1000.0 / 8)
         train = self.step("train {}".format(args.architecture), "deepprospect:train",
                           STACK=stack["OUTPUT"], POINTS=points["OUTPUT"], LABEL_FIELD="label", ARCHITECTURE=ARCHITECTURES.index(args.architecture),
-                          EPOCHS=args.epochs, VALIDATION=1, BLOCK_SIZE=block_size, ENSEMBLE_SIZE=args.ensemble_size,
+                          EPOCHS=args.epochs, VALIDATION=SPATIAL_KFOLD if args.folds else SPATIAL_BLOCKS,
+                          FOLDS=max(args.folds, 2), BLOCK_SIZE=block_size, ENSEMBLE_SIZE=args.ensemble_size,
                           SEED=42, OUTPUT_MODEL=out / "model.dpm", OUTPUT_REPORT=out / "training_report.html")
         predict = self.step("predict the map", "deepprospect:predict",
                             STACK=stack["OUTPUT"], MODEL=train["OUTPUT_MODEL"], DEPOSITS=province["DEPOSITS"],
@@ -140,16 +145,10 @@ class Demo:
     def summary(self, truth, train, predict, shap, project_path, total):
         metadata = _bundle_metadata(train["OUTPUT_MODEL"])
         lines = ["", "=" * 72, "DeepProspect demo: summary", "=" * 72]
-        validation = metadata.get("validation", {})
-        lines.append("Validation on {} points in {} held-out spatial blocks of {:g} km ({} training points):".format(
-            validation.get("validation_points"), validation.get("validation_blocks"),
-            validation.get("block_size", float("nan")) / 1000.0, validation.get("training_points")))
-        lines.append("  {:<24} {:>9} {:>9} {:>9}".format("model", "ROC-AUC", "accuracy", "F1 gold"))
-        rows = [(metadata["architecture"], metadata["metrics"])]
-        rows += [(name.replace("_", " "), values) for name, values in metadata.get("baselines", {}).items()]
-        for name, metrics in rows:
-            lines.append("  {:<24} {:>9.3f} {:>9.3f} {:>9.3f}".format(
-                name, metrics.get("roc_auc", float("nan")), metrics.get("accuracy", float("nan")), _f1_gold(metrics)))
+        if metadata.get("cross_validation"):
+            lines += _cross_validation_lines(metadata)
+        else:
+            lines += _single_split_lines(metadata)
         lines.append("Success-rate AUC of the probability map for the known deposits: {:.3f}".format(
             float(predict.get("SUCCESS_RATE_AUC", float("nan")))))
         importance = _read_importance(Path(shap["OUTPUT_FOLDER"]) / "importance.csv")
@@ -243,6 +242,40 @@ def _bundle_metadata(path):
 
     with zipfile.ZipFile(path) as bundle:
         return json.loads(bundle.read("metadata.json").decode("utf-8"))
+
+
+def _single_split_lines(metadata):
+    validation = metadata.get("validation", {})
+    lines = ["Validation on {} points in {} held-out spatial blocks of {:g} km ({} training points):".format(
+        validation.get("validation_points"), validation.get("validation_blocks"),
+        validation.get("block_size", float("nan")) / 1000.0, validation.get("training_points"))]
+    lines.append("  {:<24} {:>9} {:>9} {:>9}".format("model", "ROC-AUC", "accuracy", "F1 gold"))
+    rows = [(metadata["architecture"], metadata["metrics"])]
+    rows += [(name.replace("_", " "), values) for name, values in metadata.get("baselines", {}).items()]
+    for name, metrics in rows:
+        lines.append("  {:<24} {:>9.3f} {:>9.3f} {:>9.3f}".format(
+            name, metrics.get("roc_auc", float("nan")), metrics.get("accuracy", float("nan")), _f1_gold(metrics)))
+    return lines
+
+
+def _cross_validation_lines(metadata):
+    """Mean ± sd over the folds for the network and the baselines, then the pooled out-of-fold
+    accuracy and F1; the final model was trained on all points."""
+    folds = metadata["cross_validation"]
+    lines = ["Spatial {}-fold cross-validation on blocks of {:g} km ({} points; the final model then trained on all "
+             "of them):".format(folds["folds"], folds["block_size"] / 1000.0, metadata["validation"]["training_points"])]
+    lines.append("  {:<20} {:>15} {:>15} {:>17} {:>9} {:>8}".format(
+        "model", "ROC-AUC", "PR-AUC", "prediction-rate", "accuracy", "F1 gold"))
+    columns = [(metadata["architecture"], "network", metadata["metrics"])]
+    columns += [(name.replace("_", " "), name, values) for name, values in metadata.get("baselines", {}).items()]
+    for title, key, metrics in columns:
+        summary = folds["summary"][key]
+        cells = ["{:.3f} ± {:.3f}".format(summary[score]["mean"], summary[score]["sd"])
+                 for score in ("roc_auc", "pr_auc", "prediction_rate_auc")]
+        lines.append("  {:<20} {:>15} {:>15} {:>17} {:>9.3f} {:>8.3f}".format(
+            title, *cells, metrics.get("accuracy", float("nan")), _f1_gold(metrics)))
+    lines.append("  (mean ± sd over the folds; accuracy and F1 of every point's held-out prediction)")
+    return lines
 
 
 def _f1_gold(metrics):

@@ -15,7 +15,7 @@ DATA = Path(__file__).resolve().parent / "data"
 KEYS = {"kind", "architecture", "architecture_description", "uses_patches", "patch_size", "ensemble_size",
         "factor_names", "hyperparameters", "trainable_parameters", "seed", "class_balance", "data", "grid",
         "validation", "metrics", "baselines", "validation_comparison", "history", "patch_padding",
-        "training_seconds", "created", "versions"}
+        "training_seconds", "created", "versions", "cross_validation"}
 METRIC_KEYS = {"accuracy", "roc_auc", "pr_auc", "macro_f1", "deposit", "non_deposit", "confusion_matrix",
                "threshold", "n", "members_roc_auc"}
 
@@ -50,6 +50,8 @@ def test_legacy_bundles_keep_their_values(name, members, patch_size):
     assert shape["validation"]["scheme"] == raw["validation"]["scheme"] == "random"
     assert shape["validation"]["validation_points"] == raw["validation"]["validation_points"]
     assert shape["validation"]["block_size"] is None
+    assert shape["validation"]["folds"] is None and shape["validation"]["buffer"] is None
+    assert shape["cross_validation"] is None          # written before spatial k-fold existed
     assert shape["grid"]["pixel_size"] == raw["grid"]["pixel_size"]
     for record, source in zip(shape["history"], raw["history"]):
         for key in ("loss", "val_loss", "accuracy", "val_accuracy", "stopping_loss", "best_epoch", "epochs_run"):
@@ -86,3 +88,41 @@ def test_spectral_bundles_have_the_same_shape():
         assert metrics["deposit"] == {"precision": None, "recall": None, "f1": None, "support": None}
     assert shape["class_balance"] == {"deposit": None, "non_deposit": None}
     assert shape["validation"]["scheme"] is None and shape["grid"]["crs_wkt"] is None
+
+
+def test_cross_validation_results_have_one_shape():
+    """A k-fold table as training writes it, with a fold missing a model and a summary missing a
+    score (a bundle of another version): every key there, None where nothing was written."""
+    from deepprospect.models.metadata_schema import normalise
+
+    raw = _raw("legacy_bundle_v1_dense.dpm")
+    raw["validation"] = {"scheme": "spatial_kfold", "training_points": 240, "validation_points": 240,
+                         "block_size": 4000.0, "validation_blocks": 25, "training_blocks": 25, "folds": 2,
+                         "buffer": 400}
+    curve = [0.0, 0.5, 1.0]
+    scores = {"roc_auc": 0.8, "pr_auc": 0.5, "prediction_rate_auc": 0.75, "captured_fraction": curve}
+    raw["cross_validation"] = {
+        "folds": 2, "buffer": 400, "block_size": 4000.0, "max_cells_per_fold": 20000, "area_fraction": [0, 0.5, 1],
+        "fold_results": [{"fold": 1, "training_points": 100, "held_out_points": 120, "held_out_deposits": 30,
+                          "dropped_by_buffer": 20, "held_out_blocks": 12, "held_out_cells": 3000,
+                          "ranked_cells": 2900, "models": {"network": scores, "logistic_regression": scores}},
+                         {"fold": 2, "models": {}}],
+        "summary": {"network": {"roc_auc": {"mean": 0.8, "sd": 0.02}}}}
+    before = copy.deepcopy(raw)
+    shape = normalise(raw)
+    assert raw == before
+    assert shape["validation"]["folds"] == 2 and shape["validation"]["buffer"] == 400.0
+    table = shape["cross_validation"]
+    assert (table["folds"], table["buffer"], table["block_size"], table["max_cells_per_fold"]) == (2, 400.0, 4000.0,
+                                                                                                   20000)
+    assert table["area_fraction"] == [0.0, 0.5, 1.0]
+    first, second = table["fold_results"]
+    assert first["dropped_by_buffer"] == 20 and first["ranked_cells"] == 2900
+    assert first["models"]["network"] == scores and first["models"]["logistic_regression"] == scores
+    assert first["models"]["random_forest"] == {"roc_auc": None, "pr_auc": None, "prediction_rate_auc": None,
+                                                "captured_fraction": []}
+    assert second["training_points"] is None and set(second["models"]) == {"network", "logistic_regression",
+                                                                            "random_forest"}
+    assert table["summary"]["network"]["roc_auc"] == {"mean": 0.8, "sd": 0.02}
+    assert table["summary"]["network"]["pr_auc"] == {"mean": None, "sd": None}
+    assert table["summary"]["random_forest"]["prediction_rate_auc"] == {"mean": None, "sd": None}

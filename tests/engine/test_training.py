@@ -125,8 +125,8 @@ def test_report_is_self_contained_with_baselines_and_pictures(dense_run):
 def test_same_seed_same_weights_and_metrics(province_stack, points):
     from deepprospect.models.training import train_model
 
-    runs = [train_model(province_stack, points, architecture="cnn1d", epochs=30, patience=3, seed=7)
-            for _ in range(2)]
+    runs = [train_model(province_stack, points, architecture="cnn1d", epochs=30, patience=3, seed=7,
+                        validation="random") for _ in range(2)]
     first, second = ([w for m in run.members for w in m.get_weights()] for run in runs)
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
     assert runs[0].metrics == runs[1].metrics and runs[0].baselines == runs[1].baselines
@@ -172,13 +172,14 @@ def test_settings_are_checked_and_their_defaults_live_in_training_settings():
 
     # the default architecture looks at single pixels, so its patch is 1 pixel
     assert checked_settings() == replace(TrainingSettings(), patch_size=1)
+    assert checked_settings().validation == "spatial_kfold" and checked_settings().folds == 5
     settings = checked_settings({"architecture": "cnn2d_patch", "epochs": 7.0}, patch_size=3, seed=5)
     assert (settings.patch_size, settings.epochs, settings.seed) == (3, 7, 5) and type(settings.epochs) is int
     assert checked_settings(TrainingSettings(dropout=0.3), l2=0.01) == replace(
         TrainingSettings(), dropout=0.3, l2=0.01, patch_size=1)
     for wrong, message in (({"epoch": 3}, "Unknown training settings: epoch"),
                            ({"architecture": "resnet"}, "pradhan2022_dense, cnn1d, cnn2d_patch"),
-                           ({"validation": "folds"}, "random, spatial_blocks"),
+                           ({"validation": "folds"}, "random, spatial_blocks, spatial_kfold"),
                            ({"architecture": "cnn2d_patch", "patch_size": 4}, "odd"),
                            ({"batch_size": 0}, "BATCH_SIZE must be at least 1")):
         with pytest.raises(DeepProspectError, match=message):
@@ -216,7 +217,7 @@ def test_cancel_stops_training_and_writes_no_bundle(province_stack, points, tmp_
     feedback = CancelAfterProgress()
     with pytest.raises(OperationCanceled):
         train_model(province_stack, points, epochs=500, early_stopping=False, output_model=tmp_path / "m.dpm",
-                    output_report=tmp_path / "m.html", feedback=feedback)
+                    output_report=tmp_path / "m.html", feedback=feedback)      # the default: spatial k-fold
     assert feedback.calls < 10
     assert list(tmp_path.iterdir()) == []
 

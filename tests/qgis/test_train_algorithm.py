@@ -36,12 +36,12 @@ def test_algorithm_contract(qgis_app):
     assert algorithm.parameterDefinition("VALIDATION").options() == ["random", "spatial_blocks", "spatial_kfold"]
     for name, default in (("LABEL_FIELD", "label"), ("PATCH_SIZE", 5), ("EPOCHS", 200), ("BATCH_SIZE", 32),
                           ("LEARNING_RATE", 0.001), ("VALIDATION_FRACTION", 0.2), ("ENSEMBLE_SIZE", 1),
-                          ("SEED", 42)):
+                          ("SEED", 42), ("VALIDATION", 2), ("FOLDS", 5), ("BUFFER", 0.0)):
         assert algorithm.parameterDefinition(name).defaultValue() == default, name
     for name in ("STACK", "POINTS", "BLOCK_SIZE", "OUTPUT_MODEL", "OUTPUT_REPORT"):
         assert algorithm.parameterDefinition(name) is not None, name
     assert {output.name() for output in algorithm.outputDefinitions()} >= {
-        "ACCURACY", "ROC_AUC", "F1", "OUTPUT_MODEL", "OUTPUT_REPORT"}
+        "ACCURACY", "ROC_AUC", "F1", "OUTPUT_MODEL", "OUTPUT_REPORT", "ROC_AUC_SD", "PREDICTION_RATE_AUC"}
     assert "spatial" in algorithm.shortHelpString() and "124,402" in algorithm.shortHelpString()
 
 
@@ -64,6 +64,24 @@ def test_processing_run_writes_bundle_and_report(qgis_app, province_stack, point
     assert set(comparison) == {"random", "spatial_blocks"}
     assert comparison["spatial_blocks"]["network"]["roc_auc"] == pytest.approx(result["ROC_AUC"])
     assert "Random split against spatial blocks" in report
+
+
+def test_spatial_kfold_outputs_the_folds_mean_and_sd(qgis_app, province_stack, points, tmp_path):
+    import processing
+
+    result = processing.run("deepprospect:train", {
+        "STACK": province_stack, "POINTS": points, "EPOCHS": 4, "FOLDS": 2, "BLOCK_SIZE": 4000, "BUFFER": 300,
+        "SEED": 2, "OUTPUT_MODEL": str(tmp_path / "kfold.dpm"), "OUTPUT_REPORT": str(tmp_path / "kfold.html")})
+    metadata = bundle_metadata(result["OUTPUT_MODEL"])
+    folds = metadata["cross_validation"]
+    assert metadata["validation"]["scheme"] == "spatial_kfold" and folds["folds"] == 2 and folds["buffer"] == 300
+    network = folds["summary"]["network"]
+    assert result["ROC_AUC"] == pytest.approx(network["roc_auc"]["mean"])
+    assert result["ROC_AUC"] == pytest.approx(np.mean([fold["models"]["network"]["roc_auc"]
+                                                       for fold in folds["fold_results"]]))
+    assert result["ROC_AUC_SD"] == pytest.approx(network["roc_auc"]["sd"])
+    assert result["PREDICTION_RATE_AUC"] == pytest.approx(network["prediction_rate_auc"]["mean"])
+    assert "Spatial cross-validation" in Path(result["OUTPUT_REPORT"]).read_text()
 
 
 def test_bad_label_field_is_a_processing_error(qgis_app, province_stack, points, tmp_path):
@@ -114,7 +132,7 @@ def test_qgis_process_trains_the_patch_cnn(province_stack, points, tmp_path):
     assert profile_plugin_link().exists(), "The plugin is not installed in the QGIS profile: run `make install`."
     results = qgis_process_run("deepprospect:train", [
         ("STACK", province_stack), ("POINTS", points), ("ARCHITECTURE", 2), ("PATCH_SIZE", 3), ("EPOCHS", 15),
-        ("SEED", 1), ("OUTPUT_MODEL", tmp_path / "patch.dpm"), ("OUTPUT_REPORT", tmp_path / "patch.html")])
+        ("VALIDATION", 0), ("SEED", 1), ("OUTPUT_MODEL", tmp_path / "patch.dpm"), ("OUTPUT_REPORT", tmp_path / "patch.html")])
     assert Path(results["OUTPUT_MODEL"]).exists() and Path(results["OUTPUT_REPORT"]).exists()
     metadata = bundle_metadata(results["OUTPUT_MODEL"])
     assert metadata["architecture"] == "cnn2d_patch" and metadata["patch_size"] == 3
