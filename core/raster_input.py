@@ -53,7 +53,7 @@ HUGE_SENTINEL = 1e38
 #: "Many cells": the share of a band a non-classic sentinel must cover.
 MIN_SENTINEL_FRACTION = 0.01
 #: Values read to detect sentinels and class codes (all bands together); more cells are sampled.
-SAMPLE_VALUES = 16_000_000
+SAMPLE_VALUES = 4_000_000
 #: A layer with at most this many distinct integer values looks like classes.
 MAX_CLASS_CODES = 64
 #: What readers of stacks suggest when they find a sentinel (deepprospect:stack has its own override).
@@ -181,26 +181,34 @@ def band_nodata(dataset, path, override=None):
 
 def raster_nodata(dataset, path, feedback=None, name=None, override=None, fix=READER_FIX):
     """Nodata value per band (tuple of floats, NaN: none) of ``dataset`` by :func:`band_nodata`;
-    a detected sentinel is reported to ``feedback`` (once per run and band) as a warning naming the
-    layer (``name``, else the file), the value and the cell count, followed by ``fix``."""
+    a detected sentinel is reported to ``feedback`` (once per run and file) as a warning naming the
+    layer (``name``, else the file), the value, the bands and the cell count, followed by ``fix``."""
     from .feedback import Feedback
 
     rules = band_nodata(dataset, path, override)
-    if feedback is not None and type(feedback) is not Feedback:   # a silent Feedback shows nothing
+    key = (id(feedback), _file_key(path))
+    if feedback is not None and type(feedback) is not Feedback and key not in _warned:   # silent: nothing
+        _warned.add(key)
+        detected = {}
         for band, rule in zip(dataset.indexes, rules):
-            key = (id(feedback), _file_key(path), band)
-            if rule.origin == "detected" and key not in _warned:
-                _warned.add(key)
-                feedback.warning(sentinel_message(name, dataset, band, rule, fix))
+            if rule.origin == "detected":
+                detected.setdefault(rule.value, []).append((band, rule))
+        for bands in detected.values():
+            feedback.warning(sentinel_message(name, dataset, bands, fix))
     return tuple(rule.value for rule in rules)
 
 
-def sentinel_message(name, dataset, band, rule, fix):
-    """The warning for a detected sentinel (see :func:`raster_nodata`)."""
+def sentinel_message(name, dataset, bands, fix):
+    """The warning for one sentinel detected in ``bands`` (list of (band, BandNodata)) of ``dataset``;
+    the first band's counts are given (see :func:`raster_nodata`)."""
+    band, rule = bands[0]
     where = "Layer '{}'".format(name) if name else "The raster {}".format(dataset.name)
-    if dataset.count > 1:
-        description = dataset.descriptions[band - 1]
-        where += " (band {}{})".format(band, ", " + description if description else "")
+    description = dataset.descriptions[band - 1]
+    first = "band {}{}".format(band, ", " + description if description else "")
+    if len(bands) > 1:
+        where += " ({} of its {} bands, e.g. {})".format(len(bands), dataset.count, first)
+    elif dataset.count > 1:
+        where += " ({})".format(first)
     total = dataset.width * dataset.height
     return ("{} has no nodata value set, but the value {:g} {} {}{:,} cells ({:.1%}) while its data lie between "
             "{:.6g} and {:.6g}: it is taken as nodata. {}".format(
@@ -224,9 +232,9 @@ def _detect(dataset, path, bands):
 
 
 def sample_bands(dataset, path, bands):
-    """(values (len(bands), rows, cols) float64, cells per sampled cell): every cell when the bands
-    hold at most :data:`SAMPLE_VALUES` values, else an evenly spaced sample (nearest cell, so the
-    values are the raster's own)."""
+    """(values (len(bands), rows, cols) in the raster's dtype, cells per sampled cell): every cell
+    when the bands hold at most :data:`SAMPLE_VALUES` values, else an evenly spaced sample
+    (nearest cell, so the values are the raster's own)."""
     from rasterio.enums import Resampling
 
     cells = dataset.width * dataset.height
@@ -234,7 +242,7 @@ def sample_bands(dataset, path, bands):
     rows, cols = max(1, int(dataset.height * keep)), max(1, int(dataset.width * keep))
     with reading(path):
         values = dataset.read(list(bands), out_shape=(len(bands), rows, cols), resampling=Resampling.nearest)
-    return values.astype(np.float64), cells / float(rows * cols)
+    return values, cells / float(rows * cols)
 
 
 def detect_sentinel(values):
@@ -242,13 +250,16 @@ def detect_sentinel(values):
 
     Returns ``(value, cells, low, high, why)`` (cells in ``values``; ``low``–``high`` the range
     of the other values) or None. The rule is in this module's docstring."""
-    finite = values[np.isfinite(values)]
+    finite = values.ravel()
+    if finite.dtype.kind == "f":
+        finite = finite[np.isfinite(finite)]
     if finite.size < 2 or finite.min() == finite.max():
         return None
     for candidate in (finite.min(), finite.max()):
         count = int(np.count_nonzero(finite == candidate))
         rest = finite[finite != candidate]
         low, high = float(rest.min()), float(rest.max())
+        candidate = float(candidate)   # python floats: no integer overflow in the gap
         gap = low - candidate if candidate < low else candidate - high
         if gap <= high - low:
             continue
@@ -288,7 +299,7 @@ def class_codes(dataset, path, nodata):
     """The distinct values of a raster that looks like classes (integer values, at most
     :data:`MAX_CLASS_CODES` of them, nodata excluded) as a sorted list, else None."""
     sample, _ = sample_bands(dataset, path, tuple(dataset.indexes))
-    values = sample[np.isfinite(sample)]
+    values = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample.ravel()
     for value in nodata:
         if not np.isnan(value):
             values = values[values != value]

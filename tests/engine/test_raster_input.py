@@ -97,7 +97,9 @@ def test_untagged_stack_reads_the_same_everywhere(tmp_path, bad_input):
     log = Log()
     info = read_stack_info(path, feedback=log)
     assert info.nodata == -9999.0 and info.band_nodata == (-9999.0, -9999.0)
-    assert len(log.warnings) == 2 and log.warnings[0].startswith("The raster {} (band 1, Sb_con) has no nodata value set".format(path))
+    assert len(log.warnings) == 1 and log.warnings[0].startswith(
+        "The raster {} (2 of its 2 bands, e.g. band 1, Sb_con) has no nodata value set, but the value -9999 (a common "
+        "nodata sentinel) is found on 1,632 cells (34.0%)".format(path))
     assert "gdal_edit.py -a_nodata" in log.warnings[0]
     rows, cols = np.array([0, 30, 59, 5]), np.array([0, 30, 79, 40])
     xy = np.column_stack(TRANSFORM @ (cols + 0.5, rows + 0.5))
