@@ -27,11 +27,10 @@ from .errors import DeepProspectError
 from .feedback import ensure_feedback
 from .idw_coverage import check_coverage
 from .idw_tiles import TiledIdw
+from .idw_values import FLOAT32_MAX, numeric_column
 from .points import read_points
 from .raster import STACK_NODATA
 
-#: float32 output: values beyond this cannot be stored in the evidence raster.
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: Cells per side of a window (a multiple of every tile size and of the GeoTIFF's 256 tiles; one
 #: GeoTIFF tile per window keeps the tiles in the file in row-major order).
 WINDOW_SIZE = 256
@@ -221,7 +220,7 @@ def interpolate_points(points, fields, output, pixel_size, extent=None, power=2.
             .format(crs.to_string()))
     columns, skipped, names = [], {}, []
     for field in fields:
-        column, skip = _numeric_column(attributes[field], field, log10, feedback)
+        column, skip = numeric_column(attributes[field], field, log10, feedback)
         columns.append(column)
         skipped[field] = skip
         names.append(field + "_log10" if log10 else field)
@@ -263,41 +262,6 @@ def _check_parameters(power, neighbors, radius):
         raise DeepProspectError("RADIUS must be 0 (unlimited) or a positive distance (got {}).".format(radius))
 
 
-def _numeric_column(series, field, log10, feedback):
-    """Float64 values of a field with NaN where unusable, and how many were skipped."""
-    import pandas as pd
-
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    usable = np.isfinite(values)
-    nulls = int(series.isna().sum())
-    non_numeric = int(len(values) - usable.sum()) - nulls
-    _warn_below_detection(series[~usable & series.notna().to_numpy()], field, feedback)
-    if usable.any() and (values[usable] == STACK_NODATA).any():
-        codes = int((values[usable] == STACK_NODATA).sum())
-        feedback.warning("{}: {} samples hold {:g}, taken as a missing-value code and skipped."
-                         .format(field, codes, STACK_NODATA))
-        usable &= values != STACK_NODATA
-    if log10:
-        positive = usable & (values > 0)
-        if (usable & ~positive).any():
-            feedback.warning("{}: {} samples ≤ 0 have no log10 and are skipped (replace below-detection values by "
-                             "half the detection limit to keep them).".format(field, int((usable & ~positive).sum())))
-        usable = positive
-        values = np.where(usable, np.log10(np.where(usable, values, 1.0)), np.nan)
-    if nulls or non_numeric:
-        feedback.info("{}: skipped {} null and {} non-numeric values.".format(field, nulls, non_numeric))
-    if not usable.any():
-        raise DeepProspectError(
-            "Field '{}' has no usable numeric value{}; choose a numeric field with data.".format(
-                field, " (log10 needs values > 0)" if log10 else ""))
-    if np.abs(values[usable]).max() > FLOAT32_MAX:
-        raise DeepProspectError(
-            "Field '{}' has values beyond ±3.4e38, which a float32 raster cannot hold; convert its unit or "
-            "use LOG10.".format(field))
-    values = np.where(usable, values, np.nan)
-    return values, int(len(values) - usable.sum())
-
-
 def _leave_one_out(points, values, power, neighbors, radius, label, feedback):
     """Leave-one-out RMSE per column of ``values`` (n, n_fields) at distinct ``points``: a list of
     floats in the values' units, or of None (JSON null) with the reason in the log when no sample can
@@ -317,17 +281,6 @@ def _leave_one_out(points, values, power, neighbors, radius, label, feedback):
                       "within RADIUS.".format(label, int(predicted.sum()), len(points)))
     errors = [loo[predicted, column] - values[predicted, column] for column in range(values.shape[1])]
     return [float(np.sqrt(np.mean(error ** 2))) for error in errors]
-
-
-def _warn_below_detection(texts, field, feedback):
-    """Warn when non-numeric entries ``texts`` (a pandas Series) are below-detection values like '<0.5':
-    skipping them leaves the lowest concentrations out of the map."""
-    below = texts.astype(str).str.match(r"\s*<\s*[0-9.]").to_numpy(dtype=bool)
-    if below.any():
-        feedback.warning(
-            "{}: {} samples hold below-detection values such as '{}'; they are skipped, which leaves the lowest "
-            "concentrations out of the map. Replace them by half the detection limit (e.g. 0.25 for '<0.5') to keep "
-            "them.".format(field, int(below.sum()), str(texts[below].iloc[0]).strip()))
 
 
 def _interpolate_columns(xy, columns, names, fields, output, transform, width, height, power, neighbors, radius,

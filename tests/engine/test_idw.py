@@ -374,3 +374,45 @@ def test_below_detection_text_values_are_skipped_with_a_warning(tmp_path, bad_in
     assert log.warnings == [message]
     assert "Au_ppb: skipped 0 null and 11 non-numeric values." in log.infos and result["skipped"] == {"Au_ppb": 11}
     bad_input("An IDW field holding below-detection text values ('<0.5')", "warning", message)
+
+
+def test_missing_value_codes_of_a_concentration_field_are_skipped_with_a_warning(tmp_path, bad_input):
+    xy, grades = _random_samples(12, n=30, size=1000.0)
+    coded = grades.copy()
+    coded[[2, 5]] = -999.0
+    coded[7] = -99999.0
+    points = _write_points(tmp_path / "coded.gpkg", xy, {"Cu_ppm": coded})
+    log = LogFeedback()
+    result = idw.interpolate_points(points, ["Cu_ppm"], tmp_path / "cu.tif", 100.0, feedback=log)
+    assert log.warnings == ["Cu_ppm: 2 samples hold -999, taken as a missing-value code and skipped.",
+                            "Cu_ppm: 1 samples hold -99999, taken as a missing-value code and skipped."]
+    assert result["skipped"] == {"Cu_ppm": 3}
+    # the same as interpolating the other 27 samples
+    keep = np.ones(30, bool)
+    keep[[2, 5, 7]] = False
+    reference = idw.interpolate_points(_write_points(tmp_path / "clean.gpkg", xy[keep], {"Cu_ppm": grades[keep]}),
+                                       ["Cu_ppm"], tmp_path / "clean.tif", 100.0, extent=(*xy.min(axis=0),
+                                                                                           *xy.max(axis=0)))
+    assert np.array_equal(_read(result["path"])[0], _read(reference["path"])[0])
+    bad_input("An IDW field using -999 or -99999 as a missing-value code", "warning", log.warnings[0])
+    # in a field that has negative values anyway (e.g. an anomaly), -999 is a value like any other
+    anomaly = grades - 2.0
+    anomaly[2] = -999.0
+    points = _write_points(tmp_path / "anomaly.gpkg", xy, {"anomaly": anomaly})
+    quiet = LogFeedback()
+    assert idw.interpolate_points(points, ["anomaly"], tmp_path / "a.tif", 100.0, feedback=quiet)["skipped"] == \
+        {"anomaly": 0}
+    assert not any("missing-value code" in line for line in quiet.warnings)
+
+
+def test_negative_below_detection_codes_are_interpolated_with_a_warning(tmp_path, bad_input):
+    xy, grades = _random_samples(13, n=30, size=1000.0)
+    grades[[1, 4, 9]] = [-0.5, -0.5, -1.0]       # '<0.5' and '<1' written as minus the detection limit
+    points = _write_points(tmp_path / "negative.gpkg", xy, {"Au_ppb": grades})
+    log = LogFeedback()
+    result = idw.interpolate_points(points, ["Au_ppb"], tmp_path / "au.tif", 100.0, feedback=log)
+    message = ("Au_ppb: 3 samples hold negative values (-1, -0.5) among positive ones and are interpolated as they "
+               "are. If they are below-detection entries (minus the detection limit), replace them by half the "
+               "detection limit.")
+    assert log.warnings == [message] and result["skipped"] == {"Au_ppb": 0}
+    bad_input("An IDW field with below-detection values written as negative numbers (-0.5)", "warning", message)
