@@ -153,3 +153,84 @@ def test_regressor_bundle_round_trip_and_range_check(regressor_run):
     np.testing.assert_allclose(mapped[:20], predicted, rtol=1e-3)  # float32 raster vs float64 table
     with pytest.raises(DeepProspectError, match="trained on 500 bands over 402–2398 nm, but within that range the input has 250 bands"):
         spectral_regressor.predict_content(bundle, table.wavelengths[::2], table.spectra[:3, ::2])
+
+
+def _expected_epochs(history):
+    """The epoch early stopping kept, from the saved history: the first lowest monitor loss."""
+    losses = history["val_loss"]
+    return losses.index(min(losses)) + 1
+
+
+def test_the_saved_regressor_is_refitted_on_all_samples(regressor_run, bad_input):
+    from deepprospect.core.spectral_preprocessing import preprocess
+
+    metadata = regressor_run["result"]["metadata"]
+    table = regressor_run["table"]
+    used = np.isin(table.ids, metadata["split"]["train"] + metadata["split"]["validation"])
+    assert used.sum() == metadata["samples"]["used"]
+    _, processed = preprocess(table.wavelengths, table.spectra[used], PreprocessSettings(window_nm=31))
+    # one mean and scale over every band of every used sample (not of the training split only)
+    np.testing.assert_allclose(metadata["normalisation"]["mean"], processed.mean(), rtol=1e-10)
+    np.testing.assert_allclose(metadata["normalisation"]["std"], processed.std(), rtol=1e-10)
+    log_sb = np.log10(table.targets["Sb"][used])
+    assert metadata["target"]["mean"] == pytest.approx(log_sb.mean(), rel=1e-10)
+    epochs = _expected_epochs(metadata["history"])
+    assert metadata["hyperparameters"]["final_epochs"] == epochs
+    note = metadata["metrics"]["final_model"]
+    assert note == ("The saved network was refitted on all {} spectra for {} epoch{} (the count early stopping chose "
+                    "during validation); the validation scores estimate its accuracy.".format(
+                        used.sum(), epochs, "" if epochs == 1 else "s"))
+    bad_input("Spectral CNNs after validation (the saved network)", "handled", note)
+
+
+def test_the_saved_classifier_and_sam_use_every_spectrum(classifier_run):
+    from deepprospect.catalog import TRIM_ONLY_PREPROCESSING
+    from deepprospect.core.spectral_preprocessing import preprocess
+
+    metadata = classifier_run["result"]["metadata"]
+    table = classifier_run["table"]
+    _, processed = preprocess(table.wavelengths, table.spectra, PreprocessSettings(**vars(TRIM_ONLY_PREPROCESSING)))
+    np.testing.assert_allclose(metadata["normalisation"]["mean"], processed.mean(axis=0), rtol=1e-10)
+    names = metadata["class_names"]
+    for index, name in enumerate(names):
+        rows = np.array(table.text["class"]) == name
+        np.testing.assert_allclose(metadata["class_means"][index], processed[rows].mean(axis=0), rtol=1e-10)
+    assert metadata["hyperparameters"]["final_epochs"] == _expected_epochs(metadata["history"])
+    assert "refitted on all {} spectra".format(len(table)) in metadata["metrics"]["final_model"]
+
+
+def test_a_percentage_that_can_be_zero_trains_and_predicts_in_its_units(tmp_path, bad_input):
+    import csv
+
+    from deepprospect.core.spectra_table import write_spectra_table
+    from deepprospect.engine.spectral_tasks import predict_spectral, train_spectral_regressor
+
+    from test_spectral_bad_input import Recording
+
+    table, truth = synthetic_spectra.generate_soil_library(60, seed=4, wavelengths=np.arange(350.0, 2501.0, 10.0))
+    clay = np.round(np.clip(truth["signal"] * 40 - 10, 0, None), 1)     # a percentage, 0 for some samples
+    assert (clay == 0).sum() > 5
+    table.targets = {"clay": clay}
+    table.censored = {"clay": np.array([""] * len(clay))}
+    table.censored_values = {"clay": np.full(len(clay), np.nan)}
+    source = write_spectra_table(tmp_path / "clay.csv", table)
+    settings = PreprocessSettings(window_nm=50).to_dict()
+    feedback = Recording()
+    outputs = train_spectral_regressor(dict(
+        input=source, output=str(tmp_path / "clay.dpm"), target="clay", units="%", settings=settings,
+        outlier_threshold=None, frame_length=0, frame_step=0, epochs=3, batch_size=16, patience=2,
+        learning_rate=3e-3, seed=1, validation_fraction=1 / 3, log_target=False, baselines=True), feedback)
+    with open(outputs["METRICS"]) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["method"] for row in rows] == ["CNN", "PLS", "RF"]
+    assert all(row["r2_log_validation"] == "" and float(row["rmse_validation_percent"]) > 0 for row in rows)
+    assert not any("ppm" in line for line in feedback.infos + feedback.warnings), feedback.infos
+    assert any(line.startswith("CNN  R² train") and line.endswith(" %") for line in feedback.infos)
+    predict_spectral(dict(model=str(tmp_path / "clay.dpm"), input=source, output=str(tmp_path / "p.csv"),
+                          block_size=256), Recording())
+    with open(tmp_path / "p.csv") as handle:
+        predicted = list(csv.DictReader(handle))
+    assert list(predicted[0]) == ["sample_id", "predicted_clay_percent", "measured_clay"]
+    assert [row["measured_clay"] for row in predicted] == ["{:g}".format(v) for v in clay]
+    bad_input("Spectral regression of a percentage with zeros (UNITS %, LOG_TARGET off): labels and reports",
+              "handled", "metrics column rmse_validation_percent; predictions column predicted_clay_percent")

@@ -182,3 +182,27 @@ def test_classifier_train_classify_and_style(qgis_app, spectral_data):
     with open(sam["OUTPUT"]) as handle:
         rows = list(csv.DictReader(handle))
     assert {row["predicted_class"] for row in rows} <= set(class_names)
+
+
+def test_regressor_units_frames_and_outlier_default_reach_the_engine(qgis_app, spectral_data, monkeypatch,
+                                                                      bad_input):
+    """UNITS, frames in nm and the outlier threshold as the front sends them (the engine is not run)."""
+    import processing
+
+    from deepprospect.processing_provider.train_spectral_regressor_algorithm import TrainSpectralRegressorAlgorithm
+
+    sent = []
+    monkeypatch.setattr(TrainSpectralRegressorAlgorithm, "run_engine",
+                        lambda self, task, args, feedback, outputs=(): sent.append(args) or {})
+    base = {"INPUT": spectral_data["soil"], "TARGET": "Sb", "OUTPUT": str(spectral_data["folder"] / "u.dpm")}
+    processing.run("deepprospect:train_spectral_regressor", base)
+    processing.run("deepprospect:train_spectral_regressor", dict(base, UNITS="%", LOG_TARGET=False))
+    processing.run("deepprospect:train_spectral_regressor", dict(base, UNITS="ppb", OUTLIER_THRESHOLD=5000,
+                                                                 FRAME_LENGTH=8, FRAME_STEP=4))
+    ppm, percent, ppb = sent
+    assert (ppm["units"], ppm["outlier_threshold"], ppm["frame_length"], ppm["frame_step"]) == ("ppm", 1000.0, 0, 0)
+    assert (ppm["frame_length_nm"], ppm["frame_step_nm"]) == (64.0, 32.0)
+    assert (percent["units"], percent["outlier_threshold"], percent["log_target"]) == ("%", None, False)
+    assert (ppb["units"], ppb["outlier_threshold"], ppb["frame_length"], ppb["frame_step"]) == ("ppb", 5000.0, 8, 4)
+    bad_input("OUTLIER_THRESHOLD left unset for a target that is not in ppm (deepprospect:train_spectral_regressor)",
+              "handled", "no outlier threshold: the default 1000 is the paper's Sb threshold in ppm")
