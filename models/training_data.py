@@ -56,7 +56,7 @@ def read_training_points(stack_path, points_path, label_field="label", layer=Non
             "The training points have no field '{}' (fields: {}). Set LABEL_FIELD to the field holding 1 for "
             "deposits and 0 for non-deposits, or build the points with deepprospect:sample_negatives."
             .format(label_field, ", ".join(fields) or "none"))
-    labels = _labels(frame[label_field], label_field)
+    labels = _labels(frame[label_field], label_field, feedback)
     values, inside, rows, cols = sample_stack(stack_path, xy)
     if not inside.all():
         bad = np.flatnonzero(~inside)
@@ -127,8 +127,9 @@ def read_patches(stack_path, rows, cols, patch_size, mean, std, feedback=None):
     return patches
 
 
-def _labels(column, label_field):
-    """The 0/1 labels of ``column`` as int64 (n,); a clear error for empty or other values."""
+def _labels(column, label_field, feedback):
+    """The 0/1 labels of ``column`` as int64 (n,); a clear error for empty or other values, a log line
+    when they are text ('1'/'0')."""
     if column.isna().any():
         raise DeepProspectError("{} training points have an empty '{}'; give every point 1 (deposit) or 0 "
                                 "(non-deposit).".format(int(column.isna().sum()), label_field))
@@ -143,4 +144,7 @@ def _labels(column, label_field):
         raise DeepProspectError(
             "LABEL_FIELD '{}' must hold only 1 (deposit) and 0 (non-deposit); found also {}. Recode the field, "
             "or pick the right one.".format(label_field, ", ".join("{:g}".format(v) for v in bad[:5])))
+    if column.dtype.kind in "OSU" or str(column.dtype) == "string":
+        feedback.info("LABEL_FIELD '{}' holds text; '1' is read as a deposit and '0' as a non-deposit."
+                      .format(label_field))
     return values.astype(np.int64)

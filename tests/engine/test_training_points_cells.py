@@ -74,10 +74,12 @@ def test_a_label_field_with_words_is_a_clear_error(tmp_path, bad_input):
 
 def test_a_label_field_with_digits_as_text_is_read(tmp_path, bad_input):
     path = _points(tmp_path, list(range(24)), ["1"] * 12 + ["0"] * 12)
-    data = read_training_points(_stack(tmp_path), path)
+    log = LogFeedback()
+    data = read_training_points(_stack(tmp_path), path, feedback=log)
     assert data.labels.tolist() == [1] * 12 + [0] * 12 and data.labels.dtype == np.int64
-    bad_input("A label field holding '1'/'0' as text", "handled", "text '1' and '0' are read as deposit and "
-                                                                    "non-deposit")
+    message = "LABEL_FIELD 'label' holds text; '1' is read as a deposit and '0' as a non-deposit."
+    assert message in log.infos and log.warnings == []
+    bad_input("A label field holding '1'/'0' as text", "handled", message)
 
 
 def test_training_points_outside_the_stack_are_a_clear_error(tmp_path, bad_input):
