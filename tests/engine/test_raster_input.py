@@ -11,22 +11,14 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
+from log_feedback import LogFeedback
 
 from deepprospect.core import raster_input, stack
 from deepprospect.core.errors import DeepProspectError
-from deepprospect.core.feedback import Feedback
 from deepprospect.core.pipeline import RasterOutput, map_windows, read_neighbourhoods
 from deepprospect.core.raster import STACK_NODATA, read_stack_info, sample_stack
 
 TRANSFORM = Affine(100, 0, 500000, 0, -100, 4000000)
-
-
-class Log(Feedback):
-    def __init__(self):
-        self.warnings = []
-
-    def warning(self, message):
-        self.warnings.append(message)
 
 
 def _write(path, bands, nodata=None, dtype="float32", descriptions=None, tiled=False):
@@ -57,7 +49,7 @@ def _survey(sentinel, seed=0):
 def test_untagged_sentinel_is_nodata_for_every_reader(tmp_path, bad_input, sentinel):
     data, survey = _survey(sentinel)
     layer = _write(tmp_path / "magnetic.tif", data)
-    log = Log()
+    log = LogFeedback()
     result = stack.build_stack([stack.EvidenceLayer(layer, "magnetic")], tmp_path / "stack.tif", feedback=log)
     value = "{:g}".format(np.float32(sentinel))
     message = [w for w in log.warnings if "no nodata value set" in w][0]
@@ -94,7 +86,7 @@ def test_untagged_stack_reads_the_same_everywhere(tmp_path, bad_input):
     first, survey = _survey(-9999.0)
     second, _ = _survey(-9999.0, seed=1)
     path = _write(tmp_path / "stack.tif", np.stack([first, second]), descriptions=["Sb_con", "Pb_con"])
-    log = Log()
+    log = LogFeedback()
     info = read_stack_info(path, feedback=log)
     assert info.nodata == -9999.0 and info.band_nodata == (-9999.0, -9999.0)
     assert len(log.warnings) == 1 and log.warnings[0].startswith(
@@ -112,7 +104,7 @@ def test_untagged_stack_reads_the_same_everywhere(tmp_path, bad_input):
 def test_override_takes_the_sentinel_as_data_or_another_value(tmp_path):
     data, survey = _survey(-9999.0)
     untagged = _write(tmp_path / "bathymetry.tif", data)
-    log = Log()
+    log = LogFeedback()
     stack.build_stack([stack.EvidenceLayer(untagged, "bathymetry", nodata="none")], tmp_path / "a.tif", feedback=log)
     assert not [w for w in log.warnings if "nodata" in w]
     with rasterio.open(tmp_path / "a.tif") as dataset:
@@ -150,7 +142,7 @@ def test_categorical_layer_passed_as_continuous_warns(tmp_path, bad_input):
     codes[:4] = 0
     lithology = _write(tmp_path / "Lith_code.tif", codes, nodata=0, dtype="uint8")
     smooth = _write(tmp_path / "magnetic.tif", rng.normal(size=(40, 40)))
-    log = Log()
+    log = LogFeedback()
     stack.build_stack([stack.EvidenceLayer(smooth, "magnetic"), stack.EvidenceLayer(lithology, "Lith_code")],
                       tmp_path / "stack.tif", feedback=log)
     message = [w for w in log.warnings if "looks categorical" in w]
@@ -158,7 +150,7 @@ def test_categorical_layer_passed_as_continuous_warns(tmp_path, bad_input):
     assert message[0].startswith("Layer 'Lith_code' looks categorical: it holds only 9 distinct whole numbers "
                                  "(1, 2, 3, 4, 5, 6, 7, 8, 9) but is not listed in CATEGORICAL")
     assert "list it in CATEGORICAL" in message[0]
-    quiet = Log()
+    quiet = LogFeedback()
     stack.build_stack([stack.EvidenceLayer(smooth, "magnetic"), stack.EvidenceLayer(lithology, "Lith_code", True)],
                       tmp_path / "stack.tif", feedback=quiet)
     assert not [w for w in quiet.warnings if "looks categorical" in w]

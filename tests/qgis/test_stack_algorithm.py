@@ -72,42 +72,23 @@ def _untagged_survey(path):
     return str(path), outside
 
 
-class _Log:
-    """A QgsProcessingFeedback that keeps the log's lines (made on first use: QGIS must be running)."""
-
-    def __new__(cls):
-        from qgis.core import QgsProcessingFeedback
-
-        class Log(QgsProcessingFeedback):
-            def __init__(self):
-                super().__init__()
-                self.lines = []
-
-            def reportError(self, error, fatalError=False):
-                self.lines.append(error)
-
-            def pushWarning(self, warning):
-                self.lines.append(warning)
-
-        return Log()
-
-
 def test_untagged_sentinel_warns_and_none_keeps_it_as_data(qgis_app, tmp_path, bad_input, monkeypatch):
     import processing
+    from qgis.core import QgsProcessingFeedback
 
     from deepprospect.processing_provider.stack_algorithm import StackAlgorithm
 
     (tmp_path / "inputs").mkdir()
     layer, outside = _untagged_survey(tmp_path / "inputs" / "magnetic.tif")
     before = _listing(tmp_path / "inputs")
-    log = _Log()
+    log = QgsProcessingFeedback()       # keeps its log: textLog()
     result = processing.run("deepprospect:stack", {"LAYERS": [layer], "OUTPUT": str(tmp_path / "stack.tif")},
                             feedback=log)
     # QGIS computes a loaded raster's statistics; GDAL would keep them in magnetic.tif.aux.xml
     assert _listing(tmp_path / "inputs") == before
     bad_input("reading input rasters in deepprospect:stack (QGIS loads them as layers and computes statistics)",
               "handled", "nothing is written beside the input files (no .aux.xml)")
-    message = [line for line in log.lines if "no nodata value set" in line][0]
+    message = [line for line in log.textLog().splitlines() if "no nodata value set" in line][0]
     assert message.startswith("Layer 'magnetic' has no nodata value set, but the value -9999 (a common nodata "
                               "sentinel) is found on {:,} cells".format(int(outside.sum())))
     assert message.endswith("If it is real data, give this layer's NODATA_VALUES entry as none; to use another "
