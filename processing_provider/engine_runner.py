@@ -106,10 +106,11 @@ class EngineProcess:
         self._stderr = collections.deque(maxlen=200)
         self._next_id = 0
         self._lock = threading.Lock()
+        self.cwd = working_folder()
         self._process = subprocess.Popen(
             [str(python), str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=engine_environment.child_environment(),
-            cwd=str(Path(WORKER).parent), **_platform_options())
+            cwd=self.cwd, **_platform_options())
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
         self.info = None
@@ -307,7 +308,8 @@ class _IdleWorkers:
         engine, timer = idle
         timer.cancel()
         wanted = str(python or engine_environment.engine_python())
-        if engine.alive() and engine.python == wanted and engine_environment.is_ready():
+        if engine.alive() and engine.python == wanted and engine.cwd == working_folder() \
+                and engine_environment.is_ready():
             return engine
         engine.close(wait=None)
         return None
@@ -342,6 +344,17 @@ class _IdleWorkers:
 
 
 _IDLE = _IdleWorkers()
+
+
+def working_folder():
+    """The worker's current folder: QGIS's own, so a relative path in a script or on the
+    ``qgis_process`` command line (``OUTPUT=idw.tif``) means the same file to both processes
+    (in the plugin's folder, the engine would not find the inputs and would write the outputs
+    among the plugin's files). The plugin's folder only when QGIS's no longer exists."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return str(Path(WORKER).parent)
 
 
 def partial_paths(output):

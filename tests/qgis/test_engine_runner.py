@@ -339,6 +339,23 @@ def test_idw_reads_a_memory_layer_as_its_file_twin(qgis_app, tmp_path):
     np.testing.assert_array_equal(from_memory, from_file)
 
 
+def test_relative_paths_mean_the_same_files_to_qgis_and_the_engine(qgis_app, tmp_path, monkeypatch, bad_input):
+    """``qgis_process run deepprospect:idw -- INPUT=samples.gpkg OUTPUT=sb.tif`` from a terminal:
+    the engine used to run in the plugin's engine/ folder, so it could not find the samples, and a
+    relative output was written among the plugin's files."""
+    from deepprospect.processing_provider.engine_runner import WORKER
+
+    xy, values = _samples()
+    write_points(tmp_path / "samples.gpkg", xy, {"Sb_con": values})
+    monkeypatch.chdir(tmp_path)
+    relative = _idw("samples.gpkg", "maps/sb.tif")
+    absolute = _idw(str(tmp_path / "samples.gpkg"), tmp_path / "absolute.tif")
+    np.testing.assert_array_equal(relative, absolute)
+    assert (tmp_path / "maps" / "sb.tif").is_file() and not (Path(WORKER).parent / "maps").exists()
+    bad_input("relative input and output paths (qgis_process … OUTPUT=sb.tif in a terminal)", "handled",
+              "read and written in the current folder, as QGIS reads them")
+
+
 def test_idw_uses_only_the_selected_features(qgis_app, tmp_path):
     from qgis.core import QgsProcessingFeatureSourceDefinition, QgsProject, QgsVectorLayer
 
