@@ -40,6 +40,7 @@ Not-a-number cells are nodata in every case.
 """
 import contextlib
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,13 +108,22 @@ def open_raster(path, what="raster"):
     return dataset
 
 
+#: GDAL's words for a failed read of the file's bytes (as opposed to, say, a failed reprojection).
+_IO_FAILURE = re.compile(r"IReadBlock|TIFF|decompress|deflate|LZW|JPEG|ZSTD|LERC|corrupt|truncat|read error|"
+                         r"end of file|short read|cannot read", re.IGNORECASE)
+
+
 def damaged(path, error):
     """The :class:`DeepProspectError` for a read of ``path`` that failed with ``error``."""
     # rasterio's own text is "Read failed. See previous exception": GDAL's reason is its cause
-    error = error.__cause__ or error
+    reason = error.__cause__ or error
+    if not _IO_FAILURE.search(str(reason)):
+        return DeepProspectError(
+            "GDAL could not read the raster {} ({}). Check that the file opens in QGIS and that its CRS is right; "
+            "if it was copied or downloaded, copy it again.".format(path, reason))
     return DeepProspectError(
         "The raster {} is damaged or incomplete: GDAL could not read its data ({}). If it was copied or "
-        "downloaded, copy it again; otherwise export it again from the program that made it.".format(path, error))
+        "downloaded, copy it again; otherwise export it again from the program that made it.".format(path, reason))
 
 
 @contextlib.contextmanager

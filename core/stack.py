@@ -231,11 +231,10 @@ def _warped_reader(sources, layers, nodata, grid):
     def warped(source, layer, value, window):
         # One warped VRT per layer and window, closed at once: GDAL's warper keeps buffers per open
         # VRT, so keeping all sixteen open would cost memory in proportion to the layers' sizes.
-        with reading(layer.path), WarpedVRT(
-                source, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
-                resampling=Resampling.nearest if layer.categorical else Resampling.bilinear,
-                src_nodata=_source_nodata(source, value), nodata=np.nan, dtype="float32",
-                tolerance=1e-6) as vrt:   # (almost) exact transformation, as gdalwarp -et 0
+        with WarpedVRT(source, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
+                       resampling=Resampling.nearest if layer.categorical else Resampling.bilinear,
+                       src_nodata=_source_nodata(source, value), nodata=np.nan, dtype="float32",
+                       tolerance=1e-6) as vrt, reading(layer.path):   # tolerance: as gdalwarp -et 0
             return vrt.read(window=window)
 
     def read(block):
