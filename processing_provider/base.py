@@ -135,7 +135,7 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
                     and parameters.get(definition.name(), definition.defaultValue()) in (None, ""):
                 return "{}: no file name given. Choose where to save it, or leave it as a temporary file.".format(label)
             path, check = self._file_to_check(definition, parameters, context)
-            problem = check(path) if path else None
+            problem = check(path) if path else self._layer_file_problem(definition, parameters, context)
             if problem:
                 return "{}: {}".format(label, problem)
             if path and definition.isDestination():
@@ -151,6 +151,26 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
                 path, _ = self._file_to_check(definition, parameters, context)
                 if path:
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    def _layer_file_problem(self, definition, parameters, context):
+        """A layer parameter given as a file path QGIS cannot open: is the file missing, or not a
+        layer of that kind? (QGIS's own message says "not found" for both.) Layer ids, names and
+        database sources are left to QGIS."""
+        hint = _LAYER_HINTS.get(definition.type())
+        if hint is None or definition.isDestination():
+            return None
+        value = parameters.get(definition.name())
+        if definition.type() == "multilayer" and definition.layerType() != QgsProcessing.SourceType.TypeRaster:
+            hint = QgsProcessingUtils.LayerHint.UnknownType
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            path = item.split("|")[0] if isinstance(item, str) else ""
+            if not re.search(r"[/\\]", path) or re.match(r"^[A-Za-z][\w+.-]+:", path) or \
+                    QgsProcessingUtils.mapLayerFromString(item, context, True, hint) is not None:
+                continue
+            problem = file_checks.input_file_problem(path)
+            return problem or "{} is not a {} QGIS can open (a damaged or truncated file, or another kind of " \
+                              "file). Open it in QGIS to see why, or export it again.".format(path, _LAYER_KINDS[hint])
+        return None
 
     def _overwritten_input(self, parameters, context, outputs):
         """An output that would replace one of the run's own input files (the error), or None."""
@@ -262,6 +282,13 @@ class _StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
 
 #: Parameter types whose value may name a file the run reads.
 _LAYER_OR_FILE_INPUTS = ("file", "raster", "vector", "source", "multilayer", "layer")
+
+
+#: How QGIS is told to open a layer parameter's file, and what the message calls it.
+_LAYER_HINTS = {"raster": QgsProcessingUtils.LayerHint.Raster, "multilayer": QgsProcessingUtils.LayerHint.Raster,
+                "source": QgsProcessingUtils.LayerHint.Vector, "vector": QgsProcessingUtils.LayerHint.Vector}
+_LAYER_KINDS = {QgsProcessingUtils.LayerHint.Raster: "raster", QgsProcessingUtils.LayerHint.Vector: "vector layer",
+                QgsProcessingUtils.LayerHint.UnknownType: "layer"}
 
 
 def _chosen(value):

@@ -300,6 +300,28 @@ def test_an_input_file_of_the_wrong_kind_is_refused(qgis_app, inputs, engine_unt
     bad_input("a folder given as an input file", "error", message_folder)
 
 
+def test_an_input_layer_file_that_qgis_cannot_open_is_named(qgis_app, inputs, engine_untouched, tmp_path,
+                                                            bad_input):
+    """QGIS's own message said "not found" for a file that exists but is not a layer."""
+    fake = tmp_path / "stack.tif"
+    fake.write_text("not a raster", encoding="utf-8")
+    message = refused("predict", dict(parameters("predict", inputs), STACK=str(fake), OUTPUT=str(tmp_path / "p.tif")))
+    assert "Evidence stack: {} is not a raster QGIS can open (a damaged or truncated file, or another kind of " \
+           "file). Open it in QGIS to see why, or export it again.".format(fake) in message
+    lithology = inputs["province"]["lithology"]
+    message_vector = refused("stack", dict(LAYERS=[inputs["province"]["magnetic"], lithology],
+                                           OUTPUT=str(tmp_path / "s.tif")))
+    assert "Evidence layers: {} is not a raster QGIS can open".format(lithology) in message_vector
+    missing = tmp_path / "samples.gpkg"
+    message_missing = refused("idw", dict(parameters("idw", inputs), INPUT=str(missing), OUTPUT=str(tmp_path / "i.tif")))
+    assert "Geochemical sample points: {} does not exist. Check the path, or choose the file again.".format(missing) \
+        in message_missing
+    assert engine_untouched == [] and sorted(p.name for p in tmp_path.iterdir()) == ["inputs", "stack.tif"]
+    bad_input("an input layer file QGIS cannot open (not a raster, damaged, a vector given as a raster)", "error",
+              message)
+    bad_input("an input layer file that does not exist", "error", message_missing)
+
+
 def test_a_dpm_that_is_not_a_model_is_a_clear_error(qgis_app, inputs, tmp_path, bad_input):
     fake = tmp_path / "renamed.dpm"
     fake.write_text('{"not": "a model"}', encoding="utf-8")
