@@ -245,13 +245,21 @@ def sample_bands(dataset, path, bands):
     """(values (len(bands), rows, cols) in the raster's dtype, cells per sampled cell): every cell
     when the bands hold at most :data:`SAMPLE_VALUES` values, else an evenly spaced sample
     (nearest cell, so the values are the raster's own)."""
+    import rasterio
     from rasterio.enums import Resampling
 
     cells = dataset.width * dataset.height
     keep = min(1.0, (SAMPLE_VALUES / max(len(bands), 1) / cells) ** 0.5)
     rows, cols = max(1, int(dataset.height * keep)), max(1, int(dataset.width * keep))
+    shape = (len(bands), rows, cols)
     with reading(path):
-        values = dataset.read(list(bands), out_shape=(len(bands), rows, cols), resampling=Resampling.nearest)
+        if keep < 1.0 and dataset.overviews(bands[0]):
+            # GDAL would read a smaller sample from the overviews, whose cells may average a sentinel
+            # with data: read the full-resolution cells instead
+            with rasterio.Env(**_NO_PAM), rasterio.open(path, OVERVIEW_LEVEL="NONE") as plain:
+                values = plain.read(list(bands), out_shape=shape, resampling=Resampling.nearest)
+        else:
+            values = dataset.read(list(bands), out_shape=shape, resampling=Resampling.nearest)
     return values, cells / float(rows * cols)
 
 

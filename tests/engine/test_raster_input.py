@@ -268,3 +268,24 @@ def test_engine_worker_writes_nothing_beside_the_inputs(tmp_path, province):
     results = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
     assert results[-1].get("result", {}).get("factor_names") == ["Mag_anamol"], completed.stderr[-2000:]
     assert _listing(inputs) == before
+
+
+def test_sampled_detection_reads_cells_not_averaged_overviews(tmp_path, monkeypatch):
+    """A raster too large to read whole is sampled: the sample holds the raster's own cells, not
+    its overviews' averages (which blend the sentinel into the data next to it)."""
+    from rasterio.enums import Resampling
+
+    monkeypatch.setattr(raster_input, "SAMPLE_VALUES", 600)
+    rng = np.random.default_rng(7)
+    rows, cols = np.mgrid[0:60, 0:80]
+    data = rng.normal(0, 10, (60, 80))
+    outside = (rows < 13) | (cols > 64)
+    data[outside] = -9999.0
+    path = _write(tmp_path / "with_overviews.tif", data)
+    with rasterio.open(path, "r+") as dataset:
+        dataset.build_overviews([2, 3, 4], Resampling.average)
+    with raster_input.open_raster(path) as dataset:
+        assert dataset.overviews(1) == [2, 3, 4]
+        rule = raster_input.band_nodata(dataset, path)[0]
+    assert (rule.value, rule.origin, rule.estimated) == (-9999.0, "detected", True)
+    assert rule.cells == pytest.approx(outside.sum(), rel=0.2)
