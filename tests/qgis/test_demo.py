@@ -15,7 +15,7 @@ def test_demo_chain_writes_a_project_that_opens(qgis_app, tmp_path):
     out = tmp_path / "demo"
     completed = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "demo.py"), "--size-km", "16", "--output", str(out),
-         "--epochs", "15", "--ensemble-size", "2", "--shap-samples", "200"],
+         "--epochs", "15", "--ensemble-size", "2", "--shap-samples", "200", "--folds", "2"],
         capture_output=True, text=True, timeout=1200)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
 
@@ -33,6 +33,10 @@ def test_demo_chain_writes_a_project_that_opens(qgis_app, tmp_path):
     metadata = bundle_metadata(out / "model.dpm")
     assert "{:.3f}".format(metadata["metrics"]["roc_auc"]) in summary
     assert "{:.3f}".format(metadata["baselines"]["logistic_regression"]["roc_auc"]) in summary
+    # spatial k-fold: mean ± sd over the folds for the network and each baseline
+    for name in ("network", "logistic_regression", "random_forest"):
+        score = metadata["cross_validation"]["summary"][name]["roc_auc"]
+        assert "{:.3f} ± {:.3f}".format(score["mean"], score["sd"]) in summary, name
     with open(out / "shap" / "importance.csv") as handle:
         top_five = [row["factor"] for row in csv.DictReader(handle)][:5]
     assert ", ".join(top_five) in summary
