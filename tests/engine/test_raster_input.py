@@ -289,3 +289,16 @@ def test_sampled_detection_reads_cells_not_averaged_overviews(tmp_path, monkeypa
         rule = raster_input.band_nodata(dataset, path)[0]
     assert (rule.value, rule.origin, rule.estimated) == (-9999.0, "detected", True)
     assert rule.cells == pytest.approx(outside.sum(), rel=0.2)
+
+
+def test_missing_raster_is_named(tmp_path, bad_input):
+    missing = tmp_path / "moved" / "stack.tif"
+    output = tmp_path / "out.tif"
+    with pytest.raises(DeepProspectError) as error:
+        map_windows([missing], [RasterOutput(output)], lambda block, data: [data[0]])
+    message = str(error.value)
+    assert message == "The raster {} does not exist; check the path.".format(missing)
+    with pytest.raises(DeepProspectError, match="The evidence stack .* does not exist; check the path."):
+        read_stack_info(missing)
+    assert not output.exists()
+    bad_input("an input raster that does not exist (moved or renamed)", "error", message)
