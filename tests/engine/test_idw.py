@@ -361,13 +361,18 @@ def test_the_same_field_twice_is_an_error(tmp_path, bad_input):
     bad_input("The same field twice in IDW FIELDS", "error", message)
 
 
+def _interpolate_one_field(folder, xy, field, values):
+    """interpolate_points of one field at 100-unit cells over the samples' extent; (result, log)."""
+    points = _write_points(folder / "{}.gpkg".format(field), xy, {field: values})
+    log = LogFeedback()
+    return idw.interpolate_points(points, [field], folder / "{}.tif".format(field), 100.0, feedback=log), log
+
+
 def test_below_detection_text_values_are_skipped_with_a_warning(tmp_path, bad_input):
     xy, _ = _random_samples(9, n=30, size=1000.0)
     grades = ["<0.5" if i % 3 == 0 else "{:.1f}".format(1 + i / 10) for i in range(30)]
     grades[1] = "n.d."
-    points = _write_points(tmp_path / "censored.gpkg", xy, {"Au_ppb": grades})
-    log = LogFeedback()
-    result = idw.interpolate_points(points, ["Au_ppb"], tmp_path / "au.tif", 100.0, feedback=log)
+    result, log = _interpolate_one_field(tmp_path, xy, "Au_ppb", grades)
     message = ("Au_ppb: 10 samples hold below-detection values such as '<0.5'; they are skipped, which leaves the "
                "lowest concentrations out of the map. Replace them by half the detection limit (e.g. 0.25 for '<0.5') "
                "to keep them.")
@@ -381,9 +386,7 @@ def test_missing_value_codes_of_a_concentration_field_are_skipped_with_a_warning
     coded = grades.copy()
     coded[[2, 5]] = -999.0
     coded[7] = -99999.0
-    points = _write_points(tmp_path / "coded.gpkg", xy, {"Cu_ppm": coded})
-    log = LogFeedback()
-    result = idw.interpolate_points(points, ["Cu_ppm"], tmp_path / "cu.tif", 100.0, feedback=log)
+    result, log = _interpolate_one_field(tmp_path, xy, "Cu_ppm", coded)
     assert log.warnings == ["Cu_ppm: 2 samples hold -999, taken as a missing-value code and skipped.",
                             "Cu_ppm: 1 samples hold -99999, taken as a missing-value code and skipped."]
     assert result["skipped"] == {"Cu_ppm": 3}
@@ -398,19 +401,15 @@ def test_missing_value_codes_of_a_concentration_field_are_skipped_with_a_warning
     # in a field that has negative values anyway (e.g. an anomaly), -999 is a value like any other
     anomaly = grades - 2.0
     anomaly[2] = -999.0
-    points = _write_points(tmp_path / "anomaly.gpkg", xy, {"anomaly": anomaly})
-    quiet = LogFeedback()
-    assert idw.interpolate_points(points, ["anomaly"], tmp_path / "a.tif", 100.0, feedback=quiet)["skipped"] == \
-        {"anomaly": 0}
+    result, quiet = _interpolate_one_field(tmp_path, xy, "anomaly", anomaly)
+    assert result["skipped"] == {"anomaly": 0}
     assert not any("missing-value code" in line for line in quiet.warnings)
 
 
 def test_negative_below_detection_codes_are_interpolated_with_a_warning(tmp_path, bad_input):
     xy, grades = _random_samples(13, n=30, size=1000.0)
     grades[[1, 4, 9]] = [-0.5, -0.5, -1.0]       # '<0.5' and '<1' written as minus the detection limit
-    points = _write_points(tmp_path / "negative.gpkg", xy, {"Au_ppb": grades})
-    log = LogFeedback()
-    result = idw.interpolate_points(points, ["Au_ppb"], tmp_path / "au.tif", 100.0, feedback=log)
+    result, log = _interpolate_one_field(tmp_path, xy, "Au_ppb", grades)
     message = ("Au_ppb: 3 samples hold negative values (-1, -0.5) among positive ones and are interpolated as they "
                "are. If they are below-detection entries (minus the detection limit), replace them by half the "
                "detection limit.")
