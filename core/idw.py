@@ -13,6 +13,10 @@ a cell centre exactly on a sample takes that sample's value.
 Grid convention: values at cell centres; ``columns = ceil(width / pixel_size)`` and likewise
 rows, anchored at the extent's top-left corner.
 
+Before anything is written: :mod:`core.idw_values` turns each field into numbers (empty cells,
+text, below-detection entries and missing-value codes skipped and reported) and
+:mod:`core.idw_coverage` refuses an EXTENT no sample reaches (warning when most cells are far).
+
 Speed: :class:`core.idw_tiles.TiledIdw` evaluates windows of cells tile by tile; files are
 written window by window through :func:`core.pipeline.map_windows`, so memory stays bounded for
 any grid size.
