@@ -104,8 +104,9 @@ def read_spectra_table(path, id_column=None):
 
     Columns whose header is a number, optionally with its unit (``400``, ``400 nm``, ``0.4 µm``),
     are wavelengths (nm; headers in µm, or all < 100 without a unit, are converted); columns out
-    of wavelength order are sorted (noted in ``notes``). ``id_column`` defaults to the first of id/sample/sample_id/name, else the first
-    column. Every other column is a target: numeric (with ``<x``/``>x`` censoring) or text.
+    of wavelength order are sorted (noted in ``notes``). ``id_column`` defaults to the first of
+    id/sample/sample_id/name, else the first column. Every other column is a target: numeric
+    (with censored and other flagged cells, see :data:`FLAGS`) or text.
     Raises :class:`DeepProspectError` when there are no wavelength columns, a column among them
     is not a wavelength, two columns have the same wavelength, spectra cells are not numbers,
     or ids repeat.

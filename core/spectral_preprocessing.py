@@ -330,7 +330,7 @@ def report_chain(wavelengths, settings, feedback):
                   (wavelengths[wavelengths > kept[-1]].min(), wavelengths[-1]) if wavelengths[-1] > kept[-1] else None]
         message = "The trim to {:g}–{:g} nm drops {} of {} bands ({}); {} remain.".format(
             settings.min_wavelength, settings.max_wavelength, dropped, len(wavelengths),
-            " and ".join("{:g}–{:g} nm".format(*r) for r in ranges if r), len(kept))
+            " and ".join(_band_range(*r) for r in ranges if r), len(kept))
         if dropped > TRIM_WARNING_SHARE * len(wavelengths) or len(kept) < TOO_FEW_BANDS:
             feedback.warning(message + " Check MIN_WAVELENGTH and MAX_WAVELENGTH against the spectra's range "
                                        "({:g}–{:g} nm).".format(wavelengths[0], wavelengths[-1]))
@@ -347,6 +347,11 @@ def report_chain(wavelengths, settings, feedback):
                 "off.".format(settings.window_nm, requested, _spacing(kept), settings.polyorder + 1,
                               settings.polyorder, bands, bands * _spacing(kept), bands * _spacing(kept)))
     return kept
+
+
+def _band_range(first, last):
+    """``350–399 nm``, or ``300 nm`` for one band."""
+    return "{:g} nm".format(first) if first == last else "{:g}–{:g} nm".format(first, last)
 
 
 def processed_label(settings):

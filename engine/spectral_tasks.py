@@ -55,7 +55,8 @@ def train_spectral_regressor(args, feedback):
     result = regressor.train_spectral_regressor(
         table, args["target"], settings=_settings(args), outlier_threshold=args.get("outlier_threshold") or None,
         frame_length=int(args.get("frame_length") or 0) or None, frame_step=int(args.get("frame_step") or 0) or None,
-        frame_length_nm=float(args.get("frame_length_nm") or 64.0), frame_step_nm=float(args.get("frame_step_nm") or 32.0),
+        frame_length_nm=float(args.get("frame_length_nm") or 64.0),
+        frame_step_nm=float(args.get("frame_step_nm") or 32.0),
         units=str(args.get("units") or "ppm"), epochs=int(args["epochs"]),
         batch_size=int(args["batch_size"]), patience=int(args["patience"]),
         learning_rate=float(args["learning_rate"]), seed=int(args["seed"]),

@@ -20,7 +20,9 @@ from .spectral_common import (
     KerasFeedback, processed_inputs, raster_pixels_apply, set_seed, split_indices, standardisation,
     wavelength_names,
 )
-from .spectral_training import best_epoch, learning_rate_log, monitor_split, refit, refit_note
+from .spectral_training import (
+    best_epoch, check_reflectance_scale, learning_rate_log, monitor_split, reflectance_median, refit, refit_note,
+)
 
 KIND = "spectral_classifier"
 ARCHITECTURE = "deepgeomap_cnn1d"
@@ -117,6 +119,7 @@ def train_spectral_classifier(table, class_column="class", settings=None, epochs
         normalisation=dict(mean=mean, std=std), preprocessing=settings.to_dict(), class_names=class_names,
         class_column=class_column, class_counts=samples["counts"],
         class_means=_class_means(processed, y, len(class_names)),
+        reflectance_median=reflectance_median(table.spectra),
         hyperparameters=dict(epochs=epochs, batch_size=batch_size, patience=patience, learning_rate=learning_rate,
                              validation_fraction=validation_fraction, monitor_fraction=MONITOR_FRACTION,
                              final_epochs=final_epochs),
@@ -221,6 +224,7 @@ def classify_cnn(bundle, wavelengths, spectra, batch_size=8192):
     (float (n,)) for raw reflectance ``spectra`` (n, bands) at ``wavelengths`` (nm)."""
     import tensorflow as tf
 
+    check_reflectance_scale(bundle.metadata, spectra)
     inputs = processed_inputs(bundle.metadata, wavelengths, spectra)
     valid = np.isfinite(inputs).all(axis=1)
     classes, scores = np.full(len(spectra), -1), np.full(len(spectra), np.nan)

@@ -136,9 +136,10 @@ def stft_frames(wavelengths, frame_length=None, frame_step=None, frame_length_nm
     feedback.info("STFT frames: {} bands ({:g} nm) every {} bands ({:g} nm), {} frames over the {} processed bands "
                   "({:g} nm apart).".format(length, length * spacing, step, step * spacing, frames, bands, spacing))
     if length < MIN_FRAME_BANDS:
-        feedback.warning("An STFT frame of {} bands ({:g} nm at {:g} nm band spacing) is too short to describe an "
-                         "absorption feature's shape: use frames of at least {} bands (FRAME_LENGTH_NM ≥ {:g}).".format(
-                             length, length * spacing, spacing, MIN_FRAME_BANDS, MIN_FRAME_BANDS * spacing))
+        feedback.warning(
+            "An STFT frame of {} bands ({:g} nm at {:g} nm band spacing) is too short to describe an absorption "
+            "feature's shape: use frames of at least {} bands (FRAME_LENGTH_NM ≥ {:g}).".format(
+                length, length * spacing, spacing, MIN_FRAME_BANDS, MIN_FRAME_BANDS * spacing))
     if frames < MIN_FRAMES:
         feedback.warning("STFT frames of {} bands every {} bands give only {} frames over the {} processed bands "
                          "({:g} nm apart): the network can hardly tell where in the spectrum a feature lies. Use "

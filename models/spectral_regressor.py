@@ -26,7 +26,9 @@ from .spectral_common import (
     split_indices, standardisation, wavelength_names,
 )
 from .spectral_regression_data import regression_samples, stft_frames
-from .spectral_training import best_epoch, learning_rate_log, monitor_split, refit, refit_note
+from .spectral_training import (
+    best_epoch, check_reflectance_scale, learning_rate_log, monitor_split, reflectance_median, refit, refit_note,
+)
 
 KIND = "spectral_regressor"
 ARCHITECTURE = "mobilenetv2_stft"
@@ -107,8 +109,8 @@ def train_spectral_regressor(table, target, settings=None, outlier_threshold=100
                              outlier_threshold=outlier_threshold, validation_fraction=validation_fraction,
                              group_column=group_column, monitor_fraction=MONITOR_FRACTION, final_epochs=final_epochs),
         metrics=metrics["CNN"], baselines={k: v for k, v in metrics.items() if k != "CNN"},
-        samples=data["report"], split=dict(train=[data["ids"][i] for i in train],
-                                           validation=[data["ids"][i] for i in validation]),
+        samples=data["report"], reflectance_median=reflectance_median(table.spectra),
+        split=dict(train=[data["ids"][i] for i in train], validation=[data["ids"][i] for i in validation]),
         history={key: [float(v) for v in values] for key, values in history.history.items()
                  if key != "lr"},
         seed=seed)
@@ -243,6 +245,7 @@ def predict_content(bundle, wavelengths, spectra, batch_size=4096):
     import tensorflow as tf
 
     metadata = bundle.metadata
+    check_reflectance_scale(metadata, spectra)
     inputs = processed_inputs(metadata, wavelengths, spectra)
     valid = np.isfinite(inputs).all(axis=1)
     result = np.full(len(inputs), np.nan)

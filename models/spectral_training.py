@@ -61,3 +61,37 @@ def refit_note(count, epochs):
     return ("The saved network was refitted on all {} spectra for {} epoch{} (the count early stopping chose "
             "during validation); the validation scores estimate its accuracy.".format(count, epochs,
                                                                                       "" if epochs == 1 else "s"))
+
+
+#: Input spectra whose median is this many times above (or 1/2.5 of it below) the training spectra's
+#: are on another scale: percent (×100) or integers scaled by 10 000. A block of water or shadow
+#: is rarely more than 20 times darker than the training spectra, hence the wider lower margin.
+SCALE_RATIO_ABOVE, SCALE_RATIO_BELOW = 20.0, 50.0
+
+
+def reflectance_median(spectra):
+    """The median of the finite values of ``spectra`` (n, bands), or None: the scale a network was
+    trained on, stored in the bundle as ``reflectance_median``."""
+    finite = np.asarray(spectra, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return float(np.median(finite)) if finite.size else None
+
+
+def check_reflectance_scale(metadata, spectra):
+    """Refuse ``spectra`` (n, bands) on another scale than the bundle's training spectra (0–1 against
+    0–100 or 0–10 000), when the bundle's pre-processing does not remove the scale: continuum
+    removal, or absorbance followed by a derivative, make the result the same at any scale.
+    Bundles without ``reflectance_median`` (written before it was recorded) are not checked."""
+    from ..core.errors import DeepProspectError
+    from ..core.spectral_preprocessing import PreprocessSettings
+
+    settings = PreprocessSettings.from_dict(metadata.get("preprocessing") or {})
+    trained = metadata.get("reflectance_median")
+    if settings.continuum_removal or (settings.absorbance and settings.derivative) or not trained:
+        return
+    found = reflectance_median(spectra)
+    if found and not trained / SCALE_RATIO_BELOW <= found <= trained * SCALE_RATIO_ABOVE:
+        raise DeepProspectError(
+            "The input spectra have a median of {:.4g} where the model's training spectra had {:.4g}: they are on "
+            "another scale (e.g. percent reflectance 0–100, or integers scaled by 10 000, against 0–1). "
+            "Rescale the input to the training spectra's scale before applying the model.".format(found, trained))

@@ -85,7 +85,8 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
         for name, label in (("METRICS", "Metrics table (CSV)"), ("SCATTER", "Predicted vs measured plot"),
                             ("LEARNING_CURVES", "Learning curves")):
             self.addOutput(QgsProcessingOutputFile(name, self.tr(label)))
-        for name, label in (("R2_VALIDATION", "CNN validation R²"), ("RMSE_VALIDATION", "CNN validation RMSE (in UNITS)"),
+        for name, label in (("R2_VALIDATION", "CNN validation R²"),
+                            ("RMSE_VALIDATION", "CNN validation RMSE (in UNITS)"),
                             ("PLS_R2_VALIDATION", "PLS validation R²"), ("RF_R2_VALIDATION", "Random forest validation R²")):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
 

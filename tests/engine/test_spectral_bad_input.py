@@ -160,15 +160,15 @@ def test_the_trim_reports_the_bands_it_drops(bad_input):
     feedback = Recording()
     chain.report_chain(np.arange(350.0, 3201.0, 5.0), settings, feedback)   # a sensor reaching 3200 nm
     message = feedback.warned("The trim")
-    assert message == ("The trim to 400–2400 nm drops 170 of 571 bands (350–395 nm and 2405–3200 nm); 401 remain. "
-                       "Check MIN_WAVELENGTH and MAX_WAVELENGTH against the spectra's range (350–3200 nm).")
+    assert message == ("The trim to 400–2400 nm drops 170 of 571 bands (350–395 nm and 2405–3200 nm); 401 "
+                       "remain. Check MIN_WAVELENGTH and MAX_WAVELENGTH against the spectra's range (350–3200 nm).")
     bad_input("The classifier's default 400–2400 nm trim on spectra reaching 3200 nm (drops over a quarter of the "
               "bands)",
               "warning", message)
     feedback = Recording()
     chain.report_chain(np.arange(300.0, 2501.0, 200.0), chain.PreprocessSettings(smoothing=False), feedback)
     message = feedback.warned("The trim")
-    assert message.startswith("The trim to 400–2400 nm drops 2 of 12 bands (300–300 nm and 2500–2500 nm); 10 remain.")
+    assert message.startswith("The trim to 400–2400 nm drops 2 of 12 bands (300 nm and 2500 nm); 10 remain.")
     bad_input("A trim that leaves fewer than 16 bands", "warning", message)
 
 

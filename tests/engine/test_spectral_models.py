@@ -234,3 +234,34 @@ def test_a_percentage_that_can_be_zero_trains_and_predicts_in_its_units(tmp_path
     assert [row["measured_clay"] for row in predicted] == ["{:g}".format(v) for v in clay]
     bad_input("Spectral regression of a percentage with zeros (UNITS %, LOG_TARGET off): labels and reports",
               "handled", "metrics column rmse_validation_percent; predictions column predicted_clay_percent")
+
+
+def test_spectra_on_another_scale_are_refused_where_the_scale_matters(classifier_run, tmp_path, bad_input):
+    from deepprospect.core.spectra_table import write_spectra_table
+    from deepprospect.engine.spectral_tasks import predict_spectral
+    from deepprospect.models import spectral_classifier
+    from deepprospect.models.spectral_regressor import load_spectral_bundle
+
+    from test_spectral_bad_input import Recording
+
+    bundle = load_spectral_bundle(classifier_run["bundle"], spectral_classifier.KIND)
+    table = classifier_run["table"].subset(np.arange(30))
+    trained = bundle.metadata["reflectance_median"]
+    assert trained == pytest.approx(np.median(classifier_run["table"].spectra))
+    percent = table.subset(np.arange(30))
+    percent.spectra = table.spectra * 100.0
+    source = write_spectra_table(tmp_path / "percent.csv", percent)
+    output = tmp_path / "out" / "classes.csv"
+    output.parent.mkdir()
+    with pytest.raises(DeepProspectError) as error:
+        predict_spectral(dict(model=classifier_run["bundle"], input=source, output=str(output), block_size=256),
+                         Recording())
+    message = str(error.value)
+    found = np.median(np.round(percent.spectra, 5))
+    assert message.startswith("The input spectra have a median of {:.4g} where the model's training spectra had "
+                              "{:.4g}: they are on another scale".format(found, trained))
+    assert list(output.parent.iterdir()) == []
+    bad_input("Percent reflectance (0–100) given to a spectral model trained on 0–1 reflectance", "error", message)
+    # the spectral angle does not depend on the scale: SAM classifies both alike
+    same = spectral_classifier.classify_sam(bundle, table.wavelengths, table.spectra)[0]
+    np.testing.assert_array_equal(spectral_classifier.classify_sam(bundle, table.wavelengths, percent.spectra)[0], same)
