@@ -48,6 +48,10 @@ def gradient_shap(bundle, inputs, background, seed, feedback):
     """Expected gradients against the whole background, equally weighted (``seed`` unused: the
     integral is deterministic)."""
     weights = np.full(len(background), 1.0 / len(background))
+    batch, parts = gradient_batches(bundle, inputs.shape[1:], len(background), GRADIENT_STEPS)
+    feedback.info("Expected gradients in batches of {} pixels × {} background rows × {} steps, so memory stays "
+                  "bounded whatever the sample and ensemble size.".format(
+                      min(batch, len(inputs)), parts[0].stop - parts[0].start, GRADIENT_STEPS))
     values = expected_gradients(bundle, inputs, background, weights, GRADIENT_STEPS, feedback)
     return values, float(np.dot(weights, ensemble_output(bundle, background)))
 
