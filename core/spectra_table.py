@@ -118,6 +118,14 @@ def read_spectra_table(path, id_column=None):
     other_columns = [index for index, name in enumerate(header) if header_wavelength(name) is None]
     wavelength_columns, wavelengths, notes = _wavelength_columns(header, path)
     id_index = _id_index(header, other_columns, id_column, path)
+    if id_column is None and id_index is not None and header[id_index].lower() not in ID_COLUMN_GUESSES:
+        values = [row[id_index].strip() if id_index < len(row) else "" for row in body]
+        if len(set(values)) < len(values):
+            # a first column that repeats values (e.g. Sb contents) is data, not sample ids
+            notes.append("{} has no id column ({}) and its first column '{}' repeats values: it is read as data "
+                         "and the samples are numbered 1, 2, … in file order.".format(
+                             path, ", ".join(ID_COLUMN_GUESSES), header[id_index]))
+            id_index = None
     spectra = _spectra(body, len(header), wavelength_columns, path)
     ids = _sample_ids(body, id_index, path)
     table = SpectraTable(ids, wavelengths, spectra, header[id_index] if id_index is not None else "id", notes=notes)

@@ -289,3 +289,18 @@ def test_the_classifier_refuses_too_few_bands(bad_input):
     assert str(error.value) == ("The processed spectra have 12 bands; the 1-D CNN needs at least 15. Widen "
                                 "MIN_WAVELENGTH–MAX_WAVELENGTH or use spectra with more bands.")
     bad_input("Training the spectral classifier on spectra of fewer than 15 bands", "error", str(error.value))
+
+
+def test_a_table_without_an_id_column_keeps_its_first_column_as_data(tmp_path, bad_input):
+    path = tmp_path / "no_ids.csv"
+    path.write_text("Sb,400,410,420\n12.5,0.1,0.2,0.3\n12.5,0.2,0.3,0.4\n<0.5,0.3,0.4,0.5\n")
+    table = spectra_table.read_spectra_table(path)
+    assert table.ids == ["1", "2", "3"] and table.id_column == "id"
+    np.testing.assert_array_equal(table.targets["Sb"][:2], [12.5, 12.5])
+    assert list(table.censored["Sb"]) == ["", "", "<"]
+    note, = table.notes
+    assert note == ("{} has no id column (id, sample, sample_id, name, fid) and its first column 'Sb' repeats values: "
+                    "it is read as data and the samples are numbered 1, 2, … in file order.".format(path))
+    bad_input("A spectra table without an id column whose first column repeats values (Sb contents)", "handled", note)
+    path.write_text("code,Sb,400,410,420\nA1,12.5,0.1,0.2,0.3\nA2,12.5,0.2,0.3,0.4\n")
+    assert spectra_table.read_spectra_table(path).ids == ["A1", "A2"]     # unique: the samples' names
