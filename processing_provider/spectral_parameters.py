@@ -28,10 +28,13 @@ PREPROCESS_PARAMETERS = {
 PREPROCESS_HELP = (
     "Pre-processing, in this order, each step switchable: " + "; ".join(
         "{}. {}".format(number, step.label) for number, step in enumerate(PREPROCESSING_STEPS, start=1)) + ". "
-    "Trim keeps MIN_WAVELENGTH–MAX_WAVELENGTH (nm); CONTINUUM_REMOVAL divides each spectrum by its upper "
-    "convex hull (1 outside absorptions); ABSORBANCE turns reflectance R into log10(1/R); SMOOTHING applies "
-    "a Savitzky–Golay filter of WINDOW nm (converted to an odd number of bands) and polynomial order "
-    "POLYORDER; DERIVATIVE 1 or 2 takes the first or second derivative with respect to wavelength (per nm). "
+    "Trim keeps MIN_WAVELENGTH–MAX_WAVELENGTH (nm); the log says how many bands it drops, and warns when that "
+    "is more than a quarter of them or leaves fewer than 16. CONTINUUM_REMOVAL divides each spectrum by its "
+    "upper convex hull (1 outside absorptions); ABSORBANCE turns reflectance R into log10(1/R); SMOOTHING "
+    "applies a Savitzky–Golay filter of WINDOW nm (converted to an odd number of bands by the band spacing: "
+    "31 nm is 31 bands at 1 nm, 7 at 5 nm) and polynomial order POLYORDER; a window of POLYORDER + 1 bands or "
+    "fewer would smooth nothing, so it is widened to POLYORDER + 2 (odd) with a warning, and the log gives "
+    "the bands used. DERIVATIVE 1 or 2 takes the first or second derivative with respect to wavelength (per nm). "
     "Carvalho et al. (2024) found the best Sb results with 400–2400 nm, continuum removal, absorbance, "
     "Savitzky–Golay 31 nm order 2 and the first derivative."
 )
