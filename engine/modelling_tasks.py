@@ -39,13 +39,15 @@ def predict(args, feedback):
 
     from ..models.bundle import load_bundle, read_metadata
     from ..models.predict import check_uncertainty, predict_map
+    from ..models.spectral_common import check_kind
 
     metadata = read_metadata(args["model"])  # a clear error for a wrong file, before loading TensorFlow
+    check_kind(metadata, "prospectivity", args["model"])
     check_uncertainty(args.get("output_uncertainty"), int(metadata.get("ensemble_size", 1)))
     deposits_xy = _deposits_xy(args, feedback)
     feedback.info("Loading the model {} ({}).".format(Path(args["model"]).name, metadata.get("architecture")))
     result = predict_map(
-        load_bundle(args["model"]), args["stack"], args["output"], block_size=int(args["block_size"]),
+        load_bundle(args["model"], feedback), args["stack"], args["output"], block_size=int(args["block_size"]),
         output_uncertainty=args.get("output_uncertainty"), output_classes=args.get("output_classes"),
         class_fractions=args["class_fractions"], deposits_xy=deposits_xy, feedback=feedback)
     if result.class_thresholds:
@@ -64,9 +66,11 @@ def shap(args, feedback):
     raster, map_references, map_steps → HTML path, additivity errors."""
     from ..core.raster import read_stack_info
     from ..models import charts, explain
-    from ..models.bundle import load_bundle
+    from ..models.bundle import load_bundle, read_metadata
+    from ..models.spectral_common import check_kind
 
-    bundle = load_bundle(args["model"])
+    check_kind(read_metadata(args["model"]), "prospectivity", args["model"])
+    bundle = load_bundle(args["model"], feedback)
     info = read_stack_info(args["stack"])
     bundle.check_factors(info.factor_names)
     xy = labels = None

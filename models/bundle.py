@@ -7,7 +7,8 @@ Contents (format 2)::
     metadata.json        format, format_version (2), kind, architecture, factor_names,
                          normalisation {mean, std}, patch_size, network, hyperparameters,
                          grid {crs_wkt, pixel_size}, class_balance, metrics, baselines, seed,
-                         ensemble_size, members, history, versions, created
+                         ensemble_size, members, history, versions, created,
+                         checksums {file name: SHA-256} of every other file
     member_0.npz …       one per ensemble member: the network's weights as float arrays
                          ``arr_0``, ``arr_1``, … in ``model.get_weights()`` order (read with
                          ``allow_pickle=False``)
@@ -70,12 +71,12 @@ Every model's output is (n, 2) softmax [non-deposit, deposit] or (n, 1) sigmoid;
 deposit probability is what :meth:`ModelBundle.predict_members` returns, through the bundle's
 compiled functions (``models.compiled``): the one prediction path of the map, the pixels, the
 points and SHAP.
-Writing is atomic; loading checks the format and says clearly when a file is not a bundle or
-is damaged (:class:`BundleError`, never a bare Keras or h5py error).
+Writing is atomic; loading checks the format and says clearly when a file is not a bundle, is
+damaged or was changed after it was written (:class:`BundleError`, never a bare Keras or h5py
+error). Opening a bundle from someone else never runs code from it: ``models.bundle_integrity``.
 """
 import io
 import json
-import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -225,16 +226,22 @@ def save_bundle(path, members, metadata, background=None):
     metadata.update(format=FORMAT, format_version=FORMAT_VERSION, network=networks[0], ensemble_size=len(members),
                     members=["member_{}.npz".format(index) for index in range(len(members))])
     metadata.setdefault("versions", package_versions())
+    files = {}
+    for index, (name, model) in enumerate(zip(metadata["members"], members)):
+        files[name] = _npz_bytes(model.get_weights())
+        files["keras/member_{}.keras".format(index)] = _keras_bytes(networks[0], model)
+    if background is not None:
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(background, dtype=np.float32))
+        files["background.npy"] = buffer.getvalue()
+    from .bundle_integrity import CHECKSUMS, checksums
+
+    metadata[CHECKSUMS] = checksums(files)
     with atomic_output(path) as temporary:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("metadata.json", json.dumps(_jsonable(metadata), indent=2))
-            for index, (name, model) in enumerate(zip(metadata["members"], members)):
-                archive.writestr(name, _npz_bytes(model.get_weights()))
-                archive.writestr("keras/member_{}.keras".format(index), _keras_bytes(networks[0], model))
-            if background is not None:
-                buffer = io.BytesIO()
-                np.save(buffer, np.asarray(background, dtype=np.float32))
-                archive.writestr("background.npy", buffer.getvalue())
+            for name, data in files.items():
+                archive.writestr(name, data)
     return str(path)
 
 
@@ -265,23 +272,32 @@ def format_version(metadata):
     return metadata.get("format_version", metadata.get("schema_version"))
 
 
-def load_bundle(path):
+def load_bundle(path, feedback=None):
     """Load a bundle, rebuilding its members with the running Keras; raises :class:`BundleError`
-    when the file is not a bundle, is damaged, or describes a network this code cannot build."""
+    when the file is not a bundle, is damaged, was changed after it was written (checksums,
+    ``models.bundle_integrity``), or describes a network this code cannot build. Nothing from
+    the file is run or extracted. ``feedback``: where to say that an old bundle has no checksums."""
+    from .bundle_integrity import RefusedBundleError, check_member_names, read_arrays, verify_files
+
     metadata = read_metadata(path)
     try:
         _check_metadata(metadata)
+        check_member_names(path, metadata, format_version(metadata))
         with zipfile.ZipFile(path) as archive:
+            verify_files(path, archive, metadata, feedback)
             if format_version(metadata) == LEGACY_FORMAT_VERSION:
                 from .bundle_legacy import legacy_member, legacy_network
 
                 network = legacy_network(metadata)
                 members = [legacy_member(archive.read(name), network) for name in metadata["members"]]
             else:
-                members = [_member(archive.read(name), metadata["network"]) for name in metadata["members"]]
+                members = [_member(read_arrays(archive.read(name), name, path), metadata["network"])
+                           for name in metadata["members"]]
             background = None
             if "background.npy" in archive.namelist():
-                background = np.load(io.BytesIO(archive.read("background.npy")), allow_pickle=False)
+                background = read_arrays(archive.read("background.npy"), "background.npy", path)
+    except RefusedBundleError:
+        raise
     except BundleError as error:
         raise BundleError("The model bundle {} is damaged: {}".format(path, error)) from error
     except DeepProspectError as error:            # e.g. a network this version does not know
@@ -318,27 +334,16 @@ def _check_metadata(metadata):
                 key, len(metadata["normalisation"][key]), count))
 
 
-def _member(data, network):
-    """A format-2 member: the network rebuilt from its description, weights from the ``.npz``."""
+def _member(arrays, network):
+    """A format-2 member: the network rebuilt from its description, weights from the ``.npz``'s
+    arrays ({name: array})."""
     from .architectures import build_network
+    from .bundle_integrity import checked_weights, member_weights
 
-    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        weights = [arrays[name] for name in sorted(arrays.files, key=_array_index)]
+    weights = member_weights(arrays)
     model = build_network(network)
     model.set_weights(checked_weights(weights, model.weights, "the '{}' network".format(model.name)))
     return model
-
-
-def checked_weights(weights, variables, what):
-    """``weights`` as float32 arrays, after checking they are floats of the ``variables``' number and shapes."""
-    expected = [tuple(variable.shape) for variable in variables]
-    found = [tuple(np.shape(weight)) for weight in weights]
-    if expected != found:
-        raise BundleError("its weights do not fit {}: {} arrays of shapes {} stored, {} of shapes {} needed.".format(
-            what, len(found), found, len(expected), expected))
-    if not all(np.issubdtype(np.asarray(weight).dtype, np.floating) for weight in weights):
-        raise BundleError("the weights of {} are not all floating-point arrays.".format(what))
-    return [np.asarray(weight, dtype=np.float32) for weight in weights]
 
 
 def _keras_bytes(network, model):
@@ -360,14 +365,6 @@ def _npz_bytes(weights):
     buffer = io.BytesIO()
     np.savez(buffer, *[np.asarray(weight) for weight in weights])
     return buffer.getvalue()
-
-
-def _array_index(name):
-    """``arr_12`` → 12: ``np.savez`` names positional arrays ``arr_0``, ``arr_1``, …"""
-    match = re.fullmatch(r"arr_(\d+)", name)
-    if match is None:
-        raise BundleError("its weights file holds an unexpected array '{}'.".format(name))
-    return int(match.group(1))
 
 
 def _jsonable(value):

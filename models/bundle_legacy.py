@@ -9,7 +9,8 @@ import zipfile
 import numpy as np
 
 from ..core.errors import DeepProspectError
-from .bundle import BundleError, checked_weights
+from .bundle import BundleError
+from .bundle_integrity import checked_weights
 
 
 def legacy_network(metadata):
@@ -42,17 +43,29 @@ def legacy_member(data, network):
     with zipfile.ZipFile(io.BytesIO(data)) as keras_file:
         h5_bytes = keras_file.read("model.weights.h5")
     with h5py.File(io.BytesIO(h5_bytes), "r") as h5:
-        stored = h5["layers"]
+        stored = _inside_file(h5py, h5, "layers")
         for group, layer in keras_layer_groups(model):
             if not layer.weights:
                 continue
             if group not in stored:
                 raise BundleError("its Keras weights file has no '{}' layer for the rebuilt '{}'.".format(
                     group, layer.name))
-            variables = stored[group]["vars"]
-            weights = [np.asarray(variables[key]) for key in sorted(variables, key=int)]
+            variables = _inside_file(h5py, _inside_file(h5py, stored, group), "vars")
+            weights = [np.asarray(_inside_file(h5py, variables, key)) for key in sorted(variables, key=int)]
             layer.set_weights(checked_weights(weights, layer.weights, "layer '{}'".format(layer.name)))
     return model
+
+
+def _inside_file(h5py, group, name):
+    """``group[name]``, refusing HDF5 links and external storage that would read other files on this computer."""
+    if not isinstance(group.get(name, getlink=True), h5py.HardLink):
+        raise BundleError("its Keras weights file links '{}' to another file, which DeepProspect never follows."
+                          .format(name))
+    item = group[name]
+    if isinstance(item, h5py.Dataset) and item.external:
+        raise BundleError("its Keras weights file stores '{}' in another file, which DeepProspect never reads."
+                          .format(name))
+    return item
 
 
 def keras_layer_groups(model):

@@ -160,10 +160,15 @@ class KerasFeedback:
         return Callback()
 
 
+#: The algorithm that writes each kind of bundle, named in the wrong-kind error.
+_WRITTEN_BY = {"prospectivity": "deepprospect:train", "spectral_regressor": "deepprospect:train_spectral_regressor",
+               "spectral_classifier": "deepprospect:train_spectral_classifier"}
+
+
 def check_kind(metadata, kind, path=""):
     """Raise a clear error unless the bundle is of ``kind``."""
     found = metadata.get("kind", "prospectivity")
     if found != kind:
         raise DeepProspectError(
             "The model bundle {} is a '{}' model, not a '{}' model. Choose a bundle written by the matching "
-            "training algorithm.".format(path, found, kind))
+            "training algorithm ({}).".format(path, found, kind, _WRITTEN_BY.get(kind, "deepprospect:train")))
