@@ -332,6 +332,10 @@ def _check_metadata(metadata):
         if len(metadata["normalisation"][key]) != count:
             raise BundleError("its normalisation {} has {} values for {} factors.".format(
                 key, len(metadata["normalisation"][key]), count))
+    std = np.asarray(metadata["normalisation"]["std"], dtype=float)
+    if not (np.isfinite(metadata["normalisation"]["mean"]).all() and np.isfinite(std).all() and (std > 0).all()):
+        raise BundleError("its normalisation holds a missing, infinite or zero value (mean {}, std {}), which would "
+                          "turn every input into NaN.".format(metadata["normalisation"]["mean"], std.tolist()))
 
 
 def _member(arrays, network):

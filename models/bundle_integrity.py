@@ -114,6 +114,10 @@ def checked_weights(weights, variables, what):
             what, len(found), found, len(expected), expected))
     if not all(np.issubdtype(np.asarray(weight).dtype, np.floating) for weight in weights):
         raise BundleError("the weights of {} are not all floating-point arrays.".format(what))
+    if not all(np.isfinite(weight).all() for weight in weights):
+        # a diverged training or an edited file: every probability would be NaN, a blank map
+        raise BundleError("the weights of {} hold NaN or infinite values, so every prediction would be NaN; "
+                          "retrain the model (a lower learning rate if the training diverged).".format(what))
     return [np.asarray(weight, dtype=np.float32) for weight in weights]
 
 

@@ -264,7 +264,7 @@ def _sample_pixels(info, points_xy, points_labels, sample_size, rng, feedback):
     if len(rows) + len(extra_rows) == 0:
         raise DeepProspectError("The evidence stack {} has no valid pixel (all nodata) to explain.".format(info.path))
     if len(rows) + len(extra_rows) < sample_size:
-        feedback.warning("Only {} valid pixels could be sampled (SAMPLE_SIZE {}).".format(
+        feedback.warning("Only {} valid pixels could be sampled (SAMPLE_SIZE {}): all of them are explained.".format(
             len(rows) + len(extra_rows), sample_size))
     return (np.concatenate([rows, extra_rows]), np.concatenate([cols, extra_cols]),
             np.concatenate([labels, np.full(len(extra_rows), np.nan)]))
