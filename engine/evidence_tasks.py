@@ -31,9 +31,9 @@ def idw(args, feedback):
 @task("stack")
 def stack(args, feedback):
     """args: layers [{path, name, categorical}], output, reference, pixel_size, mask, mask_layer."""
-    from ..core.stack import EvidenceLayer, build_stack
+    from ..core.stack import build_stack, evidence_layers
 
-    evidence = [EvidenceLayer(layer["path"], layer["name"], bool(layer["categorical"])) for layer in args["layers"]]
+    evidence = evidence_layers(args["layers"])
     result = build_stack(evidence, args["output"], reference=args.get("reference"),
                          pixel_size=args.get("pixel_size"), mask=args.get("mask"), mask_layer=args.get("mask_layer"),
                          feedback=feedback)
