@@ -104,21 +104,24 @@ def test_frames_in_bands_on_10_nm_spectra_warn_and_frames_in_nm_adapt(bad_input)
     bad_input("Spectral regressor on 10 nm spectra with STFT frames of 64/32 bands (suited to 1 nm data)",
               "warning", message)
     feedback = Recording()
-    frames = stft_frames(wavelengths, feedback=feedback)     # the default: 64/32 nm
-    assert (frames["frame_length"], frames["frame_step"], frames["frames"]) == (6, 3, 1 + (201 - 6) // 3)
+    frames = stft_frames(wavelengths, feedback=feedback)     # the default: 64/32 nm, at least 8 bands
+    assert (frames["frame_length"], frames["frame_step"], frames["frames"]) == (8, 4, 1 + (201 - 8) // 4)
     assert feedback.warnings == []
-    assert feedback.infos == ["STFT frames: 6 bands (60 nm) every 3 bands (30 nm), 66 frames over the 201 processed "
+    assert feedback.infos == ["STFT frames: 8 bands (80 nm) every 4 bands (40 nm), 49 frames over the 201 processed "
                               "bands (10 nm apart)."]
     bad_input("Spectral regressor on 10 nm spectra with the default frames (FRAME_LENGTH_NM 64, FRAME_STEP_NM 32)",
               "handled", feedback.infos[0])
     one_nm = stft_frames(np.arange(400.0, 2401.0, 1.0))
     assert (one_nm["frame_length"], one_nm["frame_step"]) == (64, 32)      # as the bands of earlier versions
+    five_nm = stft_frames(np.arange(400.0, 2401.0, 5.0))
+    assert (five_nm["frame_length"], five_nm["frame_step"]) == (13, 6)     # round(64 / 5), round(32 / 5)
     feedback = Recording()
-    stft_frames(np.arange(400.0, 2401.0, 20.0), feedback=feedback)         # 64 nm is 3 bands at 20 nm
+    stft_frames(np.arange(400.0, 2401.0, 20.0), 3, 2, feedback=feedback)
     message = feedback.warned("too short")
     assert message == ("An STFT frame of 3 bands (60 nm at 20 nm band spacing) is too short to describe an absorption "
-                       "feature's shape: use frames of at least 5 bands (FRAME_LENGTH_NM ≥ 100).")
-    bad_input("Spectral regressor on 20 nm spectra: an STFT frame of 64 nm covers 3 bands", "warning", message)
+                       "feature's shape: use frames of at least 5 bands (FRAME_LENGTH ≥ 5, or 0 to convert "
+                       "FRAME_LENGTH_NM).")
+    bad_input("Spectral regressor with FRAME_LENGTH of 3 bands (20 nm spectra)", "warning", message)
     with pytest.raises(DeepProspectError, match="fewer than the STFT frame length 64: use a smaller FRAME_LENGTH_NM"):
         stft_frames(wavelengths[:40], 64, 32)
 
