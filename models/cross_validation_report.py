@@ -75,11 +75,13 @@ def fold_table(cross_validation):
         out.append("<tr><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td>{}{}</td>{}</tr>".format(
             fold["fold"], fold["training_points"], fold["dropped_by_buffer"], fold["held_out_points"],
             fold["held_out_deposits"], fold["held_out_blocks"], fold["ranked_cells"],
-            "" if fold["ranked_cells"] == fold["held_out_cells"] else " of {}".format(fold["held_out_cells"]),
+            "" if fold["held_out_cells"] <= cross_validation["max_cells_per_fold"] else
+            " (sampled from {})".format(fold["held_out_cells"]),
             cells))
     out.append("</table>")
-    out.append("<p class='note'>Cells ranked: the valid cells of the held-out blocks; above {} cells a uniform "
-               "random sample of them (a sample estimates the prediction-rate AUC without bias).</p>".format(
+    out.append("<p class='note'>Cells ranked: the valid (not nodata) cells of the held-out blocks; when the blocks "
+               "hold more than {} cells, a uniform random sample of them (a sample estimates the prediction-rate AUC "
+               "without bias).</p>".format(
                    cross_validation["max_cells_per_fold"]))
     return "\n".join(out)
 
