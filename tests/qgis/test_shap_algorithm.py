@@ -43,3 +43,27 @@ def test_shap_algorithm_rejects_wrong_stack(qgis_app, province_stack, province_b
         processing.run("deepprospect:shap", {"MODEL": province_bundle, "STACK": str(three),
                                               "OUTPUT_FOLDER": str(tmp_path / "o")})
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_shap_refuses_a_bundle_changed_after_it_was_written(qgis_app, province_stack, province_bundle, tmp_path,
+                                                           bad_input):
+    """A member edited by hand: the user sees one clear message (no traceback) and no report is written."""
+    import zipfile
+
+    import processing
+    from qgis.core import QgsProcessingException
+
+    tampered = tmp_path / "tampered.dpm"
+    with zipfile.ZipFile(province_bundle) as source, zipfile.ZipFile(tampered, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(name, data + b"\0" if name == "member_1.npz" else data)
+    with pytest.raises(QgsProcessingException) as error:
+        processing.run("deepprospect:shap", {"MODEL": str(tampered), "STACK": province_stack,
+                                              "OUTPUT_FOLDER": str(tmp_path / "o")})
+    message = str(error.value)
+    assert message.startswith("The model bundle {} was changed after it was written: member_1.npz does not match the "
+                              "SHA-256 checksum recorded when it was written.".format(tampered)), message
+    assert "Traceback" not in message and "File \"" not in message
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    bad_input("A model bundle changed after it was written, opened in QGIS (SHAP)", "error", message)
