@@ -77,6 +77,24 @@ def _predict(model, stack, output):
     return log.lines
 
 
+def _predict_error(model, stack, output, error=DeepProspectError):
+    """The message of the ``error`` the predict task raises."""
+    with pytest.raises(error) as raised:
+        _predict(model, stack, output)
+    return str(raised.value)
+
+
+def _edited_member(model, name, edit):
+    """The member ``name`` of bundle ``model`` as ``.npz`` bytes after ``edit(weights)`` changed its arrays in place."""
+    with zipfile.ZipFile(model) as archive:
+        arrays = np.load(io.BytesIO(archive.read(name)))
+        weights = [arrays["arr_{}".format(index)] for index in range(len(arrays.files))]
+    edit(weights)
+    buffer = io.BytesIO()
+    np.savez(buffer, *weights)
+    return buffer.getvalue()
+
+
 def _npy(array, **options):
     buffer = io.BytesIO()
     np.save(buffer, array, **options)
@@ -96,21 +114,16 @@ def test_a_member_changed_after_writing_is_refused_before_any_output(bundle_and_
     from deepprospect.models.bundle import BundleError
 
     model, stack = bundle_and_stack
-    with zipfile.ZipFile(model) as archive:
-        weights = dict(np.load(io.BytesIO(archive.read("member_0.npz"))))
-    weights["arr_0"] = weights["arr_0"] * 2.0         # someone "improved" the first layer by hand
-    buffer = io.BytesIO()
-    np.savez(buffer, *[weights["arr_{}".format(index)] for index in range(len(weights))])
-    tampered = _rewrite(model, tmp_path / "tampered.dpm", replace={"member_0.npz": buffer.getvalue()}, rehash=False)
+    # someone "improved" the first layer by hand
+    edited = _edited_member(model, "member_0.npz", lambda weights: weights.__setitem__(0, weights[0] * 2.0))
+    tampered = _rewrite(model, tmp_path / "tampered.dpm", replace={"member_0.npz": edited}, rehash=False)
     output = tmp_path / "map.tif"
-    with pytest.raises(BundleError) as error:
-        _predict(tampered, stack, output)
-    message = str(error.value)
+    message = _predict_error(tampered, stack, output, BundleError)
     assert message == (
         "The model bundle {} was changed after it was written: member_0.npz does not match the SHA-256 checksum "
         "recorded when it was written. Do not use it: ask the sender for the original file, or retrain the model."
         .format(tampered))
-    assert isinstance(error.value, DeepProspectError)        # the engine reports it as a message, no traceback
+    # a BundleError is a DeepProspectError: the engine reports it as a message, no traceback
     assert list(tmp_path.iterdir()) == [tampered]
     bad_input("A model bundle whose member file was changed after it was written", "error", message)
 
@@ -202,10 +215,7 @@ def test_legacy_weights_linking_to_another_file_are_refused(tmp_path):
     legacy = DATA / "legacy_bundle_v1_dense.dpm"
     if not legacy.exists():
         pytest.skip("legacy fixture not in tests/engine/data")
-    with zipfile.ZipFile(legacy) as archive:
-        member = archive.read("member_0.keras")
-    with zipfile.ZipFile(io.BytesIO(member)) as keras_file:
-        parts = {name: keras_file.read(name) for name in keras_file.namelist()}
+    parts = _zip_files(_zip_files(legacy)["member_0.keras"])
     h5_path = tmp_path / "weights.h5"
     h5_path.write_bytes(parts["model.weights.h5"])
     with h5py.File(h5_path, "a") as h5:
@@ -219,3 +229,9 @@ def test_legacy_weights_linking_to_another_file_are_refused(tmp_path):
     linked = _rewrite(legacy, tmp_path / "linked.dpm", replace={"member_0.keras": rebuilt.getvalue()})
     with pytest.raises(BundleError, match="links 'vars' to another file, which DeepProspect never follows"):
         load_bundle(linked)
+
+
+def _zip_files(source):
+    """{name: bytes} of a zip file (a path, or the bytes of one)."""
+    with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
