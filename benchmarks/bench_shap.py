@@ -3,6 +3,10 @@
 Usage: /usr/bin/python3 benchmarks/bench_shap.py [--size 4000] [--kernel-samples 1000]
 Prints each time as a ratio against an anchor measured in the same run (one forward pass of the
 model over the same 1,000 samples, and prediction of the whole stack for the map).
+
+``--ensemble-memory``: instead, the peak memory (``ru_maxrss`` of a fresh process) of explaining
+200 pixels with a 3-member ensemble of each architecture and each explainer (issue 15: 4.1 GB for
+``cnn1d`` with expected gradients before its batches were sized by the layer outputs).
 """
 import argparse
 import os
@@ -23,9 +27,15 @@ def main():
     parser.add_argument("--kernel-samples", type=int, default=1000)
     parser.add_argument("--skip-map", action="store_true")
     parser.add_argument("--child-map", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--ensemble-memory", action="store_true")
+    parser.add_argument("--child-memory", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_map:
         return _child_map(*args.child_map)
+    if args.child_memory:
+        return _child_memory(*args.child_memory)
+    if args.ensemble_memory:
+        return _ensemble_memory()
     import tensorflow as tf
 
     from deepprospect.core.raster import write_geotiff
@@ -115,6 +125,62 @@ def _child_map(stack, bundle_path, output):
     result = explain.contribution_map(bundle, stack, output, references=8, steps=8)
     print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": status_mb("VmHWM"), "loaded_mb": loaded,
                       "additivity_error": float(result["additivity_error"])}))
+
+
+def _ensemble_memory():
+    """Peak RSS of SHAP on 200 pixels for a 3-member ensemble of every architecture, each explainer."""
+    import json
+    import subprocess
+
+    import tensorflow as tf
+    from rasterio.transform import from_origin
+
+    from deepprospect.catalog import ARCHITECTURES, EXPLAINERS
+    from deepprospect.core.raster import write_geotiff
+    from deepprospect.models.architectures import build_model
+    from deepprospect.models.bundle import save_bundle
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-shap-memory-"))
+    names = ["f{:02d}".format(index) for index in range(16)]
+    rng = np.random.default_rng(0)
+    stack = folder / "stack.tif"
+    write_geotiff(stack, rng.normal(size=(16, 40, 40)).astype(np.float32), from_origin(0, 400, 10, 10), "EPSG:32645",
+                  names)
+    for architecture in ARCHITECTURES.names():
+        patch = 5 if ARCHITECTURES.get(architecture).options.get("uses_patches") else 1
+        members = []
+        for seed in range(3):
+            tf.keras.utils.set_random_seed(seed)
+            members.append(build_model(architecture, 16, patch_size=patch))
+        bundle = save_bundle(folder / (architecture + ".dpm"), members, dict(
+            architecture=architecture, factor_names=names, patch_size=patch,
+            normalisation=dict(mean=[0.0] * 16, std=[1.0] * 16)))
+        for explainer in EXPLAINERS.names():
+            completed = subprocess.run([sys.executable, __file__, "--child-memory", str(bundle), str(stack), explainer],
+                                       capture_output=True, text=True)
+            lines = completed.stdout.strip().splitlines()
+            if completed.returncode or not lines:
+                print("{:18s} {:9s}: {}".format(architecture, explainer, completed.stderr.strip().splitlines()[-1]))
+                continue
+            child = json.loads(lines[-1])
+            print("{:18s} {:9s}: peak RSS {:.0f} MB ({:.0f} MB after loading TensorFlow and the model), {:.1f} s".format(
+                architecture, explainer, child["peak_mb"], child["loaded_mb"], child["seconds"]), flush=True)
+
+
+def _child_memory(bundle_path, stack, explainer):
+    import json
+    import resource
+
+    from deepprospect.models import explain
+    from deepprospect.models.bundle import load_bundle
+
+    bundle = load_bundle(bundle_path)
+    bundle.predict(np.zeros((1,) + tuple(bundle.members[0].inputs[0].shape[1:]), np.float32))
+    loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    start = time.perf_counter()
+    explain.explain_sample(bundle, stack, sample_size=200, background_size=100, explainer=explainer, seed=0)
+    print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "loaded_mb": loaded,
+                      "seconds": time.perf_counter() - start}))
 
 
 if __name__ == "__main__":
