@@ -352,7 +352,7 @@ def test_relative_paths_mean_the_same_files_to_qgis_and_the_engine(qgis_app, tmp
     absolute = _idw(str(tmp_path / "samples.gpkg"), tmp_path / "absolute.tif")
     np.testing.assert_array_equal(relative, absolute)
     assert (tmp_path / "maps" / "sb.tif").is_file() and not (Path(WORKER).parent / "maps").exists()
-    bad_input("relative input and output paths (qgis_process … OUTPUT=sb.tif in a terminal)", "handled",
+    bad_input("Relative input and output paths (qgis_process … OUTPUT=sb.tif in a terminal)", "handled",
               "read and written in the current folder, as QGIS reads them")
 
 
@@ -583,7 +583,7 @@ def test_the_protocol_never_carries_nan_or_infinity(tmp_path, bad_input):
                       "nested": {"rmse": [{"Sb": None}]}, "fine": 0.25}
     assert [m["progress"] for m in messages if "progress" in m] == [50.0]
     assert [m["warning"] for m in messages if "warning" in m] == ["RMSE: nan"]
-    bad_input("a number the engine cannot compute (NaN/infinity) in a result or progress", "handled",
+    bad_input("A number the engine cannot compute (NaN/infinity) in a result or progress", "handled",
               "sent as null (JSON has no NaN); non-finite progress is not sent")
 
 

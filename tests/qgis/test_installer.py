@@ -515,7 +515,7 @@ def test_the_install_message_names_the_real_python_not_a_pyenv_shim(tmp_path, mo
         real, engine_environment.PLUGIN_ROOT / "engine_environment.py", tmp_path / "engine") in message
     assert "shims" not in message
     assert engine_environment.setup_command(tmp_path / "engine")[0] == real
-    bad_input("the engine install message when python3 on PATH is a pyenv shim", "handled", message)
+    bad_input("The engine install message when python3 on PATH is a pyenv shim", "handled", message)
 
 
 def test_base_python_resolves_links_and_refuses_scripts_and_folders(tmp_path, monkeypatch):

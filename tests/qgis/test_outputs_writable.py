@@ -166,7 +166,7 @@ def test_an_output_under_a_file_is_refused_before_any_work(qgis_app, inputs, eng
         description(name, output), blocker, target) in message
     assert engine_untouched == [] and blocker.read_text(encoding="utf-8") == "notes"
     assert listing(tmp_path / "good") == []
-    bad_input("an output path under a file (e.g. /tmp/x.txt/out.tif)", "error", message)
+    bad_input("An output path under a file (e.g. /tmp/x.txt/out.tif)", "error", message)
 
 
 @pytest.mark.parametrize("name, output, extension", FILE_OUTPUTS, ids=_ids(FILE_OUTPUTS))
@@ -180,7 +180,7 @@ def test_an_existing_folder_given_as_an_output_file_is_refused(qgis_app, inputs,
     assert "{}: {} is an existing folder, not a file. Give a file name inside it, e.g. {}.".format(
         description(name, output), folder, folder / ("output." + extension)) in message
     assert engine_untouched == [] and listing(folder) == [] and listing(tmp_path / "good") == []
-    bad_input("an existing folder given as an output file", "error", message)
+    bad_input("An existing folder given as an output file", "error", message)
 
 
 @pytest.mark.parametrize("name, output, extension", FOLDER_OUTPUTS, ids=_ids(FOLDER_OUTPUTS))
@@ -193,7 +193,7 @@ def test_an_existing_file_given_as_an_output_folder_is_refused(qgis_app, inputs,
     message = refused(name, params)
     assert "{}: {} is an existing file, not a folder.".format(description(name, output), existing) in message
     assert engine_untouched == [] and existing.read_text(encoding="utf-8") == "notes"
-    bad_input("an existing file given as an output folder (synthetic province, SHAP)", "error", message)
+    bad_input("An existing file given as an output folder (synthetic province, SHAP)", "error", message)
 
 
 @pytest.mark.parametrize("name, output, extension", OUTPUTS, ids=_ids(OUTPUTS))
@@ -211,7 +211,7 @@ def test_an_output_in_a_read_only_folder_is_refused(qgis_app, inputs, engine_unt
     assert "{}: {} (".format(description(name, output), expected) in message
     assert "). Choose a folder you can write to, or change its permissions." in message
     assert engine_untouched == [] and listing(folder) == [] and listing(tmp_path / "good") == []
-    bad_input("an output in an existing read-only folder", "error", message)
+    bad_input("An output in an existing read-only folder", "error", message)
 
 
 @pytest.mark.parametrize("name, output", [("idw", "OUTPUT"), ("train", "OUTPUT_MODEL")])
@@ -226,7 +226,7 @@ def test_an_existing_output_that_cannot_be_replaced_is_refused(qgis_app, inputs,
     assert "{}: the existing file {} cannot be replaced (".format(description(name, output), target) in message
     assert "Close it in other programs, make it writable, or choose another name." in message
     assert engine_untouched == [] and target.read_bytes() == b"yesterday's result"
-    bad_input("an existing output file that cannot be replaced (read-only or locked)", "error", message)
+    bad_input("An existing output file that cannot be replaced (read-only or locked)", "error", message)
 
 
 @pytest.mark.parametrize("name, output, bad_name, allowed", [
@@ -244,7 +244,7 @@ def test_an_output_with_the_wrong_extension_is_refused(qgis_app, inputs, engine_
     assert "{}: {} does not end in {}. Give the file that extension.".format(
         description(name, output), tmp_path / bad_name, allowed) in message
     assert engine_untouched == [] and not (tmp_path / bad_name).exists()
-    bad_input("an output with the wrong extension (probability.png for a GeoTIFF)", "error", message)
+    bad_input("An output with the wrong extension (probability.png for a GeoTIFF)", "error", message)
 
 
 def test_an_empty_output_name_is_refused(qgis_app, inputs, engine_untouched, tmp_path, bad_input):
@@ -252,7 +252,7 @@ def test_an_empty_output_name_is_refused(qgis_app, inputs, engine_untouched, tmp
     assert "Interpolated elements: no file name given. Choose where to save it, or leave it as a temporary " \
            "file." in message
     assert engine_untouched == []
-    bad_input("an empty output file name", "error", message)
+    bad_input("An empty output file name", "error", message)
 
 
 def test_two_outputs_with_one_name_are_refused(qgis_app, inputs, engine_untouched, tmp_path, bad_input):
@@ -261,7 +261,7 @@ def test_two_outputs_with_one_name_are_refused(qgis_app, inputs, engine_untouche
     assert "Prospectivity (probability) and Prospectivity classes are the same file ({}): give each output its " \
            "own name.".format(same) in message
     assert engine_untouched == [] and not Path(same).exists()
-    bad_input("two outputs of one run given the same file name", "error", message)
+    bad_input("Two outputs of one run given the same file name", "error", message)
 
 
 def test_an_output_that_is_one_of_the_inputs_is_refused(qgis_app, inputs, engine_untouched, tmp_path, bad_input):
@@ -271,7 +271,7 @@ def test_an_output_that_is_one_of_the_inputs_is_refused(qgis_app, inputs, engine
     assert "Evidence stack: {} is also an input (Evidence layers); writing it would destroy that input. Choose " \
            "another file name.".format(magnetic) in message
     assert engine_untouched == [] and Path(magnetic).read_bytes() == before
-    bad_input("an output that is one of the run's own inputs (the stack written over an evidence layer)", "error",
+    bad_input("An output that is one of the run's own inputs (the stack written over an evidence layer)", "error",
               message)
 
 
@@ -284,7 +284,7 @@ def test_a_missing_model_bundle_is_refused_before_any_work(qgis_app, inputs, eng
     assert "Model bundle (.dpm): {} does not exist. Check the path, or choose the file again.".format(missing) \
         in message
     assert engine_untouched == [] and not (tmp_path / "p.tif").exists()
-    bad_input("an input file (model bundle, spectra table) that does not exist", "error", message)
+    bad_input("An input file (model bundle, spectra table) that does not exist", "error", message)
 
 
 def test_an_input_file_of_the_wrong_kind_is_refused(qgis_app, inputs, engine_untouched, tmp_path, bad_input):
@@ -296,8 +296,8 @@ def test_an_input_file_of_the_wrong_kind_is_refused(qgis_app, inputs, engine_unt
     message_folder = refused("spectral_preprocess", dict(INPUT=str(folder), OUTPUT=str(tmp_path / "out.csv")))
     assert "{} is a folder, not a file. Choose a file.".format(folder) in message_folder
     assert engine_untouched == [] and not (tmp_path / "p.tif").exists() and not (tmp_path / "out.csv").exists()
-    bad_input("a model bundle that is not a .dpm file (e.g. truth.json)", "error", message)
-    bad_input("a folder given as an input file", "error", message_folder)
+    bad_input("A model bundle that is not a .dpm file (e.g. truth.json)", "error", message)
+    bad_input("A folder given as an input file", "error", message_folder)
 
 
 def test_an_input_layer_file_that_qgis_cannot_open_is_named(qgis_app, inputs, engine_untouched, tmp_path,
@@ -317,9 +317,9 @@ def test_an_input_layer_file_that_qgis_cannot_open_is_named(qgis_app, inputs, en
     assert "Geochemical sample points: {} does not exist. Check the path, or choose the file again.".format(missing) \
         in message_missing
     assert engine_untouched == [] and sorted(p.name for p in tmp_path.iterdir()) == ["inputs", "stack.tif"]
-    bad_input("an input layer file QGIS cannot open (not a raster, damaged, a vector given as a raster)", "error",
+    bad_input("An input layer file QGIS cannot open (not a raster, damaged, a vector given as a raster)", "error",
               message)
-    bad_input("an input layer file that does not exist", "error", message_missing)
+    bad_input("An input layer file that does not exist", "error", message_missing)
 
 
 def test_a_dpm_that_is_not_a_model_is_a_clear_error(qgis_app, inputs, tmp_path, bad_input):
@@ -329,7 +329,7 @@ def test_a_dpm_that_is_not_a_model_is_a_clear_error(qgis_app, inputs, tmp_path, 
     message = refused("predict", dict(parameters("predict", inputs), MODEL=str(fake), OUTPUT=str(output)))
     assert "{} is not a DeepProspect model bundle (.dpm written by deepprospect:train)".format(fake) in message
     assert not output.exists() and not list(tmp_path.glob(".p.*"))
-    bad_input("a .dpm file that is not a model bundle (another file renamed)", "error", message)
+    bad_input("A .dpm that is another file renamed, opened in QGIS (predict)", "error", message)
 
 
 # -- the train task itself, for scripts ----------------------------------------------------------
@@ -359,7 +359,7 @@ def test_train_checks_its_outputs_before_training(qgis_app, province_stack, prov
     assert progress == [] and feedback.textLog() == "", (progress, feedback.textLog())
     assert listing(tmp_path) == ["read_only"]
     print("train refused its output in {:.2f} s (worker start included)".format(elapsed))
-    bad_input("train's model bundle in a read-only folder, from a script (engine task)", "error", message)
+    bad_input("Train's model bundle in a read-only folder, from a script (engine task)", "error", message)
 
 
 # -- a folder that does not exist yet is created --------------------------------------------------
@@ -401,5 +401,5 @@ def test_output_folders_that_do_not_exist_are_created(qgis_app, province, provin
         assert os.path.exists(params[key]), name
     assert (deep / "x" / "shap" / "shap_report.html").exists() or any((deep / "x" / "shap").glob("*.html"))
     assert (deep / "s" / "province" / "truth.json").is_file()
-    bad_input("an output in a folder that does not exist yet", "handled",
+    bad_input("An output in a folder that does not exist yet", "handled",
               "the folder is created (e.g. {})".format(deep / "p"))

@@ -125,7 +125,7 @@ def test_an_unwritable_report_fails_before_training(qgis_app, province_stack, po
     assert feedback.values == [] and sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
     # The brief's bound: a file-system check, no engine start, no TensorFlow (500 epochs took minutes).
     assert elapsed < 1.0, elapsed
-    bad_input("train's output under a file (refused before training, not after)", "error", message)
+    bad_input("Train's output under a file (refused before training, not after)", "error", message)
 
 
 def test_qgis_process_trains_the_patch_cnn(province_stack, points, tmp_path):
