@@ -235,3 +235,21 @@ def _zip_files(source):
     """{name: bytes} of a zip file (a path, or the bytes of one)."""
     with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_a_network_description_asking_for_a_lambda_layer_is_refused(bundle_and_stack, tmp_path, bad_input):
+    """Networks are rebuilt from a description of a fixed list of layer types: a ``lambda`` layer
+    (Python code) cannot be described, so it is refused before anything is built."""
+    from deepprospect.models.bundle import BundleError, load_bundle
+
+    model, _ = bundle_and_stack
+    code = {"type": "lambda", "function": "__import__('os').system('touch owned')"}
+    hostile = _rewrite(model, tmp_path / "lambda.dpm", metadata=lambda m: dict(m, network={
+        "architecture": "sequential", "input_shape": [len(FACTORS)], "layers": [code]}))
+    with pytest.raises(BundleError) as error:
+        load_bundle(hostile)
+    message = str(error.value)
+    assert message.startswith("The model bundle {} cannot be loaded: A sequential network cannot hold the layer "
+                              "{}; layer types and options:".format(hostile, code))
+    assert not (Path.cwd() / "owned").exists()
+    bad_input("A model bundle whose network asks for a Lambda (Python code) layer", "error", message)
