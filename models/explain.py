@@ -65,6 +65,10 @@ def explain_sample(bundle, stack_path, points_xy=None, points_labels=None, sampl
     rows, cols, labels = _sample_pixels(info, points_xy, points_labels, sample_size, rng, feedback)
     feedback.set_progress(5)
     background = _background(bundle, info, background_size, rng)
+    if len(background) < int(background_size):
+        feedback.warning("Only {} background rows are available (the model's stored training sample, or the "
+                         "stack's valid pixels), fewer than BACKGROUND_SIZE {}: SHAP uses those.".format(
+                             len(background), int(background_size)))
     raw, inputs = read_model_inputs(bundle, info, rows, cols)
     feedback.set_progress(10)
     feedback.info("Explaining {} pixels with the {} explainer against {} background rows…".format(

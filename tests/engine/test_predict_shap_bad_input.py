@@ -113,3 +113,14 @@ def test_a_bundle_with_nan_weights_or_zero_std_is_refused_before_a_blank_map(bun
     with zipfile.ZipFile(diverged) as archive:
         assert json.loads(archive.read("metadata.json"))["architecture"] == "pradhan2022_dense"
     bad_input("A model bundle whose weights hold NaN (a diverged training)", "error", message)
+
+
+def test_shap_background_larger_than_the_stored_sample_says_how_many_are_used(bundle_and_stack, tmp_path, bad_input):
+    model, stack = bundle_and_stack                     # the bundle stores 10 background rows
+    outputs, lines = _shap(model, stack, tmp_path / "shap", sample_size=20, background_size=50)
+    message = ("Only 10 background rows are available (the model's stored training sample, or the stack's valid "
+               "pixels), fewer than BACKGROUND_SIZE 50: SHAP uses those.")
+    assert message in lines
+    assert "Explaining 20 pixels with the gradient explainer against 10 background rows…" in lines
+    assert Path(outputs["html"]).exists()
+    bad_input("SHAP with a BACKGROUND_SIZE larger than the model's stored background", "warning", message)
