@@ -27,13 +27,9 @@ def raster_wavelengths(path):
     (``"2205.5"``, ``"Band 12 (2205.5 nm)"``). Micrometres are converted. Raises
     :class:`DeepProspectError` when a raster has no wavelengths.
     """
-    import rasterio
+    from .raster_input import open_raster
 
-    try:
-        dataset = rasterio.open(path)
-    except Exception as error:
-        raise DeepProspectError("Cannot open the hyperspectral raster {}: {}".format(path, error))
-    with dataset:
+    with open_raster(path, "hyperspectral raster") as dataset:
         values, units = _wavelength_metadata(dataset)
     if values is None or len(values) != dataset.count:
         raise DeepProspectError(

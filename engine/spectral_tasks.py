@@ -185,10 +185,10 @@ def _plot_raster(source, output, wavelengths, settings, plot):
     """Plot six pixels spread over the raster: raw (``source``) and processed (``output``)."""
     from ..core.raster import STACK_NODATA
 
-    raw_wavelengths = spectral.raster_wavelengths(source)
-    import rasterio
+    from ..core.raster_input import open_raster
 
-    with rasterio.open(source) as raw:
+    raw_wavelengths = spectral.raster_wavelengths(source)
+    with open_raster(source, "hyperspectral raster") as raw:
         rows = np.linspace(0, raw.height - 1, 4).astype(int)[1:3]
         cols = np.linspace(0, raw.width - 1, 5).astype(int)[1:4]
     picks = [(r, c) for r in rows for c in cols]
