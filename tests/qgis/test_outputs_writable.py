@@ -373,7 +373,7 @@ def deep_bundle(qgis_app, province_stack, province_training_points, tmp_path_fac
     model = root / "a" / "b" / "c" / "model.dpm"
     report = root / "d" / "e" / "report.html"
     result = processing.run("deepprospect:train", {
-        "STACK": province_stack, "POINTS": province_training_points, "EPOCHS": 2, "ENSEMBLE_SIZE": 1, "SEED": 3,
+        "STACK": province_stack, "POINTS": province_training_points, "EPOCHS": 2, "ENSEMBLE_SIZE": 1, "SEED": 3, "VALIDATION": 0,
         "OUTPUT_MODEL": str(model), "OUTPUT_REPORT": str(report)})
     return dict(result=result, model=model, report=report)
 
