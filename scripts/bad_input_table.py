@@ -4,6 +4,7 @@ fixture in both suites with ``DEEPPROSPECT_BAD_INPUT_LOG`` set, then tabulate wh
 (case → what DeepProspect does → the message the user reads). ``make bad-input-table``."""
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,10 @@ def main():
 
 
 def _cell(text):
-    return " ".join(str(text).split()).replace("|", "\\|")
+    # the tests' temporary folders and this checkout say nothing to a reader
+    text = re.sub(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/\s]+/", "…/", str(text))
+    text = re.sub(r"/tmp/[^/\s]*deepprospect[^/\s]*/", "…/", text).replace(str(ROOT) + "/", "")
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 if __name__ == "__main__":
