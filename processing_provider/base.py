@@ -18,6 +18,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .. import engine_environment
 from . import engine_runner, file_checks
+from .gdal_sidecars import no_sidecar_files
 
 ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "deepprospect.svg"
 STYLES_PATH = Path(__file__).resolve().parent.parent / "resources" / "styles"
@@ -95,12 +96,19 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
                 _INSTALL_PROMPT[0]()
             if not engine_environment.is_ready():
                 return False, engine_environment.not_ready_message()
-        problem = self.file_problem(parameters, context)
-        if problem:
-            return False, problem
-        return super().checkParameterValues(parameters, context)
+        with no_sidecar_files():    # checking a raster parameter loads the layer
+            problem = self.file_problem(parameters, context)
+            if problem:
+                return False, problem
+            return super().checkParameterValues(parameters, context)
 
     def processAlgorithm(self, parameters, context, feedback):
+        # Reading the inputs must leave nothing beside them: layers loaded while the algorithm
+        # runs get no GDAL side-car statistics (gdal_sidecars.py).
+        with no_sidecar_files():
+            return self._process(parameters, context, feedback)
+
+    def _process(self, parameters, context, feedback):
         # Again here: models and scripts calling ``run`` may skip checkParameterValues.
         problem = self.file_problem(parameters, context)
         if problem:

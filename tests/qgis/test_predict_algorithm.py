@@ -133,3 +133,21 @@ def test_predict_runs_from_qgis_process(province_stack, province_bundle, tmp_pat
     assert (tmp_path / "p.qml").exists()
     data, nodata, names, _ = read_raster(tmp_path / "p.tif")
     assert names == ["deposit_probability"] and nodata == STACK_NODATA
+
+
+def test_reading_the_stack_leaves_nothing_beside_it(qgis_app, province_stack, province_bundle, tmp_path, bad_input):
+    """QGIS computes statistics of a raster it loads and GDAL keeps them in <file>.aux.xml; no
+    algorithm may leave such a file in the user's folders (base.processAlgorithm turns it off)."""
+    import shutil
+
+    import processing
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    stack = inputs / "stack.tif"
+    shutil.copy(province_stack, stack)
+    processing.run("deepprospect:predict", {"STACK": str(stack), "MODEL": province_bundle,
+                                            "OUTPUT": str(tmp_path / "probability.tif")})
+    assert sorted(p.name for p in inputs.iterdir()) == ["stack.tif"]
+    bad_input("reading the evidence stack in deepprospect:predict (QGIS loads it as a layer)", "handled",
+              "nothing is written beside the input files (no .aux.xml)")
