@@ -201,8 +201,10 @@ class ModelBundle:
     def _functions(self):
         if self._compiled is None:
             from .compiled import CompiledEnsemble
+            from .sklearn_members import SklearnEnsemble, is_sklearn_member
 
-            self._compiled = CompiledEnsemble(self.members)
+            classical = is_sklearn_member(self.members[0])
+            self._compiled = (SklearnEnsemble if classical else CompiledEnsemble)(self.members)
         return self._compiled
 
 
@@ -214,12 +216,14 @@ def save_bundle(path, members, metadata, background=None):
     filled in. Returns ``path``.
     """
     from .architectures import describe_network
+    from .sklearn_members import describe_members, is_sklearn_member, member_npz_bytes
 
     metadata = dict(metadata)
     for key in ("architecture", "factor_names", "normalisation"):
         if key not in metadata:
             raise ValueError("bundle metadata needs '{}'".format(key))
-    networks = [describe_network(model) for model in members]
+    classical = bool(members) and is_sklearn_member(members[0])
+    networks = [describe_members([model]) if classical else describe_network(model) for model in members]
     if not networks or any(network != networks[0] for network in networks):
         raise ValueError("a bundle needs one or more members with the same network (got {})".format(networks))
     metadata.pop("schema_version", None)
@@ -228,8 +232,9 @@ def save_bundle(path, members, metadata, background=None):
     metadata.setdefault("versions", package_versions())
     files = {}
     for index, (name, model) in enumerate(zip(metadata["members"], members)):
-        files[name] = _npz_bytes(model.get_weights())
-        files["keras/member_{}.keras".format(index)] = _keras_bytes(networks[0], model)
+        files[name] = member_npz_bytes(model) if classical else _npz_bytes(model.get_weights())
+        if not classical:
+            files["keras/member_{}.keras".format(index)] = _keras_bytes(networks[0], model)
     if background is not None:
         buffer = io.BytesIO()
         np.save(buffer, np.asarray(background, dtype=np.float32))
@@ -344,6 +349,10 @@ def _member(arrays, network):
     from .architectures import build_network
     from .bundle_integrity import checked_weights, member_weights
 
+    if network.get("kind") == "sklearn":
+        from .sklearn_members import rebuild_member
+
+        return rebuild_member(arrays)
     weights = member_weights(arrays)
     model = build_network(network)
     model.set_weights(checked_weights(weights, model.weights, "the '{}' network".format(model.name)))

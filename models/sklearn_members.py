@@ -187,3 +187,29 @@ def _rebuild_boosted(arrays):
     estimator._bin_mapper = bin_mapper
     estimator._loss = estimator._get_loss(sample_weight=None)
     return estimator
+
+
+class SklearnEnsemble:
+    """The prediction of a bundle's scikit-learn members (owned by ``models.bundle.ModelBundle``,
+    in place of the compiled Keras functions of ``models.compiled``)."""
+
+    def __init__(self, members):
+        self.members = list(members)
+
+    def predict_members(self, inputs):
+        """Deposit probability of every member, float32 (n_members, n), for standardised inputs
+        (n, n_factors)."""
+        return deposit_probabilities(self.members, inputs)
+
+    def gradient_function(self):
+        raise ValueError("a {} member has no gradients; SHAP explains it with shap's tree or linear "
+                         "explainer".format(type(self.members[0]).__name__))
+
+
+def member_npz_bytes(estimator):
+    """The ``.npz`` file (bytes) of one member: :func:`member_arrays`, nothing pickled."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **member_arrays(estimator))
+    return buffer.getvalue()

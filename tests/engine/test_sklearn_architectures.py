@@ -49,3 +49,31 @@ def test_ensemble_members_are_bootstrap_fits_with_their_own_seeds(make):
     assert not np.array_equal(first.predict_proba(x), second.predict_proba(x))
     single, = sklearn_members.fit_members(make, x, y, seed=5, ensemble_size=1)
     assert np.array_equal(single.predict_proba(x), make(5, "balanced").fit(x, y).predict_proba(x))
+
+
+@pytest.mark.parametrize("make", MAKERS, ids=lambda make: make.__name__)
+def test_bundle_of_sklearn_members_round_trips_without_pickle(tmp_path, make):
+    import zipfile
+
+    from deepprospect.models.bundle import load_bundle, save_bundle
+
+    x, y = _points()
+    members = sklearn_members.fit_members(make, x, y, seed=5, ensemble_size=2)
+    factors = ["f{}".format(index) for index in range(x.shape[1])]
+    metadata = {"architecture": "pradhan2022_dense", "factor_names": factors, "patch_size": 1,
+                "normalisation": {"mean": [0.0] * len(factors), "std": [1.0] * len(factors)}}
+    path = save_bundle(tmp_path / "model.dpm", members, metadata, background=x[:10])
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        assert not any(name.startswith("keras/") for name in names)
+        for name in (n for n in names if n.endswith((".npz", ".npy"))):
+            loaded = np.load(io.BytesIO(archive.read(name)), allow_pickle=False)
+            if hasattr(loaded, "files"):
+                assert all(loaded[key].dtype != object for key in loaded.files)
+    bundle = load_bundle(path)
+    assert bundle.metadata["network"]["kind"] == "sklearn"
+    test_x = np.random.default_rng(9).normal(scale=2.0, size=(300, x.shape[1])).astype(np.float32)
+    reference = np.array([m.predict_proba(test_x)[:, 1] for m in members], dtype=np.float32)
+    assert np.array_equal(bundle.predict_members(test_x), reference)
+    for loaded, fitted in zip(bundle.members, members):
+        assert np.array_equal(loaded.predict_proba(test_x), fitted.predict_proba(test_x))
