@@ -83,6 +83,9 @@ class Registry:
 #: Prospectivity networks. ``factory``: a function (n_factors, patch_size, dropout, regulariser) →
 #: (inputs, outputs) Keras tensors, in ``models/architectures.py``; ``uses_patches``: the input is a
 #: patch around each pixel (n, patch, patch, n_factors) rather than its factor vector (n, n_factors).
+#: ``kind`` "sklearn": a scikit-learn classifier instead, ``factory`` a function (seed, class_weight) →
+#: the unfitted estimator, in ``models/sklearn_members.py``; ``baseline``: also fitted beside every
+#: model on the same split or folds, as the report's baselines (their names are the metadata's keys).
 ARCHITECTURES = Registry("architecture", [
     Choice("pradhan2022_dense", "Dense network of Pradhan et al. (2022)", "models.architectures:dense_network",
            dict(uses_patches=False),
@@ -94,6 +97,15 @@ ARCHITECTURES = Registry("architecture", [
            dict(uses_patches=True),
            "2-D CNN on a square neighbourhood patch: Conv2D(32, 1×1) → 2 × Conv2D(32, 3×3) → centre "
            "pixel + neighbourhood mean → Dense(64) → Dense(2, softmax)"),
+    Choice("logistic_regression", "Logistic regression", "models.sklearn_members:linear_model",
+           dict(uses_patches=False, kind="sklearn", baseline=True),
+           "scikit-learn LogisticRegression on the standardised factors (lbfgs, 2000 iterations)"),
+    Choice("random_forest", "Random forest", "models.sklearn_members:forest_model",
+           dict(uses_patches=False, kind="sklearn", baseline=True),
+           "scikit-learn RandomForestClassifier: 300 trees, at least 2 points per leaf"),
+    Choice("gradient_boosting", "Gradient boosting", "models.sklearn_members:boosted_model",
+           dict(uses_patches=False, kind="sklearn"),
+           "scikit-learn HistGradientBoostingClassifier (100 iterations, no early stopping)"),
 ])
 
 EXPLAINERS = Registry("explainer", [

@@ -38,9 +38,10 @@ from ..catalog import ARCHITECTURES as CATALOG
 from ..core.errors import DeepProspectError
 from .registry import resolve
 
-#: The names of ``catalog.ARCHITECTURES`` in enum order (not a second list: read from the catalog),
-#: for callers that want plain names (``models/bundle_legacy.py``, ``tests/engine/test_bundle.py``).
-ARCHITECTURES = CATALOG.names()
+#: The names of the Keras networks of ``catalog.ARCHITECTURES`` in enum order (read from the catalog;
+#: its scikit-learn choices, ``kind`` "sklearn", are ``models.sklearn_members``'), for callers that
+#: want plain names (``models/bundle_legacy.py``, ``tests/engine/test_bundle.py``).
+ARCHITECTURES = tuple(choice.name for choice in CATALOG if choice.options.get("kind", "network") == "network")
 
 #: Layer types of a ``sequential`` description and the options each accepts.
 SEQUENTIAL_LAYERS = {
@@ -125,7 +126,7 @@ def describe_network(model):
 def _builders():
     from . import spectral_classifier, spectral_regressor
 
-    builders = {name: (lambda name=name, **arguments: _prospectivity(name, **arguments)) for name in CATALOG.names()}
+    builders = {name: (lambda name=name, **arguments: _prospectivity(name, **arguments)) for name in ARCHITECTURES}
     builders.update(sequential=_sequential, deepgeomap_cnn1d=spectral_classifier.build_classifier,
                     mobilenetv2_stft=spectral_regressor.build_regressor)
     return builders
@@ -238,17 +239,23 @@ def _sequential_layer(layers, kind, options):
 
 
 def trainable_parameter_count(model):
-    """Number of trainable weights of a Keras model (the "Trainable parameters" of Table 2)."""
+    """Number of trainable weights of a Keras model (the "Trainable parameters" of Table 2); of a
+    scikit-learn member: its coefficients, or its trees' nodes."""
     import numpy as np
+
+    from .sklearn_members import is_sklearn_member, parameter_count
+
+    if is_sklearn_member(model):
+        return parameter_count(model)
 
     return int(sum(np.prod(weight.shape) for weight in model.trainable_weights))
 
 
 def check_architecture(architecture):
-    """``architecture`` if it is known, else a clear error listing the choices."""
-    if architecture not in CATALOG:
+    """``architecture`` if it is a known network, else a clear error listing the networks."""
+    if architecture not in ARCHITECTURES:
         raise DeepProspectError("Unknown ARCHITECTURE '{}'; choose one of: {}.".format(
-            architecture, ", ".join(CATALOG.names())))
+            architecture, ", ".join(ARCHITECTURES)))
     return architecture
 
 

@@ -271,14 +271,12 @@ def fit_baselines(train_x, train_y, validation_x, validation_y, seed=42, class_w
 def fit_baseline_models(train_x, train_y, seed=42, class_weight="balanced"):
     """{name: fitted scikit-learn classifier}: logistic regression and random forest fitted on
     standardised factor values ``train_x`` (n, n_factors) and 0/1 labels ``train_y`` (n,)."""
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
+    from ..catalog import ARCHITECTURES
+    from .registry import resolve
 
-    models = {
-        "logistic_regression": LogisticRegression(max_iter=2000, class_weight=class_weight),
-        "random_forest": RandomForestClassifier(n_estimators=300, min_samples_leaf=2, class_weight=class_weight,
-                                                random_state=int(seed), n_jobs=1),
-    }
+    # the catalog's baselines (``baseline`` option), in its order: their estimators of models.sklearn_members
+    models = {name: resolve(ARCHITECTURES.get(name))(int(seed), class_weight)
+              for name in ARCHITECTURES.where(baseline=True)}
     for model in models.values():
         model.fit(train_x, train_y)
     return models

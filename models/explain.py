@@ -24,6 +24,8 @@ from ..core.errors import DeepProspectError
 from ..core.feedback import ensure_feedback
 from ..core.pipeline import Grid, RasterOutput, map_windows, read_neighbourhoods
 from ..core.raster import STACK_NODATA, pixel_centres, read_stack_info, sample_stack
+from .sklearn_members import is_sklearn_member
+from .sklearn_shap import explainer_name, sklearn_shap
 from .explain_methods import ensemble_output, expected_gradients, explainer_method, per_factor, weighted_centres
 
 #: The explainer used when none is named: the first of ``catalog.EXPLAINERS``.
@@ -222,6 +224,8 @@ def _check_explainer(explainer, bundle):
             "The {2} explainer would treat each of the {0}×{0}×{1} patch cells of this {3} model as a "
             "separate player, which is far too slow. Use the {4} explainer for patch models.".format(
                 bundle.patch_size, len(bundle.factor_names), explainer, bundle.architecture, " or ".join(usable)))
+    if is_sklearn_member(bundle.members[0]):          # shap's exact explainer for that model, always
+        return explainer_name(bundle.members[0])
     return explainer
 
 
@@ -297,6 +301,10 @@ def _background(bundle, info, background_size, rng):
 def _explain_inputs(bundle, inputs, background, explainer, seed, feedback):
     """(SHAP values with the input's shape, base value) for the ensemble-mean deposit probability."""
     with _quiet_streams():
+        if is_sklearn_member(bundle.members[0]):
+            feedback.info("A {} model is explained with shap's {} explainer (exact for it), whatever EXPLAINER "
+                          "says.".format(bundle.architecture, explainer_name(bundle.members[0])))
+            return sklearn_shap(bundle.members, inputs, background, feedback)
         return explainer_method(explainer)(bundle, inputs, background, seed, feedback)
 
 

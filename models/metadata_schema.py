@@ -76,7 +76,8 @@ from ..catalog import ARCHITECTURES
 SCORES = ("accuracy", "roc_auc", "pr_auc", "macro_f1")
 CLASS_SCORES = ("precision", "recall", "f1")
 CLASSES = ("deposit", "non_deposit")
-BASELINES = ("logistic_regression", "random_forest")
+#: The baselines fitted beside every model (catalog option ``baseline``), the metadata's keys.
+BASELINES = ARCHITECTURES.where(baseline=True)
 CURVES = ("loss", "val_loss", "accuracy", "val_accuracy", "stopping_loss")
 GRID_KEYS = ("crs_wkt", "pixel_size", "width", "height", "transform", "bounds")
 VALIDATION_KEYS = ("training_points", "validation_points", "block_size", "validation_blocks", "training_blocks",

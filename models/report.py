@@ -15,12 +15,12 @@ import io
 
 import numpy as np
 
-from ..catalog import VALIDATION_SCHEMES
+from ..catalog import ARCHITECTURES, VALIDATION_SCHEMES
 from ..core.atomic import atomic_output
 from .charts import BACKGROUND_COLOUR, DEPOSIT_COLOUR, FOREST_COLOUR, LOGISTIC_COLOUR, NETWORK_COLOUR
 from .evaluation import RANDOM_SPLIT_WARNING
 from .cross_validation_report import scheme_sentence, section
-from .metadata_schema import normalise
+from .metadata_schema import BASELINES, normalise
 
 
 def write_report(path, result):
@@ -72,10 +72,11 @@ def render_report(result):
     parts.append(_confusion_table(metrics["confusion_matrix"]))
     parts.append(embedded_figure(_confusion_figure(metrics["confusion_matrix"]), "Confusion matrix (validation)."))
 
-    parts.append("<h2>Training curves</h2>")
-    parts.append(embedded_figure(_history_figure(meta["history"]),
-                         "Loss and accuracy per epoch on the training and the validation points (cf. Figure 7 of "
-                         "Pradhan et al. 2022). The dotted line marks the epoch whose weights were kept."))
+    if meta["history"]:               # a scikit-learn model is fitted at once: no epochs to draw
+        parts.append("<h2>Training curves</h2>")
+        parts.append(embedded_figure(_history_figure(meta["history"]),
+                             "Loss and accuracy per epoch on the training and the validation points (cf. Figure 7 "
+                             "of Pradhan et al. 2022). The dotted line marks the epoch whose weights were kept."))
     parts.append("<h2>Data</h2>")
     parts.append(_data_table(meta))
     parts.append("<p><b>Factors (in stack order):</b> {}</p>".format(html.escape(", ".join(meta["factor_names"]))))
@@ -120,8 +121,7 @@ def verdict(metrics, baselines):
 # Tables ---------------------------------------------------------------------------------------
 
 def _metrics_table(metrics, baselines):
-    columns = [("Network", metrics), ("Logistic regression", baselines["logistic_regression"]),
-               ("Random forest", baselines["random_forest"])]
+    columns = [("Network", metrics)] + [(ARCHITECTURES.label(name), baselines[name]) for name in BASELINES]
     rows = [("ROC-AUC", lambda m: m["roc_auc"]), ("PR-AUC (average precision)", lambda m: m["pr_auc"]),
             ("Accuracy", lambda m: m["accuracy"]),
             ("Deposit precision", lambda m: m["deposit"]["precision"]),
@@ -141,7 +141,7 @@ def _metrics_table(metrics, baselines):
 
 
 def _comparison_table(comparison):
-    names = [("network", "Network"), ("logistic_regression", "Logistic regression"), ("random_forest", "Random forest")]
+    names = [("network", "Network")] + [(name, ARCHITECTURES.label(name)) for name in BASELINES]
     out = ["<p>The same settings trained and validated both ways (validation ROC-AUC):</p>",
            "<table><tr><th>Validation split</th>" + "".join("<th>{}</th>".format(label) for _, label in names) +
            "<th>Validation points</th></tr>"]
@@ -232,9 +232,9 @@ def _roc_pr_figure(labels, network, baselines):
     from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
     figure, (roc_axes, pr_axes) = _new_figure(10, 4.3, 2)
-    curves = [("Network", network, NETWORK_COLOUR, 2.2),
-              ("Logistic regression", baselines["logistic_regression"], LOGISTIC_COLOUR, 1.5),
-              ("Random forest", baselines["random_forest"], FOREST_COLOUR, 1.5)]
+    curves = [("Network", network, NETWORK_COLOUR, 2.2)] + [
+        (ARCHITECTURES.label(name), baselines[name], colour, 1.5)
+        for name, colour in zip(BASELINES, (LOGISTIC_COLOUR, FOREST_COLOUR))]
     for name, probability, colour, width in curves:
         fpr, tpr, _ = roc_curve(labels, probability)
         roc_axes.plot(fpr, tpr, color=colour, lw=width, label="{} (AUC {:.3f})".format(name, roc_auc_score(labels, probability)))

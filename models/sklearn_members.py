@@ -213,3 +213,12 @@ def member_npz_bytes(estimator):
     buffer = io.BytesIO()
     np.savez(buffer, **member_arrays(estimator))
     return buffer.getvalue()
+
+
+def parameter_count(estimator):
+    """Numbers fitted in one member: coefficients and intercept, or the nodes of every tree."""
+    if hasattr(estimator, "coef_"):
+        return int(estimator.coef_.size + estimator.intercept_.size)
+    if hasattr(estimator, "estimators_"):
+        return int(sum(tree.tree_.node_count for tree in estimator.estimators_))
+    return int(sum(len(iteration[0].nodes) for iteration in estimator._predictors))

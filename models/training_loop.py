@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..catalog import VALIDATION_SCHEMES
+from ..catalog import ARCHITECTURES, VALIDATION_SCHEMES
 from ..core.errors import DeepProspectError
 from ..core.patches import dihedral_augment
 from .architectures import build_model
 from .evaluation import classification_metrics, default_block_size, fit_baseline_models, random_split, score_baselines
 from .registry import resolve
+from .sklearn_members import deposit_probabilities, fit_members, is_sklearn_member
 from .training_data import read_patches, training_statistics
 
 #: Share of the training split held aside to decide when to stop.
@@ -89,9 +90,9 @@ def train_on_split(stack_path, data, split, settings, feedback):
                                           "balanced" if settings.balance_classes else None)
     baselines, baseline_probabilities = score_baselines(baseline_models, pixels[split.validation],
                                                         data.labels[split.validation])
-    feedback.info("{} split, validation ROC-AUC: network {:.3f}, logistic regression {:.3f}, random forest {:.3f}."
-                  .format(split.scheme.replace("_", " ").capitalize(), metrics["roc_auc"],
-                          baselines["logistic_regression"]["roc_auc"], baselines["random_forest"]["roc_auc"]))
+    feedback.info("{} split, validation ROC-AUC: network {:.3f}, {}.".format(
+        split.scheme.replace("_", " ").capitalize(), metrics["roc_auc"], ", ".join(
+            "{} {:.3f}".format(ARCHITECTURES.label(name).lower(), scores["roc_auc"]) for name, scores in baselines.items())))
     return SplitRun(members, history, metrics, baselines, probability, baseline_probabilities, mean, std, inputs,
                     class_weight, baseline_models)
 
@@ -111,7 +112,15 @@ def standardised_inputs(stack_path, data, train, settings, feedback):
 
 def train_network(data, inputs, split, settings, feedback, validation_data=None):
     """Train the ensemble on ``split.train`` (early stopping on a subset of it); the validation
-    data (inputs, labels) only feed the history curves. Returns (members, history, class_weight)."""
+    data (inputs, labels) only feed the history curves. Returns (members, history, class_weight).
+    A scikit-learn architecture (catalog option ``kind`` "sklearn") is fitted on all of
+    ``split.train`` instead (``models.sklearn_members``), with no history."""
+    choice = ARCHITECTURES.get(settings.architecture)
+    if choice.options.get("kind") == "sklearn":
+        members = fit_members(resolve(choice), inputs[split.train], data.labels[split.train], settings.seed,
+                              settings.ensemble_size, settings.balance_classes)
+        feedback.info("{}: {} member(s) fitted.".format(choice.label, len(members)))
+        return members, [], _class_weight(data.labels[split.train]) if settings.balance_classes else None
     # Early stopping must not peek at the validation split, so it watches a subset of training.
     fit_index, stop_index = _stopping_subset(data, split, settings.seed) if settings.early_stopping else (
         split.train, None)
@@ -234,7 +243,9 @@ def _class_weight(labels):
 
 
 def deposit_probability(model, inputs):
-    """Deposit probability (n,) float64 of one Keras member for network ``inputs``."""
+    """Deposit probability (n,) float64 of one member (Keras or scikit-learn) for network ``inputs``."""
+    if is_sklearn_member(model):
+        return deposit_probabilities([model], inputs)[0].astype(np.float64)
     import tensorflow as tf
 
     return model(tf.constant(inputs), training=False).numpy()[:, 1].astype(np.float64)

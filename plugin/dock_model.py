@@ -11,7 +11,7 @@ from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QGroupBox, QTableWidgetItem, QWidget
 
-from ..catalog import VALIDATION_SCHEMES
+from ..catalog import ARCHITECTURES, VALIDATION_SCHEMES
 from .dock_charts import ChartView
 from .dock_common import number_item, set_status, show_path_quietly, wrapped_label
 from .dock_layout import add_group, fit_table, make_table, scrollable_layout
@@ -31,7 +31,8 @@ METRIC_ROWS = (
     ("Recall (non-deposit)", ("non_deposit", "recall")),
     ("F1 (non-deposit)", ("non_deposit", "f1")),
 )
-BASELINES = (("logistic_regression", "Logistic\nregression"), ("random_forest", "Random\nforest"))
+#: The baselines of every bundle (catalog option ``baseline``): metadata key, column title.
+BASELINES = tuple((name, ARCHITECTURES.label(name).replace(" ", "\n", 1)) for name in ARCHITECTURES.where(baseline=True))
 #: Scores a cross-validated bundle holds as mean ± sd over its folds (keys of the metadata's
 #: cross_validation summary); the last one gets its own row, below METRIC_ROWS.
 FOLD_SCORES = ("roc_auc", "pr_auc")

@@ -77,3 +77,139 @@ def test_bundle_of_sklearn_members_round_trips_without_pickle(tmp_path, make):
     assert np.array_equal(bundle.predict_members(test_x), reference)
     for loaded, fitted in zip(bundle.members, members):
         assert np.array_equal(loaded.predict_proba(test_x), fitted.predict_proba(test_x))
+
+
+# Trained end to end: deepprospect:train, predict and shap on the conftest's 20 km province ----------
+
+SKLEARN = ("logistic_regression", "random_forest", "gradient_boosting")
+
+
+@pytest.fixture(scope="module")
+def training_points(province, tmp_path_factory):
+    from test_training import write_training_points
+
+    return write_training_points(province, tmp_path_factory.mktemp("points") / "training_points.gpkg")
+
+
+@pytest.fixture(scope="module", params=SKLEARN)
+def trained(request, province_stack, training_points, tmp_path_factory):
+    """Each scikit-learn architecture trained with 2 spatial folds and an ensemble of 2."""
+    from deepprospect.models.training import train_model
+
+    folder = tmp_path_factory.mktemp(request.param)
+    result = train_model(province_stack, training_points, architecture=request.param, validation="spatial_kfold",
+                         folds=2, ensemble_size=2, seed=11, output_model=folder / "model.dpm",
+                         output_report=folder / "report.html")
+    return request.param, result
+
+
+def test_catalog_appends_the_three_architectures():
+    from deepprospect.catalog import ARCHITECTURES
+
+    assert ARCHITECTURES.names()[3:] == SKLEARN
+    assert all(ARCHITECTURES.get(name).options == dict(ARCHITECTURES.get(name).options, kind="sklearn",
+                                                       uses_patches=False) for name in SKLEARN)
+
+
+def test_training_writes_a_bundle_that_predicts_as_the_fitted_members(trained, training_points):
+    import zipfile
+
+    from deepprospect.models.bundle import load_bundle
+
+    name, result = trained
+    metadata = result.metadata
+    assert metadata["architecture"] == name and metadata["history"] == []
+    assert set(metadata["cross_validation"]["summary"]) == {"network", "logistic_regression", "random_forest"}
+    assert 0.5 < metadata["metrics"]["roc_auc"] <= 1.0
+    with zipfile.ZipFile(result.model_path) as archive:
+        for member in load_bundle(result.model_path).metadata["members"]:
+            with np.load(io.BytesIO(archive.read(member)), allow_pickle=False) as loaded:
+                assert all(loaded[key].dtype != object for key in loaded.files)
+    bundle = load_bundle(result.model_path)
+    assert len(bundle.members) == 2
+    x = bundle.standardise(result.data.values)
+    for loaded, fitted in zip(bundle.members, result.members):
+        assert type(loaded).__name__ == type(fitted).__name__
+        assert np.array_equal(loaded.predict_proba(x), fitted.predict_proba(x))
+    assert "Training curves" not in open(result.report_path, encoding="utf-8").read()
+
+
+def test_ensemble_members_are_bootstrap_fits_on_all_points(trained):
+    """Member i of the final model: the catalog's estimator with seed 11 + i on a bootstrap
+    resample (seed 11 + i) of every point, standardised with every point's mean and std."""
+    from deepprospect.catalog import ARCHITECTURES
+    from deepprospect.models.registry import resolve
+
+    name, result = trained
+    values = result.data.values
+    mean, std = np.asarray(result.metadata["normalisation"]["mean"]), np.asarray(result.metadata["normalisation"]["std"])
+    x = ((values - mean.astype(np.float32)) / std.astype(np.float32)).astype(np.float32)
+    for member, fitted in enumerate(result.members):
+        chosen = np.random.default_rng(11 + member).integers(0, len(x), len(x))
+        assert len(np.unique(result.data.labels[chosen])) == 2
+        reference = resolve(ARCHITECTURES.get(name))(11 + member, "balanced").fit(x[chosen], result.data.labels[chosen])
+        assert np.array_equal(reference.predict_proba(x), fitted.predict_proba(x))
+
+
+def test_probability_map_at_training_points_equals_scikit_learn(trained, province_stack, tmp_path):
+    import rasterio
+
+    from deepprospect.models.bundle import load_bundle
+    from deepprospect.models.predict import predict_map
+
+    name, result = trained
+    bundle = load_bundle(result.model_path)
+    predict_map(bundle, province_stack, tmp_path / "p.tif", output_uncertainty=tmp_path / "u.tif", write_styles=False)
+    rows, cols = result.data.rows, result.data.cols
+    with rasterio.open(province_stack) as stack:
+        raw = stack.read()[:, rows, cols].T.astype(np.float32)
+    with rasterio.open(tmp_path / "p.tif") as mapped, rasterio.open(tmp_path / "u.tif") as spread:
+        probability, uncertainty = mapped.read(1)[rows, cols], spread.read(1)[rows, cols]
+    mean = np.asarray(result.metadata["normalisation"]["mean"], dtype=np.float32)
+    std = np.asarray(result.metadata["normalisation"]["std"], dtype=np.float32)
+    x = ((raw - mean) / std).astype(np.float32)
+    members = np.array([m.predict_proba(x)[:, 1] for m in result.members], dtype=np.float32)
+    np.testing.assert_allclose(probability, members.mean(axis=0), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(uncertainty, members.std(axis=0), rtol=0, atol=1e-6)
+    assert uncertainty.max() > 0
+
+
+def test_shap_of_each_architecture(trained, province_stack):
+    from deepprospect.models.bundle import load_bundle
+    from deepprospect.models.explain import explain_sample
+    from log_feedback import LogFeedback
+
+    name, result = trained
+    bundle = load_bundle(result.model_path)
+    feedback = LogFeedback()
+    explained = explain_sample(bundle, province_stack, sample_size=40, background_size=len(bundle.background),
+                               explainer="kernel", seed=3, feedback=feedback)
+    assert explained["shap_values"].shape == (40, len(bundle.factor_names))
+    assert any("whatever EXPLAINER says" in line for line in feedback.infos)
+    total = explained["base_value"] + explained["shap_values"].sum(axis=1)
+    np.testing.assert_allclose(total, explained["prediction"], rtol=0, atol=1e-6)
+    if name == "logistic_regression":
+        _check_linear_closed_form(bundle, explained)
+    else:
+        assert explained["explainer"] == "tree"
+
+
+def _check_linear_closed_form(bundle, explained):
+    """coef · (x − mean of the background) in log-odds (shap's LinearExplainer with independent
+    features), scaled per pixel by the logistic secant slope (σ(z) − σ(b)) / (z − b); averaged over
+    members. The background: the bundle's stored training sample, all of it."""
+    assert explained["explainer"] == "linear"
+    x = bundle.standardise(explained["factor_values"])
+    background = bundle.standardise(bundle.background)
+    expected, base = np.zeros(x.shape), 0.0
+    for member in bundle.members:
+        coef, intercept = member.coef_[0], member.intercept_[0]
+        log_odds_values = coef * (x - background.astype(np.float64).mean(axis=0))
+        b = intercept + coef @ background.astype(np.float64).mean(axis=0)
+        z = b + log_odds_values.sum(axis=1)
+        p = member.predict_proba(x)[:, 1]
+        sigma_b = 1 / (1 + np.exp(-b))
+        expected += log_odds_values * ((p - sigma_b) / (z - b))[:, None]
+        base += sigma_b
+    np.testing.assert_allclose(explained["shap_values"], expected / len(bundle.members), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(explained["base_value"], base / len(bundle.members), rtol=1e-6)

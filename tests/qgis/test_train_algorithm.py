@@ -32,7 +32,9 @@ def test_algorithm_contract(qgis_app):
 
     algorithm = QgsApplication.processingRegistry().algorithmById("deepprospect:train")
     assert algorithm is not None and algorithm.groupId() == "modelling"
-    assert algorithm.parameterDefinition("ARCHITECTURE").options() == ["pradhan2022_dense", "cnn1d", "cnn2d_patch"]
+    assert algorithm.parameterDefinition("ARCHITECTURE").options() == ["pradhan2022_dense", "cnn1d", "cnn2d_patch",
+                                                                    "logistic_regression", "random_forest",
+                                                                    "gradient_boosting"]
     assert algorithm.parameterDefinition("VALIDATION").options() == ["random", "spatial_blocks", "spatial_kfold"]
     for name, default in (("LABEL_FIELD", "label"), ("PATCH_SIZE", 5), ("EPOCHS", 200), ("BATCH_SIZE", 32),
                           ("LEARNING_RATE", 0.001), ("VALIDATION_FRACTION", 0.2), ("ENSEMBLE_SIZE", 1),
