@@ -213,3 +213,17 @@ def _check_linear_closed_form(bundle, explained):
         base += sigma_b
     np.testing.assert_allclose(explained["shap_values"], expected / len(bundle.members), rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(explained["base_value"], base / len(bundle.members), rtol=1e-6)
+
+
+def test_dock_reads_the_bundle_metadata(trained):
+    """The dock shows what models.metadata_schema.normalise makes of the bundle's metadata.json."""
+    from deepprospect.models.bundle import read_metadata
+    from deepprospect.models.metadata_schema import BASELINES, normalise
+
+    name, result = trained
+    stored = read_metadata(result.model_path)
+    shown = normalise(stored)
+    assert shown["architecture"] == name and shown["history"] == [] and not shown["uses_patches"]
+    assert shown["metrics"]["roc_auc"] == pytest.approx(stored["metrics"]["roc_auc"])
+    assert tuple(shown["baselines"]) == BASELINES == ("logistic_regression", "random_forest")
+    assert shown["ensemble_size"] == 2
