@@ -55,14 +55,15 @@ def render_report(result):
     if folds:
         parts.append("<p>Every point's prediction from the fold that held it out, pooled; ROC-AUC and PR-AUC are "
                      "the means over the folds.</p>")
-    parts.append(_metrics_table(metrics, baselines))
+    parts.append(_metrics_table(metrics, baselines, model_title(meta["architecture"])))
     parts.append("<p class='note'>{} {}</p>".format(
         html.escape(RANDOM_SPLIT_WARNING),
         html.escape(scheme_sentence(folds, len(labels)) if folds else _scheme_sentence(meta["validation"]))))
     if meta.get("validation_comparison"):
         parts.append("<h3>Random split against spatial blocks</h3>")
         parts.append(_comparison_table(meta["validation_comparison"]))
-    parts.append(embedded_figure(_roc_pr_figure(labels, result.validation_probability, result.baseline_probabilities),
+    parts.append(embedded_figure(_roc_pr_figure(labels, result.validation_probability, result.baseline_probabilities,
+                                                model_title(meta["architecture"])),
                                  "ROC and precision–recall curves on the validation points" +
                                  (" (out-of-fold predictions, pooled)." if folds else ".")))
 
@@ -120,8 +121,16 @@ def verdict(metrics, baselines):
 
 # Tables ---------------------------------------------------------------------------------------
 
-def _metrics_table(metrics, baselines):
-    columns = [("Network", metrics)] + [(ARCHITECTURES.label(name), baselines[name]) for name in BASELINES]
+def model_title(architecture):
+    """The column title of the trained model: "Network", or a scikit-learn model's catalog label
+    marked "(this model)", since the same classifier is also a baseline column beside it."""
+    if architecture in ARCHITECTURES and ARCHITECTURES.get(architecture).options.get("kind") == "sklearn":
+        return "{} (this model)".format(ARCHITECTURES.label(architecture))
+    return "Network"
+
+
+def _metrics_table(metrics, baselines, title="Network"):
+    columns = [(title, metrics)] + [(ARCHITECTURES.label(name), baselines[name]) for name in BASELINES]
     rows = [("ROC-AUC", lambda m: m["roc_auc"]), ("PR-AUC (average precision)", lambda m: m["pr_auc"]),
             ("Accuracy", lambda m: m["accuracy"]),
             ("Deposit precision", lambda m: m["deposit"]["precision"]),
@@ -228,11 +237,11 @@ def _new_figure(width, height, columns=1):
     return figure, axes
 
 
-def _roc_pr_figure(labels, network, baselines):
+def _roc_pr_figure(labels, network, baselines, title="Network"):
     from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
     figure, (roc_axes, pr_axes) = _new_figure(10, 4.3, 2)
-    curves = [("Network", network, NETWORK_COLOUR, 2.2)] + [
+    curves = [(title, network, NETWORK_COLOUR, 2.2)] + [
         (ARCHITECTURES.label(name), baselines[name], colour, 1.5)
         for name, colour in zip(BASELINES, (LOGISTIC_COLOUR, FOREST_COLOUR))]
     for name, probability, colour, width in curves:

@@ -114,6 +114,7 @@ def test_catalog_appends_the_three_architectures():
 def test_training_writes_a_bundle_that_predicts_as_the_fitted_members(trained, training_points):
     import zipfile
 
+    from deepprospect.catalog import ARCHITECTURES
     from deepprospect.models.bundle import load_bundle
 
     name, result = trained
@@ -131,7 +132,8 @@ def test_training_writes_a_bundle_that_predicts_as_the_fitted_members(trained, t
     for loaded, fitted in zip(bundle.members, result.members):
         assert type(loaded).__name__ == type(fitted).__name__
         assert np.array_equal(loaded.predict_proba(x), fitted.predict_proba(x))
-    assert "Training curves" not in open(result.report_path, encoding="utf-8").read()
+    report = open(result.report_path, encoding="utf-8").read()
+    assert "Training curves" not in report and "<th>{} (this model)</th>".format(ARCHITECTURES.label(name)) in report
 
 
 def test_ensemble_members_are_bootstrap_fits_on_all_points(trained):
