@@ -70,6 +70,11 @@ HELP = (
     "neighbourhood context (nearby shear zones, the shape of an anomaly). Its training deposits are "
     "multiplied by the 8 rotations and flips of their window; window cells outside the stack or on "
     "nodata take the training mean of each factor.\n\n".format(PATCH_ARCHITECTURES) +
+    "The scikit-learn classifiers ({}) are fitted on the standardised factors with the same validation, "
+    "folds and baselines; with ENSEMBLE_SIZE above 1 each member is fitted on a bootstrap resample (seeds "
+    "SEED, SEED + 1, …), so the uncertainty map is their spread. EPOCHS, BATCH_SIZE, LEARNING_RATE, "
+    "DROPOUT, L2, EARLY_STOPPING and PATCH_SIZE do not apply to them.\n\n".format(
+        ", ".join(ARCHITECTURES.where(kind="sklearn"))) +
     "VALIDATION:\n" + _choices(VALIDATION_SCHEMES) + "\n"
     "A random split holds out VALIDATION_FRACTION of the points, as the paper did; spatial blocks are "
     "squares of BLOCK_SIZE map units (0 = a fifth of the stack's width). Evidence is spatially "

@@ -45,6 +45,7 @@ def test_algorithm_contract(qgis_app):
     assert {output.name() for output in algorithm.outputDefinitions()} >= {
         "ACCURACY", "ROC_AUC", "F1", "OUTPUT_MODEL", "OUTPUT_REPORT", "ROC_AUC_SD", "PREDICTION_RATE_AUC"}
     assert "spatial" in algorithm.shortHelpString() and "124,402" in algorithm.shortHelpString()
+    assert "gradient_boosting) are fitted on the standardised factors" in algorithm.shortHelpString()
 
 
 def test_processing_run_writes_bundle_and_report(qgis_app, province_stack, points, tmp_path):
@@ -66,6 +67,20 @@ def test_processing_run_writes_bundle_and_report(qgis_app, province_stack, point
     assert set(comparison) == {"random", "spatial_blocks"}
     assert comparison["spatial_blocks"]["network"]["roc_auc"] == pytest.approx(result["ROC_AUC"])
     assert "Random split against spatial blocks" in report
+
+
+def test_a_scikit_learn_architecture_trains_through_processing(qgis_app, province_stack, points, tmp_path):
+    import processing
+
+    from deepprospect.catalog import ARCHITECTURES
+
+    result = processing.run("deepprospect:train", {
+        "STACK": province_stack, "POINTS": points, "ARCHITECTURE": 4, "VALIDATION": 0, "ENSEMBLE_SIZE": 2,
+        "SEED": 5, "OUTPUT_MODEL": str(tmp_path / "forest.dpm")})
+    metadata = bundle_metadata(result["OUTPUT_MODEL"])
+    assert metadata["architecture"] == ARCHITECTURES.at(4).name and metadata["ensemble_size"] == 2
+    assert metadata["network"]["estimator"] == "RandomForestClassifier" and metadata["history"] == []
+    assert result["ROC_AUC"] == pytest.approx(metadata["metrics"]["roc_auc"])
 
 
 def test_spatial_kfold_outputs_the_folds_mean_and_sd(qgis_app, province_stack, points, tmp_path):
