@@ -83,7 +83,7 @@ def shap(args, feedback):
         background_size=int(args["background_size"]), explainer=explainer, seed=int(args["seed"]),
         feedback=feedback.scaled(0, 60 if raster else 90))
     feedback.info("Additivity: base value {:.4f}; largest |base + ΣSHAP − prediction| = {:.2g} ({})".format(
-        result["base_value"], result["additivity_error"], explainer))
+        result["base_value"], result["additivity_error"], result["explainer"]))
     feedback.info("Importance: " + ", ".join("{} {:.4f}".format(n, v) for n, v in explain.importance(result)[:5]))
     paths = charts.write_report(result, args["folder"], model_name=os.path.basename(bundle.path or ""))
     outputs = {"html": paths["html"], "additivity_error": result["additivity_error"]}

@@ -137,6 +137,11 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
     ``valid_pixels``.
     """
     feedback = ensure_feedback(feedback)
+    if is_sklearn_member(bundle.members[0]):
+        raise DeepProspectError(
+            "SHAP contribution maps integrate gradients, and a {} model has none: leave the contribution map "
+            "output empty; the SHAP report explains this model exactly with shap's {} explainer.".format(
+                bundle.architecture, explainer_name(bundle.members[0])))
     info = read_stack_info(stack_path)
     bundle.check_factors(info.factor_names)
     rng = np.random.default_rng(int(seed))

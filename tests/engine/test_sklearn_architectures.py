@@ -229,3 +229,16 @@ def test_dock_reads_the_bundle_metadata(trained):
     assert shown["metrics"]["roc_auc"] == pytest.approx(stored["metrics"]["roc_auc"])
     assert tuple(shown["baselines"]) == BASELINES == ("logistic_regression", "random_forest")
     assert shown["ensemble_size"] == 2
+
+
+def test_contribution_map_of_a_scikit_learn_model_is_a_clear_error(trained, province_stack, tmp_path):
+    from deepprospect.core.errors import DeepProspectError
+    from deepprospect.models.bundle import load_bundle
+    from deepprospect.models.explain import contribution_map
+
+    name, result = trained
+    if name != "random_forest":
+        return
+    with pytest.raises(DeepProspectError, match="contribution maps integrate gradients") as raised:
+        contribution_map(load_bundle(result.model_path), province_stack, tmp_path / "c.tif")
+    assert not (tmp_path / "c.tif").exists() and "random_forest model has none" in str(raised.value)
