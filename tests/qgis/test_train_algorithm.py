@@ -81,6 +81,15 @@ def test_a_scikit_learn_architecture_trains_through_processing(qgis_app, provinc
     assert metadata["architecture"] == ARCHITECTURES.at(4).name and metadata["ensemble_size"] == 2
     assert metadata["network"]["estimator"] == "RandomForestClassifier" and metadata["history"] == []
     assert result["ROC_AUC"] == pytest.approx(metadata["metrics"]["roc_auc"])
+    # the user's next steps work unchanged: the map with its uncertainty, and SHAP (EXPLAINER ignored)
+    mapped = processing.run("deepprospect:predict", {
+        "STACK": province_stack, "MODEL": result["OUTPUT_MODEL"], "OUTPUT": str(tmp_path / "p.tif"),
+        "OUTPUT_UNCERTAINTY": str(tmp_path / "u.tif")})
+    assert Path(mapped["OUTPUT"]).exists() and Path(mapped["OUTPUT_UNCERTAINTY"]).exists()
+    explained = processing.run("deepprospect:shap", {
+        "MODEL": result["OUTPUT_MODEL"], "STACK": province_stack, "SAMPLE_SIZE": 30, "BACKGROUND_SIZE": 20,
+        "EXPLAINER": 0, "SEED": 3, "OUTPUT_FOLDER": str(tmp_path / "shap")})
+    assert (tmp_path / "shap" / "shap_values.csv").exists() and explained["ADDITIVITY_ERROR"] < 1e-6
 
 
 def test_spatial_kfold_outputs_the_folds_mean_and_sd(qgis_app, province_stack, points, tmp_path):
