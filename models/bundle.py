@@ -11,7 +11,9 @@ Contents (format 2)::
                          checksums {file name: SHA-256} of every other file
     member_0.npz …       one per ensemble member: the network's weights as float arrays
                          ``arr_0``, ``arr_1``, … in ``model.get_weights()`` order (read with
-                         ``allow_pickle=False``)
+                         ``allow_pickle=False``); for a scikit-learn architecture (``network``
+                         {kind: "sklearn", estimator, n_factors}) the estimator's own arrays instead
+                         (``models.sklearn_members``, rebuilt bit for bit) and no ``keras/`` copy
     background.npy       optional: raw (not standardised) factor values of a background sample
                          for SHAP, shape (n, n_factors) or (n, p, p, n_factors)
     keras/member_0.keras …  a Keras-native copy of each member, for use outside DeepProspect
