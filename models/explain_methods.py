@@ -18,12 +18,12 @@ background (float).
   k-means centres (as ``shap.kmeans`` does, without rounding) as the shap authors recommend,
   and every factor is kept (no L1 feature selection). For checking.
 """
-import importlib
 
 import numpy as np
 
 from ..catalog import EXPLAINERS
 from ..core.errors import DeepProspectError
+from .registry import resolve
 
 GRADIENT_STEPS = 16
 KERNEL_CENTRES = 10
@@ -31,7 +31,6 @@ _FLOAT_BUDGET = 1 << 21   # input floats per expected-gradients batch (≈ 8 MB 
 #: Layer-output floats TensorFlow holds per expected-gradients call (≈ 64 MB; the backward pass
 #: needs about as much again): keeps SHAP of a 3-member ensemble well under 1 GB.
 _ACTIVATION_BUDGET = 1 << 24
-_PACKAGE = __package__.rpartition(".")[0]
 
 
 def explainer_method(name):
@@ -40,8 +39,7 @@ def explainer_method(name):
         choice = EXPLAINERS.get(name)
     except ValueError as error:
         raise DeepProspectError(str(error)) from error
-    module, _, function = choice.factory.partition(":")
-    return getattr(importlib.import_module("." + module, _PACKAGE), function)
+    return resolve(choice)
 
 
 def gradient_shap(bundle, inputs, background, seed, feedback):

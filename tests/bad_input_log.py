@@ -5,11 +5,13 @@ case, what DeepProspect does (``"error"``, ``"warning"`` or ``"handled"``) and t
 test just asserted. With ``DEEPPROSPECT_BAD_INPUT_LOG`` set, every call appends one JSON line
 there; ``scripts/bad_input_table.py`` runs the marked tests that way and writes the table, so
 the table shows the messages the code really gives. ``tests/qgis/test_bad_input_table.py``
-checks that the table and the tests name the same cases. Standard library only: both test
-suites (QGIS's Python and the engine's) import it.
+checks that the table lists every case the tests name. Standard library and pytest only: both test
+suites (QGIS's Python and the engine's) import it, the fixture and the marker hooks with it.
 """
 import json
 import os
+
+import pytest
 
 BEHAVIOURS = ("error", "warning", "handled")
 
@@ -34,3 +36,20 @@ class Recorder:
 
     def __call__(self, case, behaviour, message):
         record(case, behaviour, message, self.where)
+
+
+@pytest.fixture
+def bad_input(request):
+    """Record a bad-input case for docs/bad_input.md."""
+    return Recorder(request.node.nodeid)
+
+
+def pytest_collection_modifyitems(config, items):
+    # ``-m bad_input`` selects the tests behind docs/bad_input.md (scripts/bad_input_table.py)
+    for item in items:
+        if "bad_input" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.bad_input)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "bad_input: a bad-input case recorded for docs/bad_input.md")

@@ -47,22 +47,7 @@ def province_stack(province):
     return province["truth_evidence"]
 
 
-@pytest.fixture
-def bad_input(request):
-    """Record a bad-input case for docs/bad_input.md (tests/bad_input_log.py)."""
-    if str(ROOT / "tests") not in sys.path:
-        sys.path.insert(0, str(ROOT / "tests"))
-    from bad_input_log import Recorder
-
-    return Recorder(request.node.nodeid)
-
-
-def pytest_collection_modifyitems(config, items):
-    # ``-m bad_input`` selects the tests behind docs/bad_input.md (scripts/bad_input_table.py)
-    for item in items:
-        if "bad_input" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.bad_input)
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "bad_input: a bad-input case recorded for docs/bad_input.md")
+# The ``bad_input`` fixture and its ``-m bad_input`` marker, shared by both suites.
+if str(ROOT / "tests") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tests"))
+from bad_input_log import bad_input, pytest_collection_modifyitems, pytest_configure  # noqa: E402,F401

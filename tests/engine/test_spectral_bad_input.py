@@ -8,21 +8,12 @@ import pytest
 from deepprospect.core import spectra_table, spectral, synthetic_spectra
 from deepprospect.core import spectral_preprocessing as chain
 from deepprospect.core.errors import DeepProspectError
-from deepprospect.core.feedback import Feedback
 from deepprospect.models.spectral_regression_data import regression_samples, stft_frames
+from log_feedback import LogFeedback
 
 
-class Recording(Feedback):
-    """Feedback that keeps every info and warning line."""
-
-    def __init__(self):
-        self.infos, self.warnings = [], []
-
-    def info(self, message):
-        self.infos.append(message)
-
-    def warning(self, message):
-        self.warnings.append(message)
+class Recording(LogFeedback):
+    """The engine's log, with a lookup of one warning."""
 
     def warned(self, text):
         """The one warning containing ``text``."""
