@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 TABLE = ROOT / "docs" / "bad_input.md"
 
 
-def tested_cases():
+def cases_named_in_tests():
     cases = set()
     for path in sorted((ROOT / "tests").rglob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -26,6 +26,6 @@ def table_cases():
 def test_the_table_lists_every_tested_case():
     """Every case named by a literal in a test is in the table (cases built in parametrized tests
     cannot be read statically; the table holds them because it is written from the runs)."""
-    cases, table = tested_cases(), table_cases()
+    cases, table = cases_named_in_tests(), table_cases()
     assert len(cases) >= 10 and len(table) >= len(cases)
     assert sorted(cases - table) == [], "run `make bad-input-table`"
