@@ -105,30 +105,18 @@ class Demo:
                          SAMPLE_SIZE=args.shap_samples, BACKGROUND_SIZE=100, EXPLAINER=0, SEED=args.seed,
                          OUTPUT_FOLDER=out / "shap")
 
-        layers_for_project = {
-            "Inputs": [("Geochemical samples", province["GEOCHEMISTRY"], "vector"),
-                       ("Known deposits", province["DEPOSITS"], "vector"),
-                       ("Shear zones", province["SHEAR_ZONES"], "vector"),
-                       ("Lineaments", province["LINEAMENTS"], "vector"),
-                       ("Lithology", province["LITHOLOGY"], "vector"),
-                       ("Magnetic anomaly (nT)", province["MAGNETIC"], "raster"),
-                       ("Bouguer anomaly (mGal)", province["BOUGUER"], "raster"),
-                       ("Landsat clay ratio", province["CLAY"], "raster"),
-                       ("Landsat silica ratio", province["SILICA"], "raster"),
-                       ("True probability (synthetic truth)", province["TRUTH_PROBABILITY"], "raster")],
-            "Evidence": [("Geochemistry (IDW, 9 elements)", idw["OUTPUT"], "raster"),
-                         ("Distance to shear zones (m)", str(evidence / "Dist_shear.tif"), "raster"),
-                         ("Lineament density", str(evidence / "Linea_den.tif"), "raster"),
-                         ("Gold-favourable lithology", str(evidence / "Lith_gold.tif"), "raster"),
-                         ("Evidence stack (16 factors)", stack["OUTPUT"], "raster")],
-            "Model": [("Training points", points["OUTPUT"], "vector")],
-            "Results": [("Prospectivity classes", predict["OUTPUT_CLASSES"], "raster"),
-                        ("Uncertainty (ensemble sd)", predict["OUTPUT_UNCERTAINTY"], "raster"),
-                        ("Probability of gold", predict["OUTPUT"], "raster")],
-        }
+        files = dict(
+            deposits=province["DEPOSITS"], shear_zones=province["SHEAR_ZONES"], training_points=points["OUTPUT"],
+            probability=predict["OUTPUT"], uncertainty=predict.get("OUTPUT_UNCERTAINTY"),
+            classes=predict.get("OUTPUT_CLASSES"), stack=stack["OUTPUT"], idw=idw["OUTPUT"],
+            distance_to_shear=str(evidence / "Dist_shear.tif"), lineament_density=str(evidence / "Linea_den.tif"),
+            lithology_raster=str(evidence / "Lith_gold.tif"), geochemistry=province["GEOCHEMISTRY"],
+            lineaments=province["LINEAMENTS"], lithology=province["LITHOLOGY"], magnetic=province["MAGNETIC"],
+            bouguer=province["BOUGUER"], clay=province["CLAY"], silica=province["SILICA"],
+            truth_probability=province["TRUTH_PROBABILITY"])
         project_started = time.perf_counter()
         project_path = out / "DeepProspect_demo.qgz"
-        write_project(project_path, layers_for_project)
+        write_project(project_path, files)
         self.timings.append(("QGIS project", time.perf_counter() - project_started))
 
         self.summary(truth, train, predict, shap, project_path, time.perf_counter() - started)
@@ -191,10 +179,10 @@ def qgis_process(algorithm, parameters):
 _APPLICATION = []
 
 
-def write_project(path, groups):
-    """A QGIS project with each layer styled (QML beside it, if any) in named groups."""
+def write_project(path, files):
+    """The demo's QGIS project (scripts/demo_project.py: zoomed to the province, grouped, every layer styled)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsVectorLayer
+    from qgis.core import QgsApplication
 
     if not _APPLICATION:
         # Kept for the life of the script: QGIS 3.40 crashes when the application object is
@@ -202,38 +190,12 @@ def write_project(path, groups):
         _APPLICATION.append(QgsApplication.instance() or QgsApplication([], False))
         _APPLICATION[0].initQgis()
     sys.path.insert(0, str(_import_dir()))
-    project = QgsProject()
-    root = project.layerTreeRoot()
-    for group_name in ("Results", "Model", "Evidence", "Inputs"):
-        group = root.addGroup(group_name)
-        for name, source, kind in groups[group_name]:
-            if source is None:
-                continue
-            layer = QgsVectorLayer(str(source), name, "ogr") if kind == "vector" else QgsRasterLayer(str(source), name)
-            if not layer.isValid():
-                raise SystemExit("The demo output {} does not open in QGIS.".format(source))
-            style = _style_for(source, name)
-            if style:
-                layer.loadNamedStyle(str(style))
-            project.addMapLayer(layer, False)
-            node = group.addLayer(layer)
-            if group_name in ("Inputs", "Evidence"):
-                node.setItemVisibilityChecked(name in ("Known deposits", "Shear zones"))
-    project.setCrs(project.mapLayersByName("Probability of gold")[0].crs())
-    if not project.write(str(path)):
-        raise SystemExit("Could not write the QGIS project {}.".format(path))
-    return path
+    from demo_project import write_project as write_demo_project
 
-
-def _style_for(source, name):
-    source = Path(str(source).split("|")[0])
-    beside = source.with_suffix(".qml")
-    if beside.exists():
-        return beside
-    styles = ROOT / "resources" / "styles"
-    by_name = {"Known deposits": "deposits.qml", "Training points": "training_points.qml", "Shear zones": "shear_zones.qml"}
-    candidate = styles / by_name.get(name, "")
-    return candidate if candidate.is_file() else None
+    try:
+        return write_demo_project(path, files)
+    except RuntimeError as error:
+        raise SystemExit(str(error))
 
 
 def _bundle_metadata(path):

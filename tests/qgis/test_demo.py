@@ -24,8 +24,10 @@ def test_demo_chain_writes_a_project_that_opens(qgis_app, tmp_path):
     layers = list(project.mapLayers().values())
     assert len(layers) >= 18
     assert all(layer.isValid() for layer in layers), [layer.name() for layer in layers if not layer.isValid()]
-    groups = [child.name() for child in project.layerTreeRoot().children()]
-    assert groups == ["Results", "Model", "Evidence", "Inputs"]
+    root = project.layerTreeRoot()
+    groups = [child.name() for child in root.children() if child.nodeType() == child.NodeGroup]
+    assert groups == ["Model", "Results", "Evidence", "Inputs"]
+    assert root.findLayers()[0].layer().name() == "Known deposits"
     probability = project.mapLayersByName("Probability of gold")[0]
     assert probability.renderer().type() == "singlebandpseudocolor"     # its QML style was applied
 
