@@ -77,7 +77,7 @@ def write_project(path, files, extent_role="stack"):
                     groups[group_name] = root.addGroup(group_name)
                 node = groups[group_name].addLayer(layer)
             node.setItemVisibilityChecked(shown)
-            node.setExpanded(False)
+            node.setExpanded(shown and group_name is not None)   # the probability legend open
     for group in groups.values():
         if group is not None:
             group.setExpanded(group.name() == "Results")
