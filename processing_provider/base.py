@@ -13,21 +13,28 @@ from qgis.core import (
     QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputLayerDefinition, QgsProcessingParameterFile,
     QgsProcessingUtils, QgsProject, QgsProperty, QgsRasterFileWriter, QgsRasterPipe,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QThread
+from qgis.PyQt.QtCore import QCoreApplication, QThread, QUrl
 from qgis.PyQt.QtGui import QIcon
 
 from .. import engine_environment
 from . import engine_runner, file_checks
 from .gdal_sidecars import no_sidecar_files
+from .help_text import parameters_help
 
 ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "deepprospect.svg"
 STYLES_PATH = Path(__file__).resolve().parent.parent / "resources" / "styles"
 
-#: Group ids and their display names, in the order the Toolbox shows them.
+MANUAL_PATH = Path(__file__).resolve().parent.parent / "docs" / "manual"
+
+#: Group ids and their display names. The Toolbox sorts groups by name, so the numbers put them in
+#: the order of the workflow; the ids stay as they were for the groups that existed before.
 GROUPS = {
-    "evidence": "Evidence preparation",
-    "modelling": "Modelling",
-    "explanation": "Explanation",
+    "workflow": "0 Whole workflow",
+    "evidence": "1 Prepare evidence",
+    "sampling": "2 Sample",
+    "modelling": "3 Train",
+    "mapping": "4 Map",
+    "explanation": "5 Explain",
     "spectral": "Spectral",
 }
 
@@ -54,6 +61,10 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
     DISPLAY_NAME = ""
     GROUP = "evidence"
     HELP = ""
+    #: Tooltip (``setHelp``) of each parameter, by parameter name; also listed in the help page.
+    PARAMETER_HELP = {}
+    #: What an output left empty or temporary becomes, for the help page (parameter name → text).
+    DEFAULT_TEXT = {}
 
     def name(self):
         return self.NAME
@@ -68,10 +79,21 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
         return self.GROUP
 
     def shortHelpString(self):
-        text = self.tr(self.HELP)
+        text = self.tr(self.HELP) + "\n\n" + parameters_help(self)
         if not engine_environment.is_ready():
             text += "\n\n" + self.tr("Not available yet: ") + engine_environment.not_ready_message()
         return text
+
+    def helpUrl(self):
+        """The algorithm's page of the manual shipped with the plugin (docs/manual/<name>.md): a
+        file URL, so it opens without a network."""
+        return QUrl.fromLocalFile(str(MANUAL_PATH / "{}.md".format(self.NAME))).toString()
+
+    def addParameter(self, definition, createOutput=True):
+        """Every parameter gets its tooltip from :attr:`PARAMETER_HELP` (unless it has one)."""
+        if not definition.help() and definition.name() in self.PARAMETER_HELP:
+            definition.setHelp(self.tr(self.PARAMETER_HELP[definition.name()]))
+        return super().addParameter(definition, createOutput)
 
     def icon(self):
         return QIcon(str(ICON_PATH))
@@ -215,7 +237,7 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
             extension = definition.extension()
             return self.parameterAsFile(parameters, name, context), (
                 lambda path: file_checks.input_file_problem(path, extension))
-        if not definition.isDestination() or not _chosen(parameters.get(name, definition.defaultValue())):
+        if not definition.isDestination() or not chosen(parameters.get(name, definition.defaultValue())):
             return None, None
         if kind == "rasterDestination":
             return self.parameterAsOutputLayer(parameters, name, context), (
@@ -299,7 +321,7 @@ _LAYER_KINDS = {QgsProcessingUtils.LayerHint.Raster: "raster", QgsProcessingUtil
                 QgsProcessingUtils.LayerHint.UnknownType: "layer"}
 
 
-def _chosen(value):
+def chosen(value):
     """Whether a destination's raw value names a place the user chose (not empty, not temporary)."""
     if isinstance(value, QgsProcessingOutputLayerDefinition):
         value = value.sink

@@ -16,25 +16,28 @@ class ClassifyHyperspectralAlgorithm(DeepProspectAlgorithm):
     DISPLAY_NAME = "Classify hyperspectral image"
     GROUP = "spectral"
     HELP = (
-        "Maps classes (rock, alteration, ore types) over a hyperspectral image with a model from "
-        "deepprospect:train_spectral_classifier. Every pixel is classified from its own spectrum.\n\n"
-        "MODEL: the spectral classifier bundle (.dpm). INPUT: the hyperspectral raster (GeoTIFF or ENVI) with "
-        "band wavelengths in the band descriptions or the ENVI header; it must cover the same spectral range "
-        "with the same bands as the training spectra, otherwise the algorithm stops and says what differs. "
-        "The model's pre-processing is applied to each pixel.\n\n"
-        "METHOD:\n" + "\n".join("• {}: {}".format(method.label, method.description)
-                                  for method in CLASSIFICATION_METHODS) + "\n"
-        "Output: a two-band raster, band 1 the class "
-        "code (1, 2, … in the order of the model's class names) and band 2 the method's score; pixels with "
-        "nodata in any band stay nodata. A style with the class names is written beside it and applied. The "
-        "image is processed in windows of BLOCK_SIZE pixels, so any size fits in memory."
+        "Maps classes (rock, alteration, ore types) over a hyperspectral image with a model from Train "
+        "spectral classifier. Every pixel is classified from its own spectrum.\n\n"
+        "The hyperspectral raster (GeoTIFF or ENVI) has band wavelengths in the band descriptions or the ENVI "
+        "header; it must cover the same spectral range with the same bands as the training spectra, otherwise "
+        "the algorithm stops and says what differs. The model's pre-processing is applied to each pixel.\n\n"
+        "Method:\n" + "\n".join("• {} = {}: {}".format(index, method.label, method.description)
+                                  for index, method in enumerate(CLASSIFICATION_METHODS)) + "\n"
+        "Output: a two-band raster, band 1 the class code (1, 2, … in the order of the model's class names) "
+        "and band 2 the method's score; pixels with nodata in any band stay nodata. A style with the class "
+        "names is written beside it and applied. The image is processed in windows, so any size fits in memory."
     )
+    PARAMETER_HELP = {
+        "INPUT": "The hyperspectral raster, with the training spectra's range and bands",
+        "METHOD": "The 1-D CNN of the bundle, or its spectral angle mapper baseline",
+        "OUTPUT": "Band 1 the class code, band 2 the score, with a style naming the classes",
+    }
 
     def initAlgorithm(self, config=None):
         add_bundle_parameter(self, "Spectral classifier bundle")
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Hyperspectral raster")))
         self.addParameter(QgsProcessingParameterEnum(
-            "METHOD", self.tr("Method"), options=[self.tr(method.label) for method in CLASSIFICATION_METHODS],
+            "METHOD", self.tr("Classification method"), options=[self.tr(method.label) for method in CLASSIFICATION_METHODS],
             defaultValue=0))
         add_block_size_parameter(self, "Block size (pixels)")
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Class raster")))

@@ -23,33 +23,40 @@ class IdwAlgorithm(DeepProspectAlgorithm):
     HELP = (
         "Turns geochemical sample points into element rasters by inverse distance weighting, as "
         "Pradhan et al. (2022) did for their 1 km soil survey. Every chosen field becomes one band "
-        "of the output, named after the field, so the result can go straight into the evidence stack.\n\n"
-        "PIXEL_SIZE: cell size in map units (metres). EXTENT: the area to cover (default: the samples' "
-        "extent); cells are counted from its top-left corner.\n"
-        "POWER: how fast a sample's influence fades with distance (2 is usual; higher = more local).\n"
-        "NEIGHBORS: how many nearest samples a cell uses (0 = all samples).\n"
-        "RADIUS: ignore samples farther than this (0 = no limit). Cells with no sample within the radius "
-        "stay empty (nodata), e.g. unsampled forest reserves, instead of being guessed.\n"
-        "LOG10: interpolate the logarithm of the concentrations, better for skewed (log-normal) "
-        "geochemistry; the band is then named e.g. Sb_con_log10.\n\n"
+        "of the output, named after the field, so the result can go straight into the evidence stack. "
+        "The layer must be in a projected CRS (metres), not in degrees.\n\n"
         "Empty or non-numeric values are skipped and counted in the log; below-detection entries (text "
         "starting with a less-than sign) are skipped with a warning: replace them by half the detection "
         "limit to keep them. -9999 is a missing-value code, and so are -99, -999, -99999 and -999999 in a "
         "field whose other values are all ≥ 0: such samples are skipped with a warning. A few distinct "
         "negative values among positive ones (e.g. -0.5 for below 0.5) are interpolated as they are, with "
-        "a warning. Samples at the same place are averaged. Each field may be chosen once. The log and the CV_RMSE output give each field's "
-        "leave-one-out cross-validation error (each sample predicted from the others): compare it across "
-        "powers or neighbour counts to choose the settings. CV_RMSE is null for a field when it cannot be "
-        "computed (fewer than 2 sample places, or no sample with another one within RADIUS); the log says why. "
-        "The layer must be in a projected CRS (metres), not in degrees.\n\n"
-        "An EXTENT far from the samples is refused before anything is written: with a RADIUS, when no cell "
-        "is within RADIUS of a sample (the raster would be empty); without one, when the EXTENT holds no "
+        "a warning. Samples at the same place are averaged. Each field may be chosen once.\n\n"
+        "The log and the leave-one-out result give each field's cross-validation error (each sample predicted "
+        "from the others): compare it across powers or neighbour counts to choose the settings. It is null for "
+        "a field when it cannot be computed (fewer than 2 sample places, or no sample with another one within "
+        "the search radius); the log says why.\n\n"
+        "An extent far from the samples is refused before anything is written: with a search radius, when no "
+        "cell is within it of a sample (the raster would be empty); without one, when the extent holds no "
         "sample and its nearest cell is farther than 3 × the median sample spacing (the distance from a "
-        "sample to its nearest neighbour; with a single sample place, the EXTENT's larger side) from every "
-        "sample (the raster would be a flat extrapolation). "
-        "When more than half of the cells are that far from every sample (or beyond RADIUS, if smaller), "
-        "the raster is written and the log warns with the share of such cells."
+        "sample to its nearest neighbour; with a single sample place, the extent's larger side) from every "
+        "sample (the raster would be a flat extrapolation). When more than half of the cells are that far "
+        "from every sample (or beyond the search radius, if smaller), the raster is written and the log warns "
+        "with the share of such cells."
     )
+    PARAMETER_HELP = {
+        "INPUT": "Point layer of soil, stream-sediment or rock samples, in a projected CRS",
+        "FIELDS": "The element fields; each becomes one band named after it (name them as the factors, e.g. Sb_con)",
+        "PIXEL_SIZE": "Cell size of the output, in map units (metres)",
+        "EXTENT": "The area to cover; cells are counted from its top-left corner",
+        "POWER": "How fast a sample's influence fades with distance: 2 is usual, higher is more local",
+        "NEIGHBORS": "How many nearest samples each cell uses; 0 uses all samples",
+        "RADIUS": "Samples farther than this are ignored; cells with no sample within it stay empty (nodata), "
+                  "e.g. unsampled forest reserves, instead of being guessed. 0: no limit",
+        "LOG10": "Interpolate the logarithm of the concentrations, better for skewed (log-normal) geochemistry; "
+                 "the band is then named e.g. Sb_con_log10",
+        "OUTPUT": "One band per field, float32 GeoTIFF",
+    }
+    DEFAULT_TEXT = {"EXTENT": "the samples' extent"}
 
     INPUT, FIELDS, PIXEL_SIZE, EXTENT = "INPUT", "FIELDS", "PIXEL_SIZE", "EXTENT"
     POWER, NEIGHBORS, RADIUS, LOG10, OUTPUT = "POWER", "NEIGHBORS", "RADIUS", "LOG10", "OUTPUT"
@@ -61,12 +68,12 @@ class IdwAlgorithm(DeepProspectAlgorithm):
             self.FIELDS, self.tr("Fields to interpolate (one band each)"), parentLayerParameterName=self.INPUT,
             type=QgsProcessingParameterField.DataType.Any, allowMultiple=True))
         self.addParameter(QgsProcessingParameterDistance(
-            self.PIXEL_SIZE, self.tr("Pixel size"), defaultValue=250.0, parentParameterName=self.INPUT,
+            self.PIXEL_SIZE, self.tr("Pixel size of the rasters"), defaultValue=250.0, parentParameterName=self.INPUT,
             minValue=1e-9))
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent (default: the samples')"),
                                                        optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.POWER, self.tr("Power"), QgsProcessingParameterNumber.Type.Double, defaultValue=2.0, minValue=0.01))
+            self.POWER, self.tr("Power (how fast influence fades with distance)"), QgsProcessingParameterNumber.Type.Double, defaultValue=2.0, minValue=0.01))
         self.addParameter(QgsProcessingParameterNumber(
             self.NEIGHBORS, self.tr("Nearest samples used per cell (0 = all)"), QgsProcessingParameterNumber.Type.Integer,
             defaultValue=12, minValue=0))
@@ -82,7 +89,7 @@ class IdwAlgorithm(DeepProspectAlgorithm):
     def execute(self, parameters, context, feedback):
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
-            raise QgsProcessingException(self.tr("INPUT is not a readable point layer."))
+            raise QgsProcessingException(self.tr("Geochemical sample points: not a readable point layer."))
         crs = source.sourceCrs()
         if crs.isValid() and crs.isGeographic():
             raise QgsProcessingException(self.tr(

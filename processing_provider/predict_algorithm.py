@@ -1,4 +1,6 @@
 """deepprospect:predict — a trained model applied to a whole evidence stack (models/predict.py)."""
+import json
+import zipfile
 from pathlib import Path
 
 from qgis.core import QgsProcessing
@@ -18,29 +20,38 @@ from .base import DeepProspectAlgorithm
 class PredictAlgorithm(DeepProspectAlgorithm):
     NAME = "predict"
     DISPLAY_NAME = "Predict prospectivity map"
-    GROUP = "modelling"
+    GROUP = "mapping"
     HELP = (
         "Applies a trained model (.dpm) to every pixel of an evidence stack and writes the probability "
-        "that a deposit is present (0–1), the prospectivity map.\n\n"
-        "STACK: the evidence stack, with the same factors in the same order as the one the model was "
-        "trained on (a mismatch is reported, listing missing and extra factors). Pixels with nodata in "
-        "any factor stay nodata.\n"
-        "MODEL: the model bundle written by the training step.\n"
-        "BLOCK_SIZE: pixels per side of each processing window. The stack is read window by window so "
-        "any size of province fits in memory; the default suits most computers. For patch models each "
-        "window is read with a margin so the result is exactly the same as pixel by pixel.\n"
-        "DEPOSITS (optional): known occurrences, to check the map. DeepProspect ranks the area from "
-        "most to least prospective and draws the success-rate curve: the share of known deposits "
-        "captured against the share of area. Its area under the curve (SUCCESS_RATE_AUC) is 0.5 for "
-        "a map no better than chance and close to 1 when the deposits sit in the most prospective "
-        "few percent. The curve is saved as a chart (PNG) and a table (CSV) beside the map.\n"
-        "OUTPUT_UNCERTAINTY (optional): the spread (standard deviation) between the members of an "
-        "ensemble model: high where the members disagree. Needs a model trained as an ensemble.\n"
-        "OUTPUT_CLASSES (optional): very high / high / moderate / low classes by share of area: by "
-        "default the top 5 % of the area is very high, the next 5 % high, the next 15 % moderate "
-        "(Pradhan et al. 2022 expected gold in about 5–7 % of their province).\n\n"
+        "that a deposit is present (0–1): the prospectivity map.\n\n"
+        "The evidence stack must have the same factors in the same order as the one the model was trained on "
+        "(a mismatch is reported, listing missing and extra factors). Pixels with nodata in any factor stay "
+        "nodata. The stack is read window by window, so any size of province fits in memory; for patch "
+        "models each window is read with a margin, so the result is exactly the same as pixel by pixel.\n\n"
+        "With known deposits, DeepProspect ranks the area from most to least prospective and draws the "
+        "success-rate curve: the share of known deposits captured against the share of area. Its area under "
+        "the curve is 0.5 for a map no better than chance and close to 1 when the deposits sit in the most "
+        "prospective few percent. The curve is saved as a chart (PNG) and a table (CSV) beside the map.\n\n"
+        "The uncertainty map is the spread (standard deviation) between the members of an ensemble model: "
+        "high where the members disagree. A model with a single member has no spread: the uncertainty map is "
+        "then left out and the log says so.\n\n"
+        "The classes are very high / high / moderate / low by share of area: by default the top 5 % of the "
+        "area is very high, the next 5 % high, the next 15 % moderate (Pradhan et al. 2022 expected gold in "
+        "about 5–7 % of their province).\n\n"
         "Each map is written with a style file (.qml) beside it, so it opens coloured in QGIS."
     )
+    PARAMETER_HELP = {
+        "STACK": "The evidence stack, with the factors the model was trained on, in the same order",
+        "MODEL": "The model bundle written by Train prospectivity model",
+        "BLOCK_SIZE": "Pixels per side of each window the stack is read in; the default suits most computers",
+        "DEPOSITS": "Known occurrences, to draw the success-rate curve and compute its area under the curve",
+        "VERY_HIGH_PERCENT": "Share of the area, from the most prospective pixel down, classed very high",
+        "HIGH_PERCENT": "Share of the area (counted from the top) down to which pixels are at least high",
+        "MODERATE_PERCENT": "Share of the area (counted from the top) down to which pixels are at least moderate",
+        "OUTPUT": "Probability of a deposit (0–1) at every valid pixel, float32 GeoTIFF with a style",
+        "OUTPUT_UNCERTAINTY": "Spread between the members of an ensemble model; left out for a single member",
+        "OUTPUT_CLASSES": "Very high (4), high (3), moderate (2) and low (1) by share of area",
+    }
 
     STACK, MODEL, BLOCK_SIZE, DEPOSITS = "STACK", "MODEL", "BLOCK_SIZE", "DEPOSITS"
     OUTPUT, OUTPUT_UNCERTAINTY, OUTPUT_CLASSES = "OUTPUT", "OUTPUT_UNCERTAINTY", "OUTPUT_CLASSES"
@@ -88,6 +99,10 @@ class PredictAlgorithm(DeepProspectAlgorithm):
             raise QgsProcessingException(self.tr("Choose a model bundle (.dpm) written by the training step."))
         output = self._destination(parameters, self.OUTPUT, context)
         uncertainty = self._destination(parameters, self.OUTPUT_UNCERTAINTY, context)
+        if uncertainty and member_count(model_path) == 1:
+            feedback.pushInfo(self.tr("The model has a single member, so there is no spread between members: the "
+                                      "uncertainty map is left out (train an ensemble of two or more for one)."))
+            uncertainty = None
         classes = self._destination(parameters, self.OUTPUT_CLASSES, context)
         deposits = deposits_layer = None
         if self.parameterAsSource(parameters, self.DEPOSITS, context) is not None:
@@ -123,3 +138,15 @@ class PredictAlgorithm(DeepProspectAlgorithm):
             raise QgsProcessingException(self.tr(
                 "{}: DeepProspect writes GeoTIFF; give the file a .tif extension ({}).").format(name, path))
         return path
+
+
+def member_count(model_path):
+    """How many ensemble members the bundle at ``model_path`` holds, read from its metadata.json
+    (a zip entry: no engine needed), or None when that cannot be told (the engine then reports
+    what is wrong with the file)."""
+    try:
+        with zipfile.ZipFile(model_path) as archive:
+            metadata = json.loads(archive.read("metadata.json"))
+        return int(metadata.get("ensemble_size") or len(metadata["members"]))
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
+        return None

@@ -13,15 +13,18 @@ class PredictSpectralAlgorithm(DeepProspectAlgorithm):
     DISPLAY_NAME = "Predict from spectra"
     GROUP = "spectral"
     HELP = (
-        "Applies a spectral model to new spectra: an element-content model from "
-        "deepprospect:train_spectral_regressor (gives ppm) or a classifier from "
-        "deepprospect:train_spectral_classifier (gives a class and its probability).\n\n"
-        "MODEL: the bundle (.dpm). INPUT: a spectra table (CSV, one column per wavelength in nm) or a "
-        "hyperspectral raster (GeoTIFF/ENVI with band wavelengths). The spectra must cover the model's "
-        "wavelength range with the same bands; the model's own pre-processing is applied. A table gives a CSV "
-        "(id, prediction, and the measured value when the table has that column); a raster gives a float32 "
-        "GeoTIFF processed block by block (BLOCK_SIZE pixels)."
+        "Applies a spectral model to new spectra: an element-content model from Train element-content model "
+        "from spectra (gives ppm) or a classifier from Train spectral classifier (gives a class and its "
+        "probability).\n\n"
+        "The spectra (a CSV table with one column per wavelength in nm, or a hyperspectral GeoTIFF/ENVI raster "
+        "with band wavelengths) must cover the model's wavelength range with the same bands; the model's own "
+        "pre-processing is applied. A table gives a CSV (id, prediction, and the measured value when the table "
+        "has that column); a raster gives a float32 GeoTIFF processed block by block."
     )
+    PARAMETER_HELP = {
+        "INPUT": "A spectra table (CSV, one column per wavelength in nm) or a hyperspectral raster",
+        "OUTPUT": "A CSV table for a table, a GeoTIFF for a raster",
+    }
 
     def initAlgorithm(self, config=None):
         add_bundle_parameter(self, "Spectral model bundle")

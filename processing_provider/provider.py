@@ -6,15 +6,16 @@ from pathlib import Path
 from qgis.core import (
     Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingModelAlgorithm, QgsProcessingProvider,
 )
+from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QIcon
 
-from .base import ICON_PATH, DeepProspectAlgorithm
+from .base import GROUPS, ICON_PATH, MANUAL_PATH, DeepProspectAlgorithm
 
 MODELS_PATH = Path(__file__).resolve().parent.parent / "resources" / "models"
 
 
 class DeepProspectProvider(QgsProcessingProvider):
-    """Provider id ``deepprospect``; algorithms are grouped as docs/ARCHITECTURE.md lists them.
+    """Provider id ``deepprospect``; algorithms are grouped in the order of the workflow (``base.GROUPS``).
 
     The shipped Model Builder models (resources/models/*.model3) are listed too. Their child
     steps are DeepProspect algorithms, which the registry can only resolve once this provider
@@ -54,18 +55,40 @@ class DeepProspectProvider(QgsProcessingProvider):
 
 
 class _ShippedModel(QgsProcessingModelAlgorithm):
-    """A shipped model shown in the provider's own "Modelling" group.
+    """A shipped model, shown in the provider's "0 Whole workflow" group under a name in words.
 
     A .model3 file stores one group string that QGIS uses as both the group's id and its
-    label, so a model saved with the label "Modelling" would open a second group beside the
-    algorithms' "modelling" id; this keeps it in theirs.
+    label, and one name that is both the algorithm's id and what the Toolbox shows; this keeps
+    the id (``deepprospect:prospectivity_chain``, which scripts call) and shows words.
     """
 
     def groupId(self):
-        return "modelling"
+        return "workflow"
 
     def group(self):
-        return "Modelling"
+        return GROUPS["workflow"]
+
+    def displayName(self):
+        return self.name().replace("_", " ").capitalize()
+
+    def helpUrl(self):
+        return QUrl.fromLocalFile(str(MANUAL_PATH / "{}.md".format(self.name()))).toString()
+
+    def createInstance(self):
+        # QGIS copies a model to run it; the copy keeps this class (its group, name and help page)
+        instance = _ShippedModel()
+        instance.loadVariant(self.toVariant())
+        instance.setSourceFilePath(self.sourceFilePath())
+        instance.restore_input_help()
+        return instance
+
+    def restore_input_help(self):
+        """Each input's tooltip from the model's help content (QGIS 3.22 does not read an input's
+        help back from the .model3 file; the help content, keyed by input name, survives)."""
+        for definition in self.parameterDefinitions():
+            text = self.helpContent().get(definition.name())
+            if text and not definition.help():
+                definition.setHelp(text)
 
 
 def shipped_models():
@@ -74,6 +97,7 @@ def shipped_models():
     for path in sorted(MODELS_PATH.glob("*.model3")):
         model = _ShippedModel()
         if model.fromFile(str(path)):
+            model.restore_input_help()
             models.append(model)
         else:
             QgsMessageLog.logMessage("Could not read the model {}".format(path.name), "DeepProspect", Qgis.MessageLevel.Warning)

@@ -21,22 +21,32 @@ from .base import DeepProspectAlgorithm, temporary_output
 class SampleNegativesAlgorithm(DeepProspectAlgorithm):
     NAME = "sample_negatives"
     DISPLAY_NAME = "Sample non-deposit locations (training points)"
-    GROUP = "evidence"
+    GROUP = "sampling"
     HELP = (
-        "Makes the training points for a model: every known deposit (label = 1) plus randomly chosen "
-        "non-deposit locations (label = 0), each with the values of all factors of the evidence stack as "
+        "Makes the training points for a model: every known deposit (label 1) plus randomly chosen "
+        "non-deposit locations (label 0), each with the values of all factors of the evidence stack as "
         "attributes. Open the output's attribute table to see the training table.\n\n"
-        "COUNT: how many non-deposits (default: as many as there are deposits; Pradhan et al. 2022 used "
-        "903 deposits and 500 non-deposits).\n"
-        "MIN_DISTANCE: no non-deposit closer than this to any known deposit (an exclusion buffer, in "
-        "map units), so that ground near known mineralisation is not called barren.\n"
-        "SEED: the same seed gives the same points.\n\n"
-        "Non-deposits are placed at pixel centres of valid stack pixels (data in every band), at most one "
-        "per pixel and never on a deposit's pixel. Deposits outside the stack or on empty pixels are left "
-        "out, and the log says how many. Several deposits on one pixel count once (the first is kept) and "
-        "the log says how many were merged. Deposits in another CRS are transformed to the stack's CRS. If "
-        "the area left cannot hold COUNT points the algorithm stops and tells you the largest possible COUNT."
+        "How many non-deposits, by default: as many as the deposits used (the deposits on valid pixels "
+        "of the stack, one per pixel). Equal numbers give the classes equal say in training; Pradhan et al. "
+        "(2022) used 903 deposits and 500 non-deposits. With few deposits (under about 50), two or three times "
+        "as many non-deposits sample the barren ground better; the training weights the classes equally "
+        "anyway. A number above what the area can hold stops the run and says the largest possible.\n\n"
+        "Non-deposits are placed at pixel centres of valid stack pixels (data in every band), at least the "
+        "minimum distance from any deposit, at most one per pixel and never on a deposit's pixel. Deposits "
+        "outside the stack or on empty pixels are left out, and the log says how many. Several deposits on one "
+        "pixel count once (the first is kept) and the log says how many were merged. Deposits in another CRS "
+        "are transformed to the stack's CRS."
     )
+    PARAMETER_HELP = {
+        "STACK": "The evidence stack: its valid pixels are where non-deposits may go, its bands the attributes",
+        "DEPOSITS": "Point layer of known deposits or occurrences (label 1 in the output)",
+        "COUNT": "How many non-deposits to draw; 0 draws as many as the deposits used",
+        "MIN_DISTANCE": "An exclusion buffer: no non-deposit closer than this to any known deposit, so that "
+                        "ground near known mineralisation is not called barren; about a pixel or more",
+        "SEED": "The same seed gives the same points",
+        "OUTPUT": "Point layer with a label field (1 deposit, 0 non-deposit) and one field per factor",
+    }
+    DEFAULT_TEXT = {"COUNT": "0 (as many non-deposits as deposits used)"}
 
     STACK, DEPOSITS, COUNT, MIN_DISTANCE = "STACK", "DEPOSITS", "COUNT", "MIN_DISTANCE"
     SEED, OUTPUT = "SEED", "OUTPUT"
@@ -46,7 +56,7 @@ class SampleNegativesAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.DEPOSITS, self.tr("Known deposits"), [QgsProcessing.SourceType.TypeVectorPoint]))
         self.addParameter(QgsProcessingParameterNumber(
-            self.COUNT, self.tr("Number of non-deposits (0 = as many as deposits)"),
+            self.COUNT, self.tr("Number of non-deposits (0 = as many as the deposits)"),
             QgsProcessingParameterNumber.Type.Integer, defaultValue=0, minValue=0, optional=True))
         self.addParameter(QgsProcessingParameterDistance(
             self.MIN_DISTANCE, self.tr("Minimum distance from any deposit"), defaultValue=0.0,

@@ -22,19 +22,33 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         "Shows which evidence layers the model relies on, and how, with SHAP values (Pradhan et al. 2022, "
         "Figures 5 and 6). A SHAP value is how much one factor moved one pixel's deposit probability up or down "
         "from the average (the base value); base value + the sum of a pixel's SHAP values = its prediction.\n\n"
-        "MODEL: the .dpm bundle from deepprospect:train. STACK: the evidence stack it was trained on. "
-        "POINTS (optional): known deposits (field 'label': 1 deposit, 0 non-deposit; without it every point "
-        "counts as a deposit); they are explained first and the rest of SAMPLE_SIZE is random valid pixels. "
-        "BACKGROUND_SIZE: pixels that define 'average' (the bundle's stored background when it has one). "
-        "EXPLAINER: gradient (expected gradients, fast, default), deep (DeepLIFT, exactly additive), kernel "
-        "(model-agnostic, slow, for checking; not for patch models).\n\n"
-        "OUTPUT_FOLDER receives importance.csv, shap_values.csv, importance_bar.png, summary_beeswarm.png, "
+        "The points to explain are known deposits (field 'label': 1 deposit, 0 non-deposit; without it every "
+        "point counts as a deposit); they are explained first and the rest of the pixels to explain are random "
+        "valid pixels.\n\n"
+        "Explainer:\n" + "\n".join("• {} = {}: {}".format(index, choice.label, choice.description)
+                                     for index, choice in enumerate(EXPLAINERS)) + "\n"
+        "Kernel SHAP does not work for patch models.\n\n"
+        "The output folder receives importance.csv, shap_values.csv, importance_bar.png, summary_beeswarm.png, "
         "class_swarm_<factor>.png and dependence_<factor>.png for the top four factors, correlation_heatmap.png "
-        "and explanation.html (everything on one page with a reading guide). OUTPUT_RASTER (optional): one band "
-        "per factor with its SHAP contribution at every pixel (always computed with expected gradients, the "
-        "only method fast enough for maps; MAP_REFERENCES × MAP_STEPS gradient evaluations per pixel). "
-        "For ensembles SHAP is averaged over members; for patch models a factor's SHAP is summed over its patch."
+        "and explanation.html (everything on one page with a reading guide). The SHAP contribution maps have "
+        "one band per factor with its SHAP contribution at every pixel (always computed with expected "
+        "gradients, the only method fast enough for maps; background references × integration steps gradient "
+        "evaluations per pixel). For ensembles SHAP is averaged over members; for patch models a factor's SHAP "
+        "is summed over its patch."
     )
+    PARAMETER_HELP = {
+        "MODEL": "The model bundle written by Train prospectivity model",
+        "STACK": "The evidence stack the model was trained on",
+        "POINTS": "Known deposits to explain first (optional)",
+        "SAMPLE_SIZE": "How many pixels are explained: the points first, then random valid pixels",
+        "BACKGROUND_SIZE": "Pixels that define 'average' (the bundle's stored background when it has one)",
+        "EXPLAINER": "How SHAP values are computed; expected gradients is fast and the default",
+        "SEED": "The same seed picks the same pixels",
+        "OUTPUT_FOLDER": "Folder for the charts, tables and the explanation page",
+        "OUTPUT_RASTER": "One band per factor with its SHAP contribution at every pixel (slow on big stacks)",
+        "MAP_REFERENCES": "Background references (k-means centres) of the contribution maps",
+        "MAP_STEPS": "Integration steps per reference of the contribution maps",
+    }
 
     MODEL, STACK, POINTS, SAMPLE_SIZE, BACKGROUND_SIZE = "MODEL", "STACK", "POINTS", "SAMPLE_SIZE", "BACKGROUND_SIZE"
     EXPLAINER, SEED, OUTPUT_FOLDER, OUTPUT_RASTER = "EXPLAINER", "SEED", "OUTPUT_FOLDER", "OUTPUT_RASTER"
@@ -51,10 +65,10 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.BACKGROUND_SIZE, self.tr("Background pixels"), QgsProcessingParameterNumber.Type.Integer, 100, minValue=1))
         self.addParameter(QgsProcessingParameterEnum(
-            self.EXPLAINER, self.tr("Explainer"), options=list(EXPLAINERS.names()), defaultValue=0))
+            self.EXPLAINER, self.tr("SHAP method (explainer)"), options=[self.tr(choice.label) for choice in EXPLAINERS], defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
-        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
+        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Folder for the charts and tables")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_RASTER, self.tr("SHAP contribution maps (one band per factor)"), optional=True,
             createByDefault=False))

@@ -25,16 +25,37 @@ PREPROCESS_PARAMETERS = {
     "DERIVATIVE": ("derivative", "Derivative (0 none, 1 first, 2 second)", INTEGER, 0, 2),
 }
 
+#: Tooltips of the shared parameters, in the dialog's words.
+SHARED_HELP = {
+    "MIN_WAVELENGTH": "Bands below this wavelength (nm) are dropped",
+    "MAX_WAVELENGTH": "Bands above this wavelength (nm) are dropped",
+    "CONTINUUM_REMOVAL": "Divide each spectrum by its upper convex hull (1 outside absorption features)",
+    "ABSORBANCE": "Turn reflectance R into absorbance log10(1/R)",
+    "SMOOTHING": "Apply a Savitzky–Golay filter",
+    "WINDOW": "Width of the Savitzky–Golay window in nm, turned into an odd number of bands by the band spacing",
+    "POLYORDER": "Order of the Savitzky–Golay polynomial",
+    "DERIVATIVE": "0 none, 1 the first, 2 the second derivative with respect to wavelength (per nm)",
+    "EPOCHS": "The most passes over the training spectra; early stopping usually ends sooner",
+    "BATCH_SIZE": "Spectra per weight update",
+    "PATIENCE": "Epochs without improvement before early stopping ends training",
+    "LEARNING_RATE": "Step size of the Adam optimiser",
+    "VALIDATION_FRACTION": "Share of the spectra held out to score the model (never seen in training)",
+    "SEED": "The same seed gives the same split and model",
+    "MODEL": "A model bundle (.dpm) written by a spectral training algorithm",
+    "BLOCK_SIZE": "Pixels per side of the windows a raster is processed in, so any size fits in memory",
+}
+
 PREPROCESS_HELP = (
     "Pre-processing, in this order, each step switchable: " + "; ".join(
         "{}. {}".format(number, step.label) for number, step in enumerate(PREPROCESSING_STEPS, start=1)) + ". "
-    "Trim keeps MIN_WAVELENGTH–MAX_WAVELENGTH (nm); the log says how many bands it drops, and warns when that "
-    "is more than a quarter of them or leaves fewer than 16. CONTINUUM_REMOVAL divides each spectrum by its "
-    "upper convex hull (1 outside absorptions); ABSORBANCE turns reflectance R into log10(1/R); SMOOTHING "
-    "applies a Savitzky–Golay filter of WINDOW nm (converted to an odd number of bands by the band spacing: "
-    "31 nm is 31 bands at 1 nm, 7 at 5 nm) and polynomial order POLYORDER; a window of POLYORDER + 1 bands or "
-    "fewer would smooth nothing, so it is widened to POLYORDER + 2 (odd) with a warning, and the log gives "
-    "the bands used. DERIVATIVE 1 or 2 takes the first or second derivative with respect to wavelength (per nm). "
+    "Trimming keeps the shortest to the longest wavelength kept (nm); the log says how many bands it drops, "
+    "and warns when that is more than a quarter of them or leaves fewer than 16. Continuum removal divides "
+    "each spectrum by its upper convex hull (1 outside absorptions); absorbance turns reflectance R into "
+    "log10(1/R); smoothing applies a Savitzky–Golay filter of the window's width in nm (converted to an odd "
+    "number of bands by the band spacing: 31 nm is 31 bands at 1 nm, 7 at 5 nm) and the polynomial order; a "
+    "window of order + 1 bands or fewer would smooth nothing, so it is widened to order + 2 (odd) with a "
+    "warning, and the log gives the bands used. Derivative 1 or 2 takes the first or second derivative with "
+    "respect to wavelength (per nm). "
     "Carvalho et al. (2024) found the best Sb results with 400–2400 nm, continuum removal, absorbance, "
     "Savitzky–Golay 31 nm order 2 and the first derivative."
 )
@@ -46,6 +67,7 @@ def add_preprocess_parameters(algorithm, defaults=PreprocessingSettings()):
     for name, (field, label, kind, minimum, maximum) in PREPROCESS_PARAMETERS.items():
         if kind is None:
             parameter = QgsProcessingParameterBoolean(name, algorithm.tr(label), defaultValue=values[field])
+            parameter.setHelp(algorithm.tr(SHARED_HELP[name]))
         else:
             parameter = _number(algorithm, name, label, kind, values[field], minimum, maximum)
         algorithm.addParameter(parameter)
@@ -66,10 +88,10 @@ def add_training_parameters(algorithm, epochs, patience, learning_rate):
     spectra, as Carvalho et al.) to a spectral trainer, with the given defaults."""
     for name, label, kind, default, minimum, maximum in (
             ("EPOCHS", "Maximum epochs", INTEGER, epochs, 1, None),
-            ("BATCH_SIZE", "Batch size", INTEGER, 64, 1, None),
+            ("BATCH_SIZE", "Batch size (spectra per update)", INTEGER, 64, 1, None),
             ("PATIENCE", "Early-stopping patience (epochs)", INTEGER, patience, 1, None),
             ("LEARNING_RATE", "Learning rate (Adam)", DOUBLE, learning_rate, 1e-6, 1.0),
-            ("VALIDATION_FRACTION", "Validation fraction", DOUBLE, 1 / 3, 0.05, 0.8)):
+            ("VALIDATION_FRACTION", "Share of spectra held out for validation", DOUBLE, 1 / 3, 0.05, 0.8)):
         algorithm.addParameter(_number(algorithm, name, label, kind, default, minimum, maximum))
 
 
@@ -94,8 +116,10 @@ def add_seed_parameter(algorithm):
 
 def add_bundle_parameter(algorithm, label):
     """MODEL: a DeepProspect model bundle (.dpm)."""
-    algorithm.addParameter(QgsProcessingParameterFile("MODEL", algorithm.tr(label),
-                                                      QgsProcessingParameterFile.Behavior.File, extension="dpm"))
+    parameter = QgsProcessingParameterFile("MODEL", algorithm.tr(label), QgsProcessingParameterFile.Behavior.File,
+                                           extension="dpm")
+    parameter.setHelp(algorithm.tr(SHARED_HELP["MODEL"]))
+    algorithm.addParameter(parameter)
 
 
 def add_block_size_parameter(algorithm, label):
@@ -105,6 +129,7 @@ def add_block_size_parameter(algorithm, label):
 
 def _number(algorithm, name, label, kind, default, minimum, maximum):
     parameter = QgsProcessingParameterNumber(name, algorithm.tr(label), kind, defaultValue=default)
+    parameter.setHelp(algorithm.tr(SHARED_HELP[name]))
     if minimum is not None:
         parameter.setMinimum(minimum)
     if maximum is not None:

@@ -17,14 +17,18 @@ class SpectralPreprocessAlgorithm(DeepProspectAlgorithm):
     GROUP = "spectral"
     HELP = (
         "Prepares reflectance spectra for modelling, as Carvalho et al. (2024) did for soil spectra.\n\n"
-        "INPUT: a spectra table (CSV: one row per sample, an id column, element or class columns, and one "
-        "column per wavelength whose header is the wavelength in nm, as an averaged ASD/FieldSpec export) or "
-        "a hyperspectral raster (GeoTIFF or ENVI) whose band wavelengths are in the band descriptions or the "
-        "ENVI header. A table gives a table (same ids and other columns, processed spectra); a raster gives "
-        "a float32 GeoTIFF, processed block by block. Laboratory values like <0.02 or >4000 are kept as "
-        "they are and reported.\n\n" + PREPROCESS_HELP + "\n\n"
+        "The input is a spectra table (CSV: one row per sample, an id column, element or class columns, and "
+        "one column per wavelength whose header is the wavelength in nm, as an averaged ASD/FieldSpec export) "
+        "or a hyperspectral raster (GeoTIFF or ENVI) whose band wavelengths are in the band descriptions or the "
+        "ENVI header. A table gives a table (same ids and other columns, processed spectra); a raster gives a "
+        "float32 GeoTIFF, processed block by block. Laboratory values like <0.02 or >4000 are kept as they are "
+        "and reported.\n\n" + PREPROCESS_HELP + "\n\n"
         "A plot of a few raw and processed spectra is written beside the output (_spectra.png)."
     )
+    PARAMETER_HELP = {
+        "INPUT": "A spectra table (CSV, one column per wavelength in nm) or a hyperspectral raster",
+        "OUTPUT": "A CSV table for a table, a GeoTIFF for a raster; a plot of a few spectra goes beside it",
+    }
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(

@@ -24,23 +24,33 @@ class StackAlgorithm(DeepProspectAlgorithm):
         "Puts all evidence layers (element rasters, geophysics, Landsat ratios, distance to shear zones, "
         "lithology, lineament density, …) onto one grid and writes them as one multiband raster: the "
         "evidence stack that sampling, training and prediction use.\n\n"
-        "LAYERS: the rasters. Each band becomes one factor, named after its band description, or after the "
+        "Each band of the evidence layers becomes one factor, named after its band description, or after the "
         "layer name for a single-band layer without one (so name files after the factor, e.g. "
-        "Dist_shear.tif). Two factors with the same name are an error.\n"
-        "CATEGORICAL: those layers that hold classes (e.g. lithology codes): resampled by nearest "
-        "neighbour, never averaged. The others are resampled bilinearly; a layer not listed here that holds "
-        "only a few whole numbers gets a warning in the log.\n"
-        "REFERENCE: the raster whose CRS, pixel grid and extent the stack takes (default: the first layer). "
-        "PIXEL_SIZE: another cell size for that extent (e.g. 444 m as in Pradhan et al. 2022).\n"
-        "MASK: optional study-area polygons; pixels outside are left empty.\n"
-        "NODATA_VALUES: the nodata value of each layer, in the order of LAYERS, separated by commas, or one value "
-        "for all. Each is a number, none (every value is data) or empty (the layer's own); e.g. -9999,none, for "
-        "three layers. "
-        "A layer without a nodata value of its own that uses a sentinel (-9999, -99999, -3.4e38, or 0 padding the "
-        "border) has it detected and taken as nodata, with a warning in the log; give none here if it is real data.\n\n"
+        "Dist_shear.tif). Two factors with the same name are an error. Class layers (e.g. lithology codes) "
+        "listed as categorical are resampled by nearest neighbour, never averaged; the others bilinearly, and "
+        "a layer not listed that holds only a few whole numbers gets a warning in the log.\n\n"
+        "Nodata: a layer without a nodata value of its own that uses a sentinel (-9999, -99999, -3.4e38, or 0 "
+        "padding the border) has it detected and taken as nodata, with a warning in the log; give none for it "
+        "in the nodata values if it is real data.\n\n"
         "A pixel counts as valid only where every layer has data (and inside the mask); elsewhere all "
         "bands are nodata. The log gives, for each factor, the share of the grid where it has data."
     )
+    PARAMETER_HELP = {
+        "LAYERS": "The rasters to stack; each band becomes one factor, named after its band description or "
+                  "the layer name",
+        "CATEGORICAL": "Those evidence layers that hold classes (e.g. lithology codes): resampled by nearest "
+                       "neighbour, never averaged. Each must also be among the evidence layers",
+        "REFERENCE": "The raster whose CRS, pixel grid and extent the stack takes",
+        "PIXEL_SIZE": "Another cell size for the reference's extent, in its map units (e.g. 444 m as in "
+                      "Pradhan et al. 2022); 0 keeps the reference's",
+        "MASK": "Study-area polygons; pixels outside are left empty",
+        "NODATA_VALUES": "The nodata value of each evidence layer, in their order, separated by commas, or one "
+                         "value for all. Each is a number, none (every value is data) or empty (the layer's "
+                         "own); e.g. -9999,none, for three layers",
+        "OUTPUT": "One band per factor, float32 GeoTIFF, nodata -9999",
+    }
+    DEFAULT_TEXT = {"REFERENCE": "the first evidence layer", "PIXEL_SIZE": "0 (the reference's)",
+                    "NODATA_VALUES": "empty (each layer's own)"}
 
     LAYERS, CATEGORICAL, REFERENCE = "LAYERS", "CATEGORICAL", "REFERENCE"
     PIXEL_SIZE, MASK, OUTPUT = "PIXEL_SIZE", "MASK", "OUTPUT"
@@ -55,8 +65,8 @@ class StackAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.REFERENCE, self.tr("Reference grid (default: the first layer)"), optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.PIXEL_SIZE, self.tr("Pixel size (default: the reference's)"), QgsProcessingParameterNumber.Type.Double,
-            optional=True, minValue=0.0))
+            self.PIXEL_SIZE, self.tr("Pixel size (0 = the reference's)"), QgsProcessingParameterNumber.Type.Double,
+            defaultValue=0.0, optional=True, minValue=0.0))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.MASK, self.tr("Study area mask"), [QgsProcessing.SourceType.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterString(

@@ -5,6 +5,9 @@ The parameters' defaults are those of ``catalog.TrainingSettings``; the ARCHITEC
 VALIDATION options, and the help describing them, come from the catalog's registries. The
 algorithm sends the engine one ``TrainingSettings.to_dict()``.
 """
+import os
+from pathlib import Path
+
 from qgis.core import QgsProcessing
 from qgis.core import QgsProcessingOutputNumber
 from qgis.core import QgsProcessingParameterBoolean
@@ -17,20 +20,19 @@ from qgis.core import QgsProcessingParameterNumber
 from qgis.core import QgsProcessingParameterRasterLayer
 
 from ..catalog import ARCHITECTURES, VALIDATION_SCHEMES, TrainingSettings
-from .base import DeepProspectAlgorithm
+from .base import DeepProspectAlgorithm, chosen
 
 DEFAULTS = TrainingSettings()
-PATCH_ARCHITECTURES = ", ".join(ARCHITECTURES.where(uses_patches=True))
 INTEGER = QgsProcessingParameterNumber.Type.Integer
 DOUBLE = QgsProcessingParameterNumber.Type.Double
 
 #: Number parameters in dialog order: name → (TrainingSettings field, label, type, minimum, maximum or None).
 NUMBERS = {
-    "PATCH_SIZE": ("patch_size", "Patch size (pixels, odd; {} only)".format(PATCH_ARCHITECTURES), INTEGER, 1, 31),
+    "PATCH_SIZE": ("patch_size", "Patch size (pixels, odd; patch networks only)", INTEGER, 1, 31),
     "EPOCHS": ("epochs", "Epochs (maximum)", INTEGER, 1, 100000),
-    "BATCH_SIZE": ("batch_size", "Batch size", INTEGER, 1, 100000),
+    "BATCH_SIZE": ("batch_size", "Batch size (points per update)", INTEGER, 1, 100000),
     "LEARNING_RATE": ("learning_rate", "Learning rate (Adam)", DOUBLE, 1e-7, 1.0),
-    "VALIDATION_FRACTION": ("validation_fraction", "Validation fraction", DOUBLE, 0.05, 0.5),
+    "VALIDATION_FRACTION": ("validation_fraction", "Share of points held out (single split)", DOUBLE, 0.05, 0.5),
     "BLOCK_SIZE": ("block_size", "Block size for spatial blocks and folds (map units, 0 = automatic)", DOUBLE, 0.0,
                    None),
     "FOLDS": ("folds", "Folds (spatial k-fold)", INTEGER, 2, 50),
@@ -53,61 +55,96 @@ ADVANCED = ("EARLY_STOPPING", "PATIENCE", "DROPOUT", "L2", "BALANCE_CLASSES", "C
 
 
 def _choices(registry):
-    """One line per choice of a catalog registry: its name and description."""
-    return "\n".join("• '{}': {}".format(choice.name, choice.description) for choice in registry)
+    """One line per choice of a catalog registry: its number, label and description."""
+    return "\n".join("• {} = {}: {}".format(index, choice.label, choice.description.replace(
+        "FOLDS folds", "the chosen number of folds")) for index, choice in enumerate(registry))
 
+
+def _labels(names, registry=ARCHITECTURES):
+    """The labels of the choices ``names``, for help texts."""
+    return ", ".join(registry.label(name) for name in names)
+
+
+PATCH_LABELS = _labels(ARCHITECTURES.where(uses_patches=True))
+SKLEARN_LABELS = _labels(ARCHITECTURES.where(kind="sklearn"))
 
 HELP = (
-    "Trains a neural network that tells deposit locations from non-deposit locations using the evidence "
-    "stack, checks it on points it never saw, and saves it as a model bundle (.dpm) for mapping and "
-    "explanation.\n\n"
-    "STACK: the evidence stack (one band per factor, from deepprospect:stack). POINTS: training points "
-    "with LABEL_FIELD = 1 for known deposits and 0 for non-deposits (deepprospect:sample_negatives makes "
-    "them); at least 10 of each, all on valid pixels of the stack.\n\n"
-    "ARCHITECTURE:\n" + _choices(ARCHITECTURES) + "\n"
+    "Trains a model that tells deposit locations from non-deposit locations using the evidence stack, "
+    "checks it on points it never saw, and saves it as a model bundle (.dpm) for mapping and explanation, "
+    "with an HTML report.\n\n"
+    "Training points: known deposits (label 1) and non-deposits (label 0), as Sample non-deposit "
+    "locations makes them; at least 10 of each, all on valid pixels of the stack.\n\n"
+    "Network architecture:\n" + _choices(ARCHITECTURES) + "\n"
     "The network of Pradhan et al. (2022), Table 2, has 124,402 weights for 16 factors. A patch "
-    "architecture ({}) looks at a PATCH_SIZE × PATCH_SIZE pixel window around each point, so it sees "
+    "architecture ({}) looks at a square window of pixels (Patch size) around each point, so it sees "
     "neighbourhood context (nearby shear zones, the shape of an anomaly). Its training deposits are "
     "multiplied by the 8 rotations and flips of their window; window cells outside the stack or on "
-    "nodata take the training mean of each factor.\n\n".format(PATCH_ARCHITECTURES) +
+    "nodata take the training mean of each factor.\n\n".format(PATCH_LABELS) +
     "The scikit-learn classifiers ({}) are fitted on the standardised factors with the same validation, "
-    "folds and baselines; with ENSEMBLE_SIZE above 1 each member is fitted on a bootstrap resample (seeds "
-    "SEED, SEED + 1, …), so the uncertainty map is their spread. EPOCHS, BATCH_SIZE, LEARNING_RATE, "
-    "DROPOUT, L2, EARLY_STOPPING and PATCH_SIZE do not apply to them.\n\n".format(
-        ", ".join(ARCHITECTURES.where(kind="sklearn"))) +
-    "VALIDATION:\n" + _choices(VALIDATION_SCHEMES) + "\n"
-    "A random split holds out VALIDATION_FRACTION of the points, as the paper did; spatial blocks are "
-    "squares of BLOCK_SIZE map units (0 = a fifth of the stack's width). Evidence is spatially "
-    "autocorrelated, so random splits overstate how well the model will do in new ground, and one "
-    "spatial split is noisy (the same network can score 0.69 or 0.80 by the split's seed alone). "
-    "Spatial k-fold (the default) deals the blocks into FOLDS folds by SEED and holds each out once; "
-    "training points closer than BUFFER map units to a held-out block are left out of that fold. It "
-    "costs FOLDS + 1 trainings: the final model is then trained on all points, and the folds' mean ± sd "
-    "(ROC-AUC, PR-AUC and the held-out prediction-rate AUC: held-out deposits ranked against every valid "
-    "cell of the held-out blocks) estimates its skill. Logistic regression and random forest are fitted "
-    "on the same split or folds and reported beside the network, so you see whether the deep model "
-    "earns its keep. COMPARE_VALIDATION also trains with each single split and shows them in the "
-    "report.\n\n"
-    "EPOCHS, BATCH_SIZE, LEARNING_RATE: Adam training settings (the paper: 200, 32, 0.001). With "
-    "EARLY_STOPPING (default on) training stops when the loss on a part of the training points set "
-    "aside for that has not improved for PATIENCE epochs, and the best epoch's weights are kept. "
-    "DROPOUT and L2 regularise the network. ENSEMBLE_SIZE > 1 trains several members with seeds "
-    "SEED, SEED+1, …; their spread is the uncertainty map of deepprospect:predict. The same SEED and "
-    "inputs give the same model.\n\n"
-    "Outputs: the model bundle, an optional self-contained HTML report (metrics with baselines, "
-    "per-fold table and prediction-rate curves, confusion matrix, ROC curves, training curves, split or "
-    "fold map), and the validation ACCURACY, ROC_AUC and F1 (deposit class); with spatial k-fold "
-    "ROC_AUC is the mean over the folds, ROC_AUC_SD its standard deviation and PREDICTION_RATE_AUC the "
-    "mean held-out prediction-rate AUC (both empty for a single split); ACCURACY and F1 are then those "
-    "of every point's held-out prediction."
+    "folds and baselines; with an ensemble of more than one member each member is fitted on a bootstrap "
+    "resample (seeds Random seed, Random seed + 1, …), so the uncertainty map is their spread. Epochs, "
+    "batch size, learning rate, dropout, L2, early stopping and patch size do not apply to them.\n\n".format(
+        SKLEARN_LABELS) +
+    "Validation:\n" + _choices(VALIDATION_SCHEMES) + "\n"
+    "Evidence is spatially autocorrelated, so a random split overstates how well the model will do in new "
+    "ground, and one spatial split is noisy (the same network can score 0.69 or 0.80 by the split's seed "
+    "alone). Spatial k-fold cross-validation (the default) deals square blocks of Block size into Folds "
+    "folds and holds each out once; it costs Folds + 1 trainings: the final model is then trained on all "
+    "points, and the folds' mean ± sd (ROC-AUC, PR-AUC and the held-out prediction-rate AUC: held-out "
+    "deposits ranked against every valid cell of the held-out blocks) estimates its skill. Logistic "
+    "regression and random forest are fitted on the same split or folds and reported beside the network, "
+    "so you see whether the deep model earns its keep.\n\n"
+    "An ensemble of two or more members (seeds Random seed, Random seed + 1, …) gives the uncertainty map "
+    "of Predict prospectivity map. The same seed and inputs give the same model.\n\n"
+    "Results: the model bundle; the HTML report (metrics with baselines, per-fold table and "
+    "prediction-rate curves, confusion matrix, ROC curves, training curves, split or fold map); the "
+    "validation accuracy, ROC-AUC and F1 (deposit class). With spatial k-fold the ROC-AUC is the mean over "
+    "the folds, with its standard deviation and the mean held-out prediction-rate AUC (both empty for a "
+    "single split); accuracy and F1 are then those of every point's held-out prediction."
 )
 
+#: Tooltips, in the dialog's words.
+PARAMETER_HELP = {
+    "STACK": "The evidence stack: one band per factor, as Stack evidence layers writes it",
+    "POINTS": "Point layer of known deposits (label 1) and non-deposits (label 0), e.g. from Sample "
+              "non-deposit locations",
+    "LABEL_FIELD": "The field holding 1 for a deposit and 0 for a non-deposit",
+    "ARCHITECTURE": "Which model learns the evidence: a neural network, or a scikit-learn classifier",
+    "PATCH_SIZE": "Side of the square pixel window a patch network sees around each point (odd)",
+    "EPOCHS": "The most passes over the training points (the paper: 200); early stopping usually ends sooner",
+    "BATCH_SIZE": "Training points per weight update (the paper: 32)",
+    "LEARNING_RATE": "Step size of the Adam optimiser (the paper: 0.001)",
+    "VALIDATION": "How points are held out to check the model; spatial schemes hold out whole blocks of ground",
+    "VALIDATION_FRACTION": "Share of the points held out by a single split (random or spatial blocks)",
+    "BLOCK_SIZE": "Side of the square blocks of spatial validation, in map units; several times the "
+                  "clustering scale of your deposits. 0: a fifth of the stack's width",
+    "FOLDS": "How many folds spatial k-fold cross-validation deals the blocks into; each is held out once",
+    "BUFFER": "Training points closer than this (map units) to a held-out block are left out of that fold",
+    "ENSEMBLE_SIZE": "How many models are trained with different seeds; 2 or more give an uncertainty map",
+    "SEED": "The same seed and inputs give the same model",
+    "EARLY_STOPPING": "Stop when the loss on a set-aside part of the training points has not improved for "
+                      "Patience epochs, and keep the best epoch's weights",
+    "PATIENCE": "Epochs without improvement before early stopping ends training",
+    "DROPOUT": "Share of a layer's units switched off at random while training (regularisation)",
+    "L2": "Penalty on large weights (regularisation); 0: none",
+    "BALANCE_CLASSES": "Weight deposits and non-deposits equally in the loss, whatever their numbers",
+    "COMPARE_VALIDATION": "Also train with each single split and show them in the report (twice the time)",
+    "OUTPUT_MODEL": "The trained model (.dpm) for Predict prospectivity map and Explain the model; kept, "
+                    "not a temporary file, when no name is chosen",
+    "OUTPUT_REPORT": "Self-contained HTML page with the metrics, baselines and charts; skip it (scripts: an "
+                     "empty value) to leave it out",
+}
 
 class TrainAlgorithm(DeepProspectAlgorithm):
     NAME = "train"
     DISPLAY_NAME = "Train prospectivity model"
     GROUP = "modelling"
     HELP = HELP
+    PARAMETER_HELP = PARAMETER_HELP
+    DEFAULT_TEXT = {"OUTPUT_MODEL": "left as a temporary file, <stack name>_model.dpm in the saved project's "
+                                    "folder, else beside the evidence stack (numbered, never replacing a file)",
+                    "OUTPUT_REPORT": "left as a temporary file, <bundle name>_report.html beside the model bundle",
+                    "BLOCK_SIZE": "0 (a fifth of the stack's width)"}
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer("STACK", self.tr("Evidence stack")))
@@ -117,12 +154,12 @@ class TrainAlgorithm(DeepProspectAlgorithm):
             "LABEL_FIELD", self.tr("Label field (1 deposit, 0 non-deposit)"), defaultValue=DEFAULTS.label_field,
             parentLayerParameterName="POINTS", type=QgsProcessingParameterField.DataType.Any, optional=True))
         self.addParameter(QgsProcessingParameterEnum(
-            "ARCHITECTURE", self.tr("Network architecture"), options=list(ARCHITECTURES.names()),
+            "ARCHITECTURE", self.tr("Network architecture"), options=[self.tr(choice.label) for choice in ARCHITECTURES],
             defaultValue=ARCHITECTURES.index(DEFAULTS.architecture)))
         for name in ("PATCH_SIZE", "EPOCHS", "BATCH_SIZE", "LEARNING_RATE"):
             self.addParameter(self._number(name))
         self.addParameter(QgsProcessingParameterEnum(
-            "VALIDATION", self.tr("Validation split"), options=list(VALIDATION_SCHEMES.names()),
+            "VALIDATION", self.tr("Validation split"), options=[self.tr(choice.label) for choice in VALIDATION_SCHEMES],
             defaultValue=VALIDATION_SCHEMES.index(DEFAULTS.validation)))
         for name in ("VALIDATION_FRACTION", "BLOCK_SIZE", "FOLDS", "BUFFER", "ENSEMBLE_SIZE", "SEED"):
             self.addParameter(self._number(name))
@@ -131,10 +168,11 @@ class TrainAlgorithm(DeepProspectAlgorithm):
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFileDestination(
-            "OUTPUT_MODEL", self.tr("Model bundle"), self.tr("DeepProspect model (*.dpm)")))
+            "OUTPUT_MODEL", self.tr("Model bundle"), self.tr("DeepProspect model (*.dpm)"),
+            defaultValue=QgsProcessing.TEMPORARY_OUTPUT))
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT_REPORT", self.tr("Training report"), self.tr("HTML files (*.html)"), optional=True,
-            createByDefault=False))
+            createByDefault=True, defaultValue=QgsProcessing.TEMPORARY_OUTPUT))
         self.addOutput(QgsProcessingOutputNumber("ACCURACY", self.tr("Validation accuracy")))
         self.addOutput(QgsProcessingOutputNumber("ROC_AUC", self.tr("Validation ROC-AUC (k-fold: mean of folds)")))
         self.addOutput(QgsProcessingOutputNumber("ROC_AUC_SD", self.tr("ROC-AUC standard deviation over the folds")))
@@ -170,7 +208,13 @@ class TrainAlgorithm(DeepProspectAlgorithm):
         stack = self.raster_path(parameters, "STACK", context)
         points, layer_name = self.vector_path(parameters, "POINTS", context, feedback)
         output_model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context)
-        output_report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context) or None
+        if not chosen(parameters.get("OUTPUT_MODEL", QgsProcessing.TEMPORARY_OUTPUT)):
+            output_model = default_bundle_path(stack, context, output_model)
+            feedback.pushInfo(self.tr("Model bundle: {} (no file name was chosen).").format(output_model))
+        report = parameters.get("OUTPUT_REPORT", QgsProcessing.TEMPORARY_OUTPUT)
+        output_report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context) if report else None
+        if output_report and not chosen(report):
+            output_report = str(Path(output_model).with_name(Path(output_model).stem + "_report.html"))
         result = self.run_engine("train", {
             "stack": stack, "points": points, "points_layer": layer_name,
             "settings": self.training_settings(parameters, context).to_dict(),
@@ -182,3 +226,22 @@ class TrainAlgorithm(DeepProspectAlgorithm):
         if result["report_path"]:
             outputs["OUTPUT_REPORT"] = result["report_path"]
         return outputs
+
+
+def default_bundle_path(stack, context, temporary):
+    """Where a bundle left as a temporary file is saved: <stack name>_model.dpm (then _model_2, …:
+    never replacing a file) in the saved project's folder, else beside the evidence stack; QGIS's
+    ``temporary`` path when neither folder can be written to."""
+    project = context.project()
+    folders = [project.homePath()] if project is not None and project.fileName() else []
+    if os.path.isfile(stack.split("|")[0]):
+        folders.append(os.path.dirname(os.path.abspath(stack.split("|")[0])))
+    name = Path(stack.split("|")[0]).stem or "deepprospect"
+    for folder in folders:
+        if folder and os.path.isdir(folder) and os.access(folder, os.W_OK):
+            path, number = Path(folder) / "{}_model.dpm".format(name), 1
+            while path.exists():
+                number += 1
+                path = Path(folder) / "{}_model_{}.dpm".format(name, number)
+            return str(path)
+    return temporary

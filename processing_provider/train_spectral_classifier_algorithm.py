@@ -21,18 +21,22 @@ class TrainSpectralClassifierAlgorithm(DeepProspectAlgorithm):
         "Trains a 1-D convolutional network that recognises a class (a rock, alteration or ore type) from one "
         "spectrum, after DeepGeoMap (Living Planet Symposium 2022). It looks only at the spectrum, not at the "
         "neighbourhood, so it can be trained on laboratory or point-spectrometer spectra of geochemically "
-        "checked samples and then map a hyperspectral image (deepprospect:classify_hyperspectral) taken with "
-        "the same spectral range and number of bands.\n\n"
-        "INPUT: spectra table (CSV, one column per wavelength in nm) with a class column CLASS_FIELD (names "
-        "or codes); at least 6 spectra per class.\n\n" + PREPROCESS_HELP + " Defaults here: trim only; the "
+        "checked samples and then map a hyperspectral image (Classify hyperspectral image) taken with the same "
+        "spectral range and number of bands.\n\n"
+        "The labelled spectra table (CSV) has one column per wavelength in nm and a class column (names or "
+        "codes); at least 6 spectra per class.\n\n" + PREPROCESS_HELP + " Defaults here: trim only; the "
         "network learns its own features.\n\n"
-        "Training: categorical cross-entropy with Adam, batches of BATCH_SIZE, at most EPOCHS epochs, early "
-        "stopping after PATIENCE epochs without improvement on a monitor part of the training spectra. "
-        "VALIDATION_FRACTION of the spectra (stratified by class, SEED) are held out. A spectral angle mapper "
-        "(SAM) built from the class mean spectra of the same training spectra is scored on the same validation "
-        "spectra (the slides: DeepGeoMap 98.8 % vs SAM 85.1 %). Outputs: the model bundle (.dpm) and a report "
-        "(CSV: accuracy and kappa of both, confusion matrices) beside it."
+        "Training: categorical cross-entropy with Adam, early stopping on a monitor part of the training "
+        "spectra. The validation share of the spectra (stratified by class, with the seed) is held out. A "
+        "spectral angle mapper (SAM) built from the class mean spectra of the same training spectra is scored "
+        "on the same validation spectra (the slides: DeepGeoMap 98.8 % vs SAM 85.1 %). Results: the model "
+        "bundle (.dpm) and a report (CSV: accuracy and kappa of both, confusion matrices) beside it."
     )
+    PARAMETER_HELP = {
+        "INPUT": "CSV: one row per spectrum, a class column and one column per wavelength (nm)",
+        "CLASS_FIELD": "The column naming each spectrum's class (names or codes)",
+        "OUTPUT": "The model bundle (.dpm); the CNN-vs-SAM report is written beside it",
+    }
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(

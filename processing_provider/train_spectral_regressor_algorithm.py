@@ -22,35 +22,46 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
     DISPLAY_NAME = "Train element-content model from spectra"
     GROUP = "spectral"
     HELP = (
-        "Learns to estimate an element's content (ppm, or any UNITS) from laboratory reflectance spectra of soils, "
-        "after "
-        "Carvalho et al. (2024, Sb in northern Portugal), and tells you honestly whether it beats classical "
-        "chemometrics.\n\n"
-        "INPUT: spectra table (CSV, one column per wavelength in nm) with the laboratory results; TARGET: the "
-        "element column (e.g. Sb), in UNITS (ppm by default; used in labels and reports, e.g. % or ppb). Values "
-        "written <x, < x or >x (below detection, over range), n.d., b.d.l. (not detected), empty or - (missing) "
-        "or other text are left out and listed with their sample ids. Samples above OUTLIER_THRESHOLD, in UNITS "
-        "(the paper: 1000 ppm Sb, mostly tailings), are left out; 0 keeps all. Left unset in a script, it is "
-        "1000 for ppm and off for other units.\n\n" + PREPROCESS_HELP + "\n\n"
+        "Learns to estimate an element's content (ppm, or other units) from laboratory reflectance spectra of "
+        "soils, after Carvalho et al. (2024, Sb in northern Portugal), and tells you honestly whether it beats "
+        "classical chemometrics.\n\n"
+        "The spectra table (CSV) has one column per wavelength in nm and the laboratory results. Values of the "
+        "element column written <x, < x or >x (below detection, over range), n.d., b.d.l. (not detected), "
+        "empty or - (missing) or other text are left out and listed with their sample ids. Samples above the "
+        "outlier threshold (the paper: 1000 ppm Sb, mostly tailings) are left out; 0 keeps all. Left unset in "
+        "a script, it is 1000 for ppm and off for other units.\n\n" + PREPROCESS_HELP + "\n\n"
         "Each processed spectrum becomes an STFT spectrogram read by a compact MobileNetV2-style network (one "
-        "convolution, three inverted-residual blocks, batch norm, ReLU6). Frames are given in nm: "
-        "FRAME_LENGTH_NM (64) per frame, a frame every FRAME_STEP_NM (32), converted to bands by the band "
-        "spacing (64 bands at 1 nm, 13 at 5 nm; at least 8 bands, the step keeping its share: 8/4 at 10 nm); "
-        "FRAME_LENGTH and FRAME_STEP, when not 0, give them in bands "
-        "instead. The log says the bands used and warns when a frame covers fewer than 5 bands or the spectra "
-        "give fewer than 8 frames. With LOG_TARGET the network learns log10 of the value, which suits "
-        "log-normal contents and needs every value positive; without it values may be 0 or negative. Scores "
-        "are reported in UNITS. Split: VALIDATION_FRACTION (1/3) of the samples at random "
-        "with SEED (42, as the paper), or, with GROUP_FIELD, whole groups (e.g. a site) on one side only. "
-        "Training uses batches of BATCH_SIZE (64) and stops early when the loss on a monitor part of the "
-        "training samples has not improved for PATIENCE epochs; the validation samples are never seen. The "
-        "saved network is then refitted on all samples for the epoch count early stopping chose: the "
-        "validation scores estimate it.\n\n"
-        "With BASELINES, PLS regression (components by 5-fold cross-validation) and a random forest are fitted "
-        "on the same split and processed spectra. Outputs: the model bundle (.dpm), a metrics table in the "
-        "paper's Table 3 layout (R², RMSE train/validation per method), a predicted-vs-measured plot and the "
-        "learning curves, written beside the bundle."
+        "convolution, three inverted-residual blocks, batch norm, ReLU6). Frames are given in nm: 64 nm per "
+        "frame, a frame every 32 nm by default, converted to bands by the band spacing (64 bands at 1 nm, 13 "
+        "at 5 nm; at least 8 bands, the step keeping its share: 8/4 at 10 nm); frame length and step in bands, "
+        "when not 0, are used instead. The log says the bands used and warns when a frame covers fewer than 5 "
+        "bands or the spectra give fewer than 8 frames. Learning log10 of the content suits log-normal "
+        "contents and needs every value positive; without it values may be 0 or negative. Scores are reported "
+        "in the element's units. The validation share of the samples is drawn at random with the seed (42, as "
+        "the paper), or, with a group column, whole groups (e.g. a site) go to one side only. Training stops "
+        "early when the loss on a monitor part of the training samples has not improved for the patience; "
+        "the validation samples are never seen. The saved network is then refitted on all samples for the "
+        "epoch count early stopping chose: the validation scores estimate it.\n\n"
+        "With the baselines, PLS regression (components by 5-fold cross-validation) and a random forest are "
+        "fitted on the same split and processed spectra. Results: the model bundle (.dpm), a metrics table in "
+        "the paper's Table 3 layout (R², RMSE train/validation per method), a predicted-vs-measured plot and "
+        "the learning curves, written beside the bundle."
     )
+    PARAMETER_HELP = {
+        "INPUT": "CSV: one row per sample, an id column, the element columns and one column per wavelength (nm)",
+        "TARGET": "The column of laboratory results to learn (e.g. Sb)",
+        "OUTLIER_THRESHOLD": "Samples above this content (in the element's units) are left out; 0 keeps all",
+        "FRAME_LENGTH": "Bands per STFT frame; 0 takes the frame length in nm instead",
+        "FRAME_STEP": "Bands between STFT frames; 0 takes the frame step in nm instead",
+        "GROUP_FIELD": "A column naming groups (e.g. a site) kept whole on one side of the split",
+        "LOG_TARGET": "Learn log10 of the content (every value must then be positive)",
+        "BASELINES": "Also fit PLS regression and a random forest on the same split, for comparison",
+        "UNITS": "Units of the element column, for labels and reports (ppm, %, ppb, …)",
+        "FRAME_LENGTH_NM": "Width of an STFT frame in nm, turned into bands by the band spacing",
+        "FRAME_STEP_NM": "Distance between STFT frames in nm",
+        "OUTPUT": "The model bundle (.dpm); the metrics table and the plots are written beside it",
+    }
+    DEFAULT_TEXT = {"GROUP_FIELD": "none (a random split)"}
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(
@@ -58,14 +69,14 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
             extension="csv"))
         self.addParameter(QgsProcessingParameterString("TARGET", self.tr("Element column"), defaultValue="Sb"))
         self.addParameter(QgsProcessingParameterNumber(
-            "OUTLIER_THRESHOLD", self.tr("Leave out samples above (in UNITS; 0 = keep all)"),
+            "OUTLIER_THRESHOLD", self.tr("Leave out samples above (element units; 0 = keep all)"),
             QgsProcessingParameterNumber.Type.Double, defaultValue=DEFAULT_OUTLIER_PPM, minValue=0.0))
         add_preprocess_parameters(self)
         self.addParameter(QgsProcessingParameterNumber(
-            "FRAME_LENGTH", self.tr("STFT frame length in bands (0 = from FRAME_LENGTH_NM)"), INTEGER, defaultValue=0,
+            "FRAME_LENGTH", self.tr("STFT frame length in bands (0 = from the length in nm)"), INTEGER, defaultValue=0,
             minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            "FRAME_STEP", self.tr("STFT frame step in bands (0 = from FRAME_STEP_NM)"), INTEGER, defaultValue=0,
+            "FRAME_STEP", self.tr("STFT frame step in bands (0 = from the step in nm)"), INTEGER, defaultValue=0,
             minValue=0))
         add_training_parameters(self, epochs=300, patience=30, learning_rate=0.003)
         self.addParameter(QgsProcessingParameterString(
@@ -87,7 +98,7 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
                             ("LEARNING_CURVES", "Learning curves")):
             self.addOutput(QgsProcessingOutputFile(name, self.tr(label)))
         for name, label in (("R2_VALIDATION", "CNN validation R²"),
-                            ("RMSE_VALIDATION", "CNN validation RMSE (in UNITS)"),
+                            ("RMSE_VALIDATION", "CNN validation RMSE (element units)"),
                             ("PLS_R2_VALIDATION", "PLS validation R²"), ("RF_R2_VALIDATION", "Random forest validation R²")):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
 

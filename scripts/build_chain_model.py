@@ -12,6 +12,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "resources" / "models" / "prospectivity_chain.model3"
+#: The model's inputs in the order of the workflow (evidence, sampling, training).
+INPUT_ORDER = ["geochemistry", "geochemistry_fields", "idw_pixel_size", "evidence_rasters", "categorical_rasters",
+               "stack_pixel_size", "deposits", "architecture", "epochs", "validation_block_size", "ensemble_size"]
 
 
 def build_model():
@@ -23,7 +26,9 @@ def build_model():
     )
     from qgis.PyQt.QtCore import QPointF
 
-    model = QgsProcessingModelAlgorithm("Prospectivity chain", "Modelling", "Modelling")
+    from deepprospect.catalog import ARCHITECTURES
+
+    model = QgsProcessingModelAlgorithm("Prospectivity chain", "0 Whole workflow", "workflow")
     model.setName("prospectivity_chain")
     model.setHelpContent({
         "ALG_DESC": (
@@ -34,29 +39,54 @@ def build_model():
         "ALG_CREATOR": "DeepProspect",
     })
 
-    def parameter(definition, x, y):
+    def parameter(definition, x, y, help_text):
+        definition.setHelp(help_text)
+        # QGIS 3.22 does not read a model input's help back from the file; the help content keeps it
+        # (the model's help page lists it, and the provider gives it back to the input as its tooltip)
+        model.setHelpContent(dict(model.helpContent(), **{definition.name(): help_text}))
         model.addModelParameter(definition, QgsProcessingModelParameter(definition.name()))
         model.parameterComponent(definition.name()).setPosition(QPointF(x, y))
 
-    parameter(QgsProcessingParameterFeatureSource("geochemistry", "Geochemical samples", [QgsProcessing.TypeVectorPoint]), 120, 60)
-    parameter(QgsProcessingParameterField("geochemistry_fields", "Elements to interpolate", parentLayerParameterName="geochemistry",
-                                          type=QgsProcessingParameterField.Numeric, allowMultiple=True), 120, 130)
-    parameter(QgsProcessingParameterNumber("idw_pixel_size", "IDW pixel size (map units)", QgsProcessingParameterNumber.Double,
-                                           defaultValue=250.0, minValue=0.0001), 120, 200)
-    parameter(QgsProcessingParameterMultipleLayers("evidence_rasters", "Other evidence rasters", QgsProcessing.TypeRaster), 380, 60)
-    parameter(QgsProcessingParameterMultipleLayers("categorical_rasters", "Categorical rasters among them (e.g. lithology)",
-                                                   QgsProcessing.TypeRaster, optional=True), 380, 130)
-    parameter(QgsProcessingParameterNumber("stack_pixel_size", "Stack pixel size (map units; the paper used 444 m)",
-                                           QgsProcessingParameterNumber.Double, defaultValue=444.0, minValue=0.0001), 380, 200)
-    parameter(QgsProcessingParameterFeatureSource("deposits", "Known deposits", [QgsProcessing.TypeVectorPoint]), 640, 60)
+    # In the order of the workflow (the dialog lists them so: INPUT_ORDER); names stay as users' scripts
+    # call them, descriptions are words.
+    parameter(QgsProcessingParameterFeatureSource("geochemistry", "Geochemical sample points",
+                                                  [QgsProcessing.TypeVectorPoint]), 120, 60,
+              "Soil or stream-sediment samples in a projected CRS, interpolated by IDW")
+    parameter(QgsProcessingParameterField("geochemistry_fields", "Elements to interpolate (one factor each)",
+                                          parentLayerParameterName="geochemistry",
+                                          type=QgsProcessingParameterField.Numeric, allowMultiple=True), 120, 130,
+              "The element fields; each becomes one factor named after the field")
+    parameter(QgsProcessingParameterNumber("idw_pixel_size", "Pixel size of the element rasters (map units)",
+                                           QgsProcessingParameterNumber.Double, defaultValue=250.0, minValue=0.0001),
+              120, 200, "Cell size of the interpolated element rasters")
+    parameter(QgsProcessingParameterMultipleLayers("evidence_rasters", "Other evidence rasters",
+                                                   QgsProcessing.TypeRaster), 380, 60,
+              "Geophysics, Landsat ratios, distances, lithology…: stacked with the element rasters")
+    parameter(QgsProcessingParameterMultipleLayers("categorical_rasters", "Class rasters among them (e.g. lithology)",
+                                                   QgsProcessing.TypeRaster, optional=True), 380, 130,
+              "Those evidence rasters that hold classes: resampled by nearest neighbour")
+    parameter(QgsProcessingParameterNumber("stack_pixel_size", "Pixel size of the evidence stack (map units; the "
+                                           "paper used 444 m)", QgsProcessingParameterNumber.Double,
+                                           defaultValue=444.0, minValue=0.0001), 380, 200,
+              "Cell size of the evidence stack every later step works on")
+    parameter(QgsProcessingParameterFeatureSource("deposits", "Known deposits", [QgsProcessing.TypeVectorPoint]),
+              640, 60, "Known deposits: training points with as many random non-deposits, and the success-rate "
+                       "curve of the map")
     parameter(QgsProcessingParameterEnum("architecture", "Network architecture",
-                                         options=["pradhan2022_dense", "cnn1d", "cnn2d_patch"], defaultValue=0), 640, 130)
-    parameter(QgsProcessingParameterNumber("epochs", "Epochs (maximum; early stopping)", QgsProcessingParameterNumber.Integer,
-                                           defaultValue=200, minValue=1), 640, 200)
-    parameter(QgsProcessingParameterNumber("ensemble_size", "Ensemble members (uncertainty needs 2 or more)",
-                                           QgsProcessingParameterNumber.Integer, defaultValue=3, minValue=2), 900, 60)
+                                         options=[choice.label for choice in ARCHITECTURES][:3], defaultValue=0),
+              640, 130, "Which network learns the evidence")
+    parameter(QgsProcessingParameterNumber("epochs", "Epochs (maximum; training stops early)",
+                                           QgsProcessingParameterNumber.Integer, defaultValue=200, minValue=1), 640, 200,
+              "The most passes over the training points")
     parameter(QgsProcessingParameterNumber("validation_block_size", "Spatial validation block size (map units)",
-                                           QgsProcessingParameterNumber.Double, defaultValue=10000.0, minValue=0.0), 900, 130)
+                                           QgsProcessingParameterNumber.Double, defaultValue=10000.0, minValue=0.0),
+              900, 60, "Side of the square blocks held out to check the model; several times the deposits' "
+                       "clustering scale")
+    parameter(QgsProcessingParameterNumber("ensemble_size", "Ensemble members (2 or more: an uncertainty map)",
+                                           QgsProcessingParameterNumber.Integer, defaultValue=3, minValue=2), 900, 130,
+              "How many networks are trained with different seeds; their spread is the uncertainty map")
+    if hasattr(model, "setParameterOrder"):
+        model.setParameterOrder(INPUT_ORDER)
 
     def child(child_id, algorithm_id, description, x, y, sources, outputs=None):
         step = QgsProcessingModelChildAlgorithm(algorithm_id)

@@ -111,19 +111,34 @@ def test_styles_written_beside_outputs_open_styled_in_qgis(qgis_app, province_st
     assert maximum * 0.5 <= shader.maximumValue() <= maximum * 2.5   # the ramp spans this map's spread
 
 
-def test_predict_algorithm_rejects_a_mismatched_stack_and_one_member_uncertainty(
-        qgis_app, small_stack, province_bundle, single_member_bundle, tmp_path):
+def test_predict_algorithm_rejects_a_mismatched_stack(qgis_app, small_stack, province_bundle, tmp_path):
     import processing
     from qgis.core import QgsProcessingException
 
     with pytest.raises(QgsProcessingException, match="missing from the stack"):
         processing.run("deepprospect:predict", {"STACK": small_stack, "MODEL": province_bundle,
                                                 "OUTPUT": str(tmp_path / "p.tif")})
-    with pytest.raises(QgsProcessingException, match="single member"):
-        processing.run("deepprospect:predict", {"STACK": small_stack, "MODEL": single_member_bundle,
-                                                "OUTPUT": str(tmp_path / "p.tif"),
-                                                "OUTPUT_UNCERTAINTY": str(tmp_path / "u.tif")})
-    assert not (tmp_path / "p.tif").exists() and not (tmp_path / "u.tif").exists()
+    assert not (tmp_path / "p.tif").exists()
+
+
+def test_one_member_model_leaves_the_uncertainty_map_out(qgis_app, province_stack, single_member_bundle, tmp_path,
+                                                         bad_input):
+    """Issue 18: a single-member model has no spread between members; asking for the uncertainty
+    map (the chain model and the dialog's defaults may) is not an error: the map is left out and
+    the log says why."""
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    feedback = QgsProcessingFeedback()
+    result = processing.run("deepprospect:predict", {
+        "STACK": province_stack, "MODEL": single_member_bundle, "BLOCK_SIZE": 64, "OUTPUT": str(tmp_path / "p.tif"),
+        "OUTPUT_UNCERTAINTY": str(tmp_path / "u.tif")}, context=QgsProcessingContext(), feedback=feedback)
+    assert result["OUTPUT"] == str(tmp_path / "p.tif") and (tmp_path / "p.tif").exists()
+    assert "OUTPUT_UNCERTAINTY" not in result or result["OUTPUT_UNCERTAINTY"] is None
+    assert not (tmp_path / "u.tif").exists()
+    message = next(line for line in feedback.textLog().splitlines() if "single member" in line)
+    assert "the uncertainty map is left out" in message
+    bad_input("An uncertainty map asked of a model with one member", "handled", message)
 
 
 def test_predict_runs_from_qgis_process(province_stack, province_bundle, tmp_path):

@@ -12,10 +12,10 @@ def test_provider_is_registered_with_groups(qgis_app):
     assert not provider.icon().isNull()
     algorithm = QgsApplication.processingRegistry().algorithmById("deepprospect:synthetic_province")
     assert algorithm is not None
-    assert algorithm.group() == "Evidence preparation"
+    assert algorithm.group() == "1 Prepare evidence"
     assert "truth" in algorithm.shortHelpString()
     groups = {alg.groupId() for alg in provider.algorithms()}
-    assert groups <= {"evidence", "modelling", "explanation", "spectral"}
+    assert groups <= {"workflow", "evidence", "sampling", "modelling", "mapping", "explanation", "spectral"}
 
 
 @pytest.fixture(scope="module")

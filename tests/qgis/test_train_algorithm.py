@@ -30,12 +30,19 @@ def points(province, tmp_path_factory):
 def test_algorithm_contract(qgis_app):
     from qgis.core import QgsApplication
 
+    from deepprospect.catalog import ARCHITECTURES, VALIDATION_SCHEMES
+
     algorithm = QgsApplication.processingRegistry().algorithmById("deepprospect:train")
     assert algorithm is not None and algorithm.groupId() == "modelling"
-    assert algorithm.parameterDefinition("ARCHITECTURE").options() == ["pradhan2022_dense", "cnn1d", "cnn2d_patch",
-                                                                    "logistic_regression", "random_forest",
-                                                                    "gradient_boosting"]
-    assert algorithm.parameterDefinition("VALIDATION").options() == ["random", "spatial_blocks", "spatial_kfold"]
+    # the dropdowns show the catalog's labels; the index (what scripts pass) names the same choice as before
+    assert algorithm.parameterDefinition("ARCHITECTURE").options() == [
+        "Dense network of Pradhan et al. (2022)", "1-D CNN over the factors", "2-D CNN over pixel patches",
+        "Logistic regression", "Random forest", "Gradient boosting"]
+    assert [ARCHITECTURES.at(index).name for index in range(6)] == [
+        "pradhan2022_dense", "cnn1d", "cnn2d_patch", "logistic_regression", "random_forest", "gradient_boosting"]
+    assert algorithm.parameterDefinition("VALIDATION").options() == [
+        "Random split", "Spatial blocks", "Spatial k-fold cross-validation"]
+    assert [VALIDATION_SCHEMES.at(index).name for index in range(3)] == ["random", "spatial_blocks", "spatial_kfold"]
     for name, default in (("LABEL_FIELD", "label"), ("PATCH_SIZE", 5), ("EPOCHS", 200), ("BATCH_SIZE", 32),
                           ("LEARNING_RATE", 0.001), ("VALIDATION_FRACTION", 0.2), ("ENSEMBLE_SIZE", 1),
                           ("SEED", 42), ("VALIDATION", 2), ("FOLDS", 5), ("BUFFER", 0.0)):
@@ -45,7 +52,7 @@ def test_algorithm_contract(qgis_app):
     assert {output.name() for output in algorithm.outputDefinitions()} >= {
         "ACCURACY", "ROC_AUC", "F1", "OUTPUT_MODEL", "OUTPUT_REPORT", "ROC_AUC_SD", "PREDICTION_RATE_AUC"}
     assert "spatial" in algorithm.shortHelpString() and "124,402" in algorithm.shortHelpString()
-    assert "gradient_boosting) are fitted on the standardised factors" in algorithm.shortHelpString()
+    assert "Gradient boosting) are fitted on the standardised factors" in algorithm.shortHelpString()
 
 
 def test_processing_run_writes_bundle_and_report(qgis_app, province_stack, points, tmp_path):
