@@ -11,20 +11,29 @@ integrated for the Rengali Province, in UTM zone 45N:
 * ``landsat_clay_ratio.tif`` and ``landsat_silica_ratio.tif``: 30 m band-ratio rasters;
 * ``shear_zones.gpkg``, ``lineaments.gpkg`` (lines) and ``lithology.gpkg`` (polygons with a
   ``gold_favourable`` unit);
+* ``lithology_units.tif``: the lithology unit codes (1–5, band ``Lithology``, nodata 0) on the
+  250 m base grid, to stack as a categorical factor;
 * ``deposits.gpkg``: known occurrences drawn from the latent law below;
+* ``future_deposits.gpkg``: a second, independent draw from the same law ("deposits found
+  later"), for scoring maps on deposits no model saw; no training step uses it;
 * ``truth_probability.tif``, ``truth_evidence.tif`` and ``truth.json``: the latent law itself.
 
-The latent law (documented in ``truth.json`` too)::
+The latent law is one of :data:`core.synthetic_laws.LAWS` (``law``; the formulas, thresholds
+and weights are in that module's docstring and in ``truth.json``): ``linear`` (the default of
+this function, the law of every province written before the choice existed)
 
     logit P(x) = intercept + Σ_k weight_k · term_k(x)
 
-with ``term_k`` the standardised (mean 0, sd 1 over the area) latent log-field of ``Sb_con``,
-``Oli_clay``, ``Pb_con``, ``As_con`` and ``Mag_anamol``, ``exp(-d/3 km)`` for the distance ``d``
-to the nearest shear zone, and 1 inside the gold-favourable lithology. The intercept is set so
-that the mean of ``P`` over the area is 0.06 (the paper: gold expected in 5–7 % of the province).
-Deposits are a thinned Poisson process: candidate sites at ``CANDIDATE_DENSITY`` per km²,
-each kept with probability ``P``; so the deposit intensity is proportional to ``P``.
-The true importance of a factor is ``|weight| × sd(term)``; factors outside the law have none.
+on Sb, Oli_clay, Pb, As, the magnetic anomaly, the distance to shear zones and the
+gold-favourable unit; or ``nonlinear`` (the default of ``deepprospect:synthetic_province``):
+fault corridor × Sb anomaly interaction, thresholds and a weight per lithology unit.
+Either way the intercept is set so that the mean of ``P`` over the area is 0.06 (the paper: gold
+expected in 5–7 % of the province). Deposits are a thinned Poisson process: candidate sites at
+``CANDIDATE_DENSITY`` per km², each kept with probability ``P``; so the deposit intensity is
+proportional to ``P``, and the mean of ``P`` at deposits is about ``E[P²] / E[P]`` over the area
+(``truth.json``'s ``expected_probability_at_deposits``). The future deposits are drawn the same
+way by a second generator seeded with ``(seed, FUTURE_STREAM)``, so the first draw, and every
+other file, is the same as without them.
 """
 import json
 from pathlib import Path
@@ -37,18 +46,21 @@ from .feedback import ensure_feedback
 from .points import write_geopackage
 from .raster import write_geotiff
 from .synthetic_fields import (
-    BASE_CELL, CANDIDATE_DENSITY, CRS_EPSG, GEOCHEMISTRY, BaseGrid, calibrate_intercept, draw_deposits,
-    geochemical_samples, latent_fields, sample_grid, sigmoid,
+    BASE_CELL, CANDIDATE_DENSITY, CRS_EPSG, GEOCHEMISTRY, BaseGrid, draw_deposits, geochemical_samples,
+    latent_fields, sample_grid,
 )
 from .synthetic_geology import (
     LITHOLOGY_UNITS, distance_to_lines, line_density, lineaments, lithology_classes, shear_zones, write_lithology,
+)
+from .synthetic_laws import (  # noqa: F401  (MEAN_PROBABILITY, SHEAR_DECAY, TRUE_WEIGHTS: this module's API)
+    LAWS, LITHOLOGY_FACTOR, MEAN_PROBABILITY, SHEAR_DECAY, TRUE_WEIGHTS, check_law, evaluate_law, favourable_codes,
 )
 from .synthetic_surveys import ideal_evidence, write_bouguer, write_landsat, write_magnetic
 
 WEST, NORTH = 280000.0, 2400000.0
 MARGIN = 6000.0            # m of latent field beyond the area, so reprojected grids cover it
-MEAN_PROBABILITY = 0.06
-SHEAR_DECAY = 3000.0       # m
+#: Second entropy word of the future deposits' generator (its first is the seed).
+FUTURE_STREAM = 17
 
 #: The paper's sixteen factors (Pradhan et al. 2022, Table 1 / Figure 2), in Figure 2's order.
 FACTOR_NAMES = (
@@ -58,14 +70,8 @@ FACTOR_NAMES = (
 
 UNITS = dict({name: unit for name, (_, _, unit) in GEOCHEMISTRY.items()}, **{
     "Oli_silica": "ratio", "Oli_clay": "ratio", "Mag_anamol": "nT", "Boug_anamol": "mGal",
-    "Dist_shear": "m", "Lith_gold": "class", "Linea_den": "km/km²",
+    "Dist_shear": "m", "Lith_gold": "class", "Linea_den": "km/km²", LITHOLOGY_FACTOR: "unit code",
 })
-
-#: Coefficients of the latent logit on each term (see the module docstring).
-TRUE_WEIGHTS = {
-    "Sb_con": 1.5, "Oli_clay": 1.2, "Pb_con": 1.0, "As_con": 0.6, "Mag_anamol": 0.5,
-    "Dist_shear": 1.6, "Lith_gold": 0.8,
-}
 
 FILES = {
     "geochemistry": "geochem_samples.gpkg",
@@ -80,14 +86,18 @@ FILES = {
     "truth_probability": "truth_probability.tif",
     "truth_evidence": "truth_evidence.tif",
     "truth": "truth.json",
+    "future_deposits": "future_deposits.gpkg",
+    "lithology_units": "lithology_units.tif",
 }
 
 
-def generate_province(folder, size_km=100.0, seed=1, feedback=None):
+def generate_province(folder, size_km=100.0, seed=1, feedback=None, law="linear"):
     """Write a synthetic province of ``size_km`` × ``size_km`` into ``folder``.
 
     Parameters: ``folder`` (created if missing), ``size_km`` (side of the square area in
-    km, 5–500), ``seed`` (integer; the same seed and size give the same files).
+    km, 5–500), ``seed`` (integer; the same seed, size and law give the same files), ``law``: a
+    name of :data:`LAWS` or its index (``linear`` here, so scripts written before the choice get
+    the same files; the Processing algorithm defaults to ``nonlinear``).
     Returns a dict of the written paths (keys of :data:`FILES`; ``truth.json`` under
     ``"truth_json"``) and ``"truth"``: the parsed content of ``truth.json``.
     """
@@ -96,6 +106,10 @@ def generate_province(folder, size_km=100.0, seed=1, feedback=None):
         raise DeepProspectError(
             "SIZE_KM must be between 5 and 500 km (got {}); 20 suits tests, 100 the demo."
             .format(size_km))
+    try:
+        law = check_law(law)
+    except ValueError as error:
+        raise DeepProspectError(str(error)) from None
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(int(seed))
@@ -107,7 +121,10 @@ def generate_province(folder, size_km=100.0, seed=1, feedback=None):
 
     # One generator draws everything, in a fixed order (latent fields, shear zones, lineaments,
     # deposits, samples, then the survey grids' noise): the same seed gives the same files.
-    world = _latent_world(rng, grid, area, inner, feedback)
+    world = _latent_world(rng, grid, area, inner, feedback, law)
+    # The future deposits come from their own generator, so every other file stays as it was.
+    world["future_deposits"] = draw_deposits(np.random.default_rng([int(seed), FUTURE_STREAM]), area, grid,
+                                             world["probability"])
     paths = {key: folder / name for key, name in FILES.items()}
     _write_vectors(paths, grid, inner, world)
     feedback.set_progress(55)
@@ -133,8 +150,8 @@ def truth_probability_at(truth_raster, xy):
     return ndimage.map_coordinates(values, [rows - 0.5, cols - 0.5], order=1, mode="nearest", cval=np.nan)
 
 
-def _latent_world(rng, grid, area, inner, feedback):
-    """The latent fields, structures, lithology and law on the base grid, and the deposits and
+def _latent_world(rng, grid, area, inner, feedback, law):
+    """The latent fields, structures, lithology and ``law`` on the base grid, and the deposits and
     samples drawn from them (a dict)."""
     fields = latent_fields(rng, grid, inner)
     feedback.set_progress(10)
@@ -145,33 +162,22 @@ def _latent_world(rng, grid, area, inner, feedback):
     lineament_lines = lineaments(rng, area, fields["lineament_intensity"], grid)
     lineament_density = line_density(grid, lineament_lines, radius=2500.0)
     lithology = lithology_classes(fields["lithology"], inner)
-    favourable_code = [code for code, _, favourable in LITHOLOGY_UNITS if favourable][0]
-    favourable = lithology == favourable_code
+    favourable_units = favourable_codes(law, LITHOLOGY_UNITS)
+    favourable = np.isin(lithology, favourable_units)
     feedback.set_progress(25)
     feedback.check_canceled()
 
-    intercept, probability, true_importance = _latent_law(fields, shear_distance, favourable, inner)
+    evaluated = evaluate_law(law, fields, shear_distance, lithology, favourable, inner)
+    probability = evaluated["probability"]
     deposits = draw_deposits(rng, area, grid, probability)
     samples = geochemical_samples(rng, area, grid, fields)
     feedback.set_progress(40)
     feedback.check_canceled()
     return dict(fields=fields, shear_lines=shear_lines, shear_distance=shear_distance,
                 lineament_lines=lineament_lines, lineament_density=lineament_density, lithology=lithology,
-                favourable=favourable, intercept=intercept, probability=probability,
-                true_importance=true_importance, deposits=deposits, samples=samples)
-
-
-def _latent_law(fields, shear_distance, favourable, inner):
-    """The latent law on the base grid, standardised over the area only: its intercept, the
-    probability P (grid) and each term's true importance (|weight| × sd over the area)."""
-    terms = {name: fields[name] for name in ("Sb_con", "Oli_clay", "Pb_con", "As_con", "Mag_anamol")}
-    terms["Dist_shear"] = np.exp(-shear_distance / SHEAR_DECAY)
-    terms["Lith_gold"] = favourable.astype(float)
-    linear = sum(TRUE_WEIGHTS[name] * term for name, term in terms.items())
-    intercept = calibrate_intercept(linear[inner], MEAN_PROBABILITY)
-    probability = sigmoid(intercept + linear)
-    true_importance = {name: TRUE_WEIGHTS[name] * float(np.std(term[inner])) for name, term in terms.items()}
-    return intercept, probability, true_importance
+                favourable=favourable, favourable_units=favourable_units, intercept=evaluated["intercept"],
+                probability=probability, true_importance=evaluated["true_importance"], law=evaluated["document"],
+                deposits=deposits, samples=samples)
 
 
 def _write_vectors(paths, grid, inner, world):
@@ -184,17 +190,19 @@ def _write_vectors(paths, grid, inner, world):
     shear_lines, lineament_lines = world["shear_lines"], world["lineament_lines"]
     write_geopackage(gpd.GeoDataFrame(samples["attributes"], geometry=[Point(xy) for xy in samples["xy"]], crs=crs),
                      paths["geochemistry"], "geochem_samples")
-    write_geopackage(gpd.GeoDataFrame({"deposit_id": np.arange(1, len(deposits) + 1),
-                                       "true_probability": sample_grid(grid, world["probability"], deposits)},
-                                      geometry=[Point(xy) for xy in deposits], crs=crs),
-                     paths["deposits"], "deposits")
+    for key in ("deposits", "future_deposits"):
+        points = world[key]
+        write_geopackage(gpd.GeoDataFrame({"deposit_id": np.arange(1, len(points) + 1),
+                                           "true_probability": sample_grid(grid, world["probability"], points)},
+                                          geometry=[Point(xy) for xy in points], crs=crs),
+                         paths[key], key)
     write_geopackage(gpd.GeoDataFrame({"name": ["Shear zone {}".format(i + 1) for i in range(len(shear_lines))]},
                                       geometry=[LineString(line) for line in shear_lines], crs=crs),
                      paths["shear_zones"], "shear_zones")
     write_geopackage(gpd.GeoDataFrame({"lineament_id": np.arange(1, len(lineament_lines) + 1)},
                                       geometry=[LineString(line) for line in lineament_lines], crs=crs),
                      paths["lineaments"], "lineaments")
-    write_lithology(paths["lithology"], grid, world["lithology"], inner, crs)
+    write_lithology(paths["lithology"], grid, world["lithology"], inner, crs, world["favourable_units"])
 
 
 def _write_surveys(paths, grid, area, fields, rng, feedback):
@@ -218,30 +226,35 @@ def _write_truth_rasters(paths, grid, inner, world):
     ideal = ideal_evidence(world["fields"], world["shear_distance"], world["favourable"], world["lineament_density"])
     write_geotiff(paths["truth_evidence"], np.stack([ideal[name][inner] for name in FACTOR_NAMES]).astype(np.float32),
                   area_grid.transform, crs, list(FACTOR_NAMES), nodata=-9999.0)
+    write_geotiff(paths["lithology_units"], world["lithology"][inner][None].astype(np.int16), area_grid.transform,
+                  crs, [LITHOLOGY_FACTOR], nodata=0, dtype="int16")
 
 
 def _truth_document(seed, size_km, area, inner, world):
     """The content of truth.json: the latent law, the true importance of each factor, counts, units."""
-    true_importance = world["true_importance"]
-    return {
-        "description": "Synthetic DeepProspect province; latent law: logit P = intercept + sum(weight * term).",
+    true_importance, law = world["true_importance"], world["law"]
+    probability = world["probability"][inner]
+    document = {
+        "description": law["description"],
         "seed": int(seed), "size_km": float(size_km), "crs": "EPSG:{}".format(CRS_EPSG),
         "extent": {"xmin": area[0], "ymin": area[1], "xmax": area[2], "ymax": area[3]},
-        "base_cell_m": BASE_CELL, "intercept": world["intercept"], "weights": TRUE_WEIGHTS,
-        "terms": {
-            "Sb_con": "standardised latent log-concentration", "Pb_con": "standardised latent log-concentration",
-            "As_con": "standardised latent log-concentration", "Oli_clay": "standardised latent clay ratio",
-            "Mag_anamol": "standardised latent magnetic anomaly",
-            "Dist_shear": "exp(-distance to nearest shear zone / {} m)".format(SHEAR_DECAY),
-            "Lith_gold": "1 inside the gold-favourable lithology, else 0",
-        },
+        "base_cell_m": BASE_CELL, "intercept": world["intercept"], "weights": law["weights"], "terms": law["terms"],
         "true_importance": dict(sorted(true_importance.items(), key=lambda item: -item[1])),
         "importance_ranking": sorted(true_importance, key=lambda name: -true_importance[name]),
-        "uninformative_factors": [name for name in FACTOR_NAMES if name not in TRUE_WEIGHTS],
-        "mean_probability": float(world["probability"][inner].mean()),
+        "uninformative_factors": [name for name in FACTOR_NAMES if name not in true_importance],
+        "mean_probability": float(probability.mean()),
         "candidate_density_per_km2": CANDIDATE_DENSITY,
         "deposit_count": int(len(world["deposits"])), "sample_count": int(len(world["samples"]["xy"])),
         "units": UNITS, "factor_names": list(FACTOR_NAMES),
-        "lithology_units": [{"code": c, "unit": u, "gold_favourable": f} for c, u, f in LITHOLOGY_UNITS],
+        "lithology_units": [{"code": code, "unit": unit, "gold_favourable": int(code in world["favourable_units"])}
+                            for code, unit, _ in LITHOLOGY_UNITS],
         "files": FILES,
     }
+    document.update({key: value for key, value in law.items() if key not in document})
+    document.update({
+        "expected_probability_at_deposits": float(np.mean(probability ** 2) / probability.mean()),
+        "future_deposit_count": int(len(world["future_deposits"])),
+        "future_deposits": "an independent draw from the same law (generator seeded with [seed, {}]); "
+                           "no training step uses it: score maps on it".format(FUTURE_STREAM),
+    })
+    return document

@@ -85,14 +85,18 @@ def lithology_classes(field, inner):
     return (np.digitize(field, thresholds) + 1).astype(np.int32)
 
 
-def write_lithology(path, grid, lithology, inner, crs):
+def write_lithology(path, grid, lithology, inner, crs, favourable_codes=None):
+    """The lithology polygons (fields ``code``, ``unit``, ``gold_favourable``: 1 for the units in
+    ``favourable_codes``, by default those flagged in :data:`LITHOLOGY_UNITS`)."""
     import geopandas as gpd
     from rasterio import features
     from shapely.geometry import shape
 
     area_grid = grid.subgrid(inner)
     classes = lithology[inner].astype(np.int32)
-    names = {code: (unit, favourable) for code, unit, favourable in LITHOLOGY_UNITS}
+    if favourable_codes is None:
+        favourable_codes = [code for code, _, favourable in LITHOLOGY_UNITS if favourable]
+    names = {code: (unit, int(code in favourable_codes)) for code, unit, _ in LITHOLOGY_UNITS}
     records, geometries = [], []
     for geometry, value in features.shapes(classes, transform=area_grid.transform):
         code = int(value)

@@ -5,12 +5,13 @@ from .tasks import task
 
 @task("synthetic_province")
 def synthetic_province(args, feedback):
-    """args: folder, size_km, seed → every file path of the province, the truth and its counts."""
+    """args: folder, size_km, seed, law (a name of synthetic.LAWS; "linear" when absent, the law of
+    callers written before the choice) → every file path of the province, the truth and its counts."""
     result = synthetic.generate_province(args["folder"], size_km=float(args["size_km"]), seed=int(args["seed"]),
-                                         feedback=feedback)
+                                         feedback=feedback, law=args.get("law", "linear"))
     truth = result["truth"]
-    feedback.info("Wrote {} geochemical samples and {} deposits to {}".format(
-        truth["sample_count"], truth["deposit_count"], args["folder"]))
+    feedback.info("Wrote {} geochemical samples, {} deposits and {} future deposits ({} law) to {}".format(
+        truth["sample_count"], truth["deposit_count"], truth["future_deposit_count"], truth["law"], args["folder"]))
     feedback.info("True importance ranking: " + ", ".join(truth["importance_ranking"]))
     return result
 

@@ -35,3 +35,26 @@ def test_qgis_process_runs_synthetic_province(tmp_path):
                                [("SIZE_KM", 6), ("SEED", 2), ("OUTPUT_FOLDER", tmp_path / "out")])
     assert Path(results["TRUTH"]).exists()
     assert Path(results["DEPOSITS"]).exists() and Path(results["CLAY"]).exists()
+
+
+def test_law_choice_and_future_deposits(qgis_app, tmp_path):
+    """LAW defaults to nonlinear (index 1), index 0 is today's linear law; both write the future
+    deposits as an output of their own, and the lithology unit codes as a raster."""
+    import json
+
+    import processing
+    from qgis.core import QgsRasterLayer, QgsVectorLayer
+
+    default = processing.run("deepprospect:synthetic_province",
+                             {"SIZE_KM": 8, "SEED": 4, "OUTPUT_FOLDER": str(tmp_path / "default")})
+    linear = processing.run("deepprospect:synthetic_province",
+                            {"SIZE_KM": 8, "SEED": 4, "LAW": 0, "OUTPUT_FOLDER": str(tmp_path / "linear")})
+    for result, law in ((default, "nonlinear"), (linear, "linear")):
+        truth = json.loads(Path(result["TRUTH"]).read_text())
+        assert truth["law"] == law
+        future = QgsVectorLayer(result["FUTURE_DEPOSITS"], "future", "ogr")
+        assert future.isValid() and future.crs().authid() == "EPSG:32645"
+        assert future.featureCount() == result["FUTURE_DEPOSIT_COUNT"] == truth["future_deposit_count"]
+        units = QgsRasterLayer(result["LITHOLOGY_UNITS"], "units")
+        assert units.isValid() and units.crs().authid() == "EPSG:32645"
+    assert Path(default["FUTURE_DEPOSITS"]).name == "future_deposits.gpkg"
