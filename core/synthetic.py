@@ -12,7 +12,8 @@ integrated for the Rengali Province, in UTM zone 45N:
 * ``shear_zones.gpkg``, ``lineaments.gpkg`` (lines) and ``lithology.gpkg`` (polygons with a
   ``gold_favourable`` unit);
 * ``lithology_units.tif``: the lithology unit codes (1–5, band ``Lithology``, nodata 0) on the
-  250 m base grid, to stack as a categorical factor;
+  250 m base grid, to stack as a categorical factor; its ``.aux.xml`` names the units (GDAL
+  category names);
 * ``deposits.gpkg``: known occurrences drawn from the latent law below;
 * ``future_deposits.gpkg``: a second, independent draw from the same law ("deposits found
   later"), for scoring maps on deposits no model saw; no training step uses it;
@@ -51,6 +52,7 @@ from .synthetic_fields import (
 )
 from .synthetic_geology import (
     LITHOLOGY_UNITS, distance_to_lines, line_density, lineaments, lithology_classes, shear_zones, write_lithology,
+    write_unit_names,
 )
 from .synthetic_laws import (  # noqa: F401  (MEAN_PROBABILITY, SHEAR_DECAY, TRUE_WEIGHTS: this module's API)
     LAWS, LITHOLOGY_FACTOR, MEAN_PROBABILITY, SHEAR_DECAY, TRUE_WEIGHTS, check_law, evaluate_law, favourable_codes,
@@ -228,6 +230,7 @@ def _write_truth_rasters(paths, grid, inner, world):
                   area_grid.transform, crs, list(FACTOR_NAMES), nodata=-9999.0)
     write_geotiff(paths["lithology_units"], world["lithology"][inner][None].astype(np.int16), area_grid.transform,
                   crs, [LITHOLOGY_FACTOR], nodata=0, dtype="int16")
+    write_unit_names(paths["lithology_units"])
 
 
 def _truth_document(seed, size_km, area, inner, world):

@@ -1,6 +1,7 @@
 """Structures and rocks of the synthetic province (:mod:`core.synthetic`): shear zones,
 lineaments and their density, lithology classes and their polygons. Lengths in metres."""
 import math
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -103,3 +104,16 @@ def write_lithology(path, grid, lithology, inner, crs, favourable_codes=None):
         records.append({"code": code, "unit": names[code][0], "gold_favourable": names[code][1]})
         geometries.append(shape(geometry))
     write_geopackage(gpd.GeoDataFrame(records, geometry=geometries, crs=crs), path, "lithology")
+
+
+def write_unit_names(raster):
+    """GDAL's category names of the lithology unit raster ``raster`` (entry i names code i) in its
+    ``.aux.xml`` side-car, so QGIS and the stack can show unit names instead of codes."""
+    from xml.sax.saxutils import escape
+
+    names = {code: unit for code, unit, _ in LITHOLOGY_UNITS}
+    entries = "".join("<Category>{}</Category>".format(escape(names.get(code, "")))
+                      for code in range(max(names) + 1))
+    Path(str(raster) + ".aux.xml").write_text(
+        '<PAMDataset><PAMRasterBand band="1"><CategoryNames>{}</CategoryNames></PAMRasterBand></PAMDataset>\n'
+        .format(entries), encoding="utf-8")

@@ -113,6 +113,9 @@ def test_nonlinear_truth_follows_its_documented_formula(nonlinear40):
     steps = np.diff([truth["lithology_weights"][code] for code in codes])
     assert (steps > 0).any() and (steps < 0).any()
     assert set(np.unique(units)) == {1, 2, 3, 4, 5}
+    from xml.etree import ElementTree
+    categories = ElementTree.parse(nonlinear40["lithology_units"] + ".aux.xml").getroot().iter("Category")
+    assert [item.text or "" for item in categories] == [""] + [unit["unit"] for unit in truth["lithology_units"]]
     favourable = {unit["code"] for unit in truth["lithology_units"] if unit["gold_favourable"]}
     assert favourable == {int(code) for code in codes if truth["lithology_weights"][code] > 0}
     assert np.array_equal(bands["Lith_gold"], np.isin(units, sorted(favourable)).astype(float))
