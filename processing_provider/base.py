@@ -39,6 +39,15 @@ GROUPS = {
 }
 
 
+#: The translation context of texts marked with :func:`QT_TRANSLATE_NOOP` (i18n/deepprospect.pro).
+TR_CONTEXT = "DeepProspect"
+
+
+def QT_TRANSLATE_NOOP(context, text):  # the name pylupdate5 looks for (PyQt6 has no such function)
+    """Marks ``text`` (in ``context``) for extraction into the translation files; returns it unchanged."""
+    return text
+
+
 _INSTALL_PROMPT = []
 
 
@@ -105,7 +114,13 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
         return type(self)()
 
     def tr(self, text):
-        return QCoreApplication.translate("DeepProspect", text)
+        """``text`` in the user's language. pylupdate5 files a ``self.tr("…")`` under the class it is
+        written in, and marked class attributes under "DeepProspect": look in both."""
+        for context in [cls.__name__ for cls in type(self).__mro__[:-1]] + [TR_CONTEXT]:
+            translated = QCoreApplication.translate(context, text)
+            if translated != text:
+                return translated
+        return text
 
     def checkParameterValues(self, parameters, context):
         """Before anything runs (in the main thread for dialogs): is the engine there?

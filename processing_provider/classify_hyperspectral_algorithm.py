@@ -7,13 +7,13 @@ from qgis.core import QgsProcessingParameterRasterDestination
 from qgis.core import QgsProcessingParameterRasterLayer
 
 from ..catalog import CLASSIFICATION_METHODS
-from .base import DeepProspectAlgorithm
+from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
 from .spectral_parameters import add_block_size_parameter, add_bundle_parameter
 
 
 class ClassifyHyperspectralAlgorithm(DeepProspectAlgorithm):
     NAME = "classify_hyperspectral"
-    DISPLAY_NAME = "Classify hyperspectral image"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DeepProspect", "Classify hyperspectral image")
     GROUP = "spectral"
     HELP = (
         "Maps classes (rock, alteration, ore types) over a hyperspectral image with a model from Train "

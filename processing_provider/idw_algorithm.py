@@ -13,12 +13,12 @@ from qgis.core import QgsProcessingParameterField
 from qgis.core import QgsProcessingParameterNumber
 from qgis.core import QgsProcessingParameterRasterDestination
 
-from .base import DeepProspectAlgorithm
+from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
 
 
 class IdwAlgorithm(DeepProspectAlgorithm):
     NAME = "idw"
-    DISPLAY_NAME = "IDW interpolation of geochemistry"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DeepProspect", "IDW interpolation of geochemistry")
     GROUP = "evidence"
     HELP = (
         "Turns geochemical sample points into element rasters by inverse distance weighting, as "

@@ -14,12 +14,12 @@ from qgis.core import QgsProcessingParameterNumber
 from qgis.core import QgsProcessingParameterRasterDestination
 from qgis.core import QgsProcessingParameterRasterLayer
 
-from .base import DeepProspectAlgorithm
+from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
 
 
 class PredictAlgorithm(DeepProspectAlgorithm):
     NAME = "predict"
-    DISPLAY_NAME = "Predict prospectivity map"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DeepProspect", "Predict prospectivity map")
     GROUP = "mapping"
     HELP = (
         "Applies a trained model (.dpm) to every pixel of an evidence stack and writes the probability "

@@ -4,13 +4,13 @@ a hyperspectral raster (models/spectral_regressor.py, models/spectral_classifier
 from qgis.core import QgsProcessingParameterFile
 from qgis.core import QgsProcessingParameterFileDestination
 
-from .base import DeepProspectAlgorithm
+from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
 from .spectral_parameters import add_block_size_parameter, add_bundle_parameter
 
 
 class PredictSpectralAlgorithm(DeepProspectAlgorithm):
     NAME = "predict_spectral"
-    DISPLAY_NAME = "Predict from spectra"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DeepProspect", "Predict from spectra")
     GROUP = "spectral"
     HELP = (
         "Applies a spectral model to new spectra: an element-content model from Train element-content model "

@@ -5,13 +5,33 @@ from pathlib import Path
 
 from qgis.core import (
     Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingModelAlgorithm, QgsProcessingProvider,
+    QgsSettings,
 )
-from qgis.PyQt.QtCore import QUrl
+from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator, QUrl
 from qgis.PyQt.QtGui import QIcon
 
 from .base import GROUPS, ICON_PATH, MANUAL_PATH, DeepProspectAlgorithm
 
 MODELS_PATH = Path(__file__).resolve().parent.parent / "resources" / "models"
+I18N_PATH = Path(__file__).resolve().parent.parent / "i18n"
+_TRANSLATORS = []  # installed translators must stay alive
+
+
+def install_translator(locale=None, folder=I18N_PATH):
+    """Load ``folder``/deepprospect_<language>.qm for QGIS's interface language (``locale``, e.g.
+    "pt_BR", tried in full then as "pt"), once; returns the translator, or None when there is no
+    translation for it (the texts stay in English)."""
+    if _TRANSLATORS:
+        return _TRANSLATORS[0]
+    locale = str(locale or QgsSettings().value("locale/userLocale", "") or QLocale().name())
+    for name in dict.fromkeys((locale, locale.split("_")[0])):
+        path = Path(folder) / "deepprospect_{}.qm".format(name)
+        translator = QTranslator()
+        if path.exists() and translator.load(str(path)):
+            QCoreApplication.installTranslator(translator)
+            _TRANSLATORS.append(translator)
+            return translator
+    return None
 
 
 class DeepProspectProvider(QgsProcessingProvider):
@@ -24,6 +44,7 @@ class DeepProspectProvider(QgsProcessingProvider):
 
     def __init__(self):
         super().__init__()
+        install_translator()
         QgsApplication.processingRegistry().providerAdded.connect(self._on_provider_added)
 
     def id(self):

@@ -15,12 +15,12 @@ from qgis.core import QgsVectorLayer
 from qgis.core import QgsWkbTypes
 from qgis.PyQt.QtCore import QMetaType, QVariant
 
-from .base import DeepProspectAlgorithm, temporary_output
+from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm, temporary_output
 
 
 class SampleNegativesAlgorithm(DeepProspectAlgorithm):
     NAME = "sample_negatives"
-    DISPLAY_NAME = "Sample non-deposit locations (training points)"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DeepProspect", "Sample non-deposit locations (training points)")
     GROUP = "sampling"
     HELP = (
         "Makes the training points for a model: every known deposit (label 1) plus randomly chosen "

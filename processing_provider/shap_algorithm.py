@@ -11,12 +11,12 @@ from qgis.core import QgsProcessingParameterRasterDestination
 from qgis.core import QgsProcessingParameterRasterLayer
 
 from ..catalog import EXPLAINERS
-from .base import DeepProspectAlgorithm
+from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
 
 
 class ShapAlgorithm(DeepProspectAlgorithm):
     NAME = "shap"
-    DISPLAY_NAME = "Explain the model (SHAP)"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DeepProspect", "Explain the model (SHAP)")
     GROUP = "explanation"
     HELP = (
         "Shows which evidence layers the model relies on, and how, with SHAP values (Pradhan et al. 2022, "

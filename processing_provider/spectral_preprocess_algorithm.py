@@ -7,13 +7,13 @@ from qgis.core import QgsProcessingOutputFile
 from qgis.core import QgsProcessingParameterFile
 from qgis.core import QgsProcessingParameterFileDestination
 
-from .base import DeepProspectAlgorithm
+from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
 from .spectral_parameters import PREPROCESS_HELP, add_preprocess_parameters, preprocess_settings
 
 
 class SpectralPreprocessAlgorithm(DeepProspectAlgorithm):
     NAME = "spectral_preprocess"
-    DISPLAY_NAME = "Pre-process spectra"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DeepProspect", "Pre-process spectra")
     GROUP = "spectral"
     HELP = (
         "Prepares reflectance spectra for modelling, as Carvalho et al. (2024) did for soil spectra.\n\n"

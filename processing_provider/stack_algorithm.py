@@ -12,13 +12,13 @@ from qgis.core import QgsProcessingParameterRasterDestination
 from qgis.core import QgsProcessingParameterRasterLayer
 from qgis.core import QgsProcessingParameterString
 
-from .base import DeepProspectAlgorithm, raster_layer_path
+from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm, raster_layer_path
 from .gdal_sidecars import no_sidecar_files
 
 
 class StackAlgorithm(DeepProspectAlgorithm):
     NAME = "stack"
-    DISPLAY_NAME = "Stack evidence layers"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DeepProspect", "Stack evidence layers")
     GROUP = "evidence"
     HELP = (
         "Puts all evidence layers (element rasters, geophysics, Landsat ratios, distance to shear zones, "

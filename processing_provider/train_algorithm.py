@@ -20,7 +20,7 @@ from qgis.core import QgsProcessingParameterNumber
 from qgis.core import QgsProcessingParameterRasterLayer
 
 from ..catalog import ARCHITECTURES, VALIDATION_SCHEMES, TrainingSettings
-from .base import DeepProspectAlgorithm, chosen
+from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm, chosen, temporary_output
 
 DEFAULTS = TrainingSettings()
 INTEGER = QgsProcessingParameterNumber.Type.Integer
@@ -113,7 +113,7 @@ PARAMETER_HELP = {
     "PATCH_SIZE": "Side of the square pixel window a patch network sees around each point (odd)",
     "EPOCHS": "The most passes over the training points (the paper: 200); early stopping usually ends sooner",
     "BATCH_SIZE": "Training points per weight update (the paper: 32)",
-    "LEARNING_RATE": "Step size of the Adam optimiser (the paper: 0.001)",
+    "LEARNING_RATE": "Step size of the Adam optimiser (0.001 is Adam's usual default; the paper does not give its rate)",
     "VALIDATION": "How points are held out to check the model; spatial schemes hold out whole blocks of ground",
     "VALIDATION_FRACTION": "Share of the points held out by a single split (random or spatial blocks)",
     "BLOCK_SIZE": "Side of the square blocks of spatial validation, in map units; several times the "
@@ -129,20 +129,21 @@ PARAMETER_HELP = {
     "L2": "Penalty on large weights (regularisation); 0: none",
     "BALANCE_CLASSES": "Weight deposits and non-deposits equally in the loss, whatever their numbers",
     "COMPARE_VALIDATION": "Also train with each single split and show them in the report (twice the time)",
-    "OUTPUT_MODEL": "The trained model (.dpm) for Predict prospectivity map and Explain the model; kept, "
-                    "not a temporary file, when no name is chosen",
+    "OUTPUT_MODEL": "The trained model (.dpm) for Predict prospectivity map and Explain the model; always "
+                    "written, and kept (not a temporary file) when no name is chosen",
     "OUTPUT_REPORT": "Self-contained HTML page with the metrics, baselines and charts; skip it (scripts: an "
                      "empty value) to leave it out",
 }
 
 class TrainAlgorithm(DeepProspectAlgorithm):
     NAME = "train"
-    DISPLAY_NAME = "Train prospectivity model"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DeepProspect", "Train prospectivity model")
     GROUP = "modelling"
     HELP = HELP
     PARAMETER_HELP = PARAMETER_HELP
-    DEFAULT_TEXT = {"OUTPUT_MODEL": "left as a temporary file, <stack name>_model.dpm in the saved project's "
-                                    "folder, else beside the evidence stack (numbered, never replacing a file)",
+    DEFAULT_TEXT = {"OUTPUT_MODEL": "left as a temporary file, skipped or empty, <stack name>_model.dpm in the "
+                                    "saved project's folder, else beside the evidence stack (numbered, never "
+                                    "replacing a file)",
                     "OUTPUT_REPORT": "left as a temporary file, <bundle name>_report.html beside the model bundle",
                     "BLOCK_SIZE": "0 (a fifth of the stack's width)"}
 
@@ -169,7 +170,7 @@ class TrainAlgorithm(DeepProspectAlgorithm):
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT_MODEL", self.tr("Model bundle"), self.tr("DeepProspect model (*.dpm)"),
-            defaultValue=QgsProcessing.TEMPORARY_OUTPUT))
+            defaultValue=QgsProcessing.TEMPORARY_OUTPUT, optional=True, createByDefault=True))
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT_REPORT", self.tr("Training report"), self.tr("HTML files (*.html)"), optional=True,
             createByDefault=True, defaultValue=QgsProcessing.TEMPORARY_OUTPUT))
@@ -207,8 +208,9 @@ class TrainAlgorithm(DeepProspectAlgorithm):
     def execute(self, parameters, context, feedback):
         stack = self.raster_path(parameters, "STACK", context)
         points, layer_name = self.vector_path(parameters, "POINTS", context, feedback)
-        output_model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context)
-        if not chosen(parameters.get("OUTPUT_MODEL", QgsProcessing.TEMPORARY_OUTPUT)):
+        # "optional" only so that scripts may leave it out: a bundle is always written
+        output_model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context) or temporary_output("model.dpm")
+        if not chosen(parameters.get("OUTPUT_MODEL")):
             output_model = default_bundle_path(stack, context, output_model)
             feedback.pushInfo(self.tr("Model bundle: {} (no file name was chosen).").format(output_model))
         report = parameters.get("OUTPUT_REPORT", QgsProcessing.TEMPORARY_OUTPUT)

@@ -8,14 +8,14 @@ from qgis.core import QgsProcessingParameterFileDestination
 from qgis.core import QgsProcessingParameterString
 
 from ..catalog import TRIM_ONLY_PREPROCESSING
-from .base import DeepProspectAlgorithm
+from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
 from .spectral_parameters import PREPROCESS_HELP, add_preprocess_parameters
 from .spectral_parameters import add_seed_parameter, add_training_parameters, training_arguments
 
 
 class TrainSpectralClassifierAlgorithm(DeepProspectAlgorithm):
     NAME = "train_spectral_classifier"
-    DISPLAY_NAME = "Train spectral classifier (DeepGeoMap 1-D CNN)"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DeepProspect", "Train spectral classifier (DeepGeoMap 1-D CNN)")
     GROUP = "spectral"
     HELP = (
         "Trains a 1-D convolutional network that recognises a class (a rock, alteration or ore type) from one "
@@ -29,7 +29,7 @@ class TrainSpectralClassifierAlgorithm(DeepProspectAlgorithm):
         "Training: categorical cross-entropy with Adam, early stopping on a monitor part of the training "
         "spectra. The validation share of the spectra (stratified by class, with the seed) is held out. A "
         "spectral angle mapper (SAM) built from the class mean spectra of the same training spectra is scored "
-        "on the same validation spectra (the slides: DeepGeoMap 98.8 % vs SAM 85.1 %). Results: the model "
+        "on the same validation spectra (the slides report 98.8 % accuracy for DeepGeoMap, shadows included, and 85.1 % for ENVI's SAM, shadows excluded, on 400 bands). Results: the model "
         "bundle (.dpm) and a report (CSV: accuracy and kappa of both, confusion matrices) beside it."
     )
     PARAMETER_HELP = {

@@ -9,17 +9,17 @@ from qgis.core import QgsProcessingParameterFileDestination
 from qgis.core import QgsProcessingParameterNumber
 from qgis.core import QgsProcessingParameterString
 
-from .base import DeepProspectAlgorithm
+from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
 from .spectral_parameters import PREPROCESS_HELP, add_preprocess_parameters
 from .spectral_parameters import DOUBLE, INTEGER, add_seed_parameter, add_training_parameters, training_arguments
 
-#: Carvalho et al.'s outlier threshold for Sb (ppm): most samples above it were mine tailings.
+#: Carvalho et al.'s outlier threshold for Sb (ppm): the 7 samples above it came mainly from contaminated ground.
 DEFAULT_OUTLIER_PPM = 1000.0
 
 
 class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
     NAME = "train_spectral_regressor"
-    DISPLAY_NAME = "Train element-content model from spectra"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DeepProspect", "Train element-content model from spectra")
     GROUP = "spectral"
     HELP = (
         "Learns to estimate an element's content (ppm, or other units) from laboratory reflectance spectra of "
@@ -28,7 +28,7 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
         "The spectra table (CSV) has one column per wavelength in nm and the laboratory results. Values of the "
         "element column written <x, < x or >x (below detection, over range), n.d., b.d.l. (not detected), "
         "empty or - (missing) or other text are left out and listed with their sample ids. Samples above the "
-        "outlier threshold (the paper: 1000 ppm Sb, mostly tailings) are left out; 0 keeps all. Left unset in "
+        "outlier threshold (the paper: 1000 ppm Sb, samples mainly from contaminated ground) are left out; 0 keeps all. Left unset in "
         "a script, it is 1000 for ppm and off for other units.\n\n" + PREPROCESS_HELP + "\n\n"
         "Each processed spectrum becomes an STFT spectrogram read by a compact MobileNetV2-style network (one "
         "convolution, three inverted-residual blocks, batch norm, ReLU6). Frames are given in nm: 64 nm per "

@@ -3,7 +3,9 @@
 # idempotent and done in about a second once everything is there:
 # 1. Debian packages for the QGIS front only: QGIS and its Python, plus what the QGIS-side tests
 #    use: GDAL's Python bindings, numpy and scipy as independent references, pytest, and psutil
-#    (to find and kill engine workers). The engine's numpy/rasterio/TensorFlow never come from Debian;
+#    (to find and kill engine workers), and Qt's translation tools (pylupdate5, lrelease: the
+#    translation test extracts i18n/deepprospect.pro). The engine's numpy/rasterio/TensorFlow never
+#    come from Debian;
 # 2. the engine's virtual environment from requirements.txt (engine_environment.py; rebuilt when
 #    the lock changes), plus the test tools of requirements-test.txt inside it;
 # 3. the plugin linked into the QGIS profile and enabled.
@@ -11,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(qgis python3-qgis qgis-providers python3-gdal python3-numpy python3-scipy
-  python3-pytest python3-psutil python3-venv python3-pip gdal-bin xvfb)
+  python3-pytest python3-psutil python3-venv python3-pip gdal-bin xvfb pyqt5-dev-tools qttools5-dev-tools)
 
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${APT_PACKAGES[@]}" 2>/dev/null || true)
 missing=()

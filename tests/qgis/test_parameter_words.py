@@ -124,7 +124,7 @@ def test_defaults_read_as_a_person_reads_them(qgis_app):
     assert "Default: 2 (Spatial k-fold cross-validation)." in train
     assert "0 = Dense network of Pradhan et al. (2022); 1 = 1-D CNN over the factors" in train
     assert "Default: yes." in train and "Default: 42." in train
-    assert "Default: left as a temporary file, <stack name>_model.dpm in the saved project's folder" in train
+    assert "Default: left as a temporary file, skipped or empty, <stack name>_model.dpm in the saved project's" in train
     negatives = algorithm("deepprospect:sample_negatives").shortHelpString()
     assert "Default: 0 (as many non-deposits as deposits used)." in negatives
     assert "as many as the deposits used" in negatives

@@ -117,6 +117,28 @@ def test_spatial_kfold_outputs_the_folds_mean_and_sd(qgis_app, province_stack, p
     assert "Spatial cross-validation" in Path(result["OUTPUT_REPORT"]).read_text()
 
 
+def test_bundle_and_report_left_unnamed_are_kept_beside_the_stack(qgis_app, province_stack, points, tmp_path):
+    """Issue 18: a bundle left as a temporary file (or not given in a script) is saved as
+    <stack>_model.dpm beside the evidence stack (numbered, never replacing one), with the report
+    (on by default) beside it; an empty report value leaves the report out."""
+    import shutil
+
+    import processing
+
+    stack = tmp_path / "evidence.tif"
+    shutil.copy(province_stack, stack)
+    settings = {"STACK": str(stack), "POINTS": points, "EPOCHS": 2, "VALIDATION": 0, "SEED": 1}
+    first = processing.run("deepprospect:train", settings)
+    assert first["OUTPUT_MODEL"] == str(tmp_path / "evidence_model.dpm")
+    assert first["OUTPUT_REPORT"] == str(tmp_path / "evidence_model_report.html")
+    assert bundle_metadata(first["OUTPUT_MODEL"])["factor_names"]
+    assert "<html" in Path(first["OUTPUT_REPORT"]).read_text().lower()
+    second = processing.run("deepprospect:train", dict(settings, OUTPUT_MODEL="TEMPORARY_OUTPUT", OUTPUT_REPORT=""))
+    assert second["OUTPUT_MODEL"] == str(tmp_path / "evidence_model_2.dpm") and Path(second["OUTPUT_MODEL"]).is_file()
+    assert "OUTPUT_REPORT" not in second and not (tmp_path / "evidence_model_2_report.html").exists()
+    assert bundle_metadata(second["OUTPUT_MODEL"])["factor_names"] == bundle_metadata(first["OUTPUT_MODEL"])["factor_names"]
+
+
 def test_bad_label_field_is_a_processing_error(qgis_app, province_stack, points, tmp_path):
     import processing
     from qgis.core import QgsProcessingException
