@@ -27,13 +27,21 @@ class SyntheticProvinceAlgorithm(DeepProspectAlgorithm):
         "the true probability surface. future_deposits.gpkg is a second, independent draw from the "
         "same law — deposits 'found later' — for scoring a map on deposits no model saw: do not "
         "train on it.\n\n"
-        "SIZE_KM: side of the square area (20 km for a quick test, 100 km for a province). "
-        "SEED: the same seed gives the same data. "
-        "LAW: nonlinear (the default): deposits where a fault corridor and a geochemical (Sb) "
-        "anomaly coincide, favoured in some rock units, with thresholds; a network or a tree model "
-        "can beat a linear one here. linear: the logit is a weighted sum of the factors, as in "
-        "provinces made before this choice existed; logistic regression is the right model for it."
+        "Two laws: nonlinear (the default) puts deposits where a fault corridor and a geochemical "
+        "(Sb) anomaly coincide, favoured in some rock units, with thresholds, so a network or a tree "
+        "model can beat a linear one; linear makes the logit a weighted sum of the factors (provinces "
+        "made before the choice existed), for which logistic regression is the right model."
     )
+
+    PARAMETER_HELP = {
+        "SIZE_KM": "Side of the square area in km: 20 for a quick test, 100 for a province (about 0.12 "
+                   "deposits per km²)",
+        "SEED": "The same seed, size and law give the same data",
+        "LAW": "Where the deposits are: nonlinear (a fault corridor and an Sb anomaly together, thresholds, "
+               "some rock units favoured; stack lithology_units.tif as a categorical factor) or linear (a "
+               "weighted sum of the factors, as provinces made before this choice)",
+        "OUTPUT_FOLDER": "Folder for the province's files, truth.json and future_deposits.gpkg",
+    }
 
     SIZE_KM, SEED, LAW, OUTPUT_FOLDER = "SIZE_KM", "SEED", "LAW", "OUTPUT_FOLDER"
     #: LAW's options, in the engine's order (core/synthetic_laws.LAWS; a public contract: append only).
