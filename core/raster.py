@@ -37,6 +37,12 @@ class StackInfo:
     nodata: float
     #: nodata value per band (NaN: none), by the rule of :mod:`core.raster_input`
     band_nodata: tuple = ()
+    #: per band "categorical" or "continuous" (``core.factor_kinds``; all continuous when untagged)
+    factor_kinds: tuple = ()
+    #: per band {code label: category name} (empty without names)
+    categories: tuple = ()
+    #: whether the stack records its bands' kinds (False: written before categorical tags existed)
+    kinds_tagged: bool = True
 
     @property
     def pixel_size(self):
@@ -54,8 +60,10 @@ def read_stack_info(path, feedback=None):
     Raises :class:`DeepProspectError` if the file is missing, damaged or incomplete, a band has
     no description (factor name), or names repeat. Nodata follows :mod:`core.raster_input`'s rule
     (a stack without nodata tag has its sentinel detected; ``feedback`` gets the warning);
-    ``nodata`` is the first band's value with one (NaN when no band has one).
+    ``nodata`` is the first band's value with one (NaN when no band has one). Which bands are
+    categorical, and their category names, come from the band tags (``core.factor_kinds``).
     """
+    from .factor_kinds import read_band_kinds
     from .raster_input import open_raster, raster_nodata
 
     with open_raster(path, "evidence stack") as dataset:
@@ -70,8 +78,9 @@ def read_stack_info(path, feedback=None):
                 "The evidence stack {} repeats factor names: {}.".format(path, ", ".join(duplicated)))
         band_nodata = raster_nodata(dataset, path, feedback)
         nodata = next((value for value in band_nodata if not np.isnan(value)), float("nan"))
+        kinds, categories, tagged = read_band_kinds(dataset)
         return StackInfo(str(path), names, dataset.crs, dataset.transform, dataset.width, dataset.height,
-                         float(nodata), band_nodata)
+                         float(nodata), band_nodata, tuple(kinds), tuple(categories), tagged)
 
 
 def valid_pixels(block, nodata):

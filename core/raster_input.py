@@ -317,6 +317,12 @@ def class_codes(dataset, path, nodata):
     """The distinct values of a raster that looks like classes (integer values, at most
     :data:`MAX_CLASS_CODES` of them, nodata excluded) as a sorted list, else None."""
     sample, _ = sample_bands(dataset, path, tuple(dataset.indexes))
+    return whole_number_codes(sample, nodata)
+
+
+def whole_number_codes(sample, nodata):
+    """The distinct values of ``sample`` (any shape) without the ``nodata`` values (NaN: none) as a
+    sorted list when they are at most :data:`MAX_CLASS_CODES` whole numbers, else None."""
     values = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample.ravel()
     for value in nodata:
         if not np.isnan(value):

@@ -39,13 +39,15 @@ NODATA_FIX = ("If it is real data, give this layer's NODATA_VALUES entry as none
 @dataclass
 class EvidenceLayer:
     """One input raster: its file, the name used for a single unnamed band, whether it holds
-    classes, and its ``nodata`` override: None (its tag, else a detected sentinel), a number, or
-    "none" (every finite value is data)."""
+    classes, its ``nodata`` override: None (its tag, else a detected sentinel), a number, or
+    "none" (every finite value is data), and for a categorical layer optionally the names of its
+    classes ``{code: name}`` (else the raster's own category names, ``core.factor_kinds``)."""
 
     path: str
     name: str = ""
     categorical: bool = False
     nodata: object = None
+    categories: dict = None
 
     def __post_init__(self):
         self.path = str(self.path)
@@ -56,8 +58,9 @@ class EvidenceLayer:
 
 def evidence_layers(specs):
     """:class:`EvidenceLayer` objects from the stack task's ``layers`` (dicts with ``path`` and
-    optionally ``name``, ``categorical``, ``nodata``)."""
-    return [EvidenceLayer(spec["path"], spec.get("name") or "", bool(spec.get("categorical")), spec.get("nodata"))
+    optionally ``name``, ``categorical``, ``nodata``, ``categories`` {code: name})."""
+    return [EvidenceLayer(spec["path"], spec.get("name") or "", bool(spec.get("categorical")), spec.get("nodata"),
+                          spec.get("categories"))
             for spec in specs]
 
 
@@ -150,7 +153,8 @@ def build_stack(layers, output, reference=None, pixel_size=None, mask=None, mask
     and extent (default: the first layer); ``pixel_size``: optional cell size in the reference's map
     units; ``mask``/``mask_layer``: optional polygon file (and layer name) of the study area.
     Writes a float32, tiled, deflate GeoTIFF atomically, one band per factor (description = factor
-    name), nodata :data:`STACK_NODATA` wherever any band lacks data or the pixel is outside the mask.
+    name, tags: categorical or continuous and category names, ``core.factor_kinds``), nodata
+    :data:`STACK_NODATA` wherever any band lacks data or the pixel is outside the mask.
     Returns a dict: ``path``, ``factor_names``, ``valid_fraction`` (factor → fraction of the grid
     where that band has data), ``valid_fraction_all`` (fraction valid in every band and the mask),
     ``width``, ``height``, ``crs``, ``transform``.
@@ -197,12 +201,14 @@ def _write_stack(layers, nodata, names, grid, output, study_area, feedback, bloc
 
     sources = []
     try:
-        band_owner = []
+        band_owner, tags = [], []
         for layer in layers:
             sources.append(_open(layer.path))
             band_owner.extend([layer.name] * sources[-1].count)
+            tags.extend(_band_tags(layer, sources[-1].count))
         with atomic_output(output) as temporary:
-            map_windows([], [RasterOutput(temporary, count=len(names), descriptions=tuple(names))], blank_invalid,
+            stack = RasterOutput(temporary, count=len(names), descriptions=tuple(names), band_tags=tuple(tags))
+            map_windows([], [stack], blank_invalid,
                         grid=grid, block_size=block_size, tile_size=256, feedback=feedback,
                         read=_warped_reader(sources, layers, nodata, grid), atomic=False)
             _check_coverage(names, band_owner, valid_counts, all_valid, study_area is not None)
@@ -242,6 +248,16 @@ def _warped_reader(sources, layers, nodata, grid):
                                for source, layer, value in zip(sources, layers, nodata)])
 
     return read
+
+
+def _band_tags(layer, band_count):
+    """The stack's tags of ``layer``'s bands: categorical or continuous, and category names."""
+    from .factor_encoding import CATEGORICAL, CONTINUOUS
+    from .factor_kinds import band_tags, layer_categories
+
+    if not layer.categorical:
+        return [band_tags(CONTINUOUS)] * band_count
+    return [band_tags(CATEGORICAL, names) for names in layer_categories(layer.path, band_count, layer.categories)]
 
 
 def _source_nodata(source, value):

@@ -63,11 +63,13 @@ def training_curves(args, history):
 
 
 def waterfall(args, result):
-    """PNG path of one pixel's waterfall: ``result`` has factor_names, values, shap_values,
-    base_value, probability and units (an ``inspect_pixel`` answer)."""
+    """PNG path of one pixel's waterfall: ``result`` has factor_names, values (display_values, when
+    there: a categorical factor's category name), shap_values, base_value, probability and units
+    (an ``inspect_pixel`` answer)."""
     def draw(figure):
         axes = figure.add_subplot()
-        charts.waterfall(axes, result["factor_names"], result["shap_values"], result["values"], result["base_value"],
+        charts.waterfall(axes, result["factor_names"], result["shap_values"],
+                         result.get("display_values") or result["values"], result["base_value"],
                          result["probability"], result.get("units"), max_display=WATERFALL_FACTORS)
         _fit_axes(figure, axes)
 
@@ -91,7 +93,8 @@ def shap_chart(args, data, kind, factor):
         return render(args, kind, lambda figure: charts.importance_chart(figure, factors, importance),
                       max(0.62, (0.2 * len(factors) + 0.9) / 4.6))
     if kind == "beeswarm":
-        return render(args, kind, lambda figure: charts.beeswarm_chart(figure, factors, data["shap"], data["values"]),
+        return render(args, kind, lambda figure: charts.beeswarm_chart(figure, factors, data["shap"], data["values"],
+                                                                        data.get("categorical", ())),
                       max(0.75, (0.2 * len(factors) + 1.1) / 4.6))
     index = factors.index(factor)
     shap_column, value_column = data["shap"][:, index], data["values"][:, index]

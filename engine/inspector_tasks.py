@@ -89,7 +89,8 @@ def inspect_pixel(args, feedback):
     ``scale`` for the waterfall picture.
 
     Returns ``row``, ``col``, ``x``, ``y`` (the pixel's centre), ``factor_names``, ``values``
-    (raw), and with a model: ``probability`` (ensemble mean, the map's value), ``members``,
+    (raw numbers), ``display_values`` (the same, but a categorical factor's category name, or its
+    code as text, ``core.factor_kinds``), and with a model: ``probability`` (ensemble mean, the map's value), ``members``,
     ``spread`` {min, max, sd}, ``shap_values``, ``base_value``, ``additivity_error``,
     ``explainer``, ``units``, ``waterfall_png``; ``seconds`` spent in the engine and ``timings``
     (seconds per step: read, predict, explain, draw).
@@ -128,8 +129,8 @@ class _Clock:
 
 @task("waterfall_chart")
 def waterfall_chart(args, feedback):
-    """args: an ``inspect_pixel`` result's factor_names, values, shap_values, base_value,
-    probability, units; chart_folder, width, scale → ``png``: its waterfall drawn again (the
+    """args: an ``inspect_pixel`` result's factor_names, values (or display_values), shap_values,
+    base_value, probability, units; chart_folder, width, scale → ``png``: its waterfall drawn again (the
     dock was resized)."""
     return {"png": inspector_charts.waterfall(args, args)}
 
@@ -209,9 +210,11 @@ def _pixel_values(info, row, col):
 def _pixel_result(info, row, col, values):
     from ..core.raster import pixel_centres
 
+    from ..core.factor_kinds import display_values
+
     x, y = pixel_centres(info, [row], [col])[0]
     return {"row": row, "col": col, "x": float(x), "y": float(y), "factor_names": list(info.factor_names),
-            "values": values}
+            "values": values, "display_values": display_values(info, values)}
 
 
 def _explain_pixel(args, info, row, col, feedback, clock):
@@ -271,6 +274,8 @@ def _read_shap_folder(importance_path, values_path):
     return {"factors": factors, "importance": [float(value) for value in importance["mean_abs_shap"]],
             "shap": table[shap_columns].to_numpy(dtype=float), "values": table[factors].to_numpy(dtype=float),
             "labels": table["label"].to_numpy(dtype=float) if "label" in table.columns else None,
+            "categorical": [str(name) for name, kind in zip(importance["factor"], importance.get("kind", ()))
+                            if kind == "categorical"],
             "prediction": table["prediction"].to_numpy(dtype=float) if "prediction" in table.columns else None,
             "samples": int(len(table))}
 

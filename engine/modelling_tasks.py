@@ -53,7 +53,7 @@ def predict(args, feedback):
     if result.class_thresholds:
         feedback.info("Class thresholds (probability): very high ≥ {:.4f}, high ≥ {:.4f}, moderate ≥ {:.4f}."
                       .format(*result.class_thresholds))
-    outputs = {"styles": result.styles, "valid_pixels": result.valid_pixels}
+    outputs = {"styles": result.styles, "valid_pixels": result.valid_pixels, "unseen_codes": result.unseen_codes}
     if result.success_rate is not None:
         outputs.update(success_rate_auc=result.auc, success_rate_csv=result.success_rate_csv,
                        success_rate_png=result.success_rate_png)

@@ -41,6 +41,8 @@ explanation step read these keys)::
     architecture_description  one line for people
     factor_names            [str] in stack band order
     normalisation           {mean: [f], std: [f]} of the training split only (raw units)
+    factor_encoding         which factors are categorical, their training codes and category names,
+                            one-hot or native (``core.factor_encoding``); absent: all continuous
     patch_size              int (1 for pixel models); patch_padding: how patches are padded
     hyperparameters         {architecture, patch_size, epochs, batch_size, learning_rate, dropout, l2,
                              optimizer, loss, early_stopping, patience, stopping_fraction,
@@ -88,8 +90,10 @@ import numpy as np
 from ..catalog import ARCHITECTURES
 from ..core.atomic import atomic_output
 from ..core.errors import DeepProspectError
+from ..core.factor_encoding import FactorEncoding
 from ..core.patches import extract_patches
 from ..core.raster import check_factor_names
+from .bundle_files import jsonable, keras_bytes, npz_bytes, package_versions
 
 FORMAT = "deepprospect-model-bundle"
 #: The format this code writes; it reads this one and :data:`LEGACY_FORMAT_VERSION`.
@@ -115,6 +119,7 @@ class ModelBundle:
         self.background = background
         self.path = path
         self._compiled = None
+        self._encoding = None
         self._remembered = {}
 
     # Metadata shortcuts ----------------------------------------------------------------
@@ -146,20 +151,30 @@ class ModelBundle:
     def std(self):
         return np.asarray(self.metadata["normalisation"]["std"], dtype=np.float32)
 
+    @property
+    def encoding(self):
+        """The ``core.factor_encoding.FactorEncoding`` of the model's inputs (all continuous for
+        bundles written before categorical factors)."""
+        if self._encoding is None:
+            self._encoding = FactorEncoding.from_metadata(self.metadata)
+        return self._encoding
+
     # Computation -----------------------------------------------------------------------
     def standardise(self, values):
-        """Raw factor values (…, n_factors) → standardised with the training statistics."""
-        return ((np.asarray(values, dtype=np.float32) - self.mean) / self.std).astype(np.float32)
+        """Raw factor values (…, n_factors) → model inputs (…, n_inputs) float32: continuous
+        factors standardised with the training statistics (float32 arithmetic), categorical
+        ones one-hot or native (``core.factor_encoding``)."""
+        return self.encoding.encode(np.asarray(values, dtype=np.float32))
 
     def standardised_window(self, window):
-        """A window of the stack (n_factors, rows, cols) standardised with the same float32
-        arithmetic as :meth:`standardise`."""
-        return ((window.astype(np.float32) - self.mean[:, None, None]) / self.std[:, None, None]).astype(np.float32)
+        """A window of the stack (n_factors, rows, cols) → model inputs (n_inputs, rows, cols),
+        with the same float32 arithmetic as :meth:`standardise`."""
+        return self.encoding.encode_window(window)
 
     def window_inputs(self, window, valid, rows, cols, standardised=None):
         """Model inputs for pixels ``rows``, ``cols`` (integer arrays) of a window of the stack
-        (n_factors, h, w) whose valid-pixel mask is ``valid`` (h, w): the standardised values
-        (n, n_factors) for pixel models, the patches (n, p, p, n_factors) for patch models
+        (n_factors, h, w) whose valid-pixel mask is ``valid`` (h, w): the encoded values
+        (n, n_inputs) for pixel models, the patches (n, p, p, n_inputs) for patch models
         (``core.patches``: 0 outside the window's raster and on nodata). ``standardised``: the
         window already through :meth:`standardised_window`, when the caller reuses it.
 
@@ -174,13 +189,21 @@ class ModelBundle:
         top, bottom = max(0, int(rows.min()) - half), min(window.shape[1], int(rows.max()) + half + 1)
         return extract_patches(standardised[:, top:bottom], valid[top:bottom], rows - top, cols, self.patch_size)
 
+    def per_factor(self, values):
+        """Per-input values (SHAP) → one per original factor (n, n_factors): summed over a patch's
+        cells (n, p, p, n_inputs) and over each categorical factor's one-hot columns."""
+        values = np.asarray(values)
+        if values.ndim > 2:
+            values = values.reshape(len(values), -1, values.shape[-1]).sum(axis=1)
+        return self.encoding.collapse(values)
+
     def check_factors(self, stack_factor_names):
         """Raise a clear error unless the stack's factor names equal the model's, in order."""
         check_factor_names(self.factor_names, stack_factor_names, what="model")
 
     def predict_members(self, standardised_inputs):
-        """Deposit probability per member: float32 array (n_members, n) for standardised inputs
-        (n, n_factors), or patches (n, p, p, n_factors) for patch models. The one prediction
+        """Deposit probability per member: float32 array (n_members, n) for model inputs
+        (n, n_inputs), or patches (n, p, p, n_inputs) for patch models. The one prediction
         path of the map, the pixels, the points and SHAP (``models.compiled``: fixed batches)."""
         return self._functions().predict_members(standardised_inputs)
 
@@ -234,9 +257,9 @@ def save_bundle(path, members, metadata, background=None):
     metadata.setdefault("versions", package_versions())
     files = {}
     for index, (name, model) in enumerate(zip(metadata["members"], members)):
-        files[name] = member_npz_bytes(model) if classical else _npz_bytes(model.get_weights())
+        files[name] = member_npz_bytes(model) if classical else npz_bytes(model.get_weights())
         if not classical:
-            files["keras/member_{}.keras".format(index)] = _keras_bytes(networks[0], model)
+            files["keras/member_{}.keras".format(index)] = keras_bytes(networks[0], model)
     if background is not None:
         buffer = io.BytesIO()
         np.save(buffer, np.asarray(background, dtype=np.float32))
@@ -246,7 +269,7 @@ def save_bundle(path, members, metadata, background=None):
     metadata[CHECKSUMS] = checksums(files)
     with atomic_output(path) as temporary:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("metadata.json", json.dumps(_jsonable(metadata), indent=2))
+            archive.writestr("metadata.json", json.dumps(jsonable(metadata), indent=2))
             for name, data in files.items():
                 archive.writestr(name, data)
     return str(path)
@@ -316,19 +339,6 @@ def load_bundle(path, feedback=None):
     return ModelBundle(metadata, members, background, str(path))
 
 
-def package_versions():
-    """Versions of the packages that shaped a model, for the bundle's metadata."""
-    from importlib import metadata as importlib_metadata
-
-    versions = {}
-    for name in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "scikit-learn", "shap", "rasterio"):
-        try:
-            versions[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
 def _check_metadata(metadata):
     """The keys every use of a loaded bundle relies on, present and consistent."""
     missing = [key for key in ("architecture", "factor_names", "normalisation", "members") if key not in metadata]
@@ -343,6 +353,10 @@ def _check_metadata(metadata):
     if not (np.isfinite(metadata["normalisation"]["mean"]).all() and np.isfinite(std).all() and (std > 0).all()):
         raise BundleError("its normalisation holds a missing, infinite or zero value (mean {}, std {}), which would "
                           "turn every input into NaN.".format(metadata["normalisation"]["mean"], std.tolist()))
+    inputs = (metadata.get("network") or {}).get("n_factors")
+    if inputs is not None and int(inputs) != FactorEncoding.from_metadata(metadata).n_inputs:
+        raise BundleError("its factor_encoding gives {} input columns but its network takes {}.".format(
+            FactorEncoding.from_metadata(metadata).n_inputs, inputs))
 
 
 def _member(arrays, network):
@@ -359,36 +373,3 @@ def _member(arrays, network):
     model = build_network(network)
     model.set_weights(checked_weights(weights, model.weights, "the '{}' network".format(model.name)))
     return model
-
-
-def _keras_bytes(network, model):
-    """The member as a ``.keras`` file, without optimizer state: a fresh build of its network
-    with its weights (the trained model may be compiled, and its optimizer state is of no use)."""
-    import tempfile
-
-    from .architectures import build_network
-
-    export = build_network(network)
-    export.set_weights(model.get_weights())
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "member.keras"
-        export.save(str(path))
-        return path.read_bytes()
-
-
-def _npz_bytes(weights):
-    buffer = io.BytesIO()
-    np.savez(buffer, *[np.asarray(weight) for weight in weights])
-    return buffer.getvalue()
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -26,7 +26,7 @@ from ..core.raster import pixel_centres, sample_stack
 from ..core.success_rate import success_rate
 from .evaluation import Split, baseline_probability, classification_metrics
 from .training_data import read_patches
-from .training_loop import SplitRun, deposit_probability, make_folds, standardised_inputs, train_network, \
+from .training_loop import SplitRun, deposit_probability, encoded_inputs, make_folds, train_network, \
     train_on_split
 
 #: Most held-out cells ranked per fold for the prediction-rate AUC (uniform sample above it).
@@ -138,16 +138,18 @@ def _score_fold(stack_path, data, fold, run, settings, probabilities):
 
 def _cell_probabilities(stack_path, run, rows, cols, values, settings):
     """{model: deposit probability (m,)} of the cells (raw factor ``values`` (m, n_factors)) under
-    the fold's network (ensemble mean) and baselines (standardised like their training points)."""
-    standardised = ((values - run.mean) / run.std).astype(np.float32)
+    the fold's network (ensemble mean) and baselines (encoded like their training points: the
+    fold's encodings)."""
+    encoded = run.encoding.encode(values)
     network = np.empty(len(rows))
     for start in range(0, len(rows), _BATCH):
         part = slice(start, start + _BATCH)
-        inputs = read_patches(stack_path, rows[part], cols[part], settings.patch_size, run.mean, run.std) \
-            if settings.uses_patches else standardised[part]
+        inputs = read_patches(stack_path, rows[part], cols[part], settings.patch_size, encoding=run.encoding) \
+            if settings.uses_patches else encoded[part]
         network[part] = np.mean([deposit_probability(model, inputs) for model in run.members], axis=0)
     cells = {NETWORK: network}
-    cells.update({name: baseline_probability(model, standardised) for name, model in run.baseline_models.items()})
+    baseline_inputs = run.baseline_encoding.encode(values)
+    cells.update({name: baseline_probability(model, baseline_inputs) for name, model in run.baseline_models.items()})
     return cells
 
 
@@ -162,9 +164,10 @@ def _all_points(data, folds):
 def _train_final(stack_path, data, split, settings, feedback):
     """The network trained on all points (early stopping on spatial blocks of them); a
     ``SplitRun`` whose scores :func:`cross_validate` fills in."""
-    mean, std, _, inputs = standardised_inputs(stack_path, data, split.train, settings, feedback)
-    members, history, class_weight = train_network(data, inputs, split, settings, feedback)
-    return SplitRun(members, history, None, None, None, None, mean, std, inputs, class_weight)
+    encoding, baseline_encoding, _, inputs = encoded_inputs(stack_path, data, split.train, settings, feedback)
+    members, history, class_weight = train_network(data, inputs, split, settings, feedback, encoding=encoding)
+    return SplitRun(members, history, None, None, None, None, encoding, inputs, class_weight,
+                    baseline_encoding=baseline_encoding)
 
 
 def _pooled_metrics(labels, out_of_fold, results, name):

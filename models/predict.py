@@ -57,7 +57,9 @@ class PredictionResult:
     Paths are strings (None when not requested). ``class_thresholds``: the probabilities that
     start the very high, high and moderate classes. ``success_rate``: a
     ``core.success_rate.SuccessRate`` (None without deposits). ``valid_pixels``: number of
-    pixels predicted; ``seconds``: wall time of the whole run.
+    pixels predicted; ``unseen_codes``: {categorical factor: valid cells holding a code the
+    model never saw in training} (``core.factor_encoding``: all-zero one-hot, or missing for
+    native categories); ``seconds``: wall time of the whole run.
     """
 
     probability: str
@@ -70,6 +72,7 @@ class PredictionResult:
     deposits_used: int = 0
     deposits_dropped: int = 0
     valid_pixels: int = 0
+    unseen_codes: dict = field(default_factory=dict)
     seconds: float = 0.0
     styles: dict = field(default_factory=dict)
 
@@ -131,6 +134,7 @@ def predict_map(bundle, stack_path, output, block_size=DEFAULT_BLOCK_SIZE, outpu
         result.uncertainty = str(output_uncertainty)
     if output_classes:
         result.classes = str(output_classes)
+    _log_unseen(bundle, result, feedback)
     if write_styles:
         _write_styles(request, result, spread_histogram)
     if result.success_rate is not None:
@@ -217,6 +221,9 @@ def _first_pass(request, temporaries, result, progress, feedback):
     def compute(block, raw):
         members, valid = _predict_window_valid(bundle, raw, block.valid, block.inner, feedback)
         result.valid_pixels += int(valid.sum())
+        if not bundle.encoding.all_continuous:
+            for name, cells in bundle.encoding.unseen_counts(raw[:, block.inner[0], block.inner[1]][:, valid].T).items():
+                result.unseen_codes[name] = result.unseen_codes.get(name, 0) + cells
         maps = [_fill(members.mean(axis=0), valid)]
         if histograms[0] is not None:
             histograms[0].add(maps[0][valid])
@@ -292,7 +299,7 @@ def _predict_window_valid(bundle, raw, valid_all, inner, feedback):
     chunk, standardised = _PIXEL_CHUNK, None
     if bundle.uses_patches:
         # patches for a few thousand pixels at a time, so memory stays bounded
-        chunk = max(1, _PATCH_CHUNK_BYTES // (bundle.patch_size ** 2 * raw.shape[0] * 4))
+        chunk = max(1, _PATCH_CHUNK_BYTES // (bundle.patch_size ** 2 * bundle.encoding.n_inputs * 4))
         standardised = bundle.standardised_window(raw)
     outputs = []
     for start in range(0, rows.size, chunk):
@@ -312,6 +319,15 @@ def _fill(values, valid):
 
 
 # Files beside the maps, checks ---------------------------------------------------------------
+
+def _log_unseen(bundle, result, feedback):
+    """One log line per categorical factor with codes the model never saw in training."""
+    for name, cells in result.unseen_codes.items():
+        feedback.warning("{:,} cells ({:.2%} of the predicted area) hold a {} code that was not among the training "
+                         "points' codes: the model sees none of its known classes there ({}).".format(
+                             cells, cells / max(result.valid_pixels, 1), name,
+                             "missing value" if bundle.encoding.mode == "native" else "all-zero one-hot"))
+
 
 def _write_styles(request, result, spread_histogram):
     result.styles["probability"] = write_style_beside(request.output, "probability.qml")

@@ -13,11 +13,15 @@ A member's ``.npz`` holds ``estimator`` (the scikit-learn class name, a unicode 
 * ``HistGradientBoostingClassifier``: ``classes_``, ``n_features``, ``baseline_prediction``
   (1, 1) float64 (log-odds of the deposit class before any tree), ``n_trees`` and per tree
   ``predictor_<i>_nodes`` (the predictor's structured node array, thresholds in raw standardised
-  units) and its two categorical bitset arrays (uint32 (n_categorical_splits, 8)).
+  units) and its two categorical bitset arrays (uint32 (n_categorical_splits, 8)); fitted with
+  native categorical columns (``core.factor_encoding`` mode "native") also ``is_categorical``
+  (n_factors,) bool and ``categories_<i>`` per categorical column (``models.boosting_categories``).
 
 Structured arrays without object fields load with ``np.load(..., allow_pickle=False)``.
 """
 import numpy as np
+
+from .boosting_categories import category_arrays, has_categories, rebuild_categories
 
 #: Trees of a random forest member, and its smallest leaf (points).
 FOREST_TREES = 300
@@ -50,11 +54,13 @@ def boosted_model(seed, class_weight):
     return HistGradientBoostingClassifier(class_weight=class_weight, early_stopping=False, random_state=int(seed))
 
 
-def fit_members(make_estimator, x, y, seed, ensemble_size=1, balance_classes=True):
-    """Fitted estimators: one on all of ``x`` (n, n_factors) standardised, ``y`` (n,) 0/1 when
+def fit_members(make_estimator, x, y, seed, ensemble_size=1, balance_classes=True, categorical=None):
+    """Fitted estimators: one on all of ``x`` (n, n_inputs) encoded, ``y`` (n,) 0/1 when
     ``ensemble_size`` is 1; else ``ensemble_size`` members, member i fitted on a bootstrap
     resample (seed ``seed + i``) with estimator seed ``seed + i``, so their spread is the
-    uncertainty. ``make_estimator(seed, class_weight)``: one of the functions above."""
+    uncertainty. ``make_estimator(seed, class_weight)``: one of the functions above.
+    ``categorical``: bool (n_inputs,) of native category columns, for an estimator that takes
+    ``categorical_features`` (gradient boosting); None or all False: none."""
     class_weight = "balanced" if balance_classes else None
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
     members = []
@@ -64,6 +70,8 @@ def fit_members(make_estimator, x, y, seed, ensemble_size=1, balance_classes=Tru
         if ensemble_size > 1:
             chosen = _bootstrap(y, member_seed)
         estimator = make_estimator(member_seed, class_weight)
+        if categorical is not None and np.any(categorical):
+            estimator.set_params(categorical_features=np.asarray(categorical, dtype=bool))
         estimator.fit(x[chosen], y[chosen])
         members.append(estimator)
     return members
@@ -119,6 +127,8 @@ def member_arrays(estimator):
             arrays["predictor_{}_nodes".format(index)] = predictor.nodes
             arrays["predictor_{}_binned_bitsets".format(index)] = predictor.binned_left_cat_bitsets
             arrays["predictor_{}_raw_bitsets".format(index)] = predictor.raw_left_cat_bitsets
+        if has_categories(estimator):
+            arrays.update(category_arrays(estimator))
     else:
         raise ValueError("cannot store a {} member".format(name))
     return arrays
@@ -186,7 +196,7 @@ def _rebuild_boosted(arrays):
     bin_mapper.bin_thresholds_ = [None] * n_features
     estimator._bin_mapper = bin_mapper
     estimator._loss = estimator._get_loss(sample_weight=None)
-    return estimator
+    return rebuild_categories(estimator, arrays)
 
 
 class SklearnEnsemble:

@@ -5,13 +5,15 @@
 training: labels only 0/1, at least :data:`MIN_PER_CLASS` of each class, every point on a valid
 pixel of the stack. :func:`read_patches` reads the windows around the points for the patch
 architectures through ``core.pipeline.read_neighbourhoods``, the one way to read a pixel or a
-patch. :func:`training_statistics` gives the standardisation of the training split.
+patch. :func:`training_statistics` (``core.factor_encoding``'s) gives the standardisation of the
+training split.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..core.errors import DeepProspectError
+from ..core.factor_encoding import FactorEncoding, training_statistics  # noqa: F401 (training_statistics: re-exported)
 from ..core.feedback import ensure_feedback
 from ..core.patches import extract_patches
 from ..core.pipeline import read_neighbourhoods
@@ -102,28 +104,21 @@ def _check_class_counts(labels, label_field):
                 "deepprospect:sample_negatives.".format(count, name, label_field, value, MIN_PER_CLASS))
 
 
-def training_statistics(values):
-    """Per-factor mean and standard deviation (float32, (n_factors,)) of the training points;
-    a constant factor gets std 1 so it standardises to 0 instead of dividing by zero."""
-    values = np.asarray(values, dtype=np.float64)
-    mean = values.mean(axis=0)
-    std = values.std(axis=0)
-    std[~(std > 0)] = 1.0
-    return mean.astype(np.float32), std.astype(np.float32)
-
-
-def read_patches(stack_path, rows, cols, patch_size, mean, std, feedback=None):
-    """Standardised patches (n, patch_size, patch_size, n_factors) centred on pixels ``rows``, ``cols``
-    (integer arrays (n,), inside the stack); ``mean``, ``std``: (n_factors,) in the factors' units.
+def read_patches(stack_path, rows, cols, patch_size, mean=None, std=None, feedback=None, encoding=None):
+    """Model-input patches (n, patch_size, patch_size, n_inputs) centred on pixels ``rows``, ``cols``
+    (integer arrays (n,), inside the stack): the ``encoding``'s inputs
+    (``core.factor_encoding.FactorEncoding``), or without one the factors standardised with
+    ``mean``, ``std`` ((n_factors,) in the factors' units).
 
     Uses :func:`core.patches.extract_patches`, so padding is the same as in block-wise prediction.
     """
-    mean = np.asarray(mean, dtype=np.float32)[:, None, None]
-    std = np.asarray(std, dtype=np.float32)[:, None, None]
-    patches = np.empty((len(rows), patch_size, patch_size, len(mean)), dtype=np.float32)
+    if encoding is None:
+        names = list(range(len(mean)))
+        encoding = FactorEncoding(names, None, mean, std)
+    patches = np.empty((len(rows), patch_size, patch_size, encoding.n_inputs), dtype=np.float32)
     for found in read_neighbourhoods(stack_path, rows, cols, patch_size // 2, feedback):
-        standardised = (found.data.astype(np.float32) - mean) / std
-        patches[found.indexes] = extract_patches(standardised, found.valid, found.rows, found.cols, patch_size)
+        patches[found.indexes] = extract_patches(encoding.encode_window(found.data), found.valid, found.rows,
+                                                 found.cols, patch_size)
     return patches
 
 

@@ -12,12 +12,13 @@ import numpy as np
 
 from ..catalog import ARCHITECTURES, VALIDATION_SCHEMES
 from ..core.errors import DeepProspectError
+from ..core.factor_encoding import NATIVE, ONE_HOT, FactorEncoding
 from ..core.patches import dihedral_augment
 from .architectures import build_model
 from .evaluation import classification_metrics, default_block_size, fit_baseline_models, random_split, score_baselines
 from .registry import resolve
 from .sklearn_members import deposit_probabilities, fit_members, is_sklearn_member
-from .training_data import read_patches, training_statistics
+from .training_data import read_patches
 
 #: Share of the training split held aside to decide when to stop.
 STOPPING_FRACTION = 0.15
@@ -35,10 +36,12 @@ class SplitRun:
     ``members``: trained Keras models; ``history``: one record per member (see
     ``models.training``); ``metrics``/``baselines``: validation metrics of the network (ensemble
     mean) and of the baselines; ``probability`` (n_validation,) ensemble deposit probability;
-    ``baseline_probabilities`` {name: (n_validation,)}; ``mean``/``std`` (n_factors,) float32
-    standardisation of the training split; ``inputs``: standardised network inputs of every point,
-    (n, n_factors) or (n, p, p, n_factors); ``class_weight`` {0: w, 1: w} or None;
-    ``baseline_models`` {name: fitted scikit-learn classifier}, on the same training points.
+    ``baseline_probabilities`` {name: (n_validation,)}; ``encoding``: the model's
+    ``core.factor_encoding.FactorEncoding`` of the training split (``mean``/``std`` (n_factors,)
+    float32 its standardisation); ``inputs``: model inputs of every point, (n, n_inputs) or
+    (n, p, p, n_inputs); ``class_weight`` {0: w, 1: w} or None; ``baseline_models`` {name: fitted
+    scikit-learn classifier}, on the same training points, with inputs of ``baseline_encoding``
+    (one-hot categories).
     """
 
     members: list
@@ -47,11 +50,19 @@ class SplitRun:
     baselines: dict
     probability: np.ndarray
     baseline_probabilities: dict
-    mean: np.ndarray
-    std: np.ndarray
+    encoding: FactorEncoding
     inputs: np.ndarray
     class_weight: dict
     baseline_models: dict = None
+    baseline_encoding: FactorEncoding = None
+
+    @property
+    def mean(self):
+        return self.encoding.mean
+
+    @property
+    def std(self):
+        return self.encoding.std
 
 
 def make_split(data, validation="random", fraction=0.2, block_size=None, seed=42):
@@ -78,9 +89,10 @@ def train_on_split(stack_path, data, split, settings, feedback):
     """Standardise, build inputs, train every member and fit the baselines on one ``split``.
 
     ``settings``: a checked ``catalog.TrainingSettings``. Returns a :class:`SplitRun`."""
-    mean, std, pixels, inputs = standardised_inputs(stack_path, data, split.train, settings, feedback)
+    encoding, baseline_encoding, pixels, inputs = encoded_inputs(stack_path, data, split.train, settings, feedback)
     validation_data = (inputs[split.validation], data.labels[split.validation])
-    members, history, class_weight = train_network(data, inputs, split, settings, feedback, validation_data)
+    members, history, class_weight = train_network(data, inputs, split, settings, feedback, validation_data,
+                                                   encoding)
 
     member_probability = np.array([deposit_probability(model, validation_data[0]) for model in members])
     probability = member_probability.mean(axis=0)
@@ -93,32 +105,57 @@ def train_on_split(stack_path, data, split, settings, feedback):
     feedback.info("{} split, validation ROC-AUC: network {:.3f}, {}.".format(
         split.scheme.replace("_", " ").capitalize(), metrics["roc_auc"], ", ".join(
             "{} {:.3f}".format(ARCHITECTURES.label(name).lower(), scores["roc_auc"]) for name, scores in baselines.items())))
-    return SplitRun(members, history, metrics, baselines, probability, baseline_probabilities, mean, std, inputs,
-                    class_weight, baseline_models)
+    return SplitRun(members, history, metrics, baselines, probability, baseline_probabilities, encoding, inputs,
+                    class_weight, baseline_models, baseline_encoding)
 
 
-def standardised_inputs(stack_path, data, train, settings, feedback):
-    """(mean, std (n_factors,) of the points ``train``; standardised pixel values (n, n_factors);
-    network inputs of every point: those values, or patches (n, p, p, n_factors))."""
-    mean, std = training_statistics(data.values[train])
-    pixels = ((data.values - mean) / std).astype(np.float32)
+def training_encodings(data, train, settings):
+    """(the model's encoding, the baselines' encoding) built from the points ``train`` only
+    (``core.factor_encoding``): categorical factors one-hot, or native categories for an estimator
+    that takes them (gradient boosting); the baselines always one-hot."""
+    stack = data.stack
+    values = data.values[train]
+    baseline = FactorEncoding.from_training(data.factor_names, values, stack.factor_kinds, stack.categories, ONE_HOT)
+    if input_mode(settings.architecture) == ONE_HOT:
+        return baseline, baseline
+    native = FactorEncoding.from_training(data.factor_names, values, stack.factor_kinds, stack.categories, NATIVE)
+    return native, baseline
+
+
+def input_mode(architecture):
+    """How ``architecture`` takes categorical factors: "native" for a scikit-learn estimator with
+    native categorical splits (a ``categorical_features`` parameter), else "one_hot"."""
+    choice = ARCHITECTURES.get(architecture)
+    if choice.options.get("kind") != "sklearn":
+        return ONE_HOT
+    return NATIVE if "categorical_features" in resolve(choice)(0, None).get_params() else ONE_HOT
+
+
+def encoded_inputs(stack_path, data, train, settings, feedback):
+    """(encoding, baseline encoding, the baselines' inputs of every point (n, n_inputs), the model's
+    inputs of every point: (n, n_inputs) or patches (n, p, p, n_inputs)), encodings from ``train``."""
+    encoding, baseline_encoding = training_encodings(data, train, settings)
+    pixels = baseline_encoding.encode(data.values)
     if settings.uses_patches:
-        inputs = read_patches(stack_path, data.rows, data.cols, settings.patch_size, mean, std, feedback)
+        inputs = read_patches(stack_path, data.rows, data.cols, settings.patch_size, feedback=feedback,
+                              encoding=encoding)
     else:
-        inputs = pixels
+        inputs = pixels if encoding is baseline_encoding else encoding.encode(data.values)
     feedback.check_canceled()
-    return mean, std, pixels, inputs
+    return encoding, baseline_encoding, pixels, inputs
 
 
-def train_network(data, inputs, split, settings, feedback, validation_data=None):
+def train_network(data, inputs, split, settings, feedback, validation_data=None, encoding=None):
     """Train the ensemble on ``split.train`` (early stopping on a subset of it); the validation
     data (inputs, labels) only feed the history curves. Returns (members, history, class_weight).
     A scikit-learn architecture (catalog option ``kind`` "sklearn") is fitted on all of
-    ``split.train`` instead (``models.sklearn_members``), with no history."""
+    ``split.train`` instead (``models.sklearn_members``), with no history. ``encoding``: of the
+    inputs (None: one column per factor), for the network's width and native category columns."""
     choice = ARCHITECTURES.get(settings.architecture)
+    categorical = encoding.categorical_columns() if encoding is not None else None
     if choice.options.get("kind") == "sklearn":
         members = fit_members(resolve(choice), inputs[split.train], data.labels[split.train], settings.seed,
-                              settings.ensemble_size, settings.balance_classes)
+                              settings.ensemble_size, settings.balance_classes, categorical)
         feedback.info("{}: {} member(s) fitted.".format(choice.label, len(members)))
         return members, [], _class_weight(data.labels[split.train]) if settings.balance_classes else None
     # Early stopping must not peek at the validation split, so it watches a subset of training.
@@ -130,12 +167,13 @@ def train_network(data, inputs, split, settings, feedback, validation_data=None)
     stop_data = (inputs[stop_index], data.labels[stop_index]) if stop_index is not None else None
     class_weight = _class_weight(fit_y) if settings.balance_classes else None
     members, history = _train_members((fit_x, fit_y), validation_data, stop_data, class_weight,
-                                      len(data.factor_names), settings, feedback)
+                                      inputs.shape[-1], settings, feedback)
     return members, history, class_weight
 
 
-def _train_members(fit_data, validation_data, stop_data, class_weight, n_factors, settings, feedback):
-    """Train ``settings.ensemble_size`` members with seeds seed, seed + 1, …; (models, history records)."""
+def _train_members(fit_data, validation_data, stop_data, class_weight, n_inputs, settings, feedback):
+    """Train ``settings.ensemble_size`` members with seeds seed, seed + 1, …, each taking ``n_inputs``
+    input columns; (models, history records)."""
     import tensorflow as tf
 
     members, history = [], []
@@ -144,7 +182,7 @@ def _train_members(fit_data, validation_data, stop_data, class_weight, n_factors
         member_seed = settings.seed + member
         tf.keras.utils.set_random_seed(member_seed)
         tf.config.experimental.enable_op_determinism()
-        model = build_model(settings.architecture, n_factors, settings.patch_size, settings.dropout, settings.l2,
+        model = build_model(settings.architecture, n_inputs, settings.patch_size, settings.dropout, settings.l2,
                             settings.learning_rate)
         member_feedback = feedback.scaled(100.0 * member / ensemble_size, 100.0 * (member + 1) / ensemble_size)
         record = _fit_member(model, fit_data, validation_data, stop_data, class_weight, settings, member_feedback)
