@@ -1,5 +1,6 @@
 """Small widgets and habits the inspector's tabs share: status texts, selectable labels, table
 cells, file widgets set without re-triggering their tab."""
+from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QFont
 from qgis.PyQt.QtWidgets import QLabel, QTableWidgetItem
@@ -43,3 +44,11 @@ def show_path_quietly(file_widget, path):
         file_widget.blockSignals(True)
         file_widget.setFilePath(path)
         file_widget.blockSignals(False)
+
+
+def algorithm_title(algorithm_id):
+    """The Processing Toolbox's name of a DeepProspect algorithm in quotes (e.g. "Predict
+    prospectivity map" for ``deepprospect:predict``), as the user finds it; the id when the
+    provider is not registered."""
+    algorithm = QgsApplication.processingRegistry().algorithmById(algorithm_id)
+    return "“{}”".format(algorithm.displayName()) if algorithm is not None else algorithm_id

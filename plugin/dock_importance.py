@@ -3,12 +3,13 @@
 (task ``shap_charts``) with the same functions as the SHAP report."""
 from pathlib import Path
 
-from qgis.core import QgsSettings
+from qgis.core import QgsApplication, QgsSettings
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QPushButton, QWidget
 
 from .dock_charts import ChartView, discard_png
-from .dock_common import set_status, show_path_quietly, wrapped_label
+from .dock_common import algorithm_title, set_status, show_path_quietly, wrapped_label
+from .dock_layers import training_points_layer
 from .dock_layout import add_group, scrollable_layout
 
 LAST_FOLDER_KEY = "DeepProspect/inspector/lastShapFolder"
@@ -42,16 +43,20 @@ class ImportanceTab(QWidget):
         folder_row = QHBoxLayout()
         self.folder_widget = QgsFileWidget()
         self.folder_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
-        self.folder_widget.setDialogTitle(self.tr("SHAP output folder of deepprospect:shap"))
+        self.folder_widget.setDialogTitle(self.tr("Output folder of {}").format(algorithm_title("deepprospect:shap")))
         self.folder_widget.fileChanged.connect(self._folder_chosen)
         folder_row.addWidget(self.folder_widget, 1)
         self.run_button = QPushButton(self.tr("Run SHAP…"))
-        self.run_button.setToolTip(self.tr("Open deepprospect:shap with the loaded model and stack"))
+        self.run_button.setToolTip(self.tr(
+            "Open {} with the loaded model, its stack and the project's training points: every training point "
+            "(deposits first, as the points file lists them) is explained, then random pixels").format(
+                algorithm_title("deepprospect:shap")))
         self.run_button.clicked.connect(self.run_shap)
         folder_row.addWidget(self.run_button)
         form.addRow(self.tr("SHAP folder"), folder_row)
         layout.addLayout(form)
-        self.status = wrapped_label(self.tr("Choose the output folder of a deepprospect:shap run, or run it."))
+        self.status = wrapped_label(self.tr("Choose the output folder of an {} run, or run it.").format(
+            algorithm_title("deepprospect:shap")))
         layout.addWidget(self.status)
 
         self.bar_chart = ChartView(chart_folder=self.engine.chart_folder)
@@ -160,17 +165,34 @@ class ImportanceTab(QWidget):
             return
         self.detail_chart.show_png(result["charts"][0])
 
-    def run_shap(self):
-        """Open deepprospect:shap's dialog with the loaded model and stack; show its output when done."""
-        import processing
-
+    def shap_parameters(self):
+        """What the SHAP dialog opens with: the loaded model and stack, and the project's training points
+        (deepprospect:sample_negatives' output, deposits first) with enough pixels to explain every one of
+        them before any random pixel (the engine samples among the points when there are more than that)."""
         model, stack = self.context()
         parameters = {}
         if model:
             parameters["MODEL"] = model
         if stack:
             parameters["STACK"] = stack
+        points = training_points_layer()
+        if points is not None:
+            parameters["POINTS"] = points.id()
+            parameters["SAMPLE_SIZE"] = max(_default_sample_size(), points.featureCount())
+        return parameters
+
+    def run_shap(self):
+        """Open deepprospect:shap's dialog (:meth:`shap_parameters`); show its output when done."""
+        import processing
+
+        parameters = self.shap_parameters()
         results = processing.execAlgorithmDialog("deepprospect:shap", parameters)
         folder = (results or {}).get("OUTPUT_FOLDER")
         if folder:
             self.load(folder)
+
+
+def _default_sample_size():
+    """deepprospect:shap's own SAMPLE_SIZE default (0 when the algorithm is not registered)."""
+    algorithm = QgsApplication.processingRegistry().algorithmById("deepprospect:shap")
+    return int(algorithm.parameterDefinition("SAMPLE_SIZE").defaultValue()) if algorithm is not None else 0

@@ -1,9 +1,15 @@
-"""The inspector's "Layers" tab: one click puts a run's maps and training points on the map, styled."""
+"""The inspector's "Layers" tab: the DeepProspect layers already in the project (whoever loaded
+them, whenever), and one click that puts a run's maps and training points on the map, styled."""
 from pathlib import Path
 
-from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer, QgsWkbTypes
 from qgis.gui import QgsFileWidget
-from qgis.PyQt.QtWidgets import QFormLayout, QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import (
+    QFormLayout, QGroupBox, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
+)
+
+from .dock_common import algorithm_title
 
 STYLES = Path(__file__).resolve().parent.parent / "resources" / "styles"
 GROUP_NAME = "DeepProspect"
@@ -16,6 +22,33 @@ LAYERS = (
     ("points", "Training points", "Vector files (*.gpkg *.shp *.geojson);;All files (*)", "Training points",
      ("training_points", "points")),
 )
+#: Band 1's description in each raster deepprospect:predict writes (models/predict.py) → its key above.
+PREDICT_BANDS = {"deposit_probability": "probability", "probability_std": "uncertainty",
+                 "prospectivity_class": "classes"}
+
+
+def deepprospect_role(layer):
+    """The key in :data:`LAYERS` of a project layer DeepProspect wrote, or None: predict's rasters
+    are known by their band name, training points by a point layer with a ``label`` field."""
+    if isinstance(layer, QgsRasterLayer) and layer.isValid():
+        return PREDICT_BANDS.get(layer.bandName(1).split(": ", 1)[-1])
+    if (isinstance(layer, QgsVectorLayer) and layer.isValid() and layer.geometryType() == QgsWkbTypes.PointGeometry
+            and layer.fields().indexOf("label") >= 0):
+        return "points"
+    return None
+
+
+def training_points_layer():
+    """The first layer of the project (Layers panel order) holding training points, or None."""
+    for node in QgsProject.instance().layerTreeRoot().findLayers():
+        if node.layer() is not None and deepprospect_role(node.layer()) == "points":
+            return node.layer()
+    return None
+
+
+def layer_file(layer):
+    """The file behind a layer (its source without "|layername=…" and the like)."""
+    return layer.source().split("|")[0]
 
 
 class LayersTab(QWidget):
@@ -27,6 +60,7 @@ class LayersTab(QWidget):
         self.iface = iface
         self.widgets = {}
         layout = QVBoxLayout(self)
+        layout.addWidget(self._build_project_list())
         box = QGroupBox(self.tr("Outputs of a run"))
         form = QFormLayout(box)
         for key, label, file_filter, _, _ in LAYERS:
@@ -36,10 +70,10 @@ class LayersTab(QWidget):
             self.widgets[key] = widget
         self.widgets["probability"].fileChanged.connect(self._find_siblings)
         layout.addWidget(box)
-        hint = QLabel(self.tr("Choose the probability raster of deepprospect:predict: the uncertainty and class "
-                              "rasters and the training points beside it are found for you. Each raster is "
-                              "loaded with the .qml style written beside it; training points are coloured "
-                              "by their label (deposit / non-deposit)."))
+        hint = QLabel(self.tr("Choose the probability raster of {}: the uncertainty and class rasters and the "
+                              "training points beside it are found for you. Each raster is loaded with the .qml "
+                              "style written beside it; training points are coloured by their label (deposit / "
+                              "non-deposit).").format(algorithm_title("deepprospect:predict")))
         hint.setWordWrap(True)
         layout.addWidget(hint)
         self.load_button = QPushButton(self.tr("Load into the map"))
@@ -49,6 +83,59 @@ class LayersTab(QWidget):
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         layout.addStretch(1)
+        project = QgsProject.instance()
+        # the layer tree's own signals: a layer added to the project lands in the tree just after layersAdded
+        root = project.layerTreeRoot()
+        for signal in (root.addedChildren, root.removedChildren, project.readProject, project.cleared):
+            signal.connect(self.refresh_project_layers)
+        self.refresh_project_layers()
+
+    def _build_project_list(self):
+        box = QGroupBox(self.tr("DeepProspect layers in this project"))
+        column = QVBoxLayout(box)
+        self.project_list = QListWidget()
+        self.project_list.setToolTip(self.tr("Click a layer to choose its run's files below and select it in the "
+                                             "Layers panel."))
+        self.project_list.itemClicked.connect(self._project_layer_chosen)
+        column.addWidget(self.project_list)
+        self.project_note = QLabel("")
+        self.project_note.setWordWrap(True)
+        column.addWidget(self.project_note)
+        return box
+
+    def project_layers(self):
+        """(key, layer) of every DeepProspect layer in the project, in the Layers panel's order."""
+        nodes = QgsProject.instance().layerTreeRoot().findLayers()
+        found = [(deepprospect_role(node.layer()), node.layer()) for node in nodes if node.layer() is not None]
+        return [(key, layer) for key, layer in found if key is not None]
+
+    def refresh_project_layers(self, *args):
+        """List the project's DeepProspect layers (called whenever layers come or go, or a project opens)."""
+        labels = {key: label for key, label, _, _, _ in LAYERS}
+        self.project_list.clear()
+        for key, layer in self.project_layers():
+            item = QListWidgetItem("{}: {}".format(self.tr(labels[key]), layer.name()))
+            item.setData(Qt.ItemDataRole.UserRole, layer.id())
+            item.setToolTip(layer_file(layer))
+            self.project_list.addItem(item)
+        count = self.project_list.count()
+        self.project_note.setText(self.tr("{} layer(s) from DeepProspect runs.").format(count) if count else self.tr(
+            "None yet: run {}, or load a run's files below.").format(algorithm_title("deepprospect:predict")))
+        rows = max(2, min(count, 6))
+        self.project_list.setFixedHeight(rows * self.project_list.sizeHintForRow(0) + 2 * self.project_list.frameWidth()
+                                         if count else 2 * self.fontMetrics().height())
+
+    def _project_layer_chosen(self, item):
+        layer = QgsProject.instance().mapLayer(item.data(Qt.ItemDataRole.UserRole))
+        if layer is None:
+            return
+        key = deepprospect_role(layer)
+        if key == "probability":   # its siblings are found beside it
+            for other in self.widgets.values():
+                other.setFilePath("")
+        self.widgets[key].setFilePath(layer_file(layer))
+        if self.iface is not None and hasattr(self.iface, "setActiveLayer"):
+            self.iface.setActiveLayer(layer)
 
     def set_paths(self, **paths):
         """Fill the file widgets: keywords probability, uncertainty, classes, points."""
@@ -76,12 +163,15 @@ class LayersTab(QWidget):
         project = QgsProject.instance()
         root = project.layerTreeRoot()
         group = root.findGroup(GROUP_NAME) or root.insertGroup(0, GROUP_NAME)
-        added, problems = [], []
+        added, problems, already = [], [], []
         # each layer is inserted on top of the previous: classes at the bottom, training points on top
         by_key = {entry[0]: entry for entry in LAYERS}
         for key, _, _, name, _ in (by_key[key] for key in ("classes", "uncertainty", "probability", "points")):
             path = self.widgets[key].filePath()
             if not path:
+                continue
+            if any(layer_file(layer) == path for layer in project.mapLayers().values()):
+                already.append(Path(path).name)
                 continue
             layer, problem = self._make_layer(key, path, name)
             if problem:
@@ -90,11 +180,11 @@ class LayersTab(QWidget):
             project.addMapLayer(layer, False)
             group.insertLayer(0, layer)
             added.append(layer)
-        if added:
-            self.status.setText(self.tr("Loaded: {}.").format(", ".join(layer.name() for layer in added))
-                                + ("\n" + "\n".join(problems) if problems else ""))
-        else:
-            self.status.setText("\n".join(problems) or self.tr("Choose at least one file above."))
+        lines = [self.tr("Loaded: {}.").format(", ".join(layer.name() for layer in added))] if added else []
+        if already:
+            lines.append(self.tr("Already in the project (not added twice): {}.").format(", ".join(already)))
+        lines += problems
+        self.status.setText("\n".join(lines) or self.tr("Choose at least one file above."))
         self.status.setStyleSheet("color: #b00020;" if problems else "")
         if added and self.iface is not None:
             canvas = self.iface.mapCanvas()
@@ -111,7 +201,7 @@ class LayersTab(QWidget):
                 return None, self.tr("{} is not a vector layer QGIS can open.").format(path)
             if layer.fields().indexOf("label") < 0:
                 return None, self.tr("{} has no 'label' field (1 deposit, 0 non-deposit): choose the output of "
-                                     "deepprospect:sample_negatives.").format(path)
+                                     "{}.").format(path, algorithm_title("deepprospect:sample_negatives"))
             layer.loadNamedStyle(str(STYLES / "training_points.qml"))
             return layer, None
         layer = QgsRasterLayer(path, self.tr(name))

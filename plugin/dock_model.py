@@ -13,7 +13,7 @@ from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QGroupBox, QTableWidgetI
 
 from ..catalog import ARCHITECTURES, VALIDATION_SCHEMES
 from .dock_charts import ChartView
-from .dock_common import number_item, set_status, show_path_quietly, wrapped_label
+from .dock_common import algorithm_title, number_item, set_status, show_path_quietly, wrapped_label
 from .dock_layout import add_group, fit_table, make_table, scrollable_layout
 
 RECENT_KEY = "DeepProspect/inspector/recentBundles"
@@ -97,7 +97,8 @@ class ModelTab(QWidget):
         self.recent_combo.activated.connect(self._recent_chosen)
         pick.addRow(self.tr("Recent"), self.recent_combo)
         layout.addLayout(pick)
-        self.status = wrapped_label(self.tr("Choose a .dpm bundle written by deepprospect:train."))
+        self.status = wrapped_label(self.tr("Choose a .dpm bundle written by {}.").format(
+            algorithm_title("deepprospect:train")))
         layout.addWidget(self.status)
 
         summary_box = QGroupBox(self.tr("Model"))
@@ -211,6 +212,8 @@ class ModelTab(QWidget):
         the engine's curves picture."""
         labels = self.summary_labels
         architecture = metadata["architecture"]
+        if architecture in ARCHITECTURES:   # the catalog's words, not the code name
+            architecture = ARCHITECTURES.label(architecture)
         if metadata["uses_patches"]:
             architecture += self.tr(" — {0}×{0} pixel patches").format(metadata["patch_size"])
         if metadata["ensemble_size"] > 1:
@@ -220,6 +223,8 @@ class ModelTab(QWidget):
         labels["factors"].setText("{}: {}".format(len(factors), ", ".join(factors)))
         hyperparameters = {key: value for key, value in metadata["hyperparameters"].items()
                            if key not in SHOWN_ELSEWHERE}
+        if hyperparameters.get("validation") in VALIDATION_SCHEMES:
+            hyperparameters["validation"] = VALIDATION_SCHEMES.label(hyperparameters["validation"])
         labels["hyperparameters"].setText(_format_mapping(hyperparameters) or "–")
         labels["balance"].setText(self._balance_text(metadata["class_balance"]))
         labels["grid"].setText(_format_grid(metadata["grid"]))
@@ -314,8 +319,12 @@ def _format_value(value):
     return str(value)
 
 
+#: Hyper-parameter names whose words are not simply the name with spaces.
+PARAMETER_WORDS = {"l2": "L2 weight penalty"}
+
+
 def _format_mapping(mapping):
-    return " · ".join("{}: {}".format(str(key).replace("_", " "), _format_value(value))
+    return " · ".join("{}: {}".format(PARAMETER_WORDS.get(key, str(key).replace("_", " ")), _format_value(value))
                       for key, value in mapping.items() if value is not None and not isinstance(value, dict))
 
 

@@ -278,6 +278,11 @@ def test_loading_a_bundle_fills_the_metrics(dock, metadata, training_points):
 
     assert "16:" in tab.summary_labels["factors"].text() and "Sb_con" in tab.summary_labels["factors"].text()
     assert "ensemble of 2" in tab.summary_labels["architecture"].text()
+    # words, not the code name: the catalog's label of the bundle's architecture
+    from deepprospect.catalog import ARCHITECTURES
+
+    assert tab.summary_labels["architecture"].text().startswith(ARCHITECTURES.label(metadata["architecture"]))
+    assert metadata["architecture"] not in tab.summary_labels["architecture"].text()
     # the engine drew the training curves; the dock shows the picture at its width
     assert _chart_shown(tab.curves)
 
@@ -528,6 +533,107 @@ def test_layers_tab_loads_styled_layers(dock, prediction):
     assert [node.layer().name() for node in group.findLayers()][:2] == ["Training points", "Probability of a deposit"]
 
 
+def _add_to_project(path, name, provider=None):
+    from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
+
+    layer = QgsVectorLayer(str(path), name, provider) if provider else QgsRasterLayer(str(path), name)
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+def test_layers_tab_lists_the_projects_deepprospect_layers(dock, prediction, holey_stack, tmp_path):
+    """Layers put in the project by anyone (here: straight into QgsProject, as opening a saved project
+    does) are listed; a click on one fills the run's files; loading them again adds nothing twice."""
+    from qgis.core import QgsProject
+    from qgis.PyQt.QtCore import Qt
+    from qgis.PyQt.QtTest import QTest
+
+    run = tmp_path / "earlier_run"
+    shutil.copytree(prediction, run)
+    tab = dock.layers_tab
+    before = tab.project_list.count()
+    mine = [_add_to_project(run / "probability.tif", "Gold map, last week"),
+            _add_to_project(run / "training_points.gpkg", "My points", "ogr"),
+            _add_to_project(holey_stack, "Just a stack")]
+    try:
+        texts = [tab.project_list.item(row).text() for row in range(tab.project_list.count())]
+        assert tab.project_list.count() == before + 2, texts
+        assert "Probability: Gold map, last week" in texts and "Training points: My points" in texts
+        assert not any("Just a stack" in text for text in texts)
+        for widget in tab.widgets.values():
+            widget.setFilePath("")
+        row = texts.index("Probability: Gold map, last week")
+        tab.project_list.scrollToItem(tab.project_list.item(row))
+        rectangle = tab.project_list.visualItemRect(tab.project_list.item(row))
+        QTest.mouseClick(tab.project_list.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         rectangle.center())
+        assert tab.widgets["probability"].filePath() == str(run / "probability.tif")
+        assert tab.widgets["uncertainty"].filePath() == str(run / "uncertainty.tif")
+        count = len(QgsProject.instance().mapLayers())
+        added = tab.load_layers()
+        # the probability and the points are in the project already: only uncertainty and classes come
+        assert sorted(layer.source() for layer in added) == [str(run / "classes.tif"), str(run / "uncertainty.tif")]
+        assert len(QgsProject.instance().mapLayers()) == count + 2
+        assert "not added twice" in tab.status.text()
+        mine += added
+    finally:
+        QgsProject.instance().removeMapLayers([layer.id() for layer in mine])
+    assert tab.project_list.count() == before
+
+
+def _labels_on_valid_pixels(points_path, stack_path):
+    """Labels of the points whose stack pixel has data in every band (the ones SHAP can explain), via GDAL/OGR."""
+    from reference import pixel_of, read_points, read_raster
+
+    xy, attributes = read_points(points_path, "training_points")
+    data, nodata, _, info = read_raster(stack_path)
+    rows, cols = pixel_of(info["transform"], xy)
+    valid = (data[:, rows, cols] != nodata).all(axis=0)
+    return [label for label, ok in zip(attributes["label"], valid) if ok]
+
+
+def test_run_shap_explains_every_training_point_before_random_pixels(qgis_app, dock, holey_stack, bundle_path,
+                                                                     training_points, monkeypatch, tmp_path):
+    """The Importance tab's "Run SHAP…" opens deepprospect:shap with the project's training points and
+    enough pixels for all of them; run with what the dialog was given, the deposits are the first
+    rows explained and none is left out (shap_values.csv, counted against the points file with OGR)."""
+    import csv
+
+    import processing
+    from qgis.core import QgsProject
+    from qgis.PyQt.QtCore import Qt
+    from qgis.PyQt.QtTest import QTest
+
+    points = _add_to_project(training_points, "Training points", "ogr")
+    opened = []
+    monkeypatch.setattr(processing, "execAlgorithmDialog", lambda algorithm, parameters: opened.append(
+        (algorithm, dict(parameters))) or {})
+    try:
+        dock.tabs.setCurrentIndex(1)
+        _settle()
+        QTest.mouseClick(dock.importance_tab.run_button, Qt.MouseButton.LeftButton)
+        assert len(opened) == 1
+        algorithm, parameters = opened[0]
+        assert algorithm == "deepprospect:shap"
+        assert parameters["MODEL"] == bundle_path and parameters["STACK"] == holey_stack
+        assert parameters["POINTS"] == points.id()
+        labels = _labels_on_valid_pixels(training_points, holey_stack)
+        assert parameters["SAMPLE_SIZE"] >= points.featureCount() >= len(labels)
+        # the engine with exactly these parameters (a small sample keeps it quick: fewer than the
+        # points would be the dialog's user's choice, and is not what the dock offers)
+        results = processing.run(algorithm, dict(parameters, SAMPLE_SIZE=parameters["SAMPLE_SIZE"], BACKGROUND_SIZE=50,
+                                                 OUTPUT_FOLDER=str(tmp_path / "shap")))
+    finally:
+        QgsProject.instance().removeMapLayer(points.id())
+    with open(tmp_path / "shap" / "shap_values.csv") as handle:
+        explained = [float(row["label"]) if row["label"] not in ("", "nan") else None for row in csv.DictReader(handle)]
+    deposits = labels.count(1)
+    assert explained[:deposits] == [1.0] * deposits
+    assert explained.count(1.0) == deposits and explained.count(0.0) == labels.count(0)
+    assert results["OUTPUT_FOLDER"]
+
+
 def test_a_resized_dock_gets_charts_drawn_for_its_width(iface, dock, holey_stack):
     """Made much wider, the dock asks the engine for a waterfall drawn for the new width (the
     letters keep their size) instead of blowing the old picture up."""
@@ -636,6 +742,47 @@ def test_screenshot_of_each_tab(iface, dock, bundle_path, holey_stack, shap_fold
     path = SCREENSHOTS / "inspector_{}.png".format(name)
     assert dock.grab().save(str(path))
     assert path.stat().st_size > 10_000
+
+
+def test_screenshot_of_the_dock_at_its_default_width(iface, dock, shap_folder, holey_stack):
+    """Docked beside a map as QGIS docks it (the width it asks for), every tab, filled as after a
+    run, shows every button, label and drop-down at its own full width and never scrolls
+    sideways: `make screenshots` keeps these pictures (docs/manual)."""
+    from qgis.PyQt.QtCore import Qt
+    from qgis.PyQt.QtWidgets import QComboBox, QLabel, QMainWindow, QPushButton, QScrollArea, QToolButton, QWidget
+
+    from deepprospect.plugin import tasks
+
+    assert tasks.wait(dock.importance_tab.load(shap_folder), ENGINE_TIMEOUT)
+    window = QMainWindow()
+    window.setCentralWidget(QWidget())
+    window.resize(1280, 800)
+    dock.setFloating(False)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.show()
+    _settle(10)
+    try:
+        assert dock.width() >= dock.minimumSizeHint().width()
+        for index, name in enumerate(("model", "importance", "pixel_inspector", "layers")):
+            dock.tabs.setCurrentIndex(index)
+            _settle()
+            tab = dock.tabs.currentWidget()
+            scroll = tab.findChild(QScrollArea)
+            assert scroll is None or scroll.horizontalScrollBar().maximum() == 0, name
+            for control in _own_controls(tab, (QPushButton, QToolButton, QComboBox)):
+                assert control.width() >= control.sizeHint().width(), (name, control, control.width())
+            for label in _own_controls(tab, QLabel):
+                if label.text() and not label.wordWrap():
+                    assert label.width() >= label.sizeHint().width(), (name, label.text())
+            tab_bar = dock.tabs.tabBar()
+            assert tab_bar.width() >= tab_bar.sizeHint().width(), "a tab title is cut off"
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            assert dock.grab().save(str(SCREENSHOTS / "inspector_default_width_{}.png".format(name)))
+    finally:
+        iface.mainWindow().addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        window.hide()
+        window.deleteLater()
+        _settle()
 
 
 def test_screenshot_of_the_inspector_beside_the_map(iface, dock, holey_stack, prediction):
