@@ -7,7 +7,8 @@ from the base value", in probability units, whatever the factor's own unit.
 
 The explainers are the choices of ``catalog.EXPLAINERS`` (the ``EXPLAINER`` enum of
 ``deepprospect:shap``, in that order); their code is in ``models.explain_methods``. Contribution
-maps always use expected gradients, the only method fast enough for every pixel.
+maps use expected gradients, the only method fast enough for every pixel of a network; a
+scikit-learn model's maps use shap's exact linear or tree explainer (``models.sklearn_contribution``).
 
 Ensembles: Shapley values are linear in the model, so the ensemble mean's SHAP values equal
 the average of the members'. ``cnn2d_patch``: a factor's SHAP value is the sum over all cells
@@ -25,6 +26,7 @@ from ..core.feedback import ensure_feedback
 from ..core.pipeline import Grid, RasterOutput, map_windows, read_neighbourhoods
 from ..core.raster import STACK_NODATA, pixel_centres, read_stack_info, sample_stack
 from .sklearn_members import is_sklearn_member
+from .sklearn_contribution import ContributionMethod, sklearn_map_method
 from .sklearn_shap import explainer_name, sklearn_shap
 from .explain_methods import ensemble_output, expected_gradients, explainer_method, per_factor, weighted_centres
 
@@ -131,34 +133,33 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
     centres and every path integral uses ``steps`` midpoint steps, the same for every pixel (so
     the maps have no sampling speckle); cost ≈ ``references × steps`` gradient evaluations per
     pixel. Windows of ``block_size`` pixels go through ``core.pipeline.map_windows`` (bounded
-    memory, written atomically, honours cancel).
+    memory, written atomically, honours cancel). A scikit-learn model has no gradients: its maps
+    come from :func:`models.sklearn_contribution.sklearn_map_method` (``steps`` unused).
 
     Returns a dict: ``path``, ``base_value``, ``additivity_error`` (largest over valid pixels),
     ``valid_pixels``.
     """
     feedback = ensure_feedback(feedback)
-    if is_sklearn_member(bundle.members[0]):
-        raise DeepProspectError(
-            "SHAP contribution maps integrate gradients, and a {} model has none: leave the contribution map "
-            "output empty; the SHAP report explains this model exactly with shap's {} explainer.".format(
-                bundle.architecture, explainer_name(bundle.members[0])))
     info = read_stack_info(stack_path)
     bundle.check_factors(info.factor_names)
     rng = np.random.default_rng(int(seed))
     background = _background(bundle, info, background_size, rng)
     centres, weights = weighted_centres(background, int(references), int(seed))
-    base_value = float(np.dot(weights, ensemble_output(bundle, centres)))
+    if is_sklearn_member(bundle.members[0]):
+        method = sklearn_map_method(bundle.members, background, centres, weights, feedback)
+    else:
+        method = _gradient_map_method(bundle, centres, weights, int(steps), feedback)
+    base_value = method.base_value
     additivity = dict(worst=0.0, counted=0)
-    output = RasterOutput(output_path, count=len(info.factor_names), descriptions=tuple(info.factor_names), tags=dict(
-        SHAP_BASE_VALUE=repr(base_value), SHAP_METHOD="expected gradients", SHAP_REFERENCES=str(len(centres)),
-        SHAP_STEPS=str(int(steps))))
+    output = RasterOutput(output_path, count=len(info.factor_names), descriptions=tuple(info.factor_names),
+                          tags=dict(method.tags, SHAP_BASE_VALUE=repr(base_value)))
 
     def compute(block, data):
         rows, cols = np.nonzero(block.valid[block.inner])
         out = np.full((len(info.factor_names),) + block.valid[block.inner].shape, STACK_NODATA, dtype=np.float32)
         if len(rows):
             inputs = bundle.window_inputs(data, block.valid, rows + block.inner[0].start, cols + block.inner[1].start)
-            values = per_factor(expected_gradients(bundle, inputs, centres, weights, int(steps), feedback))
+            values = per_factor(method.explain(inputs))
             error = np.abs(base_value + values.sum(axis=1) - bundle.predict(inputs))
             additivity.update(worst=max(additivity["worst"], float(error.max())),
                               counted=additivity["counted"] + len(error))
@@ -168,12 +169,21 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
     map_windows([info.path], [output], compute, grid=Grid(info.width, info.height, info.crs, info.transform),
                 block_size=block_size, halo=bundle.patch_size // 2, feedback=feedback)
     if additivity["worst"] > ADDITIVITY_TOLERANCE:
-        feedback.warning(
-            "SHAP contribution map (expected gradients, {} references × {} steps): base value + sum of the maps "
-            "differs from the predicted probability by up to {:.3f}; raise the number of steps for a closer "
-            "decomposition.".format(len(centres), int(steps), additivity["worst"]))
+        feedback.warning("SHAP contribution map ({}): base value + sum of the maps differs from the predicted "
+                         "probability by up to {:.3f}; {}.".format(method.label, additivity["worst"], method.advice))
     return dict(path=str(output_path), base_value=base_value, additivity_error=additivity["worst"],
                 valid_pixels=additivity["counted"])
+
+
+def _gradient_map_method(bundle, centres, weights, steps, feedback):
+    """The network's ``ContributionMethod``: expected gradients from the weighted ``centres``,
+    ``steps`` midpoint steps per path; base value = the weighted mean prediction at the centres."""
+    return ContributionMethod(
+        lambda inputs: expected_gradients(bundle, inputs, centres, weights, steps, feedback),
+        float(np.dot(weights, ensemble_output(bundle, centres))),
+        dict(SHAP_METHOD="expected gradients", SHAP_REFERENCES=str(len(centres)), SHAP_STEPS=str(steps)),
+        "expected gradients, {} references × {} steps".format(len(centres), steps),
+        "raise the number of steps for a closer decomposition")
 
 
 def factor_units(bundle_or_names):

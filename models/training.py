@@ -321,16 +321,30 @@ def _metadata(stack_path, data, split, run, settings, comparison, started, cross
 
 
 def _hyperparameters(settings, split, class_weight):
+    """The training options that shaped this model, in the bundle's metadata. A scikit-learn
+    architecture has no epochs, batches, optimiser or dropout: it records its estimator's own
+    settings instead (those DeepProspect chooses, ``models.sklearn_members``; e.g. a gradient
+    boosting's ``learning_rate`` is the shrinkage of its trees)."""
+    choice = ARCHITECTURES.get(settings.architecture)
+    shared = dict(balance_classes=settings.balance_classes, class_weight=class_weight,
+                  ensemble_size=settings.ensemble_size, validation=settings.validation,
+                  validation_fraction=settings.validation_fraction, block_size=split.block_size)
+    tail = dict(label_field=settings.label_field, **_fold_settings(settings))
+    if choice.options.get("kind") == "sklearn":
+        from .registry import resolve
+
+        estimator = resolve(choice)(settings.seed, class_weight)
+        chosen = ("C", "max_iter", "n_estimators", "max_depth", "max_features", "min_samples_leaf", "learning_rate",
+                  "max_leaf_nodes", "l2_regularization", "early_stopping")
+        own = {key: value for key, value in estimator.get_params().items() if key in chosen}
+        return dict(architecture=settings.architecture, estimator=type(estimator).__name__, **own, **shared, **tail)
     return dict(
         architecture=settings.architecture, patch_size=settings.patch_size, epochs=settings.epochs,
         batch_size=settings.batch_size, learning_rate=settings.learning_rate, dropout=settings.dropout,
         l2=settings.l2, optimizer="adam", loss="softmax cross-entropy", early_stopping=settings.early_stopping,
         patience=settings.patience, stopping_fraction=STOPPING_FRACTION if settings.early_stopping else 0.0,
-        balance_classes=settings.balance_classes, class_weight=class_weight, ensemble_size=settings.ensemble_size,
-        validation=settings.validation, validation_fraction=settings.validation_fraction,
-        block_size=split.block_size,
-        augmentation="8 rotations/flips of training deposit patches" if settings.uses_patches else "none",
-        label_field=settings.label_field, **_fold_settings(settings))
+        **shared, augmentation="8 rotations/flips of training deposit patches" if settings.uses_patches else "none",
+        **tail)
 
 
 def _fold_settings(settings):

@@ -231,14 +231,75 @@ def test_dock_reads_the_bundle_metadata(trained):
     assert shown["ensemble_size"] == 2
 
 
-def test_contribution_map_of_a_scikit_learn_model_is_a_clear_error(trained, province_stack, tmp_path):
-    from deepprospect.core.errors import DeepProspectError
+def test_contribution_map_of_each_architecture(trained, province_stack, tmp_path):
+    """deepprospect:shap's contribution map of a trained scikit-learn bundle (no gradients):
+    shap's exact explainer window by window; base + Σ bands equals the bundle's probability at
+    every pixel (scikit-learn's predict_proba of the members), and a logistic regression's map is
+    the closed form at a few pixels."""
+    import rasterio
+
     from deepprospect.models.bundle import load_bundle
     from deepprospect.models.explain import contribution_map
 
     name, result = trained
-    if name != "random_forest":
-        return
-    with pytest.raises(DeepProspectError, match="contribution maps integrate gradients") as raised:
-        contribution_map(load_bundle(result.model_path), province_stack, tmp_path / "c.tif")
-    assert not (tmp_path / "c.tif").exists() and "random_forest model has none" in str(raised.value)
+    bundle = load_bundle(result.model_path)
+    mapped = contribution_map(bundle, province_stack, tmp_path / "c.tif", background_size=len(bundle.background),
+                              references=2, block_size=32)
+    with rasterio.open(mapped["path"]) as dataset:
+        maps, tags = dataset.read(), dataset.tags()
+        assert list(dataset.descriptions) == bundle.factor_names
+    with rasterio.open(province_stack) as stack:
+        raw = np.moveaxis(stack.read(), 0, -1).reshape(-1, maps.shape[0]).astype(np.float32)
+    x = bundle.standardise(raw)
+    probability = np.mean([member.predict_proba(x)[:, 1] for member in bundle.members], axis=0)
+    total = float(tags["SHAP_BASE_VALUE"]) + maps.reshape(len(maps), -1).sum(axis=0)
+    np.testing.assert_allclose(total, probability, rtol=0, atol=1e-5)
+    assert mapped["valid_pixels"] == len(raw) and mapped["additivity_error"] < 1e-5
+    assert ("LinearExplainer" if name == "logistic_regression" else "TreeExplainer") in tags["SHAP_METHOD"]
+    if name == "logistic_regression":
+        pixels = np.array([0, 1234, 4321, len(raw) - 1])
+        _check_linear_closed_form(bundle, dict(explainer="linear", factor_values=raw[pixels].astype(np.float64),
+                                               shap_values=maps.reshape(len(maps), -1)[:, pixels].T,
+                                               base_value=float(tags["SHAP_BASE_VALUE"])))
+
+
+def test_metadata_records_the_estimators_own_settings(trained):
+    """No network-only hyper-parameters (epochs, batches, optimiser, dropout …) in a scikit-learn
+    bundle; its estimator's settings instead (models/sklearn_members.py), read back by the dock's
+    metadata_schema.normalise and shown in the report."""
+    from deepprospect.models.bundle import read_metadata
+    from deepprospect.models.metadata_schema import normalise
+
+    name, result = trained
+    stored = read_metadata(result.model_path)["hyperparameters"]
+    for key in ("epochs", "batch_size", "dropout", "l2", "optimizer", "loss", "patience", "patch_size",
+                "augmentation", "stopping_fraction"):
+        assert key not in stored
+    assert stored["estimator"] == read_metadata(result.model_path)["network"]["estimator"]
+    assert stored["architecture"] == name and stored["ensemble_size"] == 2 and stored["balance_classes"] is True
+    assert stored["folds"] == 2 and stored["validation"] == "spatial_kfold"
+    expected = {"logistic_regression": dict(C=1.0, max_iter=sklearn_members.LOGISTIC_MAX_ITER),
+                "random_forest": dict(n_estimators=sklearn_members.FOREST_TREES,
+                                      min_samples_leaf=sklearn_members.FOREST_MIN_LEAF),
+                "gradient_boosting": dict(learning_rate=0.1, max_iter=100, early_stopping=False)}[name]
+    assert {key: stored[key] for key in expected} == expected
+    if name != "gradient_boosting":            # a boosting's learning_rate is its own shrinkage
+        assert "learning_rate" not in stored
+    assert normalise(read_metadata(result.model_path))["hyperparameters"] == stored
+    report = open(result.report_path, encoding="utf-8").read()
+    assert "<td>estimator</td><td>{}</td>".format(stored["estimator"]) in report and "<td>epochs</td>" not in report
+
+
+def test_a_network_still_records_its_training_options():
+    """The same function on a network architecture keeps every network option."""
+    from types import SimpleNamespace
+
+    from deepprospect.catalog import TrainingSettings
+    from deepprospect.models.training import _hyperparameters
+
+    for architecture in ("pradhan2022_dense", "cnn1d"):
+        settings = TrainingSettings(architecture=architecture, epochs=7, learning_rate=0.01)
+        recorded = _hyperparameters(settings, SimpleNamespace(block_size=500.0), {"0": 1.0, "1": 3.0})
+        assert recorded["epochs"] == 7 and recorded["learning_rate"] == 0.01 and "estimator" not in recorded
+        for key in ("batch_size", "dropout", "l2", "optimizer", "patience", "validation", "label_field"):
+            assert key in recorded
