@@ -19,33 +19,36 @@ STYLES = ROOT / "resources" / "styles"
 #: QgsMapCanvas's objectName in QGIS desktop: the ``<mapcanvas>`` element it reads when a project opens.
 MAIN_CANVAS = "theMapCanvas"
 
-#: Top to bottom as in the Layers panel: (group or None for the top level, layer name, role, style, shown).
-#: Styles: a ``.qml`` file name in resources/styles; "beside": the .qml written beside the raster
-#: (by deepprospect:predict), else the one of that name in resources/styles; "continuous": a colour ramp
-#: stretched over the band's values (band named after ``:``, else band 1); "categorical:<labels>": one
-#: colour per value; "graduated:<field>", "categorized:<field>": vector classes; "lines": one line symbol.
-LAYOUT = (
-    (None, "Known deposits", "deposits", "deposits.qml", True),
-    (None, "Shear zones", "shear_zones", "shear_zones.qml", True),
-    ("Model", "Training points (deposit / non-deposit)", "training_points", "training_points.qml", False),
-    ("Results", "Probability of gold", "probability", "beside:probability.qml", True),
-    ("Results", "Uncertainty (ensemble sd)", "uncertainty", "beside:uncertainty.qml", False),
-    ("Results", "Prospectivity classes", "classes", "beside:classes.qml", False),
-    ("Evidence", "Evidence stack (16 factors, Sb_con shown)", "stack", "continuous:Sb_con", False),
-    ("Evidence", "Geochemistry (IDW, 9 elements, Sb_con shown)", "idw", "continuous:Sb_con", False),
-    ("Evidence", "Distance to shear zones (m)", "distance_to_shear", "continuous", False),
-    ("Evidence", "Lineament density", "lineament_density", "continuous", False),
-    ("Evidence", "Gold-favourable lithology", "lithology_raster", "categorical:0=not favourable,1=gold-favourable",
-     False),
-    ("Inputs", "Geochemical samples (Sb)", "geochemistry", "graduated:Sb_con", False),
-    ("Inputs", "Lineaments", "lineaments", "lines", False),
-    ("Inputs", "Lithology", "lithology", "categorized:unit", False),
-    ("Inputs", "Magnetic anomaly (nT)", "magnetic", "continuous", False),
-    ("Inputs", "Bouguer anomaly (mGal)", "bouguer", "continuous", False),
-    ("Inputs", "Landsat clay ratio", "clay", "continuous", False),
-    ("Inputs", "Landsat silica ratio", "silica", "continuous", False),
-    ("Inputs", "True probability (synthetic truth)", "truth_probability", "probability.qml", False),
-)
+#: Top to bottom as in the Layers panel: group ("-": the top level) | layer name | role | style | shown.
+#: Styles: a ``.qml`` file name in resources/styles; "beside:<name>.qml": the .qml written beside the
+#: raster (by deepprospect:predict), else that one in resources/styles; "continuous:<band>": a colour
+#: ramp stretched over the band named (else band 1); "categorical:<value>=<words>,…": one colour per
+#: value; "graduated:<field>", "categorized:<field>": vector classes; "lines": one line symbol.
+_LAYOUT_TABLE = """
+-        | Known deposits                               | deposits          | deposits.qml                | shown
+-        | Shear zones                                  | shear_zones       | shear_zones.qml             | shown
+Model    | Training points (deposit / non-deposit)      | training_points   | training_points.qml         | off
+Results  | Probability of gold                          | probability       | beside:probability.qml      | shown
+Results  | Uncertainty (ensemble sd)                    | uncertainty       | beside:uncertainty.qml      | off
+Results  | Prospectivity classes                        | classes           | beside:classes.qml          | off
+Evidence | Evidence stack (16 factors, Sb_con shown)    | stack             | continuous:Sb_con           | off
+Evidence | Geochemistry (IDW, 9 elements, Sb_con shown) | idw               | continuous:Sb_con           | off
+Evidence | Distance to shear zones (m)                  | distance_to_shear | continuous                  | off
+Evidence | Lineament density                            | lineament_density | continuous                  | off
+Evidence | Gold-favourable lithology                    | lithology_raster  | categorical:0=not favourable,1=gold-favourable | off
+Inputs   | Geochemical samples (Sb)                     | geochemistry      | graduated:Sb_con            | off
+Inputs   | Lineaments                                   | lineaments        | lines                       | off
+Inputs   | Lithology                                    | lithology         | categorized:unit            | off
+Inputs   | Magnetic anomaly (nT)                        | magnetic          | continuous                  | off
+Inputs   | Bouguer anomaly (mGal)                       | bouguer           | continuous                  | off
+Inputs   | Landsat clay ratio                           | clay              | continuous                  | off
+Inputs   | Landsat silica ratio                         | silica            | continuous                  | off
+Inputs   | True probability (synthetic truth)           | truth_probability | probability.qml             | off
+"""
+#: The table above as (group or None, layer name, role, style, shown) tuples.
+LAYOUT = tuple((None if cells[0] == "-" else cells[0], cells[1], cells[2], cells[3], cells[4] == "shown")
+               for cells in ([cell.strip() for cell in line.split("|")]
+                             for line in _LAYOUT_TABLE.strip().splitlines()))
 GROUPS = ("Model", "Results", "Evidence", "Inputs")
 #: Words beside the probability legend's ends and middle (the ramp's own labels are bare numbers).
 PROBABILITY_WORDS = {0.0: "unlikely", 0.5: "even chance", 1.0: "likely"}
@@ -202,8 +205,14 @@ def _categorical(layer, labels):
 
 
 def _label_probability_legend(layer):
-    """Add words to the probability legend's 0, 0.5 and 1 entries (e.g. "1.00 likely")."""
+    """Add words to the probability legend's 0, 0.5 and 1 entries (e.g. "1.00 likely") and show the
+    legend as those labelled classes (QGIS draws a bare 0-1 gradient bar by default)."""
+    from qgis.core import QgsColorRampLegendNodeSettings
+
     shader = layer.renderer().shader().rasterShaderFunction()
+    legend = QgsColorRampLegendNodeSettings()
+    legend.setUseContinuousLegend(False)
+    shader.setLegendSettings(legend)
     items = shader.colorRampItemList()
     for item in items:
         for value, words in PROBABILITY_WORDS.items():
