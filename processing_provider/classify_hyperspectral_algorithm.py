@@ -8,6 +8,7 @@ from qgis.core import QgsProcessingParameterRasterLayer
 
 from ..catalog import CLASSIFICATION_METHODS
 from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
+from .help_text import choices_help
 from .spectral_parameters import add_block_size_parameter, add_bundle_parameter
 
 
@@ -21,8 +22,7 @@ class ClassifyHyperspectralAlgorithm(DeepProspectAlgorithm):
         "The hyperspectral raster (GeoTIFF or ENVI) has band wavelengths in the band descriptions or the ENVI "
         "header; it must cover the same spectral range with the same bands as the training spectra, otherwise "
         "the algorithm stops and says what differs. The model's pre-processing is applied to each pixel.\n\n"
-        "Method:\n" + "\n".join("• {} = {}: {}".format(index, method.label, method.description)
-                                  for index, method in enumerate(CLASSIFICATION_METHODS)) + "\n"
+        "Method:\n" + choices_help(CLASSIFICATION_METHODS) + "\n"
         "Output: a two-band raster, band 1 the class code (1, 2, … in the order of the model's class names) "
         "and band 2 the method's score; pixels with nodata in any band stay nodata. A style with the class "
         "names is written beside it and applied. The image is processed in windows, so any size fits in memory."

@@ -37,6 +37,19 @@ def parameters_help(algorithm):
     return "\n".join(lines)
 
 
+def choices_help(registry, rewrite=None):
+    """One line per choice of a catalog registry for a help page: "• number = label: description".
+    ``rewrite``: {text: replacement} applied to the descriptions (a description that names a
+    parameter by its id gets the dialog's words)."""
+    lines = []
+    for index, choice in enumerate(registry):
+        description = choice.description
+        for old, new in (rewrite or {}).items():
+            description = description.replace(old, new)
+        lines.append("• {} = {}: {}".format(index, choice.label, description))
+    return "\n".join(lines)
+
+
 def enum_options(definition, tr=str):
     """'Options (scripts pass the number): 0 = …; 1 = ….' for a dropdown, else ''."""
     if definition.type() != "enum":

@@ -12,6 +12,7 @@ from qgis.core import QgsProcessingParameterRasterLayer
 
 from ..catalog import EXPLAINERS
 from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
+from .help_text import choices_help
 
 
 class ShapAlgorithm(DeepProspectAlgorithm):
@@ -25,8 +26,7 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         "The points to explain are known deposits (field 'label': 1 deposit, 0 non-deposit; without it every "
         "point counts as a deposit); they are explained first and the rest of the pixels to explain are random "
         "valid pixels.\n\n"
-        "Explainer:\n" + "\n".join("• {} = {}: {}".format(index, choice.label, choice.description)
-                                     for index, choice in enumerate(EXPLAINERS)) + "\n"
+        "Explainer:\n" + choices_help(EXPLAINERS) + "\n"
         "Kernel SHAP does not work for patch models.\n\n"
         "The output folder receives importance.csv, shap_values.csv, importance_bar.png, summary_beeswarm.png, "
         "class_swarm_<factor>.png and dependence_<factor>.png for the top four factors, correlation_heatmap.png "

@@ -21,6 +21,7 @@ from qgis.core import QgsProcessingParameterRasterLayer
 
 from ..catalog import ARCHITECTURES, VALIDATION_SCHEMES, TrainingSettings
 from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm, chosen, temporary_output
+from .help_text import choices_help
 
 DEFAULTS = TrainingSettings()
 INTEGER = QgsProcessingParameterNumber.Type.Integer
@@ -54,12 +55,6 @@ SWITCHES = {
 ADVANCED = ("EARLY_STOPPING", "PATIENCE", "DROPOUT", "L2", "BALANCE_CLASSES", "COMPARE_VALIDATION")
 
 
-def _choices(registry):
-    """One line per choice of a catalog registry: its number, label and description."""
-    return "\n".join("• {} = {}: {}".format(index, choice.label, choice.description.replace(
-        "FOLDS folds", "the chosen number of folds")) for index, choice in enumerate(registry))
-
-
 def _labels(names, registry=ARCHITECTURES):
     """The labels of the choices ``names``, for help texts."""
     return ", ".join(registry.label(name) for name in names)
@@ -74,7 +69,7 @@ HELP = (
     "with an HTML report.\n\n"
     "Training points: known deposits (label 1) and non-deposits (label 0), as Sample non-deposit "
     "locations makes them; at least 10 of each, all on valid pixels of the stack.\n\n"
-    "Network architecture:\n" + _choices(ARCHITECTURES) + "\n"
+    "Network architecture:\n" + choices_help(ARCHITECTURES) + "\n"
     "The network of Pradhan et al. (2022), Table 2, has 124,402 weights for 16 factors. A patch "
     "architecture ({}) looks at a square window of pixels (Patch size) around each point, so it sees "
     "neighbourhood context (nearby shear zones, the shape of an anomaly). Its training deposits are "
@@ -85,7 +80,7 @@ HELP = (
     "resample (seeds Random seed, Random seed + 1, …), so the uncertainty map is their spread. Epochs, "
     "batch size, learning rate, dropout, L2, early stopping and patch size do not apply to them.\n\n".format(
         SKLEARN_LABELS) +
-    "Validation:\n" + _choices(VALIDATION_SCHEMES) + "\n"
+    "Validation:\n" + choices_help(VALIDATION_SCHEMES, {"FOLDS folds": "the chosen number of folds"}) + "\n"
     "Evidence is spatially autocorrelated, so a random split overstates how well the model will do in new "
     "ground, and one spatial split is noisy (the same network can score 0.69 or 0.80 by the split's seed "
     "alone). Spatial k-fold cross-validation (the default) deals square blocks of Block size into Folds "
