@@ -32,3 +32,14 @@ def test_qgis_process_lists_the_installed_provider(installed_plugin):
     lines = completed.stdout.splitlines()
     assert "DeepProspect" in lines
     assert any(line.strip().startswith("deepprospect:synthetic_province") for line in lines)
+
+
+def test_qgis_process_help_shows_words_tooltips_and_defaults(installed_plugin):
+    """Issue 18: `qgis_process help` (which prints no defaults of its own in QGIS 3.22) shows the
+    dropdown's words with their numbers, each parameter's tooltip and its default."""
+    completed = qgis_process("help", "deepprospect:train")
+    assert completed.returncode == 0, completed.stderr
+    text = completed.stdout
+    assert "- 0: Dense network of Pradhan et al. (2022)" in text
+    assert "• Validation split [VALIDATION]: " in text and "Default: 2 (Spatial k-fold cross-validation)." in text
+    assert "How many models are trained with different seeds" in text       # a tooltip under its argument
