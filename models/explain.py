@@ -12,7 +12,7 @@ scikit-learn model's maps use shap's exact linear or tree explainer (``models.sk
 
 Ensembles: Shapley values are linear in the model, so the ensemble mean's SHAP values equal
 the average of the members'. ``cnn2d_patch``: a factor's SHAP value is the sum over all cells
-of its patch.
+of its patch; a categorical factor's, the sum over its one-hot columns (``ModelBundle.per_factor``).
 """
 import contextlib
 import io
@@ -28,7 +28,7 @@ from ..core.raster import STACK_NODATA, pixel_centres, read_stack_info, sample_s
 from .sklearn_members import is_sklearn_member
 from .sklearn_contribution import ContributionMethod, sklearn_map_method
 from .sklearn_shap import explainer_name, sklearn_shap
-from .explain_methods import ensemble_output, expected_gradients, explainer_method, per_factor, weighted_centres
+from .explain_methods import ensemble_output, expected_gradients, explainer_method, weighted_centres
 
 #: The explainer used when none is named: the first of ``catalog.EXPLAINERS``.
 DEFAULT_EXPLAINER = EXPLAINERS.at(0).name
@@ -55,7 +55,8 @@ def explain_sample(bundle, stack_path, points_xy=None, points_labels=None, sampl
     probability units, ``base_value`` (float), ``prediction`` (n,) deposit probability,
     ``factor_values`` (n, n_factors) raw values, ``xy`` (n, 2), ``rows``, ``cols``,
     ``labels`` (n,) float with NaN for unknown, ``explainer``, ``additivity_error`` (largest
-    |base + ΣSHAP − prediction|).
+    |base + ΣSHAP − prediction|), ``categorical`` (names of the categorical factors: a factor's
+    SHAP value is the sum over its one-hot columns, ``ModelBundle.per_factor``).
     """
     feedback = ensure_feedback(feedback)
     explainer = _check_explainer(explainer, bundle)
@@ -159,7 +160,7 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
         out = np.full((len(info.factor_names),) + block.valid[block.inner].shape, STACK_NODATA, dtype=np.float32)
         if len(rows):
             inputs = bundle.window_inputs(data, block.valid, rows + block.inner[0].start, cols + block.inner[1].start)
-            values = per_factor(method.explain(inputs))
+            values = bundle.per_factor(method.explain(inputs))
             error = np.abs(base_value + values.sum(axis=1) - bundle.predict(inputs))
             additivity.update(worst=max(additivity["worst"], float(error.max())),
                               counted=additivity["counted"] + len(error))
@@ -324,7 +325,7 @@ def _explain_inputs(bundle, inputs, background, explainer, seed, feedback):
 
 
 def _result(bundle, raw, inputs, shap_values, base_value, explainer, feedback):
-    shap_values = per_factor(np.asarray(shap_values, dtype=np.float64))
+    shap_values = bundle.per_factor(np.asarray(shap_values, dtype=np.float64))   # one per factor
     prediction = bundle.predict(inputs).astype(np.float64)
     error = float(np.abs(base_value + shap_values.sum(axis=1) - prediction).max()) if len(prediction) else 0.0
     if error > ADDITIVITY_TOLERANCE:
@@ -334,7 +335,9 @@ def _result(bundle, raw, inputs, shap_values, base_value, explainer, feedback):
             "explainer is exactly additive.".format(explainer, error))
     return dict(factor_names=bundle.factor_names, units=factor_units(bundle), shap_values=shap_values,
                 base_value=float(base_value), prediction=prediction, factor_values=np.asarray(raw, dtype=np.float64),
-                explainer=explainer, additivity_error=error)
+                explainer=explainer, additivity_error=error,
+                categorical=[name for name, categorical in zip(bundle.factor_names, bundle.encoding.categorical)
+                             if categorical])
 
 
 @contextlib.contextmanager

@@ -174,11 +174,6 @@ def weighted_centres(background, count, seed):
     return centres, weights / weights.sum()
 
 
-def per_factor(values):
-    """(n, f) SHAP values; patch models' (n, p, p, f) are summed over the patch cells."""
-    return values.reshape(len(values), -1, values.shape[-1]).sum(axis=1) if values.ndim > 2 else values
-
-
 def _last_output(values, input_ndim):
     """DeepExplainer's values for the deposit output, whatever layout this shap version uses."""
     if isinstance(values, list):

@@ -44,6 +44,10 @@ One shape, always all keys; "metrics" below means the dict of
     architecture_description  that choice's catalog description (one line for people)
     factor_names            [str], stack band order
     normalisation           {mean: [float], std: [float]}, one per factor, raw units, training split only
+    factor_encoding         {mode: "one_hot" | "native", unseen: str, factors: [{name, kind: "continuous" |
+                             "categorical", and for categorical factors codes: [float] (training codes,
+                             sorted), categories: {code: name}}]} (``core.factor_encoding``; absent in
+                             older bundles: every factor continuous)
     patch_size              int, odd; 1 for pixel architectures
     patch_padding           str (how patch cells outside the stack or on nodata are filled) or null
     hyperparameters         {architecture, patch_size, epochs, batch_size, learning_rate, dropout, l2,
@@ -107,6 +111,7 @@ import numpy as np
 
 from ..catalog import ARCHITECTURES, VALIDATION_SCHEMES, TrainingSettings
 from ..core.errors import DeepProspectError, OperationCanceled
+from ..core.factor_kinds import warn_if_untagged
 from ..core.feedback import ensure_feedback
 from .architectures import check_patch_size, trainable_parameter_count
 from .evaluation import RANDOM_SPLIT_WARNING
@@ -197,6 +202,8 @@ def train_model(stack_path, points_path, settings=None, *, points_layer=None, ou
         raise DeepProspectError("OUTPUT_MODEL must be a .dpm file (got {}).".format(output_model))
 
     data = read_training_points(stack_path, points_path, settings.label_field, points_layer, feedback)
+    warn_if_untagged(data.stack, feedback)
+    _log_categorical(data.stack, feedback)
     feedback.info("{} deposits and {} non-deposits on {} factors.".format(
         int(data.labels.sum()), int((data.labels == 0).sum()), len(data.factor_names)))
     others = _single_split_schemes(settings.validation) if settings.compare_validation else ()
@@ -257,6 +264,13 @@ def _single_split_schemes(chosen):
     return [name for name in VALIDATION_SCHEMES.names() if name != chosen and not is_cross_validation(name)]
 
 
+def _log_categorical(stack, feedback):
+    """Say which factors the models treat as classes (one-hot, or native categories)."""
+    names = [name for name, kind in zip(stack.factor_names, stack.factor_kinds) if kind == "categorical"]
+    if names:
+        feedback.info("Categorical factors (each code a class, not a number): {}.".format(", ".join(names)))
+
+
 def _single_split(data, settings, feedback):
     split = make_split(data, settings.validation, settings.validation_fraction, settings.block_size, settings.seed)
     feedback.info("Validation ({}): {} training and {} validation points.".format(
@@ -303,6 +317,7 @@ def _metadata(stack_path, data, split, run, settings, comparison, started, cross
         kind="prospectivity", architecture=settings.architecture,
         architecture_description=ARCHITECTURES.get(settings.architecture).description,
         factor_names=list(data.factor_names), normalisation={"mean": run.mean, "std": run.std},
+        factor_encoding=run.encoding.to_metadata(),
         patch_size=settings.patch_size, patch_padding=PATCH_PADDING if uses_patches else None,
         hyperparameters=_hyperparameters(settings, split, run.class_weight),
         trainable_parameters=trainable_parameter_count(run.members[0]),
@@ -359,7 +374,7 @@ def _write_outputs(result, run, seed, output_model, output_report):
     if output_model:
         from .bundle import save_bundle
 
-        background = _background(run.inputs, result.split.train, run.mean, run.std, seed)
+        background = _background(run.inputs, result.split.train, run.encoding, seed)
         result.model_path = save_bundle(output_model, run.members, result.metadata, background=background)
     if output_report:
         from .report import write_report
@@ -367,12 +382,13 @@ def _write_outputs(result, run, seed, output_model, output_report):
         result.report_path = write_report(output_report, result)
 
 
-def _background(inputs, train, mean, std, seed):
-    """Raw (unstandardised) values of up to BACKGROUND_SIZE training samples, for SHAP."""
+def _background(inputs, train, encoding, seed):
+    """Raw (not encoded) values of up to BACKGROUND_SIZE training samples, for SHAP: the model
+    ``inputs`` of the chosen samples decoded (``FactorEncoding.decode``; padded patch cells: the
+    training mean of a continuous factor, NaN for a categorical one)."""
     rng = np.random.default_rng(int(seed))
     chosen = np.sort(rng.choice(train, size=min(BACKGROUND_SIZE, len(train)), replace=False))
-    standardised = inputs[chosen]
-    return (standardised * std + mean).astype(np.float32)
+    return encoding.decode(inputs[chosen])
 
 
 def _class_counts(labels):
