@@ -2,7 +2,8 @@
 
 :func:`continuum` is what ``core.spectral_preprocessing.continuum_removed`` and ``upper_hull``
 run; that module imports this one on first use, so only runs that remove the continuum pay for
-importing numba and compiling (about two seconds, once per process).
+importing numba and compiling (a few seconds, once per process: float32 and float64 spectra,
+contiguous or not, as a trimmed raster window is, are compiled together on import).
 
 Each spectrum's hull is found by quickhull on the bands, which are sorted by wavelength: the band
 highest above the chord between two hull vertices is a vertex too, and a chord with no band
@@ -36,26 +37,7 @@ def continuum(wavelengths, spectra, divide):
     return out
 
 
-@numba.njit(nogil=True)
-def _continuum_rows(x, y, out, divide):
-    """Fill ``out`` (n, n_bands) row by row; the GIL is released, so the pipeline's reading and
-    writing threads go on meanwhile."""
-    count, bands = y.shape
-    row = np.empty(bands, dtype=np.float64)
-    chords = np.empty((bands, 2), dtype=np.int64)  # the chords still to search, at most one per band
-    for spectrum in range(count):
-        # x * 0 is 0 for finite values and NaN for NaN or ±inf: one sum tells whether the row is usable
-        check = 0.0
-        for band in range(bands):
-            row[band] = y[spectrum, band]
-            check += row[band] * 0.0
-        if check != 0.0:
-            out[spectrum, :] = np.nan
-        else:
-            _one_hull(x, row, chords, out[spectrum], divide)
-
-
-@numba.njit(nogil=True)
+@numba.njit(nogil=True, cache=True)
 def _one_hull(x, row, chords, out, divide):
     """Quickhull of one spectrum ``row`` (n_bands,) into ``out`` (n_bands,)."""
     last = len(row) - 1
@@ -80,7 +62,7 @@ def _one_hull(x, row, chords, out, divide):
         pending += 2
 
 
-@numba.njit(nogil=True, fastmath={"nnan", "ninf"})
+@numba.njit(nogil=True, cache=True, fastmath={"nnan", "ninf"})
 def _highest(x, row, left, right, dx, dy):
     """max of ``row * dx − x * dy`` over the bands strictly between ``left`` and ``right`` (−inf
     if none). Rows are finite here, so the compiler may assume no NaN or inf and vectorise; the
@@ -91,7 +73,7 @@ def _highest(x, row, left, right, dx, dy):
     return best
 
 
-@numba.njit(nogil=True)
+@numba.njit(nogil=True, cache=True)
 def _fill_edge(x, row, left, right, out, divide):
     """The hull on the edge from vertex ``left`` to vertex ``right`` at bands left..right−1
     (just ``left`` when they are the same band)."""
@@ -105,3 +87,23 @@ def _fill_edge(x, row, left, right, out, divide):
             out[band] = row[band] / hull
         else:
             out[band] = np.nan
+
+
+@numba.njit(["void(float64[::1], float32[:, :], float64[:, ::1], boolean)",
+             "void(float64[::1], float64[:, :], float64[:, ::1], boolean)"], nogil=True, cache=True)
+def _continuum_rows(x, y, out, divide):
+    """Fill ``out`` (n, n_bands) row by row; the GIL is released, so the pipeline's reading and
+    writing threads go on meanwhile."""
+    count, bands = y.shape
+    row = np.empty(bands, dtype=np.float64)
+    chords = np.empty((bands, 2), dtype=np.int64)  # the chords still to search, at most one per band
+    for spectrum in range(count):
+        # x * 0 is 0 for finite values and NaN for NaN or ±inf: one sum tells whether the row is usable
+        check = 0.0
+        for band in range(bands):
+            row[band] = y[spectrum, band]
+            check += row[band] * 0.0
+        if check != 0.0:
+            out[spectrum, :] = np.nan
+        else:
+            _one_hull(x, row, chords, out[spectrum], divide)

@@ -84,10 +84,13 @@ def map_spectra(path, output, compute, bands=None, block_size=256, tile_size=Non
     def compute_window(block, cube):
         pixels = _pixels(cube)
         valid = block.valid.ravel()   # no nodata or non-finite band (core.pipeline's mask, as cube_to_pixels)
-        result = np.full((len(pixels), output.count), output.nodata, dtype=np.float64)
-        if valid.any():
-            result[valid] = compute(wavelengths, pixels[valid])
-        return [result.T.reshape((output.count,) + cube.shape[1:]).astype(output.dtype)]
+        if valid.all():   # the usual window: no copy of its pixels and of their results
+            result = np.asarray(compute(wavelengths, pixels)).astype(output.dtype, copy=False)
+        else:
+            result = np.full((len(pixels), output.count), output.nodata, dtype=output.dtype)
+            if valid.any():
+                result[valid] = compute(wavelengths, pixels[valid])
+        return [np.ascontiguousarray(result.T).reshape((output.count,) + cube.shape[1:])]
 
     map_windows([(path, indexes)], [output], compute_window, block_size=block_size, tile_size=tile_size,
                 feedback=feedback)
@@ -111,7 +114,8 @@ def preprocess_raster(path, output, settings=None, block_size=256, feedback=None
 
     def compute(kept_wavelengths, pixels):
         processed = preprocess(kept_wavelengths, pixels, untrimmed)[1]
-        return np.where(np.isfinite(processed), processed, STACK_NODATA)
+        processed[~np.isfinite(processed)] = STACK_NODATA   # in place: a window holds 65 536 spectra
+        return processed
 
     # windows aligned to 256 pixels whatever the input's tiling: the output's own tiles
     return map_spectra(path, target, compute, keep, block_size, tile_size=256, feedback=feedback)

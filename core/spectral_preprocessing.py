@@ -97,7 +97,8 @@ def preprocess(wavelengths, spectra, settings=None):
             y = y.copy()
             y[bad] = np.nan
         return x, y
-    y = y.astype(np.float64)
+    if bad.any() or optional[0] not in _READ_ANY_FLOAT:
+        y = y.astype(np.float64)   # a float64 copy to patch rows in, or for steps that need float64
     for step in optional:
         # an invalid spectrum goes through as a flat 1.0 (which every step accepts) and leaves as NaN
         if bad.any():
@@ -154,6 +155,11 @@ def savitzky_golay(wavelengths, spectra, settings):
     for _ in range(settings.derivative):
         spectra = np.gradient(spectra, wavelengths, axis=1, edge_order=2)
     return wavelengths, spectra
+
+
+#: Steps that read float32 spectra as they are and compute in float64: a raster window's float32
+#: pixels go to them without a float64 copy first (it would double the window's memory).
+_READ_ANY_FLOAT = (remove_continuum, to_absorbance)
 
 
 # The computations ------------------------------------------------------------------------------

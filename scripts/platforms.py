@@ -81,6 +81,7 @@ TOP_LEVEL = [
     'tensorflow>=2.16; sys_platform == "darwin"',
     "keras>=3", "h5py", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib",
     "rasterio", "pyogrio", "geopandas", "shapely", "pyproj", "shap",
+    "numba",  # core/continuum.py compiles the continuum removal with it (shap pulls it in too, but needs not)
 ]
 #: Never pinned: the venv brings them, and nothing the engine imports needs a given version.
 UNPINNED = {"pip", "setuptools"}

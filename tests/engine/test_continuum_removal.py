@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from continuum_cases import (GROUP_BANDS, continuum_from_vertices, edge_cases, realistic_groups,
+from continuum_cases import (GROUP_BANDS, continuum_from_vertices, edge_cases, realistic_groups, smooth_spectra,
                              reference_continuum)
 from deepprospect.core import spectral_preprocessing as chain
 
@@ -119,3 +119,38 @@ def test_dtypes_shapes_and_empty_input():
     np.testing.assert_array_equal(one[0], as_float64[7])
     assert chain.continuum_removed(wavelengths, np.empty((0, len(wavelengths)))).shape == (0, len(wavelengths))
     assert len(GROUP_BANDS) * 500 == sum(len(s) for _, s in realistic_groups())
+
+
+def test_raster_windows_full_and_partial_equal_the_in_memory_removal(tmp_path):
+    """core.spectral.preprocess_raster with continuum removal only: a window of valid pixels only
+    (the first 256 × 256) and windows with nodata pixels give, pixel by pixel, the in-memory
+    values (to float32's rounding) and nodata where a band is missing."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from deepprospect.core import spectral
+
+    rng = np.random.default_rng(5)
+    wavelengths = np.arange(400.0, 2400.0, 50.0)   # whole nm: the band names hold them exactly
+    rows, cols = 300, 260
+    pixels = smooth_spectra(wavelengths, rows * cols, rng).astype(np.float32)
+    cube = pixels.T.reshape(40, rows, cols).copy()
+    cube[:, 280:, 10:20] = -9999.0
+    cube[7, 290, 200] = np.nan
+    path = tmp_path / "scene.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=cols, height=rows, count=40, dtype="float32", nodata=-9999.0,
+                       crs="EPSG:32636", transform=from_origin(500000, 4000000, 5, 5)) as dataset:
+        dataset.write(cube)
+        for band, value in enumerate(wavelengths, start=1):
+            dataset.set_band_description(band, "{:g} nm".format(value))
+    settings = chain.PreprocessSettings(min_wavelength=400.0, max_wavelength=2350.0, absorbance=False,
+                                        smoothing=False, derivative=0)
+    spectral.preprocess_raster(path, tmp_path / "removed.tif", settings)
+    with rasterio.open(tmp_path / "removed.tif") as done:
+        got = done.read().reshape(40, -1).T
+    valid = np.isfinite(cube).all(axis=0).ravel() & (cube != -9999.0).all(axis=0).ravel()
+    assert (~valid).sum() == 20 * 10 + 1
+    np.testing.assert_array_equal(spectral.raster_wavelengths(path), wavelengths)
+    expected = chain.continuum_removed(wavelengths, pixels[valid])
+    np.testing.assert_allclose(got[valid], expected, rtol=0, atol=1e-6)
+    assert np.all(got[~valid] == -9999.0)
