@@ -3,7 +3,7 @@ PYTHON := /usr/bin/python3
 export QT_QPA_PLATFORM := offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup install test demo bench screenshots check-platforms check-qgis340 bad-input-table
+.PHONY: setup install test demo bench bench-full screenshots check-platforms check-qgis340 bad-input-table
 
 setup:
 	@bash scripts/setup.sh
@@ -31,8 +31,20 @@ test: setup
 demo: setup
 	$(PYTHON) scripts/demo.py
 
+# Every benchmark, each line a ratio to an anchor measured in the same run. `make bench`: quick
+# sizes, under 15 minutes on 2 cores; `make bench-full`: the long sizes of the notes (about an hour).
+BENCHMARKS = set -e; started=$$(date +%s); \
+	echo "CPU cores: $$(nproc) usable of $$(getconf _NPROCESSORS_ONLN); load average $$(cut -d' ' -f1 /proc/loadavg)"; \
+	failed=""; for benchmark in benchmarks/bench_*.py; do echo "== $$benchmark"; \
+		$(PYTHON) $$benchmark || failed="$$failed $$benchmark"; done; \
+	echo "== all benchmarks: $$(( $$(date +%s) - started )) s"; \
+	if [ -n "$$failed" ]; then echo "== failed:$$failed"; exit 1; fi
+
 bench: setup
-	@set -e; for benchmark in benchmarks/bench_*.py; do echo "== $$benchmark"; $(PYTHON) $$benchmark; done
+	@$(BENCHMARKS)
+
+bench-full: setup
+	@export DEEPPROSPECT_BENCH_FULL=1; $(BENCHMARKS)
 
 screenshots: setup
 	DEEPPROSPECT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTHON) -m pytest -q -p no:cacheprovider tests/qgis -k screenshot

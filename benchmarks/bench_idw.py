@@ -1,12 +1,12 @@
 """IDW speed: deepprospect's IDW against GDAL's gdal_grid (invdistnn) in the same run.
 
-Default: 10,000 samples → 1000 × 1000 grid (100 m cells over 100 km), K = 12 nearest, R = 5 km,
-power 2. Both read the same GeoPackage and write a GeoTIFF; each is timed as the best of
+Default: 10,000 samples → 500 × 500 grid (100 m cells over 50 km; make bench-full: 1000 × 1000 over
+100 km), K = 12 nearest, R = 5 km, power 2. Both read the same GeoPackage and write a GeoTIFF; each is timed as the best of
 ``--repeats`` runs (the machine is shared, the best run is the least disturbed one). Also
 reported, for the record: QGIS's native IDW (all samples, no radius) on a 250 × 250 grid,
 against ours with the same settings.
 
-    /usr/bin/python3 benchmarks/bench_idw.py [--points 10000] [--cells 1000] [--repeats 3] [--no-qgis]
+    /usr/bin/python3 benchmarks/bench_idw.py [--points 10000] [--cells 500] [--repeats 2] [--no-qgis]
 """
 import argparse
 import os
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bootstrap import ROOT  # noqa: E402  (puts this checkout on sys.path as deepprospect)
+from _bootstrap import ROOT, print_machine, sized  # noqa: E402  (puts this checkout on sys.path as deepprospect)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
@@ -70,14 +70,15 @@ def best_of(repeats, function, label=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=10_000)
-    parser.add_argument("--cells", type=int, default=1000, help="grid side in cells (100 m each)")
+    parser.add_argument("--cells", type=int, default=sized(500, 1000), help="grid side in cells (100 m each)")
     parser.add_argument("--neighbors", type=int, default=12)
     parser.add_argument("--radius", type=float, default=5000.0)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=sized(2, 3))
     parser.add_argument("--qgis-cells", type=int, default=250)
     parser.add_argument("--no-qgis", action="store_true", help="skip the QGIS native IDW measurement")
     arguments = parser.parse_args()
 
+    print_machine("IDW vs gdal_grid")
     cell = 100.0
     size = arguments.cells * cell
     folder = Path(tempfile.mkdtemp(prefix="bench-idw-"))

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from _bootstrap import ROOT  # noqa: E402  (puts this checkout on sys.path as deepprospect)
+from _bootstrap import ROOT, print_machine, province_folder  # noqa: E402  (puts this checkout on sys.path as deepprospect)
 
 sys.path.insert(0, str(ROOT / "tests"))  # qgis_interface.QgisInterfaceStub
 OUTPUT = ROOT / "benchmarks" / "output" / "inspector_engine"
@@ -33,7 +33,7 @@ def prepare(size_km, pixel_size, epochs, seed=1):
     """Province, 444 m stack, training points and bundle, made by the engine (reused when there)."""
     from deepprospect.processing_provider.engine_runner import run_task
 
-    folder = OUTPUT / "province{:g}".format(size_km)
+    folder = province_folder(size_km)
     if not (folder / "truth_evidence.tif").exists():
         run_task("synthetic_province", {"folder": str(folder), "size_km": size_km, "seed": seed})
     stack = OUTPUT / "evidence_stack_{:g}m.tif".format(pixel_size)
@@ -162,6 +162,7 @@ def main():
     parser.add_argument("--clicks", type=int, default=10)
     args = parser.parse_args()
     OUTPUT.mkdir(parents=True, exist_ok=True)
+    print_machine("Inspector dock: click → explanation on screen")
 
     import random
 

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bootstrap import ROOT  # noqa: F401  (puts this checkout on sys.path as deepprospect)
+from _bootstrap import ROOT, print_machine, sized  # noqa: F401  (puts this checkout on sys.path as deepprospect)
 
 QGIS_PLUGINS = "/usr/share/qgis/python/plugins"
 CRS_EPSG = 32645
@@ -155,7 +155,7 @@ def line(label, times, anchor_seconds=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=sized(5, 7))
     parser.add_argument("--warm-calls", type=int, default=50)
     args = parser.parse_args()
 
@@ -176,9 +176,7 @@ def main():
     qgis_side = [total - statistics.median(fresh) for total in whole]
 
     base = statistics.median(bare)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print("Engine runner overhead — {} cores, load average {:.1f}, engine {}".format(
-        cores, os.getloadavg()[0], python))
+    print_machine("Engine runner overhead (engine {})".format(python))
     print(line("anchor: bare engine python -c pass", bare))
     print(line("first call: start + ready + ping", answered, base))
     print(line("first call, worker closed too", closed, base))

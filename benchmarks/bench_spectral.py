@@ -1,13 +1,15 @@
 """Spectral tools benchmark (issue 8).
 
 1. Regressor quality on the synthetic soil library (known law): validation R² of the STFT CNN,
-   PLS and random forest on the same seed-42 split.
-2. Classifier quality on the synthetic mineral library: 1-D CNN vs SAM validation accuracy.
-3. Classification time and peak memory of a SIZE × SIZE × 400-band raster (default 1000 × 1000,
-   as DeepGeoMap's mine-face scene), each in a fresh process, as ratios against an anchor measured
-   in the same run: reading the whole raster block by block (pure I/O).
+   PLS and random forest on the same seed-42 split (SOIL spectra: 300, make bench-full 800).
+2. Classifier quality on the synthetic mineral library (PER_CLASS spectra of each of 6 classes:
+   60, make bench-full 150): 1-D CNN vs SAM validation accuracy.
+3. Classification time and peak memory of a SIZE × SIZE × 400-band raster (256, make bench-full
+   1000 × 1000 as DeepGeoMap's mine-face scene), each in a fresh process, as ratios against an
+   anchor measured in the same run: reading the whole raster block by block (pure I/O).
 
-Run: /usr/bin/python3 benchmarks/bench_spectral.py [--size 1000] [--skip-quality] [--skip-raster]
+Run: /usr/bin/python3 benchmarks/bench_spectral.py [--size 256] [--soil 300] [--per-class 60]
+                                                   [--skip-quality] [--skip-raster]
 Outputs go to benchmarks/output/spectral/.
 """
 import argparse
@@ -19,19 +21,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bootstrap import ROOT, status_mb  # noqa: E402  (puts this checkout on sys.path as deepprospect)
+from _bootstrap import ROOT, print_machine, sized, status_mb  # noqa: E402  (puts this checkout on sys.path as deepprospect)
 
 import numpy as np  # noqa: E402
 
 OUTPUT = ROOT / "benchmarks" / "output" / "spectral"
 
 
-def quality():
+def quality(soil, per_class):
     from deepprospect.core import synthetic_spectra
     from deepprospect.core.feedback import PrintFeedback
     from deepprospect.models import spectral_classifier, spectral_regressor, spectral_reports
 
-    table, _ = synthetic_spectra.generate_soil_library(800, seed=0)
+    table, _ = synthetic_spectra.generate_soil_library(soil, seed=0)
     start = time.perf_counter()
     result = spectral_regressor.train_spectral_regressor(table, "Sb", seed=42, feedback=PrintFeedback())
     seconds = time.perf_counter() - start
@@ -39,20 +41,20 @@ def quality():
     spectral_reports.plot_scatter(OUTPUT / "sb_scatter.png", result)
     spectral_reports.plot_learning_curves(OUTPUT / "sb_learning_curves.png", result["metadata"]["history"])
     spectral_reports.write_metrics_csv(OUTPUT / "sb_metrics.csv", result)
-    print("\nSb regressor on 800 synthetic soil spectra (seed 0, split seed 42), {:.0f} s:".format(seconds))
+    print("\nSb regressor on {} synthetic soil spectra (seed 0, split seed 42), {:.0f} s:".format(soil, seconds))
     print("{:5s} {:>9s} {:>9s} {:>12s} {:>12s} {:>7s}".format("", "R² train", "R² valid", "RMSE train", "RMSE valid",
                                                              "epochs"))
     for row in spectral_reports.metrics_rows(result):
         print("{:5s} {:9.3f} {:9.3f} {:12.1f} {:12.1f} {:>7}".format(*row))
 
-    library = synthetic_spectra.generate_mineral_library(150, seed=0)
+    library = synthetic_spectra.generate_mineral_library(per_class, seed=0)
     start = time.perf_counter()
     result = spectral_classifier.train_spectral_classifier(library, seed=42, feedback=PrintFeedback())
     seconds = time.perf_counter() - start
     spectral_classifier.save_classifier(OUTPUT / "classifier.dpm", result)
     spectral_reports.write_report(OUTPUT / "classifier_report.csv", result)
-    print("\nClassifier on 900 synthetic spectra, 6 classes, 400 bands (seed 0, split seed 42), {:.0f} s:".format(
-        seconds))
+    print("\nClassifier on {} synthetic spectra, 6 classes, 400 bands (seed 0, split seed 42), {:.0f} s:".format(
+        6 * per_class, seconds))
     for method, values in result["metrics"].items():
         print("{:4s} validation accuracy {:.1%}  kappa {:.3f}".format(method, values["accuracy_validation"],
                                                                      values["kappa_validation"]))
@@ -133,7 +135,9 @@ def raster_benchmark(size, bundle_path):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--size", type=int, default=sized(256, 1000))
+    parser.add_argument("--soil", type=int, default=sized(300, 800), help="soil spectra for the regressor")
+    parser.add_argument("--per-class", type=int, default=sized(60, 150), help="mineral spectra per class")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-raster", action="store_true")
     parser.add_argument("--child", nargs=3)
@@ -142,9 +146,10 @@ def main():
     if arguments.child:
         child(*arguments.child)
         return
+    print_machine("Spectral tools: model quality, hyperspectral classification vs reading the raster")
     bundle_path = OUTPUT / "classifier.dpm"
     if not arguments.skip_quality or not bundle_path.exists():
-        bundle_path = quality()
+        bundle_path = quality(arguments.soil, arguments.per_class)
     if not arguments.skip_raster:
         raster_benchmark(arguments.size, bundle_path)
 

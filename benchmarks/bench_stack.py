@@ -1,8 +1,8 @@
-"""Stacking speed and memory: 16 evidence layers onto a 2000 × 2000 grid.
+"""Stacking speed and memory: 16 evidence layers onto a 1000 × 1000 grid (make bench-full: 2000 × 2000).
 
 Sources (written once to a temporary folder): 10 continuous rasters in the target CRS at 40 m,
 3 continuous rasters in another UTM zone at 60 m, 3 categorical (class) rasters at 25 m; the
-target grid is 2000 × 2000 cells of 50 m (UTM 45N).
+target grid is SIZE × SIZE cells of 50 m (UTM 45N).
 
 Measured in the same run:
 * deepprospect's stack (core.stack.build_stack) in a child process: wall time, and peak resident
@@ -11,7 +11,7 @@ Measured in the same run:
 * the anchor: the same with GDAL's command-line tools — gdalwarp of each layer onto the grid, then
   gdalbuildvrt -separate and gdal_translate to one compressed GeoTIFF.
 
-    /usr/bin/python3 benchmarks/bench_stack.py [--size 2000] [--layers 16]
+    /usr/bin/python3 benchmarks/bench_stack.py [--size 1000] [--layers 16]
 """
 import argparse
 import json
@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bootstrap import ROOT, status_mb  # noqa: E402  (puts this checkout on sys.path as deepprospect)
+from _bootstrap import ROOT, hidden_arguments, print_machine, sized, status_mb  # noqa: E402  (puts this checkout on sys.path as deepprospect)
 
 import numpy as np  # noqa: E402
 
@@ -107,13 +107,10 @@ def _run_measured(command):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=2000)
+    parser.add_argument("--size", type=int, default=sized(1000, 2000))
     parser.add_argument("--layers", type=int, default=16)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--make-sources", help=argparse.SUPPRESS)
-    parser.add_argument("--sources", help=argparse.SUPPRESS)
-    parser.add_argument("--reference", help=argparse.SUPPRESS)
-    parser.add_argument("--output", help=argparse.SUPPRESS)
+    hidden_arguments(parser, "--make-sources", "--sources", "--reference", "--output")
     arguments = parser.parse_args()
     if arguments.child:
         return child(arguments)
@@ -123,6 +120,7 @@ def main():
         print(json.dumps(dict(sources=sources, reference=reference)))
         return None
 
+    print_machine("Stacking (core.stack.build_stack) vs GDAL's command-line tools")
     # Sources are made in a child process so that this parent stays small: a child's peak memory
     # (ru_maxrss) counts the parent's memory it started from.
     folder = Path(tempfile.mkdtemp(prefix="bench-stack-"))
