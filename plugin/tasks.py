@@ -183,8 +183,9 @@ class EngineSession(QObject):
     def _finished(self, request, result, error):
         self.current = None
         request.result, request.error = result, error
-        _log(request, error)
         if request.generation == self._generation:
+            # (a call cut short by close() is not a failure: the inspector stopped its own worker)
+            _log(request, error)
             if isinstance(error, EngineNotReady):
                 self.engineMissing.emit(str(error))
             elif error is None or (isinstance(error, EngineError) and error.kind == "input"):
