@@ -28,16 +28,20 @@ class ClassifyHyperspectralAlgorithm(DeepProspectAlgorithm):
         "names is written beside it and applied. The image is processed in windows, so any size fits in memory."
     )
     PARAMETER_HELP = {
-        "INPUT": "The hyperspectral raster, with the training spectra's range and bands",
-        "METHOD": "The 1-D CNN of the bundle, or its spectral angle mapper baseline",
-        "OUTPUT": "Band 1 the class code, band 2 the score, with a style naming the classes",
+        "INPUT": QT_TRANSLATE_NOOP("DeepProspect", "The hyperspectral raster, with the training spectra's range "
+                                                   "and bands"),
+        "METHOD": QT_TRANSLATE_NOOP("DeepProspect", "The 1-D CNN of the bundle, or its spectral angle mapper "
+                                                    "baseline"),
+        "OUTPUT": QT_TRANSLATE_NOOP("DeepProspect", "Band 1 the class code, band 2 the score, with a style naming "
+                                                    "the classes"),
     }
 
     def initAlgorithm(self, config=None):
         add_bundle_parameter(self, "Spectral classifier bundle")
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Hyperspectral raster")))
         self.addParameter(QgsProcessingParameterEnum(
-            "METHOD", self.tr("Classification method"), options=[self.tr(method.label) for method in CLASSIFICATION_METHODS],
+            "METHOD", self.tr("Classification method"),
+            options=[self.tr(method.label) for method in CLASSIFICATION_METHODS],
             defaultValue=0))
         add_block_size_parameter(self, "Block size (pixels)")
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Class raster")))

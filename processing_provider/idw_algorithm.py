@@ -44,17 +44,22 @@ class IdwAlgorithm(DeepProspectAlgorithm):
         "with the share of such cells."
     )
     PARAMETER_HELP = {
-        "INPUT": "Point layer of soil, stream-sediment or rock samples, in a projected CRS",
-        "FIELDS": "The element fields; each becomes one band named after it (name them as the factors, e.g. Sb_con)",
-        "PIXEL_SIZE": "Cell size of the output, in map units (metres)",
-        "EXTENT": "The area to cover; cells are counted from its top-left corner",
-        "POWER": "How fast a sample's influence fades with distance: 2 is usual, higher is more local",
-        "NEIGHBORS": "How many nearest samples each cell uses; 0 uses all samples",
-        "RADIUS": "Samples farther than this are ignored; cells with no sample within it stay empty (nodata), "
-                  "e.g. unsampled forest reserves, instead of being guessed. 0: no limit",
-        "LOG10": "Interpolate the logarithm of the concentrations, better for skewed (log-normal) geochemistry; "
-                 "the band is then named e.g. Sb_con_log10",
-        "OUTPUT": "One band per field, float32 GeoTIFF",
+        "INPUT": QT_TRANSLATE_NOOP("DeepProspect", "Point layer of soil, stream-sediment or rock samples, in a "
+                                                   "projected CRS"),
+        "FIELDS": QT_TRANSLATE_NOOP("DeepProspect", "The element fields; each becomes one band named after it "
+                                                    "(name them as the factors, e.g. Sb_con)"),
+        "PIXEL_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "Cell size of the output, in map units (metres)"),
+        "EXTENT": QT_TRANSLATE_NOOP("DeepProspect", "The area to cover; cells are counted from its top-left corner"),
+        "POWER": QT_TRANSLATE_NOOP("DeepProspect", "How fast a sample's influence fades with distance: 2 is usual, "
+                                                   "higher is more local"),
+        "NEIGHBORS": QT_TRANSLATE_NOOP("DeepProspect", "How many nearest samples each cell uses; 0 uses all samples"),
+        "RADIUS": QT_TRANSLATE_NOOP("DeepProspect", "Samples farther than this are ignored; cells with no sample "
+                                                    "within it stay empty (nodata), e.g. unsampled forest "
+                                                    "reserves, instead of being guessed. 0: no limit"),
+        "LOG10": QT_TRANSLATE_NOOP("DeepProspect", "Interpolate the logarithm of the concentrations, better for "
+                                                   "skewed (log-normal) geochemistry; the band is then named e.g. "
+                                                   "Sb_con_log10"),
+        "OUTPUT": QT_TRANSLATE_NOOP("DeepProspect", "One band per field, float32 GeoTIFF"),
     }
     DEFAULT_TEXT = {"EXTENT": "the samples' extent"}
 
@@ -73,7 +78,8 @@ class IdwAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent (default: the samples')"),
                                                        optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.POWER, self.tr("Power (how fast influence fades with distance)"), QgsProcessingParameterNumber.Type.Double, defaultValue=2.0, minValue=0.01))
+            self.POWER, self.tr("Power (how fast influence fades with distance)"),
+            QgsProcessingParameterNumber.Type.Double, defaultValue=2.0, minValue=0.01))
         self.addParameter(QgsProcessingParameterNumber(
             self.NEIGHBORS, self.tr("Nearest samples used per cell (0 = all)"), QgsProcessingParameterNumber.Type.Integer,
             defaultValue=12, minValue=0))

@@ -41,16 +41,25 @@ class PredictAlgorithm(DeepProspectAlgorithm):
         "Each map is written with a style file (.qml) beside it, so it opens coloured in QGIS."
     )
     PARAMETER_HELP = {
-        "STACK": "The evidence stack, with the factors the model was trained on, in the same order",
-        "MODEL": "The model bundle written by Train prospectivity model",
-        "BLOCK_SIZE": "Pixels per side of each window the stack is read in; the default suits most computers",
-        "DEPOSITS": "Known occurrences, to draw the success-rate curve and compute its area under the curve",
-        "VERY_HIGH_PERCENT": "Share of the area, from the most prospective pixel down, classed very high",
-        "HIGH_PERCENT": "Share of the area (counted from the top) down to which pixels are at least high",
-        "MODERATE_PERCENT": "Share of the area (counted from the top) down to which pixels are at least moderate",
-        "OUTPUT": "Probability of a deposit (0–1) at every valid pixel, float32 GeoTIFF with a style",
-        "OUTPUT_UNCERTAINTY": "Spread between the members of an ensemble model; left out for a single member",
-        "OUTPUT_CLASSES": "Very high (4), high (3), moderate (2) and low (1) by share of area",
+        "STACK": QT_TRANSLATE_NOOP("DeepProspect", "The evidence stack, with the factors the model was trained on, "
+                                                   "in the same order"),
+        "MODEL": QT_TRANSLATE_NOOP("DeepProspect", "The model bundle written by Train prospectivity model"),
+        "BLOCK_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "Pixels per side of each window the stack is read in; the "
+                                                        "default suits most computers"),
+        "DEPOSITS": QT_TRANSLATE_NOOP("DeepProspect", "Known occurrences, to draw the success-rate curve and "
+                                                      "compute its area under the curve"),
+        "VERY_HIGH_PERCENT": QT_TRANSLATE_NOOP("DeepProspect", "Share of the area, from the most prospective pixel "
+                                                               "down, classed very high"),
+        "HIGH_PERCENT": QT_TRANSLATE_NOOP("DeepProspect", "Share of the area (counted from the top) down to which "
+                                                          "pixels are at least high"),
+        "MODERATE_PERCENT": QT_TRANSLATE_NOOP("DeepProspect", "Share of the area (counted from the top) down to "
+                                                              "which pixels are at least moderate"),
+        "OUTPUT": QT_TRANSLATE_NOOP("DeepProspect", "Probability of a deposit (0–1) at every valid pixel, float32 "
+                                                    "GeoTIFF with a style"),
+        "OUTPUT_UNCERTAINTY": QT_TRANSLATE_NOOP("DeepProspect", "Spread between the members of an ensemble model; "
+                                                                "left out for a single member"),
+        "OUTPUT_CLASSES": QT_TRANSLATE_NOOP("DeepProspect", "Very high (4), high (3), moderate (2) and low (1) by "
+                                                            "share of area"),
     }
 
     STACK, MODEL, BLOCK_SIZE, DEPOSITS = "STACK", "MODEL", "BLOCK_SIZE", "DEPOSITS"

@@ -22,8 +22,9 @@ class PredictSpectralAlgorithm(DeepProspectAlgorithm):
         "has that column); a raster gives a float32 GeoTIFF processed block by block."
     )
     PARAMETER_HELP = {
-        "INPUT": "A spectra table (CSV, one column per wavelength in nm) or a hyperspectral raster",
-        "OUTPUT": "A CSV table for a table, a GeoTIFF for a raster",
+        "INPUT": QT_TRANSLATE_NOOP("DeepProspect", "A spectra table (CSV, one column per wavelength in nm) or a "
+                                                   "hyperspectral raster"),
+        "OUTPUT": QT_TRANSLATE_NOOP("DeepProspect", "A CSV table for a table, a GeoTIFF for a raster"),
     }
 
     def initAlgorithm(self, config=None):

@@ -38,13 +38,19 @@ class SampleNegativesAlgorithm(DeepProspectAlgorithm):
         "are transformed to the stack's CRS."
     )
     PARAMETER_HELP = {
-        "STACK": "The evidence stack: its valid pixels are where non-deposits may go, its bands the attributes",
-        "DEPOSITS": "Point layer of known deposits or occurrences (label 1 in the output)",
-        "COUNT": "How many non-deposits to draw; 0 draws as many as the deposits used",
-        "MIN_DISTANCE": "An exclusion buffer: no non-deposit closer than this to any known deposit, so that "
-                        "ground near known mineralisation is not called barren; about a pixel or more",
-        "SEED": "The same seed gives the same points",
-        "OUTPUT": "Point layer with a label field (1 deposit, 0 non-deposit) and one field per factor",
+        "STACK": QT_TRANSLATE_NOOP("DeepProspect", "The evidence stack: its valid pixels are where non-deposits "
+                                                   "may go, its bands the attributes"),
+        "DEPOSITS": QT_TRANSLATE_NOOP("DeepProspect", "Point layer of known deposits or occurrences (label 1 in "
+                                                      "the output)"),
+        "COUNT": QT_TRANSLATE_NOOP("DeepProspect", "How many non-deposits to draw; 0 draws as many as the deposits "
+                                                   "used"),
+        "MIN_DISTANCE": QT_TRANSLATE_NOOP("DeepProspect", "An exclusion buffer: no non-deposit closer than this to "
+                                                          "any known deposit, so that ground near known "
+                                                          "mineralisation is not called barren; about a pixel or "
+                                                          "more"),
+        "SEED": QT_TRANSLATE_NOOP("DeepProspect", "The same seed gives the same points"),
+        "OUTPUT": QT_TRANSLATE_NOOP("DeepProspect", "Point layer with a label field (1 deposit, 0 non-deposit) and "
+                                                    "one field per factor"),
     }
     DEFAULT_TEXT = {"COUNT": "0 (as many non-deposits as deposits used)"}
 

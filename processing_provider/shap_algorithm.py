@@ -37,17 +37,22 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         "is summed over its patch."
     )
     PARAMETER_HELP = {
-        "MODEL": "The model bundle written by Train prospectivity model",
-        "STACK": "The evidence stack the model was trained on",
-        "POINTS": "Known deposits to explain first (optional)",
-        "SAMPLE_SIZE": "How many pixels are explained: the points first, then random valid pixels",
-        "BACKGROUND_SIZE": "Pixels that define 'average' (the bundle's stored background when it has one)",
-        "EXPLAINER": "How SHAP values are computed; expected gradients is fast and the default",
-        "SEED": "The same seed picks the same pixels",
-        "OUTPUT_FOLDER": "Folder for the charts, tables and the explanation page",
-        "OUTPUT_RASTER": "One band per factor with its SHAP contribution at every pixel (slow on big stacks)",
-        "MAP_REFERENCES": "Background references (k-means centres) of the contribution maps",
-        "MAP_STEPS": "Integration steps per reference of the contribution maps",
+        "MODEL": QT_TRANSLATE_NOOP("DeepProspect", "The model bundle written by Train prospectivity model"),
+        "STACK": QT_TRANSLATE_NOOP("DeepProspect", "The evidence stack the model was trained on"),
+        "POINTS": QT_TRANSLATE_NOOP("DeepProspect", "Known deposits to explain first (optional)"),
+        "SAMPLE_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "How many pixels are explained: the points first, then "
+                                                         "random valid pixels"),
+        "BACKGROUND_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "Pixels that define 'average' (the bundle's stored "
+                                                             "background when it has one)"),
+        "EXPLAINER": QT_TRANSLATE_NOOP("DeepProspect", "How SHAP values are computed; expected gradients is fast "
+                                                       "and the default"),
+        "SEED": QT_TRANSLATE_NOOP("DeepProspect", "The same seed picks the same pixels"),
+        "OUTPUT_FOLDER": QT_TRANSLATE_NOOP("DeepProspect", "Folder for the charts, tables and the explanation page"),
+        "OUTPUT_RASTER": QT_TRANSLATE_NOOP("DeepProspect", "One band per factor with its SHAP contribution at "
+                                                           "every pixel (slow on big stacks)"),
+        "MAP_REFERENCES": QT_TRANSLATE_NOOP("DeepProspect", "Background references (k-means centres) of the "
+                                                            "contribution maps"),
+        "MAP_STEPS": QT_TRANSLATE_NOOP("DeepProspect", "Integration steps per reference of the contribution maps"),
     }
 
     MODEL, STACK, POINTS, SAMPLE_SIZE, BACKGROUND_SIZE = "MODEL", "STACK", "POINTS", "SAMPLE_SIZE", "BACKGROUND_SIZE"
@@ -65,10 +70,12 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.BACKGROUND_SIZE, self.tr("Background pixels"), QgsProcessingParameterNumber.Type.Integer, 100, minValue=1))
         self.addParameter(QgsProcessingParameterEnum(
-            self.EXPLAINER, self.tr("SHAP method (explainer)"), options=[self.tr(choice.label) for choice in EXPLAINERS], defaultValue=0))
+            self.EXPLAINER, self.tr("SHAP method (explainer)"), options=[self.tr(choice.label) for choice in EXPLAINERS],
+            defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
-        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Folder for the charts and tables")))
+        self.addParameter(QgsProcessingParameterFolderDestination(
+            self.OUTPUT_FOLDER, self.tr("Folder for the charts and tables")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_RASTER, self.tr("SHAP contribution maps (one band per factor)"), optional=True,
             createByDefault=False))

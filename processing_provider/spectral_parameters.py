@@ -8,6 +8,7 @@ from qgis.core import QgsProcessingParameterFile
 from qgis.core import QgsProcessingParameterNumber
 
 from ..catalog import PREPROCESSING_STEPS, PreprocessingSettings
+from .base import QT_TRANSLATE_NOOP
 
 INTEGER = QgsProcessingParameterNumber.Type.Integer
 DOUBLE = QgsProcessingParameterNumber.Type.Double
@@ -27,22 +28,28 @@ PREPROCESS_PARAMETERS = {
 
 #: Tooltips of the shared parameters, in the dialog's words.
 SHARED_HELP = {
-    "MIN_WAVELENGTH": "Bands below this wavelength (nm) are dropped",
-    "MAX_WAVELENGTH": "Bands above this wavelength (nm) are dropped",
-    "CONTINUUM_REMOVAL": "Divide each spectrum by its upper convex hull (1 outside absorption features)",
-    "ABSORBANCE": "Turn reflectance R into absorbance log10(1/R)",
-    "SMOOTHING": "Apply a Savitzky–Golay filter",
-    "WINDOW": "Width of the Savitzky–Golay window in nm, turned into an odd number of bands by the band spacing",
-    "POLYORDER": "Order of the Savitzky–Golay polynomial",
-    "DERIVATIVE": "0 none, 1 the first, 2 the second derivative with respect to wavelength (per nm)",
-    "EPOCHS": "The most passes over the training spectra; early stopping usually ends sooner",
-    "BATCH_SIZE": "Spectra per weight update",
-    "PATIENCE": "Epochs without improvement before early stopping ends training",
-    "LEARNING_RATE": "Step size of the Adam optimiser",
-    "VALIDATION_FRACTION": "Share of the spectra held out to score the model (never seen in training)",
-    "SEED": "The same seed gives the same split and model",
-    "MODEL": "A model bundle (.dpm) written by a spectral training algorithm",
-    "BLOCK_SIZE": "Pixels per side of the windows a raster is processed in, so any size fits in memory",
+    "MIN_WAVELENGTH": QT_TRANSLATE_NOOP("DeepProspect", "Bands below this wavelength (nm) are dropped"),
+    "MAX_WAVELENGTH": QT_TRANSLATE_NOOP("DeepProspect", "Bands above this wavelength (nm) are dropped"),
+    "CONTINUUM_REMOVAL": QT_TRANSLATE_NOOP("DeepProspect", "Divide each spectrum by its upper convex hull (1 "
+                                                           "outside absorption features)"),
+    "ABSORBANCE": QT_TRANSLATE_NOOP("DeepProspect", "Turn reflectance R into absorbance log10(1/R)"),
+    "SMOOTHING": QT_TRANSLATE_NOOP("DeepProspect", "Apply a Savitzky–Golay filter"),
+    "WINDOW": QT_TRANSLATE_NOOP("DeepProspect", "Width of the Savitzky–Golay window in nm, turned into an odd "
+                                                "number of bands by the band spacing"),
+    "POLYORDER": QT_TRANSLATE_NOOP("DeepProspect", "Order of the Savitzky–Golay polynomial"),
+    "DERIVATIVE": QT_TRANSLATE_NOOP("DeepProspect", "0 none, 1 the first, 2 the second derivative with respect to "
+                                                    "wavelength (per nm)"),
+    "EPOCHS": QT_TRANSLATE_NOOP("DeepProspect", "The most passes over the training spectra; early stopping usually "
+                                                "ends sooner"),
+    "BATCH_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "Spectra per weight update"),
+    "PATIENCE": QT_TRANSLATE_NOOP("DeepProspect", "Epochs without improvement before early stopping ends training"),
+    "LEARNING_RATE": QT_TRANSLATE_NOOP("DeepProspect", "Step size of the Adam optimiser"),
+    "VALIDATION_FRACTION": QT_TRANSLATE_NOOP("DeepProspect", "Share of the spectra held out to score the model "
+                                                             "(never seen in training)"),
+    "SEED": QT_TRANSLATE_NOOP("DeepProspect", "The same seed gives the same split and model"),
+    "MODEL": QT_TRANSLATE_NOOP("DeepProspect", "A model bundle (.dpm) written by a spectral training algorithm"),
+    "BLOCK_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "Pixels per side of the windows a raster is processed in, so "
+                                                    "any size fits in memory"),
 }
 
 PREPROCESS_HELP = (

@@ -26,8 +26,10 @@ class SpectralPreprocessAlgorithm(DeepProspectAlgorithm):
         "A plot of a few raw and processed spectra is written beside the output (_spectra.png)."
     )
     PARAMETER_HELP = {
-        "INPUT": "A spectra table (CSV, one column per wavelength in nm) or a hyperspectral raster",
-        "OUTPUT": "A CSV table for a table, a GeoTIFF for a raster; a plot of a few spectra goes beside it",
+        "INPUT": QT_TRANSLATE_NOOP("DeepProspect", "A spectra table (CSV, one column per wavelength in nm) or a "
+                                                   "hyperspectral raster"),
+        "OUTPUT": QT_TRANSLATE_NOOP("DeepProspect", "A CSV table for a table, a GeoTIFF for a raster; a plot of a "
+                                                    "few spectra goes beside it"),
     }
 
     def initAlgorithm(self, config=None):

@@ -36,18 +36,21 @@ class StackAlgorithm(DeepProspectAlgorithm):
         "bands are nodata. The log gives, for each factor, the share of the grid where it has data."
     )
     PARAMETER_HELP = {
-        "LAYERS": "The rasters to stack; each band becomes one factor, named after its band description or "
-                  "the layer name",
-        "CATEGORICAL": "Those evidence layers that hold classes (e.g. lithology codes): resampled by nearest "
-                       "neighbour, never averaged. Each must also be among the evidence layers",
-        "REFERENCE": "The raster whose CRS, pixel grid and extent the stack takes",
-        "PIXEL_SIZE": "Another cell size for the reference's extent, in its map units (e.g. 444 m as in "
-                      "Pradhan et al. 2022); 0 keeps the reference's",
-        "MASK": "Study-area polygons; pixels outside are left empty",
-        "NODATA_VALUES": "The nodata value of each evidence layer, in their order, separated by commas, or one "
-                         "value for all. Each is a number, none (every value is data) or empty (the layer's "
-                         "own); e.g. -9999,none, for three layers",
-        "OUTPUT": "One band per factor, float32 GeoTIFF, nodata -9999",
+        "LAYERS": QT_TRANSLATE_NOOP("DeepProspect", "The rasters to stack; each band becomes one factor, named "
+                                                    "after its band description or the layer name"),
+        "CATEGORICAL": QT_TRANSLATE_NOOP("DeepProspect", "Those evidence layers that hold classes (e.g. lithology "
+                                                         "codes): resampled by nearest neighbour, never averaged. "
+                                                         "Each must also be among the evidence layers"),
+        "REFERENCE": QT_TRANSLATE_NOOP("DeepProspect", "The raster whose CRS, pixel grid and extent the stack takes"),
+        "PIXEL_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "Another cell size for the reference's extent, in its map "
+                                                        "units (e.g. 444 m as in Pradhan et al. 2022); 0 keeps the "
+                                                        "reference's"),
+        "MASK": QT_TRANSLATE_NOOP("DeepProspect", "Study-area polygons; pixels outside are left empty"),
+        "NODATA_VALUES": QT_TRANSLATE_NOOP("DeepProspect", "The nodata value of each evidence layer, in their "
+                                                           "order, separated by commas, or one value for all. Each "
+                                                           "is a number, none (every value is data) or empty (the "
+                                                           "layer's own); e.g. -9999,none, for three layers"),
+        "OUTPUT": QT_TRANSLATE_NOOP("DeepProspect", "One band per factor, float32 GeoTIFF, nodata -9999"),
     }
     DEFAULT_TEXT = {"REFERENCE": "the first evidence layer", "PIXEL_SIZE": "0 (the reference's)",
                     "NODATA_VALUES": "empty (each layer's own)"}

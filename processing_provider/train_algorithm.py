@@ -100,34 +100,50 @@ HELP = (
 
 #: Tooltips, in the dialog's words.
 PARAMETER_HELP = {
-    "STACK": "The evidence stack: one band per factor, as Stack evidence layers writes it",
-    "POINTS": "Point layer of known deposits (label 1) and non-deposits (label 0), e.g. from Sample "
-              "non-deposit locations",
-    "LABEL_FIELD": "The field holding 1 for a deposit and 0 for a non-deposit",
-    "ARCHITECTURE": "Which model learns the evidence: a neural network, or a scikit-learn classifier",
-    "PATCH_SIZE": "Side of the square pixel window a patch network sees around each point (odd)",
-    "EPOCHS": "The most passes over the training points (the paper: 200); early stopping usually ends sooner",
-    "BATCH_SIZE": "Training points per weight update (the paper: 32)",
-    "LEARNING_RATE": "Step size of the Adam optimiser (0.001 is Adam's usual default; the paper does not give its rate)",
-    "VALIDATION": "How points are held out to check the model; spatial schemes hold out whole blocks of ground",
-    "VALIDATION_FRACTION": "Share of the points held out by a single split (random or spatial blocks)",
-    "BLOCK_SIZE": "Side of the square blocks of spatial validation, in map units; several times the "
-                  "clustering scale of your deposits. 0: a fifth of the stack's width",
-    "FOLDS": "How many folds spatial k-fold cross-validation deals the blocks into; each is held out once",
-    "BUFFER": "Training points closer than this (map units) to a held-out block are left out of that fold",
-    "ENSEMBLE_SIZE": "How many models are trained with different seeds; 2 or more give an uncertainty map",
-    "SEED": "The same seed and inputs give the same model",
-    "EARLY_STOPPING": "Stop when the loss on a set-aside part of the training points has not improved for "
-                      "Patience epochs, and keep the best epoch's weights",
-    "PATIENCE": "Epochs without improvement before early stopping ends training",
-    "DROPOUT": "Share of a layer's units switched off at random while training (regularisation)",
-    "L2": "Penalty on large weights (regularisation); 0: none",
-    "BALANCE_CLASSES": "Weight deposits and non-deposits equally in the loss, whatever their numbers",
-    "COMPARE_VALIDATION": "Also train with each single split and show them in the report (twice the time)",
-    "OUTPUT_MODEL": "The trained model (.dpm) for Predict prospectivity map and Explain the model; always "
-                    "written, and kept (not a temporary file) when no name is chosen",
-    "OUTPUT_REPORT": "Self-contained HTML page with the metrics, baselines and charts; skip it (scripts: an "
-                     "empty value) to leave it out",
+    "STACK": QT_TRANSLATE_NOOP("DeepProspect", "The evidence stack: one band per factor, as Stack evidence layers "
+                                               "writes it"),
+    "POINTS": QT_TRANSLATE_NOOP("DeepProspect", "Point layer of known deposits (label 1) and non-deposits (label "
+                                                "0), e.g. from Sample non-deposit locations"),
+    "LABEL_FIELD": QT_TRANSLATE_NOOP("DeepProspect", "The field holding 1 for a deposit and 0 for a non-deposit"),
+    "ARCHITECTURE": QT_TRANSLATE_NOOP("DeepProspect", "Which model learns the evidence: a neural network, or a "
+                                                      "scikit-learn classifier"),
+    "PATCH_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "Side of the square pixel window a patch network sees around "
+                                                    "each point (odd)"),
+    "EPOCHS": QT_TRANSLATE_NOOP("DeepProspect", "The most passes over the training points (the paper: 200); early "
+                                                "stopping usually ends sooner"),
+    "BATCH_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "Training points per weight update (the paper: 32)"),
+    "LEARNING_RATE": QT_TRANSLATE_NOOP("DeepProspect", "Step size of the Adam optimiser (0.001 is Adam's usual "
+                                                       "default; the paper does not give its rate)"),
+    "VALIDATION": QT_TRANSLATE_NOOP("DeepProspect", "How points are held out to check the model; spatial schemes "
+                                                    "hold out whole blocks of ground"),
+    "VALIDATION_FRACTION": QT_TRANSLATE_NOOP("DeepProspect", "Share of the points held out by a single split "
+                                                             "(random or spatial blocks)"),
+    "BLOCK_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "Side of the square blocks of spatial validation, in map "
+                                                    "units; several times the clustering scale of your deposits. "
+                                                    "0: a fifth of the stack's width"),
+    "FOLDS": QT_TRANSLATE_NOOP("DeepProspect", "How many folds spatial k-fold cross-validation deals the blocks "
+                                               "into; each is held out once"),
+    "BUFFER": QT_TRANSLATE_NOOP("DeepProspect", "Training points closer than this (map units) to a held-out block "
+                                                "are left out of that fold"),
+    "ENSEMBLE_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "How many models are trained with different seeds; 2 or "
+                                                       "more give an uncertainty map"),
+    "SEED": QT_TRANSLATE_NOOP("DeepProspect", "The same seed and inputs give the same model"),
+    "EARLY_STOPPING": QT_TRANSLATE_NOOP("DeepProspect", "Stop when the loss on a set-aside part of the training "
+                                                        "points has not improved for Patience epochs, and keep the "
+                                                        "best epoch's weights"),
+    "PATIENCE": QT_TRANSLATE_NOOP("DeepProspect", "Epochs without improvement before early stopping ends training"),
+    "DROPOUT": QT_TRANSLATE_NOOP("DeepProspect", "Share of a layer's units switched off at random while training "
+                                                 "(regularisation)"),
+    "L2": QT_TRANSLATE_NOOP("DeepProspect", "Penalty on large weights (regularisation); 0: none"),
+    "BALANCE_CLASSES": QT_TRANSLATE_NOOP("DeepProspect", "Weight deposits and non-deposits equally in the loss, "
+                                                         "whatever their numbers"),
+    "COMPARE_VALIDATION": QT_TRANSLATE_NOOP("DeepProspect", "Also train with each single split and show them in "
+                                                            "the report (twice the time)"),
+    "OUTPUT_MODEL": QT_TRANSLATE_NOOP("DeepProspect", "The trained model (.dpm) for Predict prospectivity map and "
+                                                      "Explain the model; always written, and kept (not a "
+                                                      "temporary file) when no name is chosen"),
+    "OUTPUT_REPORT": QT_TRANSLATE_NOOP("DeepProspect", "Self-contained HTML page with the metrics, baselines and "
+                                                       "charts; skip it (scripts: an empty value) to leave it out"),
 }
 
 class TrainAlgorithm(DeepProspectAlgorithm):

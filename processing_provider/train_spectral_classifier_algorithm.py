@@ -33,9 +33,11 @@ class TrainSpectralClassifierAlgorithm(DeepProspectAlgorithm):
         "bundle (.dpm) and a report (CSV: accuracy and kappa of both, confusion matrices) beside it."
     )
     PARAMETER_HELP = {
-        "INPUT": "CSV: one row per spectrum, a class column and one column per wavelength (nm)",
-        "CLASS_FIELD": "The column naming each spectrum's class (names or codes)",
-        "OUTPUT": "The model bundle (.dpm); the CNN-vs-SAM report is written beside it",
+        "INPUT": QT_TRANSLATE_NOOP("DeepProspect", "CSV: one row per spectrum, a class column and one column per "
+                                                   "wavelength (nm)"),
+        "CLASS_FIELD": QT_TRANSLATE_NOOP("DeepProspect", "The column naming each spectrum's class (names or codes)"),
+        "OUTPUT": QT_TRANSLATE_NOOP("DeepProspect", "The model bundle (.dpm); the CNN-vs-SAM report is written "
+                                                    "beside it"),
     }
 
     def initAlgorithm(self, config=None):

@@ -48,18 +48,28 @@ class TrainSpectralRegressorAlgorithm(DeepProspectAlgorithm):
         "the learning curves, written beside the bundle."
     )
     PARAMETER_HELP = {
-        "INPUT": "CSV: one row per sample, an id column, the element columns and one column per wavelength (nm)",
-        "TARGET": "The column of laboratory results to learn (e.g. Sb)",
-        "OUTLIER_THRESHOLD": "Samples above this content (in the element's units) are left out; 0 keeps all",
-        "FRAME_LENGTH": "Bands per STFT frame; 0 takes the frame length in nm instead",
-        "FRAME_STEP": "Bands between STFT frames; 0 takes the frame step in nm instead",
-        "GROUP_FIELD": "A column naming groups (e.g. a site) kept whole on one side of the split",
-        "LOG_TARGET": "Learn log10 of the content (every value must then be positive)",
-        "BASELINES": "Also fit PLS regression and a random forest on the same split, for comparison",
-        "UNITS": "Units of the element column, for labels and reports (ppm, %, ppb, …)",
-        "FRAME_LENGTH_NM": "Width of an STFT frame in nm, turned into bands by the band spacing",
-        "FRAME_STEP_NM": "Distance between STFT frames in nm",
-        "OUTPUT": "The model bundle (.dpm); the metrics table and the plots are written beside it",
+        "INPUT": QT_TRANSLATE_NOOP("DeepProspect", "CSV: one row per sample, an id column, the element columns and "
+                                                   "one column per wavelength (nm)"),
+        "TARGET": QT_TRANSLATE_NOOP("DeepProspect", "The column of laboratory results to learn (e.g. Sb)"),
+        "OUTLIER_THRESHOLD": QT_TRANSLATE_NOOP("DeepProspect", "Samples above this content (in the element's "
+                                                               "units) are left out; 0 keeps all"),
+        "FRAME_LENGTH": QT_TRANSLATE_NOOP("DeepProspect", "Bands per STFT frame; 0 takes the frame length in nm "
+                                                          "instead"),
+        "FRAME_STEP": QT_TRANSLATE_NOOP("DeepProspect", "Bands between STFT frames; 0 takes the frame step in nm "
+                                                        "instead"),
+        "GROUP_FIELD": QT_TRANSLATE_NOOP("DeepProspect", "A column naming groups (e.g. a site) kept whole on one "
+                                                         "side of the split"),
+        "LOG_TARGET": QT_TRANSLATE_NOOP("DeepProspect", "Learn log10 of the content (every value must then be "
+                                                        "positive)"),
+        "BASELINES": QT_TRANSLATE_NOOP("DeepProspect", "Also fit PLS regression and a random forest on the same "
+                                                       "split, for comparison"),
+        "UNITS": QT_TRANSLATE_NOOP("DeepProspect", "Units of the element column, for labels and reports (ppm, %, "
+                                                   "ppb, …)"),
+        "FRAME_LENGTH_NM": QT_TRANSLATE_NOOP("DeepProspect", "Width of an STFT frame in nm, turned into bands by "
+                                                             "the band spacing"),
+        "FRAME_STEP_NM": QT_TRANSLATE_NOOP("DeepProspect", "Distance between STFT frames in nm"),
+        "OUTPUT": QT_TRANSLATE_NOOP("DeepProspect", "The model bundle (.dpm); the metrics table and the plots are "
+                                                    "written beside it"),
     }
     DEFAULT_TEXT = {"GROUP_FIELD": "none (a random split)"}
 

@@ -53,6 +53,8 @@ def test_pylupdate_extracts_labels_names_and_messages(tmp_path):
     assert ("TrainAlgorithm", "Evidence stack") in messages                     # a parameter label
     assert ("DeepProspect", "Train prospectivity model") in messages            # a marked display name
     assert ("PredictAlgorithm", "Known deposits, to draw the success-rate curve") in messages
+    assert ("DeepProspect", "The model bundle written by Train prospectivity model") in messages   # a tooltip
+    assert ("DeepProspect", "Bands below this wavelength (nm) are dropped") in messages          # a shared one
     assert len(messages) > 200
 
 
@@ -67,7 +69,8 @@ def test_a_compiled_translation_reaches_the_algorithm(qgis_app, tmp_path):
     ts, _ = extract(tmp_path)
     text = ts.read_text(encoding="utf-8")
     for source, translation in (("Train prospectivity model", "Treinar modelo de prospetividade"),
-                                ("Evidence stack", "Pilha de evidências")):
+                                ("Evidence stack", "Pilha de evidências"),
+                                ("The same seed and inputs give the same model", "A mesma semente dá o mesmo modelo")):
         text = text.replace("<source>{}</source>\n        <translation type=\"unfinished\"></translation>".format(source),
                             "<source>{}</source>\n        <translation>{}</translation>".format(source, translation))
     translated = tmp_path / "deepprospect_pt.ts"
@@ -84,6 +87,7 @@ def test_a_compiled_translation_reaches_the_algorithm(qgis_app, tmp_path):
         algorithm.initAlgorithm()
         assert algorithm.displayName() == "Treinar modelo de prospetividade"
         assert algorithm.parameterDefinition("STACK").description() == "Pilha de evidências"
+        assert algorithm.parameterDefinition("SEED").help() == "A mesma semente dá o mesmo modelo"
         assert algorithm.parameterDefinition("POINTS").description() == "Training points (deposits and non-deposits)"
     finally:
         QCoreApplication.removeTranslator(translator)
