@@ -200,6 +200,8 @@ def test_the_probability_legend_says_which_end_is_likely(opened_project):
     labels = [label for label, _ in probability.renderer().legendSymbologyItems()]
     assert labels[0] == "0.00 unlikely" and labels[-1] == "1.00 likely"
     assert len(labels) >= 5
+    # the Layers panel shows these labelled classes, not a bare 0-1 gradient bar
+    assert not probability.renderer().shader().rasterShaderFunction().legendSettings().useContinuousLegend()
 
 
 def test_the_self_check_of_the_default_style_test(qgis_app, demo_files):
