@@ -37,13 +37,13 @@ class ClassifyHyperspectralAlgorithm(DeepProspectAlgorithm):
     }
 
     def initAlgorithm(self, config=None):
-        add_bundle_parameter(self, "Spectral classifier bundle")
+        add_bundle_parameter(self, QT_TRANSLATE_NOOP("DeepProspect", "Spectral classifier bundle"))
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("Hyperspectral raster")))
         self.addParameter(QgsProcessingParameterEnum(
             "METHOD", self.tr("Classification method"),
             options=[self.tr(method.label) for method in CLASSIFICATION_METHODS],
             defaultValue=0))
-        add_block_size_parameter(self, "Block size (pixels)")
+        add_block_size_parameter(self, QT_TRANSLATE_NOOP("DeepProspect", "Block size (pixels)"))
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Class raster")))
 
     def execute(self, parameters, context, feedback):

@@ -83,8 +83,9 @@ class PredictAlgorithm(DeepProspectAlgorithm):
             [QgsProcessing.SourceType.TypeVectorPoint], optional=True))
         for name, label, default in zip(
                 (self.VERY_HIGH_PERCENT, self.HIGH_PERCENT, self.MODERATE_PERCENT),
-                ("Classes: very high = top … % of the area", "Classes: high = down to top … %",
-                 "Classes: moderate = down to top … %"),
+                (QT_TRANSLATE_NOOP("DeepProspect", "Classes: very high = top … % of the area"),
+                 QT_TRANSLATE_NOOP("DeepProspect", "Classes: high = down to top … %"),
+                 QT_TRANSLATE_NOOP("DeepProspect", "Classes: moderate = down to top … %")),
                 self.DEFAULT_CLASS_FRACTIONS):
             parameter = QgsProcessingParameterNumber(name, self.tr(label), QgsProcessingParameterNumber.Type.Double,
                                                      defaultValue=100 * default, minValue=0.01, maxValue=99.99)

@@ -28,10 +28,10 @@ class PredictSpectralAlgorithm(DeepProspectAlgorithm):
     }
 
     def initAlgorithm(self, config=None):
-        add_bundle_parameter(self, "Spectral model bundle")
+        add_bundle_parameter(self, QT_TRANSLATE_NOOP("DeepProspect", "Spectral model bundle"))
         self.addParameter(QgsProcessingParameterFile(
             "INPUT", self.tr("Spectra table (CSV) or hyperspectral raster"), QgsProcessingParameterFile.Behavior.File))
-        add_block_size_parameter(self, "Block size for rasters (pixels)")
+        add_block_size_parameter(self, QT_TRANSLATE_NOOP("DeepProspect", "Block size for rasters (pixels)"))
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT", self.tr("Predictions"), self.tr("CSV table (*.csv);;GeoTIFF raster (*.tif)")))
 

@@ -16,14 +16,19 @@ DOUBLE = QgsProcessingParameterNumber.Type.Double
 #: Pre-processing parameters in dialog order: name → (PreprocessingSettings field, label, type
 #: (None: yes/no), minimum, maximum or None).
 PREPROCESS_PARAMETERS = {
-    "MIN_WAVELENGTH": ("min_wavelength", "Shortest wavelength kept (nm)", DOUBLE, 0.0, None),
-    "MAX_WAVELENGTH": ("max_wavelength", "Longest wavelength kept (nm)", DOUBLE, 0.0, None),
-    "CONTINUUM_REMOVAL": ("continuum_removal", "Remove the continuum (upper convex hull)", None, None, None),
-    "ABSORBANCE": ("absorbance", "Convert reflectance to absorbance log10(1/R)", None, None, None),
-    "SMOOTHING": ("smoothing", "Savitzky–Golay smoothing", None, None, None),
-    "WINDOW": ("window_nm", "Savitzky–Golay window (nm)", DOUBLE, 1.0, None),
-    "POLYORDER": ("polyorder", "Savitzky–Golay polynomial order", INTEGER, 0, 5),
-    "DERIVATIVE": ("derivative", "Derivative (0 none, 1 first, 2 second)", INTEGER, 0, 2),
+    "MIN_WAVELENGTH": ("min_wavelength", QT_TRANSLATE_NOOP("DeepProspect", "Shortest wavelength kept (nm)"),
+                       DOUBLE, 0.0, None),
+    "MAX_WAVELENGTH": ("max_wavelength", QT_TRANSLATE_NOOP("DeepProspect", "Longest wavelength kept (nm)"),
+                       DOUBLE, 0.0, None),
+    "CONTINUUM_REMOVAL": ("continuum_removal",
+                          QT_TRANSLATE_NOOP("DeepProspect", "Remove the continuum (upper convex hull)"), None, None, None),
+    "ABSORBANCE": ("absorbance", QT_TRANSLATE_NOOP("DeepProspect", "Convert reflectance to absorbance log10(1/R)"),
+                   None, None, None),
+    "SMOOTHING": ("smoothing", QT_TRANSLATE_NOOP("DeepProspect", "Savitzky–Golay smoothing"), None, None, None),
+    "WINDOW": ("window_nm", QT_TRANSLATE_NOOP("DeepProspect", "Savitzky–Golay window (nm)"), DOUBLE, 1.0, None),
+    "POLYORDER": ("polyorder", QT_TRANSLATE_NOOP("DeepProspect", "Savitzky–Golay polynomial order"), INTEGER, 0, 5),
+    "DERIVATIVE": ("derivative", QT_TRANSLATE_NOOP("DeepProspect", "Derivative (0 none, 1 first, 2 second)"),
+                   INTEGER, 0, 2),
 }
 
 #: Tooltips of the shared parameters, in the dialog's words.
@@ -94,11 +99,14 @@ def add_training_parameters(algorithm, epochs, patience, learning_rate):
     """Add EPOCHS, BATCH_SIZE, PATIENCE, LEARNING_RATE and VALIDATION_FRACTION (a third of the
     spectra, as Carvalho et al.) to a spectral trainer, with the given defaults."""
     for name, label, kind, default, minimum, maximum in (
-            ("EPOCHS", "Maximum epochs", INTEGER, epochs, 1, None),
-            ("BATCH_SIZE", "Batch size (spectra per update)", INTEGER, 64, 1, None),
-            ("PATIENCE", "Early-stopping patience (epochs)", INTEGER, patience, 1, None),
-            ("LEARNING_RATE", "Learning rate (Adam)", DOUBLE, learning_rate, 1e-6, 1.0),
-            ("VALIDATION_FRACTION", "Share of spectra held out for validation", DOUBLE, 1 / 3, 0.05, 0.8)):
+            ("EPOCHS", QT_TRANSLATE_NOOP("DeepProspect", "Maximum epochs"), INTEGER, epochs, 1, None),
+            ("BATCH_SIZE", QT_TRANSLATE_NOOP("DeepProspect", "Batch size (spectra per update)"), INTEGER, 64, 1, None),
+            ("PATIENCE", QT_TRANSLATE_NOOP("DeepProspect", "Early-stopping patience (epochs)"),
+             INTEGER, patience, 1, None),
+            ("LEARNING_RATE", QT_TRANSLATE_NOOP("DeepProspect", "Learning rate (Adam)"),
+             DOUBLE, learning_rate, 1e-6, 1.0),
+            ("VALIDATION_FRACTION", QT_TRANSLATE_NOOP("DeepProspect", "Share of spectra held out for validation"),
+             DOUBLE, 1 / 3, 0.05, 0.8)):
         algorithm.addParameter(_number(algorithm, name, label, kind, default, minimum, maximum))
 
 

@@ -29,27 +29,35 @@ DOUBLE = QgsProcessingParameterNumber.Type.Double
 
 #: Number parameters in dialog order: name → (TrainingSettings field, label, type, minimum, maximum or None).
 NUMBERS = {
-    "PATCH_SIZE": ("patch_size", "Patch size (pixels, odd; patch networks only)", INTEGER, 1, 31),
-    "EPOCHS": ("epochs", "Epochs (maximum)", INTEGER, 1, 100000),
-    "BATCH_SIZE": ("batch_size", "Batch size (points per update)", INTEGER, 1, 100000),
-    "LEARNING_RATE": ("learning_rate", "Learning rate (Adam)", DOUBLE, 1e-7, 1.0),
-    "VALIDATION_FRACTION": ("validation_fraction", "Share of points held out (single split)", DOUBLE, 0.05, 0.5),
-    "BLOCK_SIZE": ("block_size", "Block size for spatial blocks and folds (map units, 0 = automatic)", DOUBLE, 0.0,
-                   None),
-    "FOLDS": ("folds", "Folds (spatial k-fold)", INTEGER, 2, 50),
-    "BUFFER": ("buffer", "Buffer around held-out blocks (map units, spatial k-fold; 0 = none)", DOUBLE, 0.0, None),
-    "ENSEMBLE_SIZE": ("ensemble_size", "Ensemble size (members)", INTEGER, 1, 50),
-    "SEED": ("seed", "Random seed", INTEGER, 0, None),
-    "PATIENCE": ("patience", "Early-stopping patience (epochs)", INTEGER, 1, None),
-    "DROPOUT": ("dropout", "Dropout rate", DOUBLE, 0.0, 0.9),
-    "L2": ("l2", "L2 weight penalty", DOUBLE, 0.0, 1.0),
+    "PATCH_SIZE": ("patch_size", QT_TRANSLATE_NOOP("DeepProspect", "Patch size (pixels, odd; patch networks only)"),
+                   INTEGER, 1, 31),
+    "EPOCHS": ("epochs", QT_TRANSLATE_NOOP("DeepProspect", "Epochs (maximum)"), INTEGER, 1, 100000),
+    "BATCH_SIZE": ("batch_size", QT_TRANSLATE_NOOP("DeepProspect", "Batch size (points per update)"),
+                   INTEGER, 1, 100000),
+    "LEARNING_RATE": ("learning_rate", QT_TRANSLATE_NOOP("DeepProspect", "Learning rate (Adam)"), DOUBLE, 1e-7, 1.0),
+    "VALIDATION_FRACTION": ("validation_fraction",
+                            QT_TRANSLATE_NOOP("DeepProspect", "Share of points held out (single split)"),
+                            DOUBLE, 0.05, 0.5),
+    "BLOCK_SIZE": ("block_size",
+                   QT_TRANSLATE_NOOP("DeepProspect", "Block size for spatial blocks and folds (map units, 0 = automatic)"),
+                   DOUBLE, 0.0, None),
+    "FOLDS": ("folds", QT_TRANSLATE_NOOP("DeepProspect", "Folds (spatial k-fold)"), INTEGER, 2, 50),
+    "BUFFER": ("buffer",
+               QT_TRANSLATE_NOOP("DeepProspect", "Buffer around held-out blocks (map units, spatial k-fold; 0 = none)"),
+               DOUBLE, 0.0, None),
+    "ENSEMBLE_SIZE": ("ensemble_size", QT_TRANSLATE_NOOP("DeepProspect", "Ensemble size (members)"), INTEGER, 1, 50),
+    "SEED": ("seed", QT_TRANSLATE_NOOP("DeepProspect", "Random seed"), INTEGER, 0, None),
+    "PATIENCE": ("patience", QT_TRANSLATE_NOOP("DeepProspect", "Early-stopping patience (epochs)"), INTEGER, 1, None),
+    "DROPOUT": ("dropout", QT_TRANSLATE_NOOP("DeepProspect", "Dropout rate"), DOUBLE, 0.0, 0.9),
+    "L2": ("l2", QT_TRANSLATE_NOOP("DeepProspect", "L2 weight penalty"), DOUBLE, 0.0, 1.0),
 }
 #: Yes/no parameters: name → (TrainingSettings field, label).
 SWITCHES = {
-    "EARLY_STOPPING": ("early_stopping", "Early stopping (restore best epoch)"),
-    "BALANCE_CLASSES": ("balance_classes", "Weight classes equally in the loss"),
+    "EARLY_STOPPING": ("early_stopping", QT_TRANSLATE_NOOP("DeepProspect", "Early stopping (restore best epoch)")),
+    "BALANCE_CLASSES": ("balance_classes", QT_TRANSLATE_NOOP("DeepProspect", "Weight classes equally in the loss")),
     "COMPARE_VALIDATION": ("compare_validation",
-                           "Also train with the other validation split and compare (twice the time)"),
+                           QT_TRANSLATE_NOOP("DeepProspect",
+                                             "Also train with the other validation split and compare (twice the time)")),
 }
 #: The parameters under "Advanced", in dialog order.
 ADVANCED = ("EARLY_STOPPING", "PATIENCE", "DROPOUT", "L2", "BALANCE_CLASSES", "COMPARE_VALIDATION")

@@ -93,3 +93,20 @@ def test_a_compiled_translation_reaches_the_algorithm(qgis_app, tmp_path):
         QCoreApplication.removeTranslator(translator)
         provider._TRANSLATORS.clear()
     assert TrainAlgorithm().displayName() == "Train prospectivity model"
+
+
+def test_every_label_and_tooltip_of_the_algorithms_is_extracted(qgis_app, tmp_path):
+    """What the dialog shows (names, labels, tooltips, dropdown words from the catalog aside) can be
+    translated: each is among the extracted texts."""
+    from qgis.core import QgsApplication
+
+    _, messages = extract(tmp_path)
+    sources = {source for _, source in messages}
+    missing = []
+    for algorithm in QgsApplication.processingRegistry().providerById("deepprospect").algorithms():
+        if algorithm.id() in ("deepprospect:synthetic_province", "deepprospect:prospectivity_chain"):
+            continue    # the first is reworded with issue 17's work; the second is a .model3 file
+        texts = [algorithm.displayName()] + [text for definition in algorithm.parameterDefinitions()
+                                             for text in (definition.description(), definition.help())]
+        missing += ["{}: {}".format(algorithm.name(), text) for text in texts if text not in sources]
+    assert missing == []
