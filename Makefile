@@ -3,7 +3,7 @@ PYTHON := /usr/bin/python3
 export QT_QPA_PLATFORM := offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup install test demo bench bench-full screenshots check-platforms check-qgis340 bad-input-table
+.PHONY: setup install test demo bench bench-full screenshots manual check-platforms check-qgis340 bad-input-table
 
 setup:
 	@bash scripts/setup.sh
@@ -46,8 +46,15 @@ bench: setup
 bench-full: setup
 	@export DEEPPROSPECT_BENCH_FULL=1; $(BENCHMARKS)
 
+# Pictures for the README and docs/manual: the dock, every algorithm's dialog, then (after `make demo`)
+# the demo project and its results.
 screenshots: setup
 	DEEPPROSPECT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTHON) -m pytest -q -p no:cacheprovider tests/qgis -k screenshot
+	$(PYTHON) scripts/screenshots.py
+
+# docs/manual's generated parts (parameters in the dialogs' words, the bad-input messages) refreshed.
+manual:
+	$(PYTHON) scripts/manual_tables.py
 
 # docs/bad_input.md from the bad-input tests (what each case really says).
 bad-input-table: setup

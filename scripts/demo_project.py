@@ -183,9 +183,14 @@ def _continuous(layer, band_name):
     low, high = layer.dataProvider().cumulativeCut(band, 0.02, 0.98, layer.extent(), 250000)
     if not high > low:
         high = low + 1.0
-    shader = QgsColorRampShader(low, high, _ramp("Viridis"), QgsColorRampShader.Interpolated,
-                                QgsColorRampShader.Continuous)
-    shader.classifyColorRamp(5, band, layer.extent(), layer.dataProvider())
+    ramp = _ramp("Viridis")
+    shader = QgsColorRampShader(low, high, ramp, QgsColorRampShader.Interpolated)
+    # five labelled stops (QGIS's own classification writes one per ramp colour, with six decimals)
+    shader.setColorRampItemList([
+        QgsColorRampShader.ColorRampItem(low + share * (high - low), ramp.color(share),
+                                         "{:.3g}".format(low + share * (high - low)))
+        for share in (0.0, 0.25, 0.5, 0.75, 1.0)])
+    _discrete_legend(shader)
     raster_shader = QgsRasterShader(low, high)
     raster_shader.setRasterShaderFunction(shader)
     renderer = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), band, raster_shader)
@@ -207,12 +212,8 @@ def _categorical(layer, labels):
 def _label_probability_legend(layer):
     """Add words to the probability legend's 0, 0.5 and 1 entries (e.g. "1.00 likely") and show the
     legend as those labelled classes (QGIS draws a bare 0-1 gradient bar by default)."""
-    from qgis.core import QgsColorRampLegendNodeSettings
-
     shader = layer.renderer().shader().rasterShaderFunction()
-    legend = QgsColorRampLegendNodeSettings()
-    legend.setUseContinuousLegend(False)
-    shader.setLegendSettings(legend)
+    _discrete_legend(shader)
     items = shader.colorRampItemList()
     for item in items:
         for value, words in PROBABILITY_WORDS.items():
@@ -221,11 +222,22 @@ def _label_probability_legend(layer):
     shader.setColorRampItemList(items)
 
 
+def _discrete_legend(shader):
+    """The legend as the ramp's labelled values (QGIS draws a gradient bar with bare end values by default)."""
+    from qgis.core import QgsColorRampLegendNodeSettings
+
+    legend = QgsColorRampLegendNodeSettings()
+    legend.setUseContinuousLegend(False)
+    shader.setLegendSettings(legend)
+
+
 def _graduated(layer, field):
     from qgis.core import QgsClassificationQuantile, QgsGraduatedSymbolRenderer, QgsSymbol
+    from qgis.PyQt.QtCore import Qt
 
     symbol = QgsSymbol.defaultSymbol(layer.geometryType())
-    symbol.setSize(1.6)
+    symbol.setSize(1.0)    # thousands of samples: small dots without outline, the raster shows between them
+    symbol.symbolLayer(0).setStrokeStyle(Qt.PenStyle.NoPen)
     renderer = QgsGraduatedSymbolRenderer(field)
     renderer.setSourceSymbol(symbol)
     renderer.setClassificationMethod(QgsClassificationQuantile())
