@@ -58,15 +58,18 @@ def parameter_table(algorithm):
     from deepprospect.processing_provider.help_text import default_text, enum_options
 
     rows = ["| In the dialog | What it is | Default | Name in scripts |", "|---|---|---|---|"]
-    for definition in algorithm.parameterDefinitions():
-        if definition.flags() & QgsProcessingParameterDefinition.Flag.FlagHidden:
-            continue
+    flags = QgsProcessingParameterDefinition.Flag
+    shown = [definition for definition in algorithm.parameterDefinitions() if not definition.flags() & flags.FlagHidden]
+    # the dialog's order: the inputs, then those under "Advanced Parameters", then the outputs
+    shown.sort(key=lambda definition: (definition.isDestination(), bool(definition.flags() & flags.FlagAdvanced)))
+    for definition in shown:
         what = definition.help() or ""
         options = enum_options(definition, algorithm.tr)
         if options:
             what = (what.rstrip(".") + ". " if what else "") + options
-        optional = definition.flags() & QgsProcessingParameterDefinition.Flag.FlagOptional
-        label = definition.description() + (" *(optional)*" if optional else "")
+        optional = definition.flags() & flags.FlagOptional
+        label = definition.description() + (" *(optional)*" if optional else "") + (
+            " *(under Advanced Parameters)*" if definition.flags() & flags.FlagAdvanced else "")
         rows.append("| {} | {} | {} | `{}` |".format(_cell(label), _cell(what),
                                                       _cell(default_text(algorithm, definition) or "–"),
                                                       definition.name()))
