@@ -141,7 +141,7 @@ def apply_style(layer, style, source):
         message, ok = layer.loadNamedStyle(str(qml))
         if not ok:
             raise RuntimeError("The style {} does not apply to {}: {}".format(qml, layer.name(), message))
-        if argument == "probability.qml":
+        if qml.name == "probability.qml":   # predict's and the truth's probability
             _label_probability_legend(layer)
     elif kind == "continuous":
         _continuous(layer, argument)
