@@ -48,6 +48,13 @@ def QT_TRANSLATE_NOOP(context, text):  # the name pylupdate5 looks for (PyQt6 ha
     return text
 
 
+def manual_url(name):
+    """The Help button's page: docs/manual/<name>.md of the manual shipped with the plugin (its
+    index when the algorithm has no page), as a file URL, so it opens without a network."""
+    page = MANUAL_PATH / "{}.md".format(name)
+    return QUrl.fromLocalFile(str(page if page.exists() else MANUAL_PATH / "index.md")).toString()
+
+
 _INSTALL_PROMPT = []
 
 
@@ -94,9 +101,7 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
         return text
 
     def helpUrl(self):
-        """The algorithm's page of the manual shipped with the plugin (docs/manual/<name>.md): a
-        file URL, so it opens without a network."""
-        return QUrl.fromLocalFile(str(MANUAL_PATH / "{}.md".format(self.NAME))).toString()
+        return manual_url(self.NAME)
 
     def addParameter(self, definition, createOutput=True):
         """Every parameter gets its tooltip from :attr:`PARAMETER_HELP` (unless it has one)."""

@@ -7,10 +7,10 @@ from qgis.core import (
     Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingModelAlgorithm, QgsProcessingProvider,
     QgsSettings,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator, QUrl
+from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator
 from qgis.PyQt.QtGui import QIcon
 
-from .base import GROUPS, ICON_PATH, MANUAL_PATH, DeepProspectAlgorithm
+from .base import GROUPS, ICON_PATH, DeepProspectAlgorithm, manual_url
 
 MODELS_PATH = Path(__file__).resolve().parent.parent / "resources" / "models"
 I18N_PATH = Path(__file__).resolve().parent.parent / "i18n"
@@ -93,7 +93,7 @@ class _ShippedModel(QgsProcessingModelAlgorithm):
         return self.name().replace("_", " ").capitalize()
 
     def helpUrl(self):
-        return QUrl.fromLocalFile(str(MANUAL_PATH / "{}.md".format(self.name()))).toString()
+        return manual_url(self.name())
 
     def createInstance(self):
         # QGIS copies a model to run it; the copy keeps this class (its group, name and help page)
