@@ -81,6 +81,7 @@ def render_report(result):
     parts.append("<h2>Data</h2>")
     parts.append(_data_table(meta))
     parts.append("<p><b>Factors (in stack order):</b> {}</p>".format(html.escape(", ".join(meta["factor_names"]))))
+    parts.append(_categorical_note(result.metadata.get("factor_encoding") or {}))   # not in the dock's shape
     if not folds:
         parts.append(embedded_figure(_split_map_figure(result), "Training and validation points" + (
             "; shaded squares are the blocks held out for validation." if result.split.validation_blocks else ".")))
@@ -216,6 +217,19 @@ def _scheme_sentence(validation):
 
 
 # Figures --------------------------------------------------------------------------------------
+
+def _categorical_note(encoding):
+    """One paragraph naming the categorical factors, their classes and how the model takes them."""
+    from ..core.factor_encoding import UNSEEN_RULE
+
+    factors = [entry for entry in encoding.get("factors") or () if entry.get("kind") == "categorical"]
+    if not factors:
+        return ""
+    how = "as native categories" if encoding.get("mode") == "native" else "one-hot (one column per class)"
+    listed = "; ".join("{} ({} classes)".format(entry["name"], len(entry.get("codes") or ())) for entry in factors)
+    return "<p><b>Categorical factors</b>, taken {}: {}. As documented: {}.</p>".format(
+        how, html.escape(listed), html.escape(UNSEEN_RULE))
+
 
 def embedded_figure(figure, caption):
     """The HTML <figure> of a matplotlib ``figure`` as an embedded PNG, with ``caption``."""

@@ -86,6 +86,16 @@ def _stack(folder, name, lithology, magnetics, gravity, categorical=True):
     return build_stack(layers, folder / name, feedback=LogFeedback())["path"]
 
 
+@pytest.fixture(autouse=True)
+def one_openmp_thread():
+    """Gradient boosting's OpenMP threads spin against each other on a busy 2-core machine (17 s
+    instead of 0.6 s for one fit measured here): one thread, same numbers."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
     folder = tmp_path_factory.mktemp("categorical")
@@ -106,7 +116,8 @@ def _train(stack, points, path, **options):
 
 @pytest.fixture(scope="module")
 def one_hot(grid):
-    return _train(grid["tagged"], grid["points"], grid["folder"] / "one_hot.dpm")
+    return _train(grid["tagged"], grid["points"], grid["folder"] / "one_hot.dpm",
+                  output_report=grid["folder"] / "one_hot.html")
 
 
 def _held_out_auc(grid, path):
@@ -163,6 +174,8 @@ def test_one_hot_logistic_regression_recovers_a_non_monotonic_law(grid, one_hot,
     encoding = one_hot.metadata["factor_encoding"]
     assert encoding["mode"] == "one_hot" and encoding["factors"][0]["codes"] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     assert one_hot.members[0].coef_.shape == (1, 8)      # 6 lithology columns + 2 continuous
+    report = open(one_hot.report_path, encoding="utf-8").read()
+    assert "<b>Categorical factors</b>, taken one-hot (one column per class): lithology (6 classes)" in report
 
 
 def test_shap_of_a_one_hot_factor_is_the_sum_of_its_columns(grid, one_hot):
@@ -190,6 +203,27 @@ def test_shap_of_a_one_hot_factor_is_the_sum_of_its_columns(grid, one_hot):
     np.testing.assert_allclose(explained["shap_values"], expected, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(explained["base_value"] + explained["shap_values"].sum(axis=1),
                                explained["prediction"], atol=1e-6)
+
+
+def test_the_shap_report_and_the_dock_say_which_factors_are_categorical(grid, one_hot, tmp_path):
+    import csv
+
+    from deepprospect.engine.inspector_tasks import _shap_folder, shap_charts
+    from deepprospect.models.bundle import load_bundle
+    from deepprospect.models.charts import write_report
+    from deepprospect.models.explain import explain_sample
+
+    explained = explain_sample(load_bundle(one_hot.model_path), grid["tagged"], sample_size=30, background_size=30,
+                               seed=6, feedback=LogFeedback())
+    assert explained["categorical"] == ["lithology"]
+    paths = write_report(explained, tmp_path / "shap")
+    with open(paths["importance"], newline="") as handle:
+        kinds = {row["factor"]: row["kind"] for row in csv.DictReader(handle)}
+    assert kinds == {"lithology": "categorical", "magnetics": "continuous", "gravity": "continuous"}
+    assert _shap_folder(tmp_path / "shap")["categorical"] == ["lithology"]
+    charts = shap_charts(dict(folder=str(tmp_path / "shap"), charts=[{"kind": "beeswarm"}],
+                              chart_folder=str(tmp_path)), LogFeedback())["charts"]
+    assert len(charts) == 1 and charts[0].endswith(".png")
 
 
 def test_a_code_unseen_in_training_is_all_zero_one_hot_and_counted(grid, one_hot, tmp_path):
