@@ -34,7 +34,10 @@ expected in 5–7 % of the province). Deposits are a thinned Poisson process: ca
 proportional to ``P``, and the mean of ``P`` at deposits is about ``E[P²] / E[P]`` over the area
 (``truth.json``'s ``expected_probability_at_deposits``). The future deposits are drawn the same
 way by a second generator seeded with ``(seed, FUTURE_STREAM)``, so the first draw, and every
-other file, is the same as without them.
+other file, is the same as without them. ``truth.json``'s ``future_truth_auc`` is the truth
+surface's own ROC-AUC on them (:mod:`core.synthetic_scoring`; None without future deposits): the
+ceiling of any map's score. ``deepprospect:predict`` with the future deposits as DEPOSITS gives a
+map's score as its success-rate AUC (the same number).
 """
 import json
 from pathlib import Path
@@ -57,6 +60,7 @@ from .synthetic_geology import (
 from .synthetic_laws import (  # noqa: F401  (MEAN_PROBABILITY, SHEAR_DECAY, TRUE_WEIGHTS: this module's API)
     LAWS, LITHOLOGY_FACTOR, MEAN_PROBABILITY, SHEAR_DECAY, TRUE_WEIGHTS, check_law, evaluate_law, favourable_codes,
 )
+from .synthetic_scoring import score_future_deposits
 from .synthetic_surveys import ideal_evidence, write_bouguer, write_landsat, write_magnetic
 
 WEST, NORTH = 280000.0, 2400000.0
@@ -133,6 +137,10 @@ def generate_province(folder, size_km=100.0, seed=1, feedback=None, law="linear"
     feedback.check_canceled()
     _write_surveys(paths, grid, area, world["fields"], rng, feedback)
     _write_truth_rasters(paths, grid, inner, world)
+    if len(world["future_deposits"]):
+        # the ceiling of any map's score on the future deposits (core.synthetic_scoring)
+        world["future_truth_auc"] = score_future_deposits(paths["truth_probability"], paths["future_deposits"],
+                                                          feedback=feedback).auc
     truth = _truth_document(seed, size_km, area, inner, world)
     paths["truth"].write_text(json.dumps(truth, indent=2))
     feedback.set_progress(100)
@@ -257,6 +265,7 @@ def _truth_document(seed, size_km, area, inner, world):
     document.update({
         "expected_probability_at_deposits": float(np.mean(probability ** 2) / probability.mean()),
         "future_deposit_count": int(len(world["future_deposits"])),
+        "future_truth_auc": world.get("future_truth_auc"),
         "future_deposits": "an independent draw from the same law (generator seeded with [seed, {}]); "
                            "no training step uses it: score maps on it".format(FUTURE_STREAM),
     })
