@@ -168,15 +168,16 @@ def _table_picture(csv_path, target, rows=12):
     with open(csv_path, newline="") as handle:
         table_rows = list(csv.reader(handle))
     header, body = table_rows[0], table_rows[1:rows + 1]
-    table = QTableWidget(len(body), len(header))
-    table.setHorizontalHeaderLabels(header)
+    columns = max(len(row) for row in [header] + body)   # a report's later sections can be wider
+    table = QTableWidget(len(body), columns)
+    table.setHorizontalHeaderLabels(header + [""] * (columns - len(header)))
     for row, values in enumerate(body):
         for column, value in enumerate(values):
             table.setItem(row, column, QTableWidgetItem(value))
     table.resizeColumnsToContents()
-    width = table.verticalHeader().width() + sum(table.columnWidth(c) for c in range(len(header))) + 4
+    width = table.verticalHeader().width() + sum(table.columnWidth(c) for c in range(columns)) + 4
     height = table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(len(body))) + 4
-    table.resize(min(width, 1100), height)
+    table.resize(width, height)
     table.show()
     _settle()
     assert table.grab().save(str(target))
