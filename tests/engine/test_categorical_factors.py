@@ -324,3 +324,22 @@ def test_predict_shap_and_inspector_on_a_categorical_bundle(grid, tmp_path, arch
     assert answer["probability"] == pytest.approx(float(predict_at_pixels(bundle, grid["tagged"], [row], [col])
                                                         .mean()), abs=1e-7)
     assert abs(answer["base_value"] + sum(answer["shap_values"]) - answer["probability"]) < 0.02
+    _check_contribution_map(bundle, grid, tmp_path)
+
+
+def _check_contribution_map(bundle, grid, tmp_path):
+    """One band per original factor; base value + the bands = the probability map: exactly for the
+    scikit-learn models (shap's exact explainers), up to the integration error expected gradients
+    report for the networks (8 steps across one-hot jumps)."""
+    import rasterio
+
+    from deepprospect.models.explain import contribution_map
+
+    mapped = contribution_map(bundle, grid["tagged"], tmp_path / "shap.tif", background_size=20, references=4,
+                              steps=8, feedback=LogFeedback())
+    with rasterio.open(tmp_path / "shap.tif") as shap_map, rasterio.open(tmp_path / "p.tif") as probability:
+        assert shap_map.descriptions == tuple(FACTORS)
+        error = np.abs(mapped["base_value"] + shap_map.read().astype(np.float64).sum(axis=0) - probability.read(1))
+    assert error.max() <= mapped["additivity_error"] + 1e-5       # what the run reports (and warns above 0.01)
+    if bundle.metadata["network"].get("kind") == "sklearn":
+        assert mapped["additivity_error"] < 1e-5
