@@ -132,7 +132,7 @@ VALIDATION_SCHEMES = Registry("validation scheme", [
                        "training points."),
     Choice("spatial_kfold", "Spatial k-fold cross-validation", "models.evaluation:split_into_folds",
            dict(cross_validation=True, stopping_scheme="spatial_blocks"),
-           description="Square blocks are dealt into FOLDS folds; each fold is held out once while the "
+           description="Square blocks are dealt into the chosen number of folds; each fold is held out once while the "
                        "others train, every model on the same folds; the final model is then trained on "
                        "all points and the folds' mean ± sd estimates its skill."),
 ])

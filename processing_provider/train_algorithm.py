@@ -88,7 +88,7 @@ HELP = (
     "resample (seeds Random seed, Random seed + 1, …), so the uncertainty map is their spread. Epochs, "
     "batch size, learning rate, dropout, L2, early stopping and patch size do not apply to them.\n\n".format(
         SKLEARN_LABELS) +
-    "Validation:\n" + choices_help(VALIDATION_SCHEMES, {"FOLDS folds": "the chosen number of folds"}) + "\n"
+    "Validation:\n" + choices_help(VALIDATION_SCHEMES) + "\n"
     "Evidence is spatially autocorrelated, so a random split overstates how well the model will do in new "
     "ground, and one spatial split is noisy (the same network can score 0.69 or 0.80 by the split's seed "
     "alone). Spatial k-fold cross-validation (the default) deals square blocks of Block size into Folds "
