@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DeepProspectError
+from .factor_kinds import KIND_TAG
 from .feedback import ensure_feedback
 from .raster import STACK_NODATA, bounded_gdal_cache
 from .raster_input import class_codes, open_raster, raster_nodata, reading
@@ -155,7 +156,8 @@ def build_stack(layers, output, reference=None, pixel_size=None, mask=None, mask
     Writes a float32, tiled, deflate GeoTIFF atomically, one band per factor (description = factor
     name, tags: categorical or continuous and category names, ``core.factor_kinds``), nodata
     :data:`STACK_NODATA` wherever any band lacks data or the pixel is outside the mask.
-    Returns a dict: ``path``, ``factor_names``, ``valid_fraction`` (factor → fraction of the grid
+    Returns a dict: ``path``, ``factor_names``, ``factor_kinds`` ("categorical" or "continuous"
+    per band), ``valid_fraction`` (factor → fraction of the grid
     where that band has data), ``valid_fraction_all`` (fraction valid in every band and the mask),
     ``width``, ``height``, ``crs``, ``transform``.
     """
@@ -221,7 +223,9 @@ def _write_stack(layers, nodata, names, grid, output, study_area, feedback, bloc
         feedback.info("{}: data on {:.1%} of the grid.".format(name, fraction))
     feedback.info("Valid in every band{}: {:.1%} of the grid.".format(
         " and inside the mask" if study_area is not None else "", all_valid / total))
-    return dict(path=str(output), factor_names=names, valid_fraction=fractions, valid_fraction_all=all_valid / total,
+    kinds = [tag[KIND_TAG] for tag in tags]
+    return dict(path=str(output), factor_names=names, factor_kinds=kinds, valid_fraction=fractions,
+                valid_fraction_all=all_valid / total,
                 width=grid.width, height=grid.height, crs=grid.crs, transform=grid.transform)
 
 

@@ -31,14 +31,16 @@ def idw(args, feedback):
 
 @task("stack")
 def stack(args, feedback):
-    """args: layers [{path, name, categorical}], output, reference, pixel_size, mask, mask_layer."""
+    """args: layers [{path, name, categorical, nodata, categories ({code: name}, optional)}], output,
+    reference, pixel_size, mask, mask_layer → path, factor_names, factor_kinds ("categorical" or
+    "continuous" per band, as the stack's band tags record them), valid_fraction_all."""
     from ..core.stack import build_stack, evidence_layers
 
     evidence = evidence_layers(args["layers"])
     result = build_stack(evidence, args["output"], reference=args.get("reference"),
                          pixel_size=args.get("pixel_size"), mask=args.get("mask"), mask_layer=args.get("mask_layer"),
                          feedback=feedback)
-    return {"path": result["path"], "factor_names": result["factor_names"],
+    return {"path": result["path"], "factor_names": result["factor_names"], "factor_kinds": result["factor_kinds"],
             "valid_fraction_all": result["valid_fraction_all"]}
 
 

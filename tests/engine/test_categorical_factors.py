@@ -83,7 +83,9 @@ def _stack(folder, name, lithology, magnetics, gravity, categorical=True):
     _aux_xml(paths["lithology"], NAMES)
     layers = [EvidenceLayer(paths["lithology"], "lithology", categorical=categorical),
               EvidenceLayer(paths["magnetics"], "magnetics"), EvidenceLayer(paths["gravity"], "gravity")]
-    return build_stack(layers, folder / name, feedback=LogFeedback())["path"]
+    built = build_stack(layers, folder / name, feedback=LogFeedback())
+    assert built["factor_kinds"] == ["categorical" if categorical else "continuous", "continuous", "continuous"]
+    return built["path"]
 
 
 @pytest.fixture(autouse=True)
@@ -274,6 +276,27 @@ def test_gradient_boosting_takes_native_categories_and_round_trips(grid, tmp_pat
     np.testing.assert_allclose(explained["base_value"] + explained["shap_values"].sum(axis=1),
                                explained["prediction"], atol=1e-6)
     assert np.abs(explained["shap_values"][:, 0]).mean() > np.abs(explained["shap_values"][:, 2]).mean()
+
+
+def test_spatial_k_fold_encodes_each_fold_from_its_own_training_points(grid, monkeypatch, tmp_path):
+    """Every fold's encoding lists exactly the codes of that fold's training points (a unit found only
+    in held-out blocks is unseen there), and the cross-validated one-hot model still ranks well."""
+    from deepprospect.models import training_loop
+
+    built = []
+    original = training_loop.training_encodings
+
+    def recording(data, train, settings):
+        encodings = original(data, train, settings)
+        built.append((np.unique(data.values[train, 0]), encodings[0].codes[0]))
+        return encodings
+
+    monkeypatch.setattr(training_loop, "training_encodings", recording)
+    result = _train(grid["tagged"], grid["points"], tmp_path / "kfold.dpm", validation="spatial_kfold", folds=3)
+    assert len(built) == 4                                  # 3 folds and the final model on all points
+    for codes, encoded in built:
+        np.testing.assert_array_equal(encoded, codes)
+    assert result.cross_validation["summary"]["network"]["roc_auc"]["mean"] > 0.75
 
 
 def test_a_stack_without_kind_tags_still_trains_and_names_class_like_bands(grid, tmp_path, bad_input):
