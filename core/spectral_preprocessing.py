@@ -183,7 +183,8 @@ def continuum_removed(wavelengths, spectra):
 
     ``wavelengths`` (n_bands,) nm, increasing; ``spectra`` (n, n_bands) positive reflectance.
     Returns float64 (n, n_bands); NaN where the hull is not positive, NaN rows for spectra holding
-    a NaN or infinite band. Compiled (``core/continuum.py``): about 3 s per megapixel of 400 bands."""
+    a NaN or infinite band. Compiled (``core/continuum.py``): 25–30× faster than the numpy monotone
+    chain it replaced (``benchmarks/bench_continuum.py``)."""
     from .continuum import continuum
 
     return continuum(wavelengths, spectra, divide=True)
