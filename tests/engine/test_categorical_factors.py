@@ -176,6 +176,11 @@ def test_one_hot_logistic_regression_recovers_a_non_monotonic_law(grid, one_hot,
     encoding = one_hot.metadata["factor_encoding"]
     assert encoding["mode"] == "one_hot" and encoding["factors"][0]["codes"] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     assert one_hot.members[0].coef_.shape == (1, 8)      # 6 lithology columns + 2 continuous
+    from deepprospect.core.factor_encoding import FactorEncoding
+
+    columns = FactorEncoding.from_metadata(one_hot.metadata)
+    assert columns.input_names() == ["lithology=" + NAMES[code] for code in range(1, 7)] + ["magnetics", "gravity"]
+    assert columns.column_factor().tolist() == [0] * 6 + [1, 2]
     report = open(one_hot.report_path, encoding="utf-8").read()
     assert "<b>Categorical factors</b>, taken one-hot (one column per class): lithology (6 classes)" in report
 
