@@ -25,6 +25,8 @@ STOPPING_FRACTION = 0.15
 #: Epochs before early stopping starts watching: the loss of the first few epochs on a small
 #: stopping subset is mostly noise, and stopping there leaves the network barely trained.
 WARM_UP_EPOCHS = 10
+#: Most classes of one categorical factor gradient boosting's native categories take (its max_bins).
+NATIVE_CATEGORIES = 255
 # The stopping subset's seed is the run's seed plus this prime, so it differs from the split's.
 _STOPPING_SEED_OFFSET = 7919
 
@@ -119,6 +121,12 @@ def training_encodings(data, train, settings):
     if input_mode(settings.architecture) == ONE_HOT:
         return baseline, baseline
     native = FactorEncoding.from_training(data.factor_names, values, stack.factor_kinds, stack.categories, NATIVE)
+    crowded = [name for name, codes in zip(native.factor_names, native.codes) if len(codes) > NATIVE_CATEGORIES]
+    if crowded:
+        raise DeepProspectError(
+            "{} has more than {} classes among the training points, more than gradient boosting's native categories "
+            "take: merge classes, or choose another ARCHITECTURE (the others take any number, one-hot).".format(
+                crowded[0], NATIVE_CATEGORIES))
     return native, baseline
 
 

@@ -371,3 +371,22 @@ def _check_contribution_map(bundle, grid, tmp_path):
     assert error.max() <= mapped["additivity_error"] + 1e-5       # what the run reports (and warns above 0.01)
     if bundle.metadata["network"].get("kind") == "sklearn":
         assert mapped["additivity_error"] < 1e-5
+
+
+def test_gradient_boosting_refuses_a_factor_with_more_classes_than_it_takes(bad_input):
+    from types import SimpleNamespace
+
+    from deepprospect.core.errors import DeepProspectError
+    from deepprospect.models.training import checked_settings
+    from deepprospect.models.training_loop import training_encodings
+
+    values = np.column_stack([np.arange(300.0), np.linspace(0, 1, 300)])
+    data = SimpleNamespace(factor_names=["stratigraphy", "magnetics"], values=values,
+                           stack=SimpleNamespace(factor_kinds=("categorical", "continuous"), categories=({}, {})))
+    train = np.arange(300)
+    one_hot, _ = training_encodings(data, train, checked_settings(architecture="logistic_regression"))
+    assert one_hot.n_inputs == 301
+    with pytest.raises(DeepProspectError) as raised:
+        training_encodings(data, train, checked_settings(architecture="gradient_boosting"))
+    assert str(raised.value).startswith("stratigraphy has more than 255 classes among the training points")
+    bad_input("A categorical factor with more than 255 classes for gradient boosting", "error", str(raised.value))
