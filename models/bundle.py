@@ -68,9 +68,12 @@ explanation step read these keys)::
 ``background.npy`` holds up to 100 raw training samples (patches for ``cnn2d_patch``, padded
 cells at the training mean).
 
-Pixel models take standardised inputs (n, n_factors); patch models (``uses_patches`` in
-``catalog.ARCHITECTURES``) take standardised patches (n, p, p, n_factors) (see ``core.patches``);
-:meth:`ModelBundle.window_inputs` builds either from a window of the stack.
+Pixel models take encoded inputs (n, n_inputs): continuous factors standardised, categorical ones
+one-hot or native (``core.factor_encoding``; n_inputs = n_factors without categorical factors);
+patch models (``uses_patches`` in ``catalog.ARCHITECTURES``) take encoded patches
+(n, p, p, n_inputs) (see ``core.patches``); :meth:`ModelBundle.window_inputs` builds either from
+a window of the stack, and :meth:`ModelBundle.per_factor` turns per-input SHAP values back into
+one per factor.
 Every model's output is (n, 2) softmax [non-deposit, deposit] or (n, 1) sigmoid; the
 deposit probability is what :meth:`ModelBundle.predict_members` returns, through the bundle's
 compiled functions (``models.compiled``): the one prediction path of the map, the pixels, the
