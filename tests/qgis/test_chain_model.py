@@ -39,7 +39,7 @@ def test_chain_model_is_listed_and_runs(qgis_app, province, tmp_path):
     spread = read_raster(result["predict:uncertainty"])[0][0]
     assert spread[spread != STACK_NODATA].max() > 0          # two members disagree somewhere
     importance = (out / "shap" / "importance.csv").read_text().splitlines()
-    assert importance[0] == "factor,mean_abs_shap" and len(importance) == 6
+    assert importance[0] == "factor,mean_abs_shap,kind" and len(importance) == 6
     metadata = bundle_metadata(out / "model.dpm")
     assert metadata["ensemble_size"] == 2 and metadata["validation"]["scheme"] == "spatial_blocks"
     assert np.isfinite(metadata["metrics"]["roc_auc"])
