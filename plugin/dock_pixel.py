@@ -86,7 +86,9 @@ class PixelTab(QWidget):
         self.stack_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         self.stack_combo.setAllowEmptyLayer(True)
         self.stack_combo.setToolTip(self.tr("The evidence stack the model was trained on (one band per factor)."))
-        self.stack_combo.layerChanged.connect(lambda layer: self.warm_up())
+        # bound methods, not lambdas: Qt drops the connection with this tab (a lambda would be called
+        # on a tab being destroyed when the combo announces its last change)
+        self.stack_combo.layerChanged.connect(self._stack_changed)
         stack_row.addWidget(self.stack_combo, 1)
         browse = QToolButton()
         browse.setText("…")
@@ -111,7 +113,7 @@ class PixelTab(QWidget):
             if self.tool is None:
                 self.tool = PixelPickTool(canvas)
                 self.tool.picked.connect(self.inspect)
-                self.tool.deactivated.connect(lambda: self.pick_button.setChecked(False))
+                self.tool.deactivated.connect(self._tool_deactivated)
             canvas.setMapTool(self.tool)
         elif self.tool is not None and canvas.mapTool() is self.tool:
             canvas.unsetMapTool(self.tool)
@@ -141,6 +143,12 @@ class PixelTab(QWidget):
                 and self.last_result.get("probability") is None:
             self._ask(self.last_click)
         self.warm_up()
+
+    def _stack_changed(self, layer):
+        self.warm_up()
+
+    def _tool_deactivated(self):
+        self.pick_button.setChecked(False)
 
     def warm_up(self):
         """With a model and a stack chosen, let the engine explain one pixel of the stack now, so

@@ -151,6 +151,7 @@ class EngineSession(QObject):
             self.current.task.cancel()
             if engine is not None:
                 engine.kill()  # whatever it computes has no reader any more: do not wait for it
+                engine.close(wait=0)  # and its pipes (kill() leaves them open until garbage collection)
         elif engine is not None:
             engine.close(wait=2.0)
         if self._chart_folder is not None:

@@ -102,7 +102,9 @@ def opened_project(qgis_app, demo_files, tmp_path_factory):
     canvas = QgsMapCanvas()
     canvas.setObjectName(module.MAIN_CANVAS)
     canvas.resize(900, 600)
-    canvas.show()
+    # frozen: it keeps its extent and layers but draws nothing, so no rendering thread is still
+    # reading a layer when the project is cleared (the tests look at what it would show, not at pixels)
+    canvas.freeze(True)
     project = QgsProject.instance()
     project.clear()
     bridge = QgsLayerTreeMapCanvasBridge(project.layerTreeRoot(), canvas)
@@ -113,9 +115,11 @@ def opened_project(qgis_app, demo_files, tmp_path_factory):
     for _ in range(5):   # the bridge hands the layers to the canvas on the next event loop turn
         QCoreApplication.processEvents()
     yield project, canvas, path
-    project.clear()
+    canvas.stopRendering()
     del bridge
-    canvas.hide()
+    canvas.setLayers([])
+    project.clear()
+    canvas.deleteLater()
 
 
 def _stack_extent(path):

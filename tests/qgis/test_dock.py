@@ -127,7 +127,8 @@ def iface(qgis_app):
     stub.mapCanvas().setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
     stub.mainWindow().resize(1300, 800)
     stub.mainWindow().show()
-    return stub
+    yield stub
+    _delete_now(stub.mainWindow())
 
 
 @pytest.fixture(scope="module")
@@ -158,9 +159,23 @@ def dock(iface, bundle_path, holey_stack):
     _zoom_to_stack(canvas, holey_stack)
     yield widget
     widget.unload()
+    iface.removeDockWidget(widget)
+    _delete_now(widget)
     QgsSettings().setValue(RECENT_KEY, saved)
     QgsSettings().setValue(LAST_FOLDER_KEY, saved_folder)
     QApplication.setFont(font)
+
+
+def _delete_now(widget):
+    """Delete a widget at once (deleteLater, then the deferred delete delivered), not whenever Python's
+    garbage collector gets to it: a window freed in the middle of a later test's project change
+    would take its widgets down inside that change."""
+    from qgis.PyQt.QtCore import QCoreApplication, QEvent
+
+    widget.hide()
+    widget.setParent(None)
+    widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def _grid(stack_path):
