@@ -104,7 +104,7 @@ ARCHITECTURES = Registry("architecture", [
            dict(uses_patches=False, kind="sklearn", baseline=True),
            "scikit-learn RandomForestClassifier: 300 trees, at least 2 points per leaf"),
     Choice("gradient_boosting", "Gradient boosting", "models.sklearn_members:boosted_model",
-           dict(uses_patches=False, kind="sklearn"),
+           dict(uses_patches=False, kind="sklearn", baseline=True),
            "scikit-learn HistGradientBoostingClassifier (100 iterations, no early stopping)"),
 ])
 

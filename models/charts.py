@@ -12,7 +12,7 @@ import numpy as np
 DPI = 150
 CMAP = "coolwarm"   # blue = low factor value, red = high, as in shap's summary plots
 #: Colours of the training report and the training curves (network, baselines, classes).
-NETWORK_COLOUR, LOGISTIC_COLOUR, FOREST_COLOUR = "#1f5fa8", "#d9822b", "#3c8c3c"
+NETWORK_COLOUR, LOGISTIC_COLOUR, FOREST_COLOUR, BOOSTING_COLOUR = "#1f5fa8", "#d9822b", "#3c8c3c", "#8e44ad"
 DEPOSIT_COLOUR, BACKGROUND_COLOUR = "#c0392b", "#7f8c8d"
 
 

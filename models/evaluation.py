@@ -258,18 +258,18 @@ def classification_metrics(labels, probability, threshold=0.5):
 
 
 def fit_baselines(train_x, train_y, validation_x, validation_y, seed=42, class_weight="balanced"):
-    """Logistic regression and random forest (scikit-learn) fitted on the same split.
+    """The catalog's baselines (option ``baseline``: logistic regression, random forest, gradient
+    boosting) fitted on the same split.
 
     ``train_x``/``validation_x``: standardised factor values (n, n_factors). Returns
-    ``({name: metrics}, {name: validation deposit probability})`` for "logistic_regression"
-    and "random_forest".
+    ``({name: metrics}, {name: validation deposit probability})``.
     """
     models = fit_baseline_models(train_x, train_y, seed, class_weight)
     return score_baselines(models, validation_x, validation_y)
 
 
 def fit_baseline_models(train_x, train_y, seed=42, class_weight="balanced"):
-    """{name: fitted scikit-learn classifier}: logistic regression and random forest fitted on
+    """{name: fitted scikit-learn classifier}: the catalog's baselines fitted on
     standardised factor values ``train_x`` (n, n_factors) and 0/1 labels ``train_y`` (n,)."""
     from ..catalog import ARCHITECTURES
     from .registry import resolve

@@ -2,7 +2,7 @@
 geologist can send to a colleague.
 
 It shows the data summary (points per class, factors), every hyper-parameter, the validation
-metrics of the network beside logistic regression and random forest fitted on the same split,
+metrics of the network beside logistic regression, random forest and gradient boosting fitted on the same split,
 the confusion matrix in the layout of Pradhan et al. (2022, Table 3), ROC and precision–recall
 curves, the training curves (their Figure 7), and a map of the training/validation split. With
 spatial k-fold cross-validation it also shows mean ± sd of every model, the per-fold table, the
@@ -17,10 +17,11 @@ import numpy as np
 
 from ..catalog import ARCHITECTURES, VALIDATION_SCHEMES
 from ..core.atomic import atomic_output
-from .charts import BACKGROUND_COLOUR, DEPOSIT_COLOUR, FOREST_COLOUR, LOGISTIC_COLOUR, NETWORK_COLOUR
+from .charts import BACKGROUND_COLOUR, DEPOSIT_COLOUR, NETWORK_COLOUR
 from .evaluation import RANDOM_SPLIT_WARNING
 from .cross_validation_report import scheme_sentence, section
 from .metadata_schema import BASELINES, normalise
+from .validation_charts import MODEL_COLOURS
 
 
 def write_report(path, result):
@@ -256,8 +257,7 @@ def _roc_pr_figure(labels, network, baselines, title="Network"):
 
     figure, (roc_axes, pr_axes) = _new_figure(10, 4.3, 2)
     curves = [(title, network, NETWORK_COLOUR, 2.2)] + [
-        (ARCHITECTURES.label(name), baselines[name], colour, 1.5)
-        for name, colour in zip(BASELINES, (LOGISTIC_COLOUR, FOREST_COLOUR))]
+        (ARCHITECTURES.label(name), baselines[name], MODEL_COLOURS[name], 1.5) for name in BASELINES]
     for name, probability, colour, width in curves:
         fpr, tpr, _ = roc_curve(labels, probability)
         roc_axes.plot(fpr, tpr, color=colour, lw=width, label="{} (AUC {:.3f})".format(name, roc_auc_score(labels, probability)))

@@ -28,7 +28,7 @@ What happens, in order:
 4. each of ``ensemble_size`` members (seeds ``seed``, ``seed + 1``, …) is trained with Adam and
    softmax cross-entropy; early stopping (default on) watches a stopping subset carved out of
    the training split, never the validation split (``models.training_loop``); logistic
-   regression and random forest are fitted on the same split as baselines; validation metrics
+   regression, random forest and gradient boosting are the baselines on the same split; metrics
    come from scikit-learn;
 5. the bundle and the report are written atomically.
 

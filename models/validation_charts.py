@@ -8,11 +8,11 @@ the colours of ``models.charts``. Inputs are the "cross_validation" dict of the 
 import numpy as np
 
 from ..catalog import ARCHITECTURES
-from .charts import BACKGROUND_COLOUR, DEPOSIT_COLOUR, FOREST_COLOUR, LOGISTIC_COLOUR, NETWORK_COLOUR
+from .charts import BACKGROUND_COLOUR, BOOSTING_COLOUR, DEPOSIT_COLOUR, FOREST_COLOUR, LOGISTIC_COLOUR, NETWORK_COLOUR
 
 #: Colour of each model scored on the folds (the training report's colours; baselines in catalog order).
 MODEL_COLOURS = dict(zip(("network",) + ARCHITECTURES.where(baseline=True),
-                         (NETWORK_COLOUR, LOGISTIC_COLOUR, FOREST_COLOUR)))
+                         (NETWORK_COLOUR, LOGISTIC_COLOUR, FOREST_COLOUR, BOOSTING_COLOUR)))
 #: Fill colours of the folds on the map (repeated when there are more folds).
 FOLD_COLOURS = ("#a6cee3", "#fdbf6f", "#b2df8a", "#cab2d6", "#fb9a99", "#ffff99", "#d9d9d9", "#8dd3c7")
 

@@ -95,7 +95,7 @@ HELP = (
     "folds and holds each out once; it costs Folds + 1 trainings: the final model is then trained on all "
     "points, and the folds' mean ± sd (ROC-AUC, PR-AUC and the held-out prediction-rate AUC: held-out "
     "deposits ranked against every valid cell of the held-out blocks) estimates its skill. Logistic "
-    "regression and random forest are fitted on the same split or folds and reported beside the network, "
+    "regression, random forest and gradient boosting are fitted on the same split or folds and reported beside the network, "
     "so you see whether the deep model earns its keep.\n\n"
     "An ensemble of two or more members (seeds Random seed, Random seed + 1, …) gives the uncertainty map "
     "of Predict prospectivity map. The same seed and inputs give the same model.\n\n"

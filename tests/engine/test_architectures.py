@@ -151,3 +151,4 @@ def test_baselines_are_scikit_learn_models_on_the_same_split():
         roc_auc_score(y[300:], reference.predict_proba(x[300:])[:, 1]))
     assert scores["random_forest"]["roc_auc"] > 0.8
     assert probabilities["random_forest"].shape == (100,)
+    assert scores["gradient_boosting"]["roc_auc"] > 0.8 and probabilities["gradient_boosting"].shape == (100,)

@@ -122,7 +122,7 @@ def test_cross_validation_results_have_one_shape():
     assert first["models"]["random_forest"] == {"roc_auc": None, "pr_auc": None, "prediction_rate_auc": None,
                                                 "captured_fraction": []}
     assert second["training_points"] is None and set(second["models"]) == {"network", "logistic_regression",
-                                                                            "random_forest"}
+                                                                            "random_forest", "gradient_boosting"}
     assert table["summary"]["network"]["roc_auc"] == {"mean": 0.8, "sd": 0.02}
     assert table["summary"]["network"]["pr_auc"] == {"mean": None, "sd": None}
     assert table["summary"]["random_forest"]["prediction_rate_auc"] == {"mean": None, "sd": None}

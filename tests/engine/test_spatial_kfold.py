@@ -146,15 +146,18 @@ def kfold_run(province, province_stack, tmp_path_factory):
 
 def _refit(result, fold, name):
     """The baseline ``name`` refitted here on the fold's own training points (scikit-learn)."""
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
 
     values = result.data.values
     mean, std = values[fold.train].mean(axis=0), values[fold.train].std(axis=0)
     std[std == 0] = 1.0
     mean, std = mean.astype(np.float32), std.astype(np.float32)      # as the training stores them
-    model = LogisticRegression(max_iter=2000, class_weight="balanced") if name == "logistic_regression" else \
-        RandomForestClassifier(n_estimators=300, min_samples_leaf=2, class_weight="balanced", random_state=11, n_jobs=1)
+    model = {"logistic_regression": LogisticRegression(max_iter=2000, class_weight="balanced"),
+             "random_forest": RandomForestClassifier(n_estimators=300, min_samples_leaf=2, class_weight="balanced",
+                                                     random_state=11, n_jobs=1),
+             "gradient_boosting": HistGradientBoostingClassifier(class_weight="balanced", early_stopping=False,
+                                                                 random_state=11)}[name]
     model.fit(((values[fold.train] - mean) / std).astype(np.float32), result.data.labels[fold.train])
     return model, mean, std
 
@@ -174,7 +177,7 @@ def test_every_model_is_scored_on_the_same_folds(kfold_run):
         assert row["models"]["network"]["roc_auc"] == pytest.approx(roc_auc_score(held, network), abs=1e-12)
         assert row["models"]["network"]["pr_auc"] == pytest.approx(average_precision_score(held, network), abs=1e-12)
         # the baselines, refitted here on exactly the fold's training points, score what was reported
-        for name in ("logistic_regression", "random_forest"):
+        for name in ("logistic_regression", "random_forest", "gradient_boosting"):
             model, mean, std = _refit(result, fold, name)
             probability = model.predict_proba(((result.data.values[fold.validation] - mean) / std).astype(np.float32))[:, 1]
             np.testing.assert_allclose(result.baseline_probabilities[name][fold.validation], probability, atol=1e-6)
@@ -240,7 +243,7 @@ def test_the_report_shows_folds_mean_and_sd_and_the_curves(kfold_run):
 
     text = Path(kfold_run.report_path).read_text()
     summary = kfold_run.cross_validation["summary"]
-    for name in ("network", "logistic_regression", "random_forest"):
+    for name in ("network", "logistic_regression", "random_forest", "gradient_boosting"):
         score = summary[name]["roc_auc"]
         assert "{:.3f} ± {:.3f}".format(score["mean"], score["sd"]) in text
     assert "Each fold" in text and "Prediction-rate AUC" in text and "trained on all" in text

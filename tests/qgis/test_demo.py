@@ -36,7 +36,7 @@ def test_demo_chain_writes_a_project_that_opens(qgis_app, tmp_path):
     assert "{:.3f}".format(metadata["metrics"]["roc_auc"]) in summary
     assert "{:.3f}".format(metadata["baselines"]["logistic_regression"]["roc_auc"]) in summary
     # spatial k-fold: mean ± sd over the folds for the network and each baseline
-    for name in ("network", "logistic_regression", "random_forest"):
+    for name in ("network", "logistic_regression", "random_forest", "gradient_boosting"):
         score = metadata["cross_validation"]["summary"][name]["roc_auc"]
         assert "{:.3f} ± {:.3f}".format(score["mean"], score["sd"]) in summary, name
     with open(out / "shap" / "importance.csv") as handle:
