@@ -36,6 +36,7 @@ Evidence | Geochemistry (IDW, 9 elements, Sb_con shown) | idw               | co
 Evidence | Distance to shear zones (m)                  | distance_to_shear | continuous                  | off
 Evidence | Lineament density                            | lineament_density | continuous                  | off
 Evidence | Gold-favourable lithology                    | lithology_raster  | categorical:0=not favourable,1=gold-favourable | off
+Evidence | Lithology units (categorical factor)         | lithology_units   | categorical:1=Granite gneiss,2=Amphibolite and granulite,3=Quartzite and schist,4=Sheared metavolcano-sedimentary sequence,5=Charnockite | off
 Inputs   | Geochemical samples (Sb)                     | geochemistry      | graduated:Sb_con            | off
 Inputs   | Lineaments                                   | lineaments        | lines                       | off
 Inputs   | Lithology                                    | lithology         | categorized:unit            | off
@@ -44,6 +45,7 @@ Inputs   | Bouguer anomaly (mGal)                       | bouguer           | co
 Inputs   | Landsat clay ratio                           | clay              | continuous                  | off
 Inputs   | Landsat silica ratio                         | silica            | continuous                  | off
 Inputs   | True probability (synthetic truth)           | truth_probability | probability.qml             | off
+Inputs   | Future deposits (scoring only, never trained) | future_deposits  | future_deposits.qml         | off
 """
 #: The table above as (group or None, layer name, role, style, shown) tuples.
 LAYOUT = tuple((None if cells[0] == "-" else cells[0], cells[1], cells[2], cells[3], cells[4] == "shown")

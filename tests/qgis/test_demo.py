@@ -46,3 +46,13 @@ def test_demo_chain_writes_a_project_that_opens(qgis_app, tmp_path):
     assert ", ".join(truth["importance_ranking"][:5]) in summary
     for step in ("IDW of nine elements", "distance to shear zones", "train pradhan2022_dense", "total"):
         assert step in summary
+    # the nonlinear law (the demo's default): its lithology units stacked as one categorical factor,
+    # and the map scored on the province's future deposits beside the true law's own score
+    assert "on {} future deposits no model saw".format(truth["future_deposit_count"]) in summary
+    assert "(the true law's own map: {:.3f})".format(truth["future_truth_auc"]) in summary
+    assert project.mapLayersByName("Lithology units (categorical factor)")
+    import rasterio
+    with rasterio.open(str(out / "evidence_stack.tif")) as stack:
+        kinds = {name: stack.tags(index + 1).get("DEEPPROSPECT_FACTOR_KIND")
+                 for index, name in enumerate(stack.descriptions)}
+    assert kinds["Lithology"] == "categorical" and kinds["Sb_con"] == "continuous"
