@@ -45,8 +45,9 @@ def explain_sample(bundle, stack_path, points_xy=None, points_labels=None, sampl
     ``bundle``: a loaded :class:`~deepprospect.models.bundle.ModelBundle`; ``stack_path``: the
     evidence stack (same factors, same order); ``points_xy``: optional (n, 2) map coordinates
     in the stack's CRS (e.g. known deposits) that are explained first; ``points_labels``:
-    optional (n,) labels of those points (1 deposit, 0 non-deposit; NaN unknown); the rest of
-    ``sample_size`` is filled with random valid pixels (label NaN). ``background_size``: rows
+    optional (n,) labels of those points (1 deposit, 0 non-deposit; NaN unknown); with more
+    points than ``sample_size`` every deposit is kept first, then a random draw of the others; the
+    rest of ``sample_size`` is filled with random valid pixels (label NaN). ``background_size``: rows
     of the SHAP background (the bundle's stored background when it has one, else random
     valid pixels). ``explainer``: a name (or enum index) of ``catalog.EXPLAINERS``. Same inputs
     and ``seed`` → same result.
@@ -281,7 +282,7 @@ def _sample_pixels(info, points_xy, points_labels, sample_size, rng, feedback):
         _, first = np.unique(keys, return_index=True)
         keep = np.flatnonzero(ok)[np.sort(first)]
         if len(keep) > sample_size:
-            keep = np.sort(rng.choice(keep, size=sample_size, replace=False))
+            keep = _deposits_first(keep, point_labels, sample_size, rng)
         rows, cols, labels = point_rows[keep], point_cols[keep], point_labels[keep]
     extra_rows, extra_cols = _random_valid_pixels(info, sample_size - len(rows), rng,
                                                   exclude=zip(rows.tolist(), cols.tolist()))
@@ -292,6 +293,16 @@ def _sample_pixels(info, points_xy, points_labels, sample_size, rng, feedback):
             len(rows) + len(extra_rows), sample_size))
     return (np.concatenate([rows, extra_rows]), np.concatenate([cols, extra_cols]),
             np.concatenate([labels, np.full(len(extra_rows), np.nan)]))
+
+
+def _deposits_first(candidates, labels, size, rng):
+    """``size`` of the point indices ``candidates`` (int (n,)) with 0/1/NaN ``labels``: every
+    deposit (a random draw of them when there are more than ``size``), then a random draw of the
+    other points; each part in point order. A geologist asks first why the known deposits score."""
+    is_deposit = labels[candidates] == 1
+    deposits = rng.choice(candidates[is_deposit], size=min(size, int(is_deposit.sum())), replace=False)
+    others = rng.choice(candidates[~is_deposit], size=size - len(deposits), replace=False)
+    return np.concatenate([np.sort(deposits), np.sort(others)])
 
 
 def _background(bundle, info, background_size, rng):

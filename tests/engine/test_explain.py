@@ -202,6 +202,30 @@ def test_points_come_first_with_labels(province, province_stack, province_bundle
     np.testing.assert_allclose(result["xy"][:10], xy, atol=125.0)   # pixel centres of 250 m cells
 
 
+def test_every_deposit_is_explained_when_points_outnumber_the_sample(province, province_stack, province_bundle):
+    """More points than pixels to explain: every deposit is kept (in point order), the rest of the
+    sample is a draw of the non-deposits, never a draw that leaves deposits out."""
+    import geopandas as gpd
+    from deepprospect.core.raster import read_stack_info, sample_stack
+    from deepprospect.models import explain
+
+    deposits = gpd.read_file(province["deposits"])
+    deposit_xy = np.column_stack([deposits.geometry.x, deposits.geometry.y])[:6]
+    info = read_stack_info(province_stack)
+    rng = np.random.default_rng(3)
+    barren_xy = np.column_stack([rng.uniform(info.bounds[0] + 500, info.bounds[2] - 500, 40),
+                                 rng.uniform(info.bounds[1] + 500, info.bounds[3] - 500, 40)])
+    xy = np.vstack([barren_xy[:20], deposit_xy, barren_xy[20:]])       # deposits in the middle
+    labels = np.r_[np.zeros(20), np.ones(6), np.zeros(20)]
+    _, ok, rows, cols = sample_stack(province_stack, xy)
+    cells = rows * info.width + cols
+    assert ok.all() and len(np.unique(cells[20:26])) == 6 and not np.isin(cells[20:26], np.r_[cells[:20], cells[26:]]).any()
+    result = explain.explain_sample(province_bundle, province_stack, points_xy=xy, points_labels=labels,
+                                    sample_size=12, background_size=20, seed=0)
+    assert result["labels"].tolist() == [1.0] * 6 + [0.0] * 6
+    np.testing.assert_allclose(result["xy"][:6], deposit_xy, atol=125.0)   # pixel centres of 250 m cells
+
+
 def test_ensemble_is_mean_of_members(province, province_stack, tmp_path):
     from deepprospect.models.bundle import ModelBundle, load_bundle
     from deepprospect.models import explain
