@@ -201,8 +201,8 @@ class EngineProcess:
             elif "info" in message and feedback is not None:
                 feedback.pushInfo(message["info"])
             elif "warning" in message and feedback is not None:
-                # a warning, not "ERROR:"; feedbacks without pushWarning (the dock's) log reportError as one
-                getattr(feedback, "pushWarning", lambda text: feedback.reportError(text, False))(message["warning"])
+                # not pushWarning: qgis_process 3.22 leaves its text out of the --json log
+                feedback.reportError(message["warning"], False)
             elif "result" in message:
                 if self._cancel_sent is not None:  # finished before it saw the cancel
                     raise EngineCanceled()
