@@ -120,7 +120,8 @@ def test_training_writes_a_bundle_that_predicts_as_the_fitted_members(trained, t
     name, result = trained
     metadata = result.metadata
     assert metadata["architecture"] == name and metadata["history"] == []
-    assert set(metadata["cross_validation"]["summary"]) == {"network", "logistic_regression", "random_forest"}
+    assert set(metadata["cross_validation"]["summary"]) == {"network", "logistic_regression", "random_forest",
+                                                             "gradient_boosting"}
     assert 0.5 < metadata["metrics"]["roc_auc"] <= 1.0
     with zipfile.ZipFile(result.model_path) as archive:
         for member in load_bundle(result.model_path).metadata["members"]:
@@ -227,7 +228,7 @@ def test_dock_reads_the_bundle_metadata(trained):
     shown = normalise(stored)
     assert shown["architecture"] == name and shown["history"] == [] and not shown["uses_patches"]
     assert shown["metrics"]["roc_auc"] == pytest.approx(stored["metrics"]["roc_auc"])
-    assert tuple(shown["baselines"]) == BASELINES == ("logistic_regression", "random_forest")
+    assert tuple(shown["baselines"]) == BASELINES == ("logistic_regression", "random_forest", "gradient_boosting")
     assert shown["ensemble_size"] == 2
 
 
