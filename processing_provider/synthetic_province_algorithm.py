@@ -8,12 +8,12 @@ from qgis.core import QgsProcessingParameterFolderDestination
 from qgis.core import QgsProcessingParameterNumber
 from qgis.core import QgsProject
 
-from .base import DeepProspectAlgorithm
+from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
 
 
 class SyntheticProvinceAlgorithm(DeepProspectAlgorithm):
     NAME = "synthetic_province"
-    DISPLAY_NAME = "Synthetic province (known truth)"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DeepProspect", "Synthetic province (known truth)")
     GROUP = "evidence"
     HELP = (
         "Generates a realistic test area whose answer is known, to learn DeepProspect or to check "
@@ -34,13 +34,15 @@ class SyntheticProvinceAlgorithm(DeepProspectAlgorithm):
     )
 
     PARAMETER_HELP = {
-        "SIZE_KM": "Side of the square area in km: 20 for a quick test, 100 for a province (about 0.12 "
-                   "deposits per km²)",
-        "SEED": "The same seed, size and law give the same data",
-        "LAW": "Where the deposits are: nonlinear (a fault corridor and an Sb anomaly together, thresholds, "
-               "some rock units favoured; stack lithology_units.tif as a categorical factor) or linear (a "
-               "weighted sum of the factors, as provinces made before this choice)",
-        "OUTPUT_FOLDER": "Folder for the province's files, truth.json and future_deposits.gpkg",
+        "SIZE_KM": QT_TRANSLATE_NOOP("DeepProspect", "Side of the square area in km: 20 for a quick test, 100 "
+                                                     "for a province (about 0.12 deposits per km²)"),
+        "SEED": QT_TRANSLATE_NOOP("DeepProspect", "The same seed, size and law give the same data"),
+        "LAW": QT_TRANSLATE_NOOP("DeepProspect", "Where the deposits are: nonlinear (a fault corridor and an Sb "
+                                                 "anomaly together, thresholds, some rock units favoured; stack "
+                                                 "lithology_units.tif as a categorical factor) or linear (a weighted "
+                                                 "sum of the factors, as provinces made before this choice)"),
+        "OUTPUT_FOLDER": QT_TRANSLATE_NOOP("DeepProspect", "Folder for the province's files, truth.json and "
+                                                           "future_deposits.gpkg"),
     }
 
     SIZE_KM, SEED, LAW, OUTPUT_FOLDER = "SIZE_KM", "SEED", "LAW", "OUTPUT_FOLDER"
@@ -58,7 +60,8 @@ class SyntheticProvinceAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.LAW, self.tr("Law of the deposits"), options=[self.tr(label) for label in self.LAW_OPTIONS],
             defaultValue=self.DEFAULT_LAW))
-        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
+        self.addParameter(QgsProcessingParameterFolderDestination(
+            self.OUTPUT_FOLDER, self.tr("Folder for the province's files")))
         self.addOutput(QgsProcessingOutputFile("TRUTH", self.tr("Truth (JSON)")))
         self.addOutput(QgsProcessingOutputNumber("DEPOSIT_COUNT", self.tr("Number of deposits")))
         self.addOutput(QgsProcessingOutputVectorLayer(

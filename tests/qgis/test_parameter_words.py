@@ -24,9 +24,8 @@ CONTRACT = json.loads((Path(__file__).parent / "parameter_contract.json").read_t
 NEEDS_DEFAULT = ("number", "distance", "boolean", "enum")
 #: Destination parameter types (QGIS proposes a temporary file for them).
 DESTINATIONS = ("rasterDestination", "vectorDestination", "fileDestination", "folderDestination", "sink")
-#: The algorithm whose texts another helper is writing (issue 17 groundwork): its ids and its help
-#: page are checked; its labels once its "Output folder" (the id OUTPUT_FOLDER in words) is renamed.
-PENDING_WORDS = {"deepprospect:synthetic_province"}
+#: Algorithms whose labels are still being written (their ids and help pages are checked): none now.
+PENDING_WORDS = set()
 
 
 def algorithm(algorithm_id):
