@@ -51,6 +51,13 @@ def code_label(code):
     return "{:g}".format(float(code))
 
 
+def category_label(names, code):
+    """The name of category ``code`` in ``names`` ({code label: name}, a stack's categories), else
+    its code as people write it ("3")."""
+    label = code_label(code)
+    return names.get(label) or label
+
+
 @dataclass
 class FactorEncoding:
     """The encoding of ``factor_names`` (module docstring).
@@ -136,8 +143,7 @@ class FactorEncoding:
 
     def category_name(self, factor, code):
         """The category's name where the stack has one, else its code ("3")."""
-        label = code_label(code)
-        return self.categories[factor].get(label) or label
+        return category_label(self.categories[factor], code)
 
     # Encoding -------------------------------------------------------------------------------
     def encode(self, values):
@@ -216,13 +222,6 @@ class FactorEncoding:
             if unseen:
                 counts[self.factor_names[factor]] = unseen
         return counts
-
-    def display_value(self, factor, value):
-        """A pixel's raw value as shown to people: a category's name (or code) for a categorical
-        factor, the number itself otherwise."""
-        if self.kinds[factor] != CATEGORICAL or not np.isfinite(value):
-            return float(value)
-        return self.category_name(factor, value)
 
     # Metadata -------------------------------------------------------------------------------
     def to_metadata(self):

@@ -18,7 +18,7 @@ import json
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from .factor_encoding import CATEGORICAL, CONTINUOUS, code_label
+from .factor_encoding import CATEGORICAL, CONTINUOUS, category_label, code_label
 
 KIND_TAG = "DEEPPROSPECT_FACTOR_KIND"
 CATEGORIES_TAG = "DEEPPROSPECT_CATEGORIES"
@@ -128,8 +128,7 @@ def display_values(info, values):
     for index, value in enumerate(values):
         categorical = len(info.factor_kinds) > index and info.factor_kinds[index] == CATEGORICAL
         if categorical and value == value:
-            label = code_label(value)
-            shown.append(info.categories[index].get(label) or label)
+            shown.append(category_label(info.categories[index], value))
         else:
             shown.append(float(value))
     return shown
