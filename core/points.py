@@ -4,6 +4,7 @@ import numpy as np
 
 from .errors import DeepProspectError
 from .feedback import ensure_feedback
+from .wording import agree, counted
 
 #: The engine's GDAL (rasterio/pyogrio wheels) writes GeoPackage 1.4, which QGIS 3.22's GDAL 3.6
 #: reads with a warning on every open; 1.2 has everything the engine writes and reads silently.
@@ -39,8 +40,10 @@ def read_points(path, crs=None, layer=None, name="DEPOSITS", feedback=None, colu
     frame = _read_features(path, options, name)
     located = _located(frame)
     if not located.all():
-        feedback.warning("{} of {} features of {} have no geometry (an empty or missing point) and were skipped."
-                         .format(int((~located).sum()), len(frame), name))
+        missing = int((~located).sum())
+        feedback.warning("{} of {} {} of {} {} no geometry (an empty or missing point) and {} skipped.".format(
+            missing, len(frame), agree(len(frame), "feature"), name, agree(missing, "has", "have"),
+            agree(missing, "was", "were")))
         frame = frame[located]
     if frame.empty:
         raise DeepProspectError("{} has no features with a geometry: choose a layer of points.".format(name))
@@ -63,8 +66,8 @@ def _in_crs(frame, crs, name, feedback):
                          .format(name, target.name))
         return frame.set_crs(target)
     if CRS.from_user_input(frame.crs) != target:
-        feedback.info("{}: {} features transformed from {} to {}.".format(name, len(frame), frame.crs.name,
-                                                                         target.name))
+        feedback.info("{}: {} transformed from {} to {}.".format(name, counted(len(frame), "feature"),
+                                                                frame.crs.name, target.name))
         return frame.to_crs(target)
     return frame
 

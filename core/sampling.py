@@ -11,7 +11,8 @@ each sits at its pixel's centre, so at most one falls on any pixel. The pixels a
 row-major order and the ranks drawn with ``numpy.random.default_rng(seed)``: the same stack,
 deposits and seed always give the same points, however the stack is read.
 Every point carries the stack's factor values as attributes (the training table).
-Deposits on one pixel count once: the first is kept and a warning says how many were merged.
+Deposits on one pixel count once: the first is kept and a log line says how many were merged (a warning
+when they are more than :data:`MERGED_WARNING_SHARE` of the deposits).
 """
 import numpy as np
 
@@ -20,9 +21,15 @@ from .feedback import ensure_feedback
 from .pipeline import map_windows
 from .points import read_points, write_geopackage
 from .raster import read_stack_info, sample_stack
+from .wording import agree, counted
 
 #: Values (pixels × bands) read per window (bounds memory for any stack size).
 WINDOW_VALUES = 8_000_000
+#: Share of the points merged into another on their cell above which :func:`one_per_cell` warns; below it
+#: the merge is logged as information. Several deposits on one cell are normal when cells are large
+#: (workings cluster; the demo's 444 m cells merge about 8 %), but losing more than a tenth says the
+#: cells are coarse for the deposits' spacing.
+MERGED_WARNING_SHARE = 0.1
 
 
 def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1, feedback=None):
@@ -34,7 +41,7 @@ def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1,
     ``deposit_values`` (usable deposits and their factor values, (m, 2) and (m, n_factors)),
     ``non_deposit_xy``, ``non_deposit_values``, ``factor_names``, ``dropped`` (deposits outside the
     stack or on nodata), ``merged`` (deposits on a cell that already holds one: one per cell is kept,
-    with a warning), ``available`` (pixels that could hold a non-deposit).
+    and the count logged), ``available`` (pixels that could hold a non-deposit).
     Raises :class:`DeepProspectError` when fewer than ``count`` pixels are available.
     """
     feedback = ensure_feedback(feedback)
@@ -48,13 +55,13 @@ def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1,
     usable &= located
     dropped = int(len(xy) - usable.sum())
     if dropped:
-        feedback.warning("{} of {} deposits lie outside the evidence stack or on nodata pixels and were left out."
-                         .format(dropped, len(xy)))
+        feedback.warning("{} of {} {} {} outside the evidence stack or on nodata pixels and {} left out.".format(
+            dropped, len(xy), agree(len(xy), "deposit"), agree(dropped, "lies", "lie"), agree(dropped, "was", "were")))
     if not usable.any():
         raise DeepProspectError(
-            "None of the {} deposits lies on a valid pixel of the evidence stack. Check that the deposits and the "
-            "stack cover the same area (and their CRSs).".format(len(xy)))
-    usable, merged = one_per_cell(usable, rows * info.width + cols, "deposits", feedback)
+            "None of the {} lies on a valid pixel of the evidence stack. Check that the deposits and the "
+            "stack cover the same area (and their CRSs).".format(counted(len(xy), "deposit")))
+    usable, merged = one_per_cell(usable, rows * info.width + cols, "deposit", feedback)
     count = int(count) if count else int(usable.sum())
     if count < 0:
         raise DeepProspectError("COUNT must be positive (got {}).".format(count))
@@ -62,9 +69,10 @@ def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1,
     available = candidates.count(feedback.scaled(0.0, 50.0))
     if count > available:
         raise DeepProspectError(
-            "Only {} pixels are valid, off the deposits' pixels and outside the {:g}-unit buffers: at most {} "
-            "non-deposits can be drawn, not {}. Lower COUNT to {} or less, or reduce MIN_DISTANCE."
-            .format(available, min_distance, available, count, available))
+            "Only {} {} valid, off the deposits' pixels and outside the {:g}-unit buffers: at most {} can be "
+            "drawn, not {}. Lower COUNT to {} or less, or reduce MIN_DISTANCE.".format(
+                counted(available, "pixel"), agree(available, "is", "are"), min_distance,
+                counted(available, "non-deposit"), count, available))
     ranks = np.sort(np.random.default_rng(int(seed)).choice(available, size=count, replace=False))
     chosen_xy, chosen_values = candidates.pick(ranks, feedback.scaled(50.0, 100.0))
     feedback.set_progress(100)
@@ -76,18 +84,22 @@ def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1,
 
 def one_per_cell(keep, cells, what, feedback):
     """Keep the first of the points ``keep`` (bool (n,)) on each stack cell ``cells`` (int (n,), row-major
-    index) and warn how many were merged, so a cell is never counted twice.
+    index) and say how many were merged, so a cell is never counted twice: a warning when more than
+    :data:`MERGED_WARNING_SHARE` of the points were merged, otherwise an information line.
 
-    ``what`` names the points in the warning (e.g. "deposits"). Returns the new mask and the number
-    of points merged into another one on their cell.
+    ``what`` names one point in the message (e.g. "deposit"; an "s" makes the plural). Returns the new
+    mask and the number of points merged into another one on their cell.
     """
     chosen = np.flatnonzero(keep)
     unique, first, counts = np.unique(cells[chosen], return_index=True, return_counts=True)
     merged = int(len(chosen) - len(unique))
     if merged:
-        feedback.warning("{} {} lie on a stack cell that already holds another of them and were merged into it: one "
-                         "point per cell is kept ({} cells held more than one).".format(
-                             merged, what, int((counts > 1).sum())))
+        crowded = int((counts > 1).sum())
+        say = feedback.warning if merged > MERGED_WARNING_SHARE * len(chosen) else feedback.info
+        say("{} {} on a stack cell that already holds {} and {} merged into it: one point per cell is kept ({} held "
+            "more than one).".format(counted(merged, what), agree(merged, "lies", "lie"),
+                                     agree(merged, "another", "another of them"), agree(merged, "was", "were"),
+                                     counted(crowded, "cell")))
     kept = np.zeros_like(keep)
     kept[chosen[first]] = True
     return kept, merged
@@ -176,8 +188,10 @@ def sample_training_points(stack, deposits, count=None, min_distance=0.0, seed=1
     _, xy = read_points(deposits, info.crs, deposits_layer, "DEPOSITS", feedback)
     chosen = choose_non_deposits(stack, xy, count, min_distance, seed, feedback)
     table = training_table(chosen)
-    feedback.info("{} deposits and {} non-deposits; {} pixels were available for non-deposits."
-                  .format(int((table["label"] == 1).sum()), int((table["label"] == 0).sum()), chosen["available"]))
+    labels = table["label"].to_numpy()
+    feedback.info("{} and {}; {} {} available for non-deposits.".format(
+        counted(int((labels == 1).sum()), "deposit"), counted(int((labels == 0).sum()), "non-deposit"),
+        counted(chosen["available"], "pixel"), agree(chosen["available"], "was", "were")))
     if output:
         write_points(table, output)
     return table

@@ -23,6 +23,7 @@ from .feedback import ensure_feedback
 from .pipeline import map_windows, read_neighbourhoods
 from .points import read_points
 from .raster_input import open_raster
+from .wording import counted
 
 
 @dataclass
@@ -51,8 +52,8 @@ def score_future_deposits(probability, future_deposits, truth_probability=None, 
     at_deposits, located = values_at_points(probability, xy, feedback)
     if not located.any():
         raise DeepProspectError(
-            "None of the {} future deposits lies on a valid cell of the map {}: score a map of the same "
-            "province.".format(len(xy), probability))
+            "None of the {} lies on a valid cell of the map {}: score a map of the same province.".format(
+                counted(len(xy), "future deposit"), probability))
     auc, cells = background_auc(probability, at_deposits[located], feedback)
     truth_auc = None
     if truth_probability is not None:

@@ -16,6 +16,7 @@ from ..catalog import TRIM_ONLY_PREPROCESSING
 from ..core.errors import DeepProspectError
 from ..core.feedback import ensure_feedback
 from ..core.spectral_preprocessing import PreprocessSettings, preprocess, report_chain
+from ..core.wording import agree, counted
 from .spectral_common import (
     KerasFeedback, processed_inputs, raster_pixels_apply, set_seed, split_indices, standardisation,
     wavelength_names,
@@ -141,8 +142,9 @@ def _labelled_spectra(table, class_column, settings, feedback):
     valid = np.isfinite(processed).all(axis=1) & np.array([bool(label) for label in labels])
     if (~valid).any():
         left_out = [table.ids[i] for i in np.flatnonzero(~valid)]
-        feedback.warning("{} spectra without a class or with invalid values are left out: {}{}.".format(
-            len(left_out), ", ".join(left_out[:10]), ", …" if len(left_out) > 10 else ""))
+        feedback.warning("{} without a class or with invalid values {} left out: {}{}.".format(
+            counted(len(left_out), "spectrum", "spectra"), agree(len(left_out), "is", "are"),
+            ", ".join(left_out[:10]), ", …" if len(left_out) > 10 else ""))
     processed, labels = processed[valid], [label for label, ok in zip(labels, valid) if ok]
     class_names = sorted(set(labels))
     counts = {name: labels.count(name) for name in class_names}

@@ -10,6 +10,7 @@ import numpy as np
 from ..core.errors import DeepProspectError
 from ..core.feedback import ensure_feedback
 from ..core.spectral_preprocessing import PreprocessSettings, preprocess
+from ..core.wording import agree, counted
 
 #: At least this many STFT frames: the network halves the frame axis twice, and fewer frames leave
 #: it unable to tell *where* in the spectrum a feature lies.
@@ -53,9 +54,10 @@ def regression_samples(table, target, settings=None, outlier_threshold=1000.0, f
     _check_values(values[keep], [table.ids[i] for i in np.flatnonzero(keep)], target, units, log_target, feedback)
     if keep.sum() < MIN_SAMPLES:
         raise DeepProspectError(
-            "Only {} samples with a usable {} value remain (of {}): at least {} are needed to train and validate "
-            "a model. Check the column, the outlier threshold and the censored values.".format(
-                int(keep.sum()), target, len(values), MIN_SAMPLES))
+            "Only {} with a usable {} value {} (of {}): at least {} are needed to train and validate a model. "
+            "Check the column, the outlier threshold and the censored values.".format(
+                counted(int(keep.sum()), "sample"), target, agree(int(keep.sum()), "remains", "remain"), len(values),
+                MIN_SAMPLES))
     return dict(wavelengths=wavelengths, processed=processed[keep], y=values[keep],
                 ids=[table.ids[i] for i in np.flatnonzero(keep)], keep=keep, report=report)
 
@@ -79,27 +81,42 @@ def _report_left_out(report, table, target, flags, feedback):
 
     written = table.written.get(target, np.array([""] * len(table)))
     if report["censored"]:
-        feedback.warning("{} samples have censored {} values ({}) and are left out: a value below detection or "
-                         "above range is not a number to learn from.".format(report["censored"], target,
-                                                                             ids("censored_ids")))
+        feedback.warning("{} {} ({}) and {} left out: a value below detection or above range is not a number to "
+                         "learn from.".format(_samples_have(report["censored"]),
+                                              agree(report["censored"], "a censored {} value", "censored {} values")
+                                              .format(target), ids("censored_ids"), _is(report["censored"])))
     if report["not_numeric"]:
         texts = sorted(set(written[flags == "text"].tolist()))
-        feedback.warning("{} samples have {} values that are not numbers ({}) and are left out: {}.".format(
-            report["not_numeric"], target, ", ".join(repr(t) for t in texts[:5]), ids("not_numeric_ids")))
+        feedback.warning("{} {} ({}) and {} left out: {}.".format(
+            _samples_have(report["not_numeric"]),
+            agree(report["not_numeric"], "a value of {} that is not a number", "{} values that are not numbers")
+            .format(target), ", ".join(repr(t) for t in texts[:5]), _is(report["not_numeric"]),
+            ids("not_numeric_ids")))
     if report["missing"]:
-        feedback.warning("{} samples have no {} value (empty or '-') and are left out: {}.".format(
-            report["missing"], target, ids("missing_ids")))
+        feedback.warning("{} no {} value (empty or '-') and {} left out: {}.".format(
+            _samples_have(report["missing"]), target, _is(report["missing"]), ids("missing_ids")))
     if report["invalid_spectra"]:
-        feedback.warning("{} samples have spectra with empty or invalid values (after pre-processing) and are "
-                         "left out: {}.".format(report["invalid_spectra"], ids("invalid_ids")))
+        feedback.warning("{} with empty or invalid values (after pre-processing) and {} left out: {}.".format(
+            _samples_have(report["invalid_spectra"]) + agree(report["invalid_spectra"], " a spectrum", " spectra"),
+            _is(report["invalid_spectra"]), ids("invalid_ids")))
     if report["outliers"]:
-        message = "{} samples above the outlier threshold of {:g} {} are left out ({}).".format(
-            report["outliers"], report["outlier_threshold"], report["units"], ids("outlier_ids"))
+        message = "{} above the outlier threshold of {:g} {} {} left out ({}).".format(
+            counted(report["outliers"], "sample"), report["outlier_threshold"], report["units"],
+            _is(report["outliers"]), ids("outlier_ids"))
         if report["units"] == "ppm" and report["outliers"] <= 0.1 * report["total"]:
             feedback.info(message)
         else:
             feedback.warning(message + " The threshold is in the target's units ({}): set OUTLIER_THRESHOLD for "
                                        "these values, or 0 to keep all.".format(report["units"]))
+
+
+def _samples_have(count):
+    """ "1 sample has" / "3 samples have": the subject of the left-out warnings."""
+    return "{} {}".format(counted(count, "sample"), agree(count, "has", "have"))
+
+
+def _is(count):
+    return agree(count, "is", "are")
 
 
 def _check_values(values, ids, target, units, log_target, feedback):
@@ -108,14 +125,15 @@ def _check_values(values, ids, target, units, log_target, feedback):
     bad = [i for i, value in zip(ids, values) if value <= 0]
     if log_target and bad:
         raise DeepProspectError(
-            "{} {} values are zero or negative ({}): LOG_TARGET learns log10 of the values, which needs them "
+            "{} {} {} zero or negative ({}): LOG_TARGET learns log10 of the values, which needs them "
             "positive. Switch LOG_TARGET off to learn the values themselves (e.g. percentages that can be "
-            "0).".format(len(bad), target, ", ".join(bad[:10])))
+            "0).".format(len(bad), target, agree(len(bad), "value is", "values are"), ", ".join(bad[:10])))
     negative = [i for i, value in zip(ids, values) if value < 0]
     if negative and units.lower() in ("ppm", "ppb", "%", "wt%", "g/t"):
-        feedback.warning("{} {} values are negative ({}), which a content in {} cannot be; some laboratories "
-                         "write a value below detection as a negative number (-0.5 for <0.5). They are used as "
-                         "written.".format(len(negative), target, ", ".join(negative[:10]), units))
+        feedback.warning("{} {} {} negative ({}), which a content in {} cannot be; some laboratories write a "
+                         "value below detection as a negative number (-0.5 for <0.5). {} used as written.".format(
+                             len(negative), target, agree(len(negative), "value is", "values are"),
+                             ", ".join(negative[:10]), units, agree(len(negative), "It is", "They are")))
 
 
 def stft_frames(wavelengths, frame_length=None, frame_step=None, frame_length_nm=64.0, frame_step_nm=32.0,

@@ -20,6 +20,7 @@ from ..core.pipeline import read_neighbourhoods
 from ..core.points import read_points
 from ..core.raster import read_stack_info, sample_stack
 from ..core.sampling import one_per_cell
+from ..core.wording import agree, counted
 
 #: Fewest points of each class training accepts.
 MIN_PER_CLASS = 10
@@ -75,22 +76,27 @@ def read_training_points(stack_path, points_path, label_field="label", layer=Non
 
 def _one_point_per_cell(labels, cells, feedback):
     """Which points (bool (n,)) training keeps on the stack cells ``cells`` (row-major indices), each
-    case with a warning: one deposit per cell (a deposit is counted once); no non-deposit on a
+    case logged: one deposit per cell (a deposit is counted once; see ``one_per_cell``); no non-deposit on a
     deposit's cell (a cell cannot be both, and the known deposit wins). Non-deposits sharing a cell
     are kept (randomly drawn background may repeat a cell; the warning says how often)."""
-    deposits, _ = one_per_cell(labels == 1, cells, "deposits", feedback)
+    deposits, _ = one_per_cell(labels == 1, cells, "deposit", feedback)
     conflict = (labels == 0) & np.isin(cells, cells[labels == 1])
     if conflict.any():
+        count = int(conflict.sum())
         feedback.warning(
-            "{} non-deposits lie on a stack cell that also holds a deposit ({} cells) and were left out: a cell cannot "
-            "be both. Check LABEL_FIELD and the points.".format(int(conflict.sum()), len(np.unique(cells[conflict]))))
+            "{} {} on a stack cell that also holds a deposit ({}) and {} left out: a cell cannot be both. Check "
+            "LABEL_FIELD and the points.".format(counted(count, "non-deposit"), agree(count, "lies", "lie"),
+                                                 counted(len(np.unique(cells[conflict])), "cell"),
+                                                 agree(count, "was", "were")))
     barren = (labels == 0) & ~conflict
     _, counts = np.unique(cells[barren], return_counts=True)
     if (counts > 1).any():
+        extra, crowded = int((counts - 1).sum()), int((counts > 1).sum())
         feedback.warning(
-            "{} non-deposits lie on a stack cell that already holds another non-deposit ({} cells); they are kept, so "
-            "those cells weigh more in training. deepprospect:sample_negatives draws at most one per cell."
-            .format(int((counts - 1).sum()), int((counts > 1).sum())))
+            "{} {} on a stack cell that already holds another non-deposit ({}); {} kept, so {} more in "
+            "training. deepprospect:sample_negatives draws at most one per cell.".format(
+                counted(extra, "non-deposit"), agree(extra, "lies", "lie"), counted(crowded, "cell"),
+                agree(extra, "it is", "they are"), agree(crowded, "that cell weighs", "those cells weigh")))
     return deposits | barren
 
 

@@ -190,7 +190,8 @@ def test_property_odd_inputs_give_valid_points_or_clear_error(case, tmp_path_fac
         if not usable.any():
             assert "None of the" in message
         else:
-            assert wanted > allowed.sum() and "at most {} non-deposits".format(int(allowed.sum())) in message
+            left = int(allowed.sum())
+            assert wanted > left and "at most {} non-deposit{} can".format(left, "" if left == 1 else "s") in message
         return
     assert usable.any() and wanted <= allowed.sum()
     assert len(result["deposit_xy"]) == distinct and result["dropped"] == len(xy) - usable.sum()

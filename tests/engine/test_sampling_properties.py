@@ -106,7 +106,8 @@ def test_property_non_deposits_avoid_deposit_and_nodata_cells_and_keep_their_dis
             assert message.startswith("None of the")
         else:      # the count asked for (or the deposits' count) exceeds the cells left
             assert (case["count"] or len(deposit_cells)) > allowed.sum()
-            assert "at most {} non-deposits can be drawn".format(int(allowed.sum())) in message
+            left = int(allowed.sum())
+            assert "at most {} non-deposit{} can be drawn".format(left, "" if left == 1 else "s") in message
         event("refused: " + message.split(" ")[0])
         return
     event("drawn ({} nodata, {} deposits)".format(case["nodata"], case["layout"]))

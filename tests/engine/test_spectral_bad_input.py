@@ -63,8 +63,8 @@ def test_censored_and_non_numeric_laboratory_values_are_reported_and_left_out(tm
                         "are left out: a value below detection or above range is not a number to learn from.")
     assert feedback.warned("no Sb value") == ("3 samples have no Sb value (empty or '-') and are left out: S11, S12, "
                                               "S13.")
-    assert feedback.warned("not numbers") == ("1 samples have Sb values that are not numbers ('sample lost') and are "
-                                              "left out: S14.")
+    assert feedback.warned("that is not a number") == ("1 sample has a value of Sb that is not a number ('sample lost') and "
+                                              "is left out: S14.")
     # written back as read
     spectra_table.write_spectra_table(tmp_path / "copy.csv", table)
     again = spectra_table.read_spectra_table(tmp_path / "copy.csv")
@@ -182,8 +182,8 @@ def test_zero_and_negative_targets_without_log_and_other_units(tmp_path, bad_inp
                               feedback=feedback)
     assert data["report"]["used"] == 40 and data["y"][0] == 0 and data["y"][2] == -0.5
     message = feedback.warned("negative")
-    assert message == ("1 Sb values are negative (S03), which a content in % cannot be; some laboratories write a "
-                       "value below detection as a negative number (-0.5 for <0.5). They are used as written.")
+    assert message == ("1 Sb value is negative (S03), which a content in % cannot be; some laboratories write a "
+                       "value below detection as a negative number (-0.5 for <0.5). It is used as written.")
     bad_input("Spectral regression of a percentage that can be 0 (LOG_TARGET off, UNITS %)", "handled",
               "0 is used; " + message)
     feedback = Recording()

@@ -202,6 +202,6 @@ def test_unknown_law_is_a_clear_error(tmp_path, bad_input):
 def test_scoring_a_map_of_another_area_is_a_clear_error(tmp_path, bad_input):
     _small_map(tmp_path / "map.tif", np.ones((10, 10)))
     _points(tmp_path / "future.gpkg", np.array([[9000.0, 9000.0]]))
-    with pytest.raises(DeepProspectError, match="None of the 1 future deposits lies on a valid cell") as raised:
+    with pytest.raises(DeepProspectError, match="None of the 1 future deposit lies on a valid cell") as raised:
         score_future_deposits(tmp_path / "map.tif", tmp_path / "future.gpkg")
     bad_input("Future deposits outside the map being scored", "error", str(raised.value))

@@ -40,10 +40,10 @@ def test_points_sharing_a_cell_count_once_with_warnings(tmp_path, bad_input):
     data = read_training_points(_stack(tmp_path), path, feedback=log)
     merged_deposits = ("3 deposits lie on a stack cell that already holds another of them and were merged into it: "
                        "one point per cell is kept (2 cells held more than one).")
-    conflict = ("1 non-deposits lie on a stack cell that also holds a deposit (1 cells) and were left out: a cell "
+    conflict = ("1 non-deposit lies on a stack cell that also holds a deposit (1 cell) and was left out: a cell "
                 "cannot be both. Check LABEL_FIELD and the points.")
-    repeated_barren = ("2 non-deposits lie on a stack cell that already holds another non-deposit (1 cells); they "
-                       "are kept, so those cells weigh more in training. deepprospect:sample_negatives draws at most "
+    repeated_barren = ("2 non-deposits lie on a stack cell that already holds another non-deposit (1 cell); they "
+                       "are kept, so that cell weighs more in training. deepprospect:sample_negatives draws at most "
                        "one per cell.")
     assert log.warnings == [merged_deposits, conflict, repeated_barren]
     # one deposit per cell (the first), no non-deposit on a deposit's cell, in the file's order

@@ -1,0 +1,46 @@
+"""Counts in messages read as English when they are 1 (core/wording.py), and deposits sharing a stack
+cell are reported as information unless merging drops a large share of them (core/sampling.py)."""
+import numpy as np
+from affine import Affine
+
+from deepprospect.core import sampling
+from deepprospect.core.raster import write_geotiff
+from deepprospect.core.wording import agree, counted
+from log_feedback import LogFeedback
+
+
+def test_counted_and_agree_pick_the_form_for_the_count():
+    assert [counted(n, "cell") for n in (0, 1, 2)] == ["0 cells", "1 cell", "2 cells"]
+    assert counted(1, "spectrum", "spectra") == "1 spectrum" and counted(3, "spectrum", "spectra") == "3 spectra"
+    assert counted(12345, "pixel", number="{:,}") == "12,345 pixels"
+    assert [agree(n, "lies", "lie") for n in (1, 2)] == ["lies", "lie"]
+
+
+def test_a_few_deposits_sharing_a_cell_are_information_not_a_warning(bad_input):
+    # 20 deposits on cells 0…18, the last on cell 0 again: 1 merged of 20 (5 %, under a tenth)
+    log = LogFeedback()
+    kept, merged = sampling.one_per_cell(np.ones(20, bool), np.r_[np.arange(19), 0], "deposit", log)
+    message = ("1 deposit lies on a stack cell that already holds another and was merged into it: one point per cell "
+               "is kept (1 cell held more than one).")
+    assert log.warnings == [] and log.infos == [message]
+    assert merged == 1 and kept.tolist() == [True] * 19 + [False]
+    bad_input("A few deposits sharing a cell (under a tenth of them)", "handled", message)
+
+
+def test_merging_more_than_a_tenth_of_the_deposits_is_a_warning():
+    # 20 deposits, 3 on cell 0 and 2 more on cell 1: 3 merged of 20 (15 %), 2 cells with more than one
+    log = LogFeedback()
+    _, merged = sampling.one_per_cell(np.ones(20, bool), np.r_[np.arange(17), 0, 0, 1], "deposit", log)
+    assert merged == 3 and log.infos == []
+    assert log.warnings == ["3 deposits lie on a stack cell that already holds another of them and were merged into "
+                            "it: one point per cell is kept (2 cells held more than one)."]
+
+
+def test_one_deposit_outside_the_stack_is_named_in_the_singular(tmp_path):
+    data = np.arange(200, dtype=np.float32).reshape(2, 10, 10)
+    stack = write_geotiff(tmp_path / "small.tif", data, Affine(10, 0, 0, 0, -10, 100), "EPSG:32645", ["A", "B"])
+    log = LogFeedback()
+    chosen = sampling.choose_non_deposits(stack, np.array([[15.0, 15.0], [55.0, 55.0], [250.0, 55.0]]), 2,
+                                          feedback=log)
+    assert chosen["dropped"] == 1
+    assert log.warnings == ["1 of 3 deposits lies outside the evidence stack or on nodata pixels and was left out."]
