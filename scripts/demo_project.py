@@ -3,7 +3,8 @@
 What a geologist sees when opening it: the map zoomed to the province (the evidence stack's
 extent is saved as the canvas extent and as the project's default view), the known deposits
 on top of everything, the probability map below them with a legend that says which end is
-likely, and every other layer styled and switched off, in the groups *Model* (training points
+likely, every legend headed in words (not GDAL's "Band 1: … (Gray)"), and every other layer
+styled and switched off, in the groups *Model* (training points
 coloured by class), *Results* (probability, uncertainty, classes), *Evidence* (the rasters that
 went into the stack) and *Inputs* (the province's own files).
 
@@ -52,8 +53,18 @@ LAYOUT = tuple((None if cells[0] == "-" else cells[0], cells[1], cells[2], cells
                for cells in ([cell.strip() for cell in line.split("|")]
                              for line in _LAYOUT_TABLE.strip().splitlines()))
 GROUPS = ("Model", "Results", "Evidence", "Inputs")
-#: Words beside the probability legend's ends and middle (the ramp's own labels are bare numbers).
-PROBABILITY_WORDS = {0.0: "unlikely", 0.5: "even chance", 1.0: "likely"}
+#: The words above each raster's legend, by role (QGIS would show the band, e.g. "Band 1:
+#: deposit_probability (Gray)"); ``{band}`` is the band shown, ``{number}``/``{count}`` its place in
+#: the file. Rasters styled with predict's .qml files: processing_provider.legend_headings; other
+#: roles not listed: "Factor name: {band}".
+LEGEND_HEADINGS = {
+    "stack": "Factor shown: {band} (band {number} of {count})",
+    "idw": "Element shown: {band} (band {number} of {count})",
+    "distance_to_shear": "Distance (m)",
+    "lineament_density": "Lineament length per area (m/m²)",
+    "lithology_raster": "Lithology class",
+    "lithology_units": "Lithology unit",
+}
 
 
 def write_project(path, files, extent_role="stack"):
@@ -64,6 +75,7 @@ def write_project(path, files, extent_role="stack"):
     from qgis.core import QgsProject, QgsReferencedRectangle
 
     from deepprospect.processing_provider.gdal_sidecars import no_sidecar_files
+    from deepprospect.processing_provider.legend_headings import set_legend_heading
 
     project = QgsProject()
     root = project.layerTreeRoot()
@@ -81,6 +93,7 @@ def write_project(path, files, extent_role="stack"):
                 if groups[group_name] is None:
                     groups[group_name] = root.addGroup(group_name)
                 node = groups[group_name].addLayer(layer)
+            set_legend_heading(node, _legend_heading(role, style, layer))
             node.setItemVisibilityChecked(shown)
             node.setExpanded(shown and group_name is not None)   # the probability legend open
     for group in groups.values():
@@ -95,6 +108,23 @@ def write_project(path, files, extent_role="stack"):
     if not project.write(str(path)):
         raise RuntimeError("Could not write the QGIS project {}: {}".format(path, project.error()))
     return path
+
+
+def _legend_heading(role, style, layer):
+    """The words above ``layer``'s legend (see :data:`LEGEND_HEADINGS`); None for vector layers."""
+    from qgis.core import QgsRasterLayer
+
+    from deepprospect.processing_provider.legend_headings import heading_for_style
+
+    if not isinstance(layer, QgsRasterLayer):
+        return None
+    qml = style.partition(":")[2] or style
+    if style.endswith(".qml") and heading_for_style(qml):
+        return heading_for_style(qml)
+    band = (layer.renderer().usesBands() or [1])[0]
+    name = layer.dataProvider().generateBandName(band).partition(": ")[2] or layer.name()
+    words = LEGEND_HEADINGS.get(role, "Factor name: {band}")
+    return words.format(band=name, number=band, count=layer.bandCount())
 
 
 def _title_of(role):
@@ -143,8 +173,6 @@ def apply_style(layer, style, source):
         message, ok = layer.loadNamedStyle(str(qml))
         if not ok:
             raise RuntimeError("The style {} does not apply to {}: {}".format(qml, layer.name(), message))
-        if qml.name == "probability.qml":   # predict's and the truth's probability
-            _label_probability_legend(layer)
     elif kind == "continuous":
         _continuous(layer, argument)
     elif kind == "categorical":
@@ -209,19 +237,6 @@ def _categorical(layer, labels):
     for item in classes:
         item.label = labels.get("{:g}".format(item.value), item.label)
     layer.setRenderer(QgsPalettedRasterRenderer(layer.dataProvider(), 1, classes))
-
-
-def _label_probability_legend(layer):
-    """Add words to the probability legend's 0, 0.5 and 1 entries (e.g. "1.00 likely") and show the
-    legend as those labelled classes (QGIS draws a bare 0-1 gradient bar by default)."""
-    shader = layer.renderer().shader().rasterShaderFunction()
-    _discrete_legend(shader)
-    items = shader.colorRampItemList()
-    for item in items:
-        for value, words in PROBABILITY_WORDS.items():
-            if abs(item.value - value) < 1e-6:
-                item.label = "{:.2f} {}".format(item.value, words)
-    shader.setColorRampItemList(items)
 
 
 def _discrete_legend(shader):

@@ -39,16 +39,16 @@
       </minMaxOrigin>
       <rastershader>
         <colorrampshader clip="1" labelPrecision="6" colorRampType="INTERPOLATED" maximumValue="1" classificationMode="1" minimumValue="0">
-          <item color="#440154" label="0.00" alpha="255" value="0"/>
+          <item color="#440154" label="0.00 unlikely" alpha="255" value="0"/>
           <item color="#472d7b" label="0.12" alpha="255" value="0.125"/>
           <item color="#3b528b" label="0.25" alpha="255" value="0.25"/>
           <item color="#2c728e" label="0.38" alpha="255" value="0.375"/>
-          <item color="#21918c" label="0.50" alpha="255" value="0.5"/>
+          <item color="#21918c" label="0.50 even chance" alpha="255" value="0.5"/>
           <item color="#28ae80" label="0.62" alpha="255" value="0.625"/>
           <item color="#5ec962" label="0.75" alpha="255" value="0.75"/>
           <item color="#addc30" label="0.88" alpha="255" value="0.875"/>
-          <item color="#fde725" label="1.00" alpha="255" value="1"/>
-          <rampLegendSettings prefix="" orientation="2" suffix="" useContinuousLegend="1" maximumLabel="" minimumLabel="" direction="0">
+          <item color="#fde725" label="1.00 likely" alpha="255" value="1"/>
+          <rampLegendSettings prefix="" orientation="2" suffix="" useContinuousLegend="0" maximumLabel="" minimumLabel="" direction="0">
             <numericFormat id="basic">
               <Option type="Map">
                 <Option name="decimal_separator" type="QChar" value=""/>

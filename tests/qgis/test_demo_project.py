@@ -216,3 +216,21 @@ def test_the_self_check_of_the_default_style_test(qgis_app, demo_files):
     assert _is_qgis_default_style(QgsRasterLayer(demo_files["stack"], "s"))
     assert _is_qgis_default_style(QgsVectorLayer(demo_files["deposits"], "d", "ogr"))
     assert _is_qgis_default_style(QgsVectorLayer(demo_files["lineaments"], "l", "ogr"))
+
+
+def test_every_raster_legend_is_headed_in_words(opened_project):
+    """QGIS heads a raster's legend with GDAL's band name ("Band 1: deposit_probability (Gray)");
+    the project renames each heading, and the probability's reads as the geologist's question."""
+    from qgis.core import QgsLayerTreeModel, QgsRasterLayer
+    from qgis.PyQt.QtCore import Qt
+
+    project, _, _ = opened_project
+    model = QgsLayerTreeModel(project.layerTreeRoot())
+    headings = {}
+    for node in project.layerTreeRoot().findLayers():
+        if isinstance(node.layer(), QgsRasterLayer):
+            headings[node.name()] = model.layerLegendNodes(node, True)[0].data(Qt.DisplayRole)
+    assert len(headings) >= 10
+    assert [name for name, heading in headings.items() if heading.startswith("Band") or "(Gray)" in heading] == []
+    assert headings["Probability of gold"] == "Probability of a deposit (0–1)"
+    assert headings["Evidence stack (16 factors, Sb_con shown)"] == "Factor shown: Sb_con (band 2 of 3)"
