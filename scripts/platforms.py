@@ -82,6 +82,7 @@ TOP_LEVEL = [
     "keras>=3", "h5py", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib",
     "rasterio", "pyogrio", "geopandas", "shapely", "pyproj", "shap",
     "numba",  # core/continuum.py compiles the continuum removal with it (shap pulls it in too, but needs not)
+    "distributed",  # core/pipeline_dask.py: map-wide steps on a Dask cluster (DASK_SCHEDULER)
 ]
 #: Never pinned: the venv brings them, and nothing the engine imports needs a given version.
 UNPINNED = {"pip", "setuptools"}
