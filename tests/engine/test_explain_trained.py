@@ -22,7 +22,8 @@ def test_trained_network_explained_with_the_true_top_three_in_its_top_five(provi
     points = tmp_path / "points.gpkg"
     sampling.sample_training_points(province100["truth_evidence"], province100["deposits"], min_distance=500.0,
                                     seed=1, output=points)
-    result = training.train_model(province100["truth_evidence"], points, validation="spatial_blocks", seed=42,
+    result = training.train_model(province100["truth_evidence"], points, architecture="pradhan2022_dense",
+                                  validation="spatial_blocks", seed=42,
                                   epochs=200, output_model=tmp_path / "model.dpm")
     assert result.roc_auc > 0.85
     bundle = load_bundle(tmp_path / "model.dpm")

@@ -135,13 +135,14 @@ def test_held_out_cells_are_the_cells_inside_the_blocks():
 
 @pytest.fixture(scope="module")
 def kfold_run(province, province_stack, tmp_path_factory):
-    """The default network, cross-validated on 2 folds with a buffer (few epochs: the suite's budget)."""
+    """The paper's network, cross-validated on 2 folds with a buffer (few epochs: the suite's budget)."""
     from deepprospect.models.training import train_model
 
     folder = tmp_path_factory.mktemp("kfold")
     points = write_training_points(province, folder / "points.gpkg")
-    return train_model(province_stack, points, validation="spatial_kfold", folds=2, block_size=4000, buffer=400,
-                       epochs=6, seed=11, output_model=folder / "kfold.dpm", output_report=folder / "kfold.html")
+    return train_model(province_stack, points, architecture="pradhan2022_dense", validation="spatial_kfold",
+                       folds=2, block_size=4000, buffer=400, epochs=6, seed=11, output_model=folder / "kfold.dpm",
+                       output_report=folder / "kfold.html")
 
 
 def _refit(result, fold, name):

@@ -216,8 +216,9 @@ def test_cancel_stops_training_and_writes_no_bundle(province_stack, points, tmp_
 
     feedback = CancelAfterProgress()
     with pytest.raises(OperationCanceled):
-        train_model(province_stack, points, epochs=500, early_stopping=False, output_model=tmp_path / "m.dpm",
-                    output_report=tmp_path / "m.html", feedback=feedback)      # the default: spatial k-fold
+        train_model(province_stack, points, architecture="pradhan2022_dense", epochs=500, early_stopping=False,
+                    output_model=tmp_path / "m.dpm", output_report=tmp_path / "m.html",
+                    feedback=feedback)      # the default validation: spatial k-fold
     assert feedback.calls < 10
     assert list(tmp_path.iterdir()) == []
 

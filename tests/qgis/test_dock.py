@@ -64,7 +64,7 @@ def bundle_path(province_stack, training_points, tmp_path_factory):
     """A real two-member ensemble trained quickly on the 20 km province by the engine."""
     path = tmp_path_factory.mktemp("dock_model") / "gold.dpm"
     _engine("train", {"stack": province_stack, "points": training_points, "points_layer": "training_points",
-                      "epochs": 40, "ensemble_size": 2, "seed": 42, "validation": "random", "output_model": str(path)})
+                      "architecture": "pradhan2022_dense", "epochs": 40, "ensemble_size": 2, "seed": 42, "validation": "random", "output_model": str(path)})
     return str(path)
 
 
