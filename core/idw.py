@@ -194,7 +194,7 @@ def merge_duplicates(xy, values):
 
 
 def interpolate_points(points, fields, output, pixel_size, extent=None, power=2.0, neighbors=12, radius=0.0,
-                       log10=False, layer=None, feedback=None):
+                       log10=False, layer=None, feedback=None, scheduler=None):
     """Interpolate numeric ``fields`` of a point file onto one multiband float32 GeoTIFF.
 
     ``points``: path of a vector file (``layer``: its layer name, for GeoPackages) in a projected
@@ -209,6 +209,8 @@ def interpolate_points(points, fields, output, pixel_size, extent=None, power=2.
     ``width``, ``height``, ``transform``, ``crs``.
     Before writing anything, :func:`core.idw_coverage.check_coverage` refuses an EXTENT no sample
     reaches and warns when most cells are far from every sample; a field named twice is an error.
+    ``scheduler``: a Dask scheduler's address to compute the windows on its workers (the samples
+    travel with the task; the file is the bytes a local run writes), None or empty to compute here.
     """
     feedback = ensure_feedback(feedback)
     fields = _checked_fields(fields)
@@ -238,7 +240,7 @@ def interpolate_points(points, fields, output, pixel_size, extent=None, power=2.
         width, height, float(pixel_size), float(power), int(neighbors) or "all",
         "{:g}".format(float(radius)) if radius else "unlimited"))
     return _interpolate_columns(xy, columns, names, fields, output, transform, width, height, power,
-                                int(neighbors), float(radius), crs, skipped, feedback)
+                                int(neighbors), float(radius), crs, skipped, feedback, scheduler or None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,9 +290,9 @@ def _leave_one_out(points, values, power, neighbors, radius, label, feedback):
 
 
 def _interpolate_columns(xy, columns, names, fields, output, transform, width, height, power, neighbors, radius,
-                         crs, skipped, feedback):
+                         crs, skipped, feedback, scheduler=None):
     """Group fields that share the same usable samples, interpolate each group, write one GeoTIFF."""
-    from .pipeline import Grid, RasterOutput, map_windows
+    from .pipeline import Grid, RasterOutput, WindowTask, map_windows
 
     located = np.isfinite(xy).all(axis=1)
     masks = [np.isfinite(column) & located for column in columns]
@@ -309,23 +311,30 @@ def _interpolate_columns(xy, columns, names, fields, output, transform, width, h
         cv_rmse.update((fields[i], errors[column]) for column, i in enumerate(members))
         evaluators.append((members, tiled_idw(points, values, transform, power, neighbors, radius)))
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        def compute(block, _):
-            window = block.window
-            bands = np.empty((len(columns), window.height, window.width), dtype=np.float32)
-            for members, evaluator in evaluators:
-                bands[members] = evaluator.window(window.row_off, window.col_off, window.height, window.width,
-                                                  pool, STACK_NODATA)
-            return [bands]
-
-        grid = Grid(width, height, crs.to_wkt() if crs is not None else None, transform)
-        target = RasterOutput(output, count=len(columns), descriptions=tuple(names),
-                              options={"NUM_THREADS": "ALL_CPUS"})
-        map_windows([], [target], compute, grid=grid, block_size=WINDOW_SIZE, tile_size=WINDOW_SIZE,
-                    read=lambda block: None, feedback=feedback)
+    grid = Grid(width, height, crs.to_wkt() if crs is not None else None, transform)
+    target = RasterOutput(output, count=len(columns), descriptions=tuple(names), options={"NUM_THREADS": "ALL_CPUS"})
+    map_windows([], [target], WindowTask(idw_window, (evaluators, len(columns))), grid=grid, block_size=WINDOW_SIZE,
+                tile_size=WINDOW_SIZE, feedback=feedback, scheduler=scheduler)
     for field, name in zip(fields, names):
         rmse = "not computed" if cv_rmse[field] is None else "{:.6g}".format(cv_rmse[field])
         feedback.info("{}: {} samples skipped; leave-one-out RMSE {}{}.".format(
             name, skipped[field], rmse, " (log10 units)" if name.endswith("_log10") else ""))
     return dict(path=str(output), band_names=names, cv_rmse=cv_rmse, skipped=skipped, width=width,
                 height=height, transform=transform, crs=crs)
+
+
+def idw_window(block, _, context, feedback):
+    """The IDW values of one window: [float32 (fields, rows, cols)], for the one output (a
+    ``core.pipeline.WindowTask`` function: here or on a Dask worker). ``context``: ([(field
+    indexes, TiledIdw)], field count)."""
+    from .pipeline_dask import process_cached
+
+    evaluators, count = context
+    pool = process_cached("idw-threads", lambda: ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                                                    thread_name_prefix="deepprospect-idw"))
+    window = block.window
+    bands = np.empty((count, window.height, window.width), dtype=np.float32)
+    for members, evaluator in evaluators:
+        bands[members] = evaluator.window(window.row_off, window.col_off, window.height, window.width, pool,
+                                          STACK_NODATA)
+    return [bands]

@@ -12,6 +12,12 @@ GIL, so the three overlap. Each dataset is used by one thread only.
 A step supplies ``compute(block, data)``: ``data`` is the sources' bands for
 ``block.read_window`` (halo included) and ``block.valid`` their valid-pixel mask; it returns one
 array per output for ``block.window`` (``block.inner`` cuts it out of the read window).
+
+A step that may run on a Dask cluster supplies a :class:`WindowTask` instead: the same work split
+into a part any machine can run (a module-level function and picklable context) and a part that
+gathers the results here. With ``scheduler`` the windows run on the cluster's workers
+(:mod:`core.pipeline_dask`) and this machine writes their results in window order with the same
+writer, so the files are byte for byte those of a local run.
 """
 import concurrent.futures
 import contextlib
@@ -63,8 +69,34 @@ class RasterOutput:
     options: dict = field(default_factory=dict)
 
 
+@dataclass
+class WindowTask:
+    """One window's work in a form another machine can run (for ``map_windows(scheduler=…)``).
+
+    ``function(block, data, context, feedback)`` → a value: a module-level function (a Dask worker
+    imports it by name) that gets the block, its ``data`` and ``block.valid`` as ``compute`` does,
+    ``context`` (whatever it needs beyond the pixels: file paths, settings, small arrays; picklable,
+    sent once to each worker) and a feedback (the run's own here, a silent one on a worker).
+    ``collect(block, value)`` runs on this machine, in window order, and returns what ``compute``
+    would (one array per output, or None); None: the value itself. Both ways run the same code,
+    so a cluster run writes the same bytes as a local one.
+    """
+
+    function: object
+    context: object = None
+    collect: object = None
+
+    def local(self, feedback):
+        """The ``compute(block, data)`` of a run on this machine."""
+        def compute(block, data):
+            value = self.function(block, data, self.context, feedback)
+            return value if self.collect is None else self.collect(block, value)
+
+        return compute
+
+
 def map_windows(sources, outputs, compute, *, grid=None, block_size=DEFAULT_BLOCK_SIZE, halo=0, feedback=None,
-                read=None, tile_size=None, atomic=True):
+                read=None, tile_size=None, atomic=True, scheduler=None):
     """Run ``compute`` over ``grid`` window by window and write its results to ``outputs``.
 
     ``sources``: raster paths on ``grid`` (same size), or ``(path, band_indexes)`` pairs (1-based,
@@ -80,6 +112,10 @@ def map_windows(sources, outputs, compute, *, grid=None, block_size=DEFAULT_BLOC
     256) so reads never split a tile. ``atomic``: write under temporary names and move into
     place at the end (False when the caller already holds temporaries from
     ``core.atomic.atomic_output``, e.g. for a second pass over a first pass's result).
+    ``compute`` may be a :class:`WindowTask`; ``scheduler``: the address of a Dask scheduler
+    (``tcp://host:8786``) to run it on that cluster's workers (:mod:`core.pipeline_dask`: they
+    read the sources themselves, so the sources must be on storage they all reach; ``read``
+    cannot be used then), None or empty to run here. Without sources and ``read``, ``data`` is None.
 
     Nodata follows :mod:`core.raster_input` (a source without nodata tag has its sentinel
     detected, with a warning). A source that cannot be opened or read (damaged, incomplete)
@@ -88,16 +124,27 @@ def map_windows(sources, outputs, compute, *, grid=None, block_size=DEFAULT_BLOC
     """
     feedback = ensure_feedback(feedback)
     sources = [_as_source(source) for source in sources or ()]
+    task = compute if isinstance(compute, WindowTask) else None
+    if scheduler and (task is None or read is not None):
+        raise ValueError("map_windows runs on a Dask cluster only a WindowTask over sources, without read().")
     with bounded_gdal_cache(GDAL_CACHE_MB), contextlib.ExitStack() as files:
         opened = [(files.enter_context(_open(path)), bands, path) for path, bands in sources]
         grid = grid or _grid_of(opened[0][0])
         tile = tile_size or (dataset_tile_size(opened[0][0]) if opened else None) or OUTPUT_TILE
         blocks = list(iter_blocks(grid.width, grid.height, block_size, halo=halo, tile_size=tile))
-        if read is None:
-            read = _source_reader(opened, feedback)
+        nodata = _sources_nodata(opened, feedback)
+        cluster = None
+        if scheduler:   # connect before any output exists: an unreachable scheduler leaves nothing behind
+            from .pipeline_dask import Cluster
+
+            cluster = files.enter_context(Cluster(scheduler))
         paths = [files.enter_context(atomic_output(output.path)) if atomic else output.path for output in outputs]
         targets = [files.enter_context(_create(path, output, grid)) for path, output in zip(paths, outputs)]
-        _stream(blocks, read, compute, _writer(targets), feedback)
+        if cluster is not None:
+            cluster.stream(blocks, sources, nodata, task, _writer(targets), feedback)
+        else:
+            read = read or (lambda block: read_block(opened, nodata, block))
+            _stream(blocks, read, task.local(feedback) if task else compute, _writer(targets), feedback)
     return len(blocks)
 
 
@@ -179,30 +226,44 @@ def _grid_of(dataset):
     return Grid(dataset.width, dataset.height, dataset.crs, dataset.transform)
 
 
-def _source_reader(opened, feedback):
-    """read(block) → the sources' bands for the block's read window, and its valid-pixel mask
-    (nodata by :mod:`core.raster_input`'s rule, the same for every reader)."""
-    from .raster import valid_pixels
-    from .raster_input import raster_nodata, reading
+def _sources_nodata(opened, feedback):
+    """Each source's nodata values, one per band read (:mod:`core.raster_input`'s rule, the same
+    for every reader; a detected sentinel is warned about here, once)."""
+    from .raster_input import raster_nodata
 
     nodata = []
     for dataset, bands, path in opened:
         values = raster_nodata(dataset, path, feedback)
         nodata.append(values if bands is None else tuple(values[band - 1] for band in bands))
+    return nodata
 
-    def read(block):
-        parts = []
-        for dataset, bands, path in opened:
-            with reading(path):
-                parts.append(dataset.read(bands, window=block.read_window))
-        data = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        valid = np.ones(data.shape[1:], dtype=bool)
-        for values, part in zip(nodata, parts):
-            valid &= valid_pixels(part, values)
-        block.valid = valid
-        return data
 
-    return read
+def read_block(opened, nodata, block):
+    """The sources' bands for ``block.read_window`` (bands, rows, cols), or None without sources;
+    sets ``block.valid``, the pixels valid in every band. ``opened``: (dataset, bands, path)
+    triples; ``nodata``: :func:`_sources_nodata`'s values."""
+    from .raster import valid_pixels
+    from .raster_input import reading
+
+    if not opened:
+        return None
+    parts = []
+    for dataset, bands, path in opened:
+        with reading(path):
+            parts.append(dataset.read(bands, window=block.read_window))
+    data = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    valid = np.ones(data.shape[1:], dtype=bool)
+    for values, part in zip(nodata, parts):
+        valid &= valid_pixels(part, values)
+    block.valid = valid
+    return data
+
+
+def read_sources(sources, nodata, block):
+    """:func:`read_block` for sources given as (path, bands) pairs (opened here, closed after)."""
+    with contextlib.ExitStack() as files:
+        opened = [(files.enter_context(_open(path)), bands, path) for path, bands in sources]
+        return read_block(opened, nodata, block)
 
 
 def _create(path, output, grid):

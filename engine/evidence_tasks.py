@@ -18,14 +18,16 @@ def synthetic_province(args, feedback):
 
 @task("idw")
 def idw(args, feedback):
-    """args: points, layer, fields, output, pixel_size, extent, power, neighbors, radius, log10."""
+    """args: points, layer, fields, output, pixel_size, extent, power, neighbors, radius, log10,
+    dask_scheduler (optional: a Dask scheduler's address)."""
     from ..core.idw import interpolate_points
 
     extent = args.get("extent")
     result = interpolate_points(
         args["points"], args["fields"], args["output"], float(args["pixel_size"]),
         extent=tuple(extent) if extent else None, power=float(args["power"]), neighbors=int(args["neighbors"]),
-        radius=float(args["radius"]), log10=bool(args["log10"]), layer=args.get("layer"), feedback=feedback)
+        radius=float(args["radius"]), log10=bool(args["log10"]), layer=args.get("layer"), feedback=feedback,
+        scheduler=args.get("dask_scheduler"))
     return {"path": result["path"], "cv_rmse": result["cv_rmse"]}
 
 

@@ -34,7 +34,8 @@ def train(args, feedback):
 @task("predict")
 def predict(args, feedback):
     """args: stack, model, output, output_uncertainty, output_classes, class_fractions, block_size,
-    deposits, deposits_layer → output paths, styles, class thresholds, success rate."""
+    deposits, deposits_layer, dask_scheduler (optional: a Dask scheduler's address) → output paths,
+    styles, class thresholds, success rate."""
     from pathlib import Path
 
     from ..models.bundle import load_bundle, read_metadata
@@ -49,7 +50,8 @@ def predict(args, feedback):
     result = predict_map(
         load_bundle(args["model"], feedback), args["stack"], args["output"], block_size=int(args["block_size"]),
         output_uncertainty=args.get("output_uncertainty"), output_classes=args.get("output_classes"),
-        class_fractions=args["class_fractions"], deposits_xy=deposits_xy, feedback=feedback)
+        class_fractions=args["class_fractions"], deposits_xy=deposits_xy, feedback=feedback,
+        scheduler=args.get("dask_scheduler"))
     if result.class_thresholds:
         feedback.info("Class thresholds (probability): very high ≥ {:.4f}, high ≥ {:.4f}, moderate ≥ {:.4f}."
                       .format(*result.class_thresholds))
@@ -63,7 +65,8 @@ def predict(args, feedback):
 @task("shap")
 def shap(args, feedback):
     """args: stack, model, points, points_layer, explainer, sample_size, background_size, seed, folder,
-    raster, map_references, map_steps → HTML path, additivity errors."""
+    raster, map_references, map_steps, dask_scheduler (optional: a Dask scheduler's address for the
+    contribution maps) → HTML path, additivity errors."""
     from ..core.raster import read_stack_info
     from ..models import charts, explain
     from ..models.bundle import load_bundle, read_metadata
@@ -92,7 +95,7 @@ def shap(args, feedback):
         mapped = explain.contribution_map(
             bundle, args["stack"], raster, background_size=int(args["background_size"]),
             references=int(args["map_references"]), steps=int(args["map_steps"]), seed=int(args["seed"]),
-            feedback=feedback.scaled(70, 100))
+            feedback=feedback.scaled(70, 100), scheduler=args.get("dask_scheduler"))
         feedback.info("Contribution maps: base value {:.4f}, largest additivity error {:.2g}".format(
             mapped["base_value"], mapped["additivity_error"]))
         outputs["map_additivity_error"] = mapped["additivity_error"]

@@ -23,12 +23,13 @@ import numpy as np
 from ..catalog import EXPLAINERS
 from ..core.errors import DeepProspectError
 from ..core.feedback import ensure_feedback
-from ..core.pipeline import Grid, RasterOutput, map_windows, read_neighbourhoods
+from ..core.pipeline import Grid, RasterOutput, WindowTask, map_windows, read_neighbourhoods
 from ..core.raster import STACK_NODATA, pixel_centres, read_stack_info, sample_stack
 from .sklearn_members import is_sklearn_member
-from .sklearn_contribution import ContributionMethod, sklearn_map_method
+from .sklearn_contribution import ContributionMethod
 from .sklearn_shap import explainer_name, sklearn_shap
 from .explain_methods import ensemble_output, expected_gradients, explainer_method, weighted_centres
+from .window_tasks import ContributionContext, SharedBundle, contribution_method, contribution_window
 
 #: The explainer used when none is named: the first of ``catalog.EXPLAINERS``.
 DEFAULT_EXPLAINER = EXPLAINERS.at(0).name
@@ -125,7 +126,7 @@ def importance(result):
 
 
 def contribution_map(bundle, stack_path, output_path, background_size=100, references=8, steps=8, seed=0,
-                     block_size=512, feedback=None):
+                     block_size=512, feedback=None, scheduler=None):
     """Per-factor SHAP contribution maps over a whole stack, window by window (expected gradients).
 
     Writes ``output_path``: float32 GeoTIFF, one band per factor (band description = factor
@@ -137,6 +138,9 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
     pixel. Windows of ``block_size`` pixels go through ``core.pipeline.map_windows`` (bounded
     memory, written atomically, honours cancel). A scikit-learn model has no gradients: its maps
     come from :func:`models.sklearn_contribution.sklearn_map_method` (``steps`` unused).
+    ``scheduler``: a Dask scheduler's address to explain the windows on its workers
+    (``models.window_tasks``; the stack and the bundle's file on storage they reach, the same
+    bytes as a local run), None or empty to explain here.
 
     Returns a dict: ``path``, ``base_value``, ``additivity_error`` (largest over valid pixels),
     ``valid_pixels``.
@@ -147,33 +151,28 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
     rng = np.random.default_rng(int(seed))
     background = _background(bundle, info, background_size, rng)
     centres, weights = weighted_centres(background, int(references), int(seed))
-    if is_sklearn_member(bundle.members[0]):
-        method = sklearn_map_method(bundle.members, background, centres, weights, feedback)
-    else:
-        method = _gradient_map_method(bundle, centres, weights, int(steps), feedback)
-    base_value = method.base_value
+    method = contribution_method(bundle, background, centres, weights, int(steps), feedback)
+    shared = SharedBundle(bundle)
+    if scheduler:
+        shared.require_file()
+    context = ContributionContext(shared, background, centres, weights, int(steps), method.base_value,
+                                  len(info.factor_names), method)
     additivity = dict(worst=0.0, counted=0)
     output = RasterOutput(output_path, count=len(info.factor_names), descriptions=tuple(info.factor_names),
-                          tags=dict(method.tags, SHAP_BASE_VALUE=repr(base_value)))
+                          tags=dict(method.tags, SHAP_BASE_VALUE=repr(method.base_value)))
 
-    def compute(block, data):
-        rows, cols = np.nonzero(block.valid[block.inner])
-        out = np.full((len(info.factor_names),) + block.valid[block.inner].shape, STACK_NODATA, dtype=np.float32)
-        if len(rows):
-            inputs = bundle.window_inputs(data, block.valid, rows + block.inner[0].start, cols + block.inner[1].start)
-            values = bundle.per_factor(method.explain(inputs))
-            error = np.abs(base_value + values.sum(axis=1) - bundle.predict(inputs))
-            additivity.update(worst=max(additivity["worst"], float(error.max())),
-                              counted=additivity["counted"] + len(error))
-            out[:, rows, cols] = values.T
-        return [out]
+    def collect(block, value):
+        bands, worst, counted = value
+        additivity.update(worst=max(additivity["worst"], worst), counted=additivity["counted"] + counted)
+        return [bands]
 
-    map_windows([info.path], [output], compute, grid=Grid(info.width, info.height, info.crs, info.transform),
-                block_size=block_size, halo=bundle.patch_size // 2, feedback=feedback)
+    map_windows([info.path], [output], WindowTask(contribution_window, context, collect),
+                grid=Grid(info.width, info.height, info.crs, info.transform), block_size=block_size,
+                halo=bundle.patch_size // 2, feedback=feedback, scheduler=scheduler or None)
     if additivity["worst"] > ADDITIVITY_TOLERANCE:
         feedback.warning("SHAP contribution map ({}): base value + sum of the maps differs from the predicted "
                          "probability by up to {:.3f}; {}.".format(method.label, additivity["worst"], method.advice))
-    return dict(path=str(output_path), base_value=base_value, additivity_error=additivity["worst"],
+    return dict(path=str(output_path), base_value=method.base_value, additivity_error=additivity["worst"],
                 valid_pixels=additivity["counted"])
 
 

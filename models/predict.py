@@ -36,18 +36,13 @@ from ..core.atomic import atomic_output
 from ..core.blocks import dataset_tile_size
 from ..core.errors import DeepProspectError
 from ..core.feedback import ensure_feedback
-from ..core.pipeline import DEFAULT_BLOCK_SIZE, Grid, RasterOutput, map_windows, read_neighbourhoods
-from ..core.raster import STACK_NODATA, points_to_pixels, read_stack_info
+from ..core.pipeline import DEFAULT_BLOCK_SIZE, Grid, RasterOutput, WindowTask, map_windows, read_neighbourhoods
+from ..core.raster import points_to_pixels, read_stack_info
 from ..core.success_rate import SuccessRateAccumulator
 from .map_classes import CLASS_NODATA, DEFAULT_CLASS_FRACTIONS, AreaHistogram, check_class_fractions, classify
 from .map_styles import nice_maximum, write_style_beside
 from .success_rate_files import plot_success_rate, write_success_rate_csv
-
-PROBABILITY_NODATA = STACK_NODATA
-
-# Pixels per chunk between two cancel checks, and the budget for one chunk of patches.
-_PIXEL_CHUNK = 262_144
-_PATCH_CHUNK_BYTES = 64 * 2 ** 20
+from .window_tasks import PROBABILITY_NODATA, PredictContext, SharedBundle, predict_window
 
 
 @dataclass
@@ -95,6 +90,7 @@ class _MapRequest:
     classes: object
     fractions: list
     deposits_xy: object
+    scheduler: str = None
 
     @property
     def grid(self):
@@ -103,7 +99,7 @@ class _MapRequest:
 
 def predict_map(bundle, stack_path, output, block_size=DEFAULT_BLOCK_SIZE, output_uncertainty=None,
                 output_classes=None, class_fractions=DEFAULT_CLASS_FRACTIONS, deposits_xy=None,
-                write_styles=True, feedback=None):
+                write_styles=True, feedback=None, scheduler=None):
     """Predict deposit probability for every valid pixel of ``stack_path`` and write the maps.
 
     ``bundle``: a loaded ``ModelBundle`` or the path of a ``.dpm``; ``stack_path``: the evidence
@@ -113,7 +109,10 @@ def predict_map(bundle, stack_path, output, block_size=DEFAULT_BLOCK_SIZE, outpu
     ensemble of ≥ 2 members); ``output_classes``: optional uint8 GeoTIFF of classes;
     ``class_fractions``: cumulative fractions (0–1, increasing) of the valid area in the very
     high, high and moderate classes; ``deposits_xy``: optional (n, 2) map coordinates of known
-    deposits in the stack's CRS, for the success-rate curve.
+    deposits in the stack's CRS, for the success-rate curve; ``scheduler``: a Dask scheduler's
+    address to compute the probability and uncertainty windows on its workers (the stack and the
+    bundle's file must be on storage they reach; the maps are the bytes a local run writes), None
+    or empty to compute here.
     Returns :class:`PredictionResult`. Nothing is written under an output name unless the whole
     run succeeds; cancel raises ``OperationCanceled``.
     """
@@ -127,7 +126,8 @@ def predict_map(bundle, stack_path, output, block_size=DEFAULT_BLOCK_SIZE, outpu
     _check_outputs(stack_path, [output, output_uncertainty, output_classes])
     _warn_about_grid(bundle, info, feedback)
     deposits_xy = None if deposits_xy is None else np.asarray(deposits_xy, dtype=float).reshape(-1, 2)
-    request = _MapRequest(bundle, info, block_size, output, output_uncertainty, output_classes, fractions, deposits_xy)
+    request = _MapRequest(bundle, info, block_size, output, output_uncertainty, output_classes, fractions, deposits_xy,
+                          scheduler or None)
     result = PredictionResult(probability=str(output))
     spread_histogram = _write_maps(request, result, feedback)
     if output_uncertainty:
@@ -197,7 +197,7 @@ def _write_maps(request, result, feedback):
     with contextlib.ExitStack() as outputs:
         temporaries = [outputs.enter_context(atomic_output(path)) if path else None
                        for path in (request.output, request.uncertainty, request.classes)]
-        histograms = _first_pass(request, temporaries, result, feedback.scaled(0, first_share), feedback)
+        histograms = _first_pass(request, temporaries, result, feedback.scaled(0, first_share))
         if result.valid_pixels == 0:
             raise DeepProspectError(
                 "The evidence stack {} has no pixel valid in every band, so there is nothing to predict: "
@@ -208,7 +208,7 @@ def _write_maps(request, result, feedback):
     return histograms[1]
 
 
-def _first_pass(request, temporaries, result, progress, feedback):
+def _first_pass(request, temporaries, result, progress):
     """Probability (and spread) of every window; returns the (probability, spread) histograms,
     each None when no class map (uncertainty map) is asked for."""
     bundle = request.bundle
@@ -218,23 +218,24 @@ def _first_pass(request, temporaries, result, progress, feedback):
     if uncertainty_tmp:
         outputs.append(RasterOutput(uncertainty_tmp, descriptions=("probability_std",)))
 
-    def compute(block, raw):
-        members, valid = _predict_window_valid(bundle, raw, block.valid, block.inner, feedback)
+    shared = SharedBundle(bundle)
+    if request.scheduler:
+        shared.require_file()
+    # cancel is checked inside windows through ``progress`` (the run's feedback, scaled)
+
+    def collect(block, value):
+        maps, valid, unseen = value
         result.valid_pixels += int(valid.sum())
-        if not bundle.encoding.all_continuous:
-            for name, cells in bundle.encoding.unseen_counts(raw[:, block.inner[0], block.inner[1]][:, valid].T).items():
-                result.unseen_codes[name] = result.unseen_codes.get(name, 0) + cells
-        maps = [_fill(members.mean(axis=0), valid)]
-        if histograms[0] is not None:
-            histograms[0].add(maps[0][valid])
-        if uncertainty_tmp:
-            spread = members.std(axis=0)
-            histograms[1].add(spread)
-            maps.append(_fill(spread, valid))
+        for name, cells in unseen.items():
+            result.unseen_codes[name] = result.unseen_codes.get(name, 0) + cells
+        for histogram, band in zip(histograms, maps + [None]):
+            if histogram is not None:     # histograms[1] exists only with the spread map, maps[1]
+                histogram.add(band[valid])
         return maps
 
-    map_windows([request.info.path], outputs, compute, grid=request.grid, block_size=request.block_size,
-                halo=bundle.patch_size // 2, feedback=progress, atomic=False)
+    task = WindowTask(predict_window, PredictContext(shared, spread=bool(uncertainty_tmp)), collect)
+    map_windows([request.info.path], outputs, task, grid=request.grid, block_size=request.block_size,
+                halo=bundle.patch_size // 2, feedback=progress, atomic=False, scheduler=request.scheduler)
     return histograms
 
 
@@ -281,41 +282,6 @@ def _deposit_accumulator(request, probability_path, result, feedback):
         feedback.warning("{} of {} known deposits fall outside the stack or on nodata pixels and are "
                          "left out of the success-rate curve.".format(result.deposits_dropped, len(kept)))
     return SuccessRateAccumulator(values[kept])
-
-
-def _predict_window_valid(bundle, raw, valid_all, inner, feedback):
-    """Member probabilities for the valid pixels of ``raw[:, inner]``.
-
-    ``raw``: (n_factors, h, w) read with halo, ``valid_all`` its valid-pixel mask; ``inner``:
-    slices of the pixels to predict. Returns ``(members (n_members, n_valid) float32, valid
-    (rows, cols) bool)``.
-    """
-    valid = valid_all[inner]
-    rows, cols = np.nonzero(valid)
-    rows = rows + inner[0].start
-    cols = cols + inner[1].start
-    if rows.size == 0:
-        return np.zeros((len(bundle.members), 0), dtype=np.float32), valid
-    chunk, standardised = _PIXEL_CHUNK, None
-    if bundle.uses_patches:
-        # patches for a few thousand pixels at a time, so memory stays bounded
-        chunk = max(1, _PATCH_CHUNK_BYTES // (bundle.patch_size ** 2 * bundle.encoding.n_inputs * 4))
-        standardised = bundle.standardised_window(raw)
-    outputs = []
-    for start in range(0, rows.size, chunk):
-        if feedback is not None:
-            feedback.check_canceled()
-        part = slice(start, start + chunk)
-        outputs.append(bundle.predict_members(bundle.window_inputs(raw, valid_all, rows[part], cols[part],
-                                                                   standardised)))
-    return np.concatenate(outputs, axis=1), valid
-
-
-def _fill(values, valid):
-    """A (rows, cols) float32 map with ``values`` on valid pixels and nodata elsewhere."""
-    band = np.full(valid.shape, PROBABILITY_NODATA, dtype=np.float32)
-    band[valid] = np.clip(values, 0.0, 1.0)
-    return band
 
 
 # Files beside the maps, checks ---------------------------------------------------------------

@@ -14,6 +14,7 @@ from qgis.core import QgsProcessingParameterNumber
 from qgis.core import QgsProcessingParameterRasterDestination
 
 from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
+from .predict_algorithm import add_dask_scheduler, dask_scheduler
 
 
 class IdwAlgorithm(DeepProspectAlgorithm):
@@ -88,6 +89,7 @@ class IdwAlgorithm(DeepProspectAlgorithm):
             minValue=0.0))
         self.addParameter(QgsProcessingParameterBoolean(
             self.LOG10, self.tr("Interpolate log10 of the values"), defaultValue=False))
+        add_dask_scheduler(self)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Interpolated elements")))
         self.addOutput(QgsProcessingOutputString(
             "CV_RMSE", self.tr("Leave-one-out RMSE per field (JSON: field → RMSE)")))
@@ -115,7 +117,8 @@ class IdwAlgorithm(DeepProspectAlgorithm):
             "power": self.parameterAsDouble(parameters, self.POWER, context),
             "neighbors": self.parameterAsInt(parameters, self.NEIGHBORS, context),
             "radius": self.parameterAsDouble(parameters, self.RADIUS, context),
-            "log10": self.parameterAsBool(parameters, self.LOG10, context)}, feedback, outputs=[output])
+            "log10": self.parameterAsBool(parameters, self.LOG10, context),
+            "dask_scheduler": dask_scheduler(self, parameters, context)}, feedback, outputs=[output])
         return {self.OUTPUT: result["path"], "CV_RMSE": cv_rmse_json(result["cv_rmse"])}
 
 

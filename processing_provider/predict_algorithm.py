@@ -13,8 +13,34 @@ from qgis.core import QgsProcessingParameterFile
 from qgis.core import QgsProcessingParameterNumber
 from qgis.core import QgsProcessingParameterRasterDestination
 from qgis.core import QgsProcessingParameterRasterLayer
+from qgis.core import QgsProcessingParameterString
 
 from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
+
+#: The advanced parameter of the map-wide algorithms (predict, SHAP contribution maps, IDW) that
+#: computes the map's windows on the workers of a Dask cluster (core/pipeline_dask.py, docs/scale_out.md).
+DASK_SCHEDULER = "DASK_SCHEDULER"
+DASK_SCHEDULER_LABEL = QT_TRANSLATE_NOOP("DeepProspect", "Dask scheduler, to spread the map over several computers")
+DASK_SCHEDULER_HELP = QT_TRANSLATE_NOOP(
+    "DeepProspect", "Leave empty to compute on this computer. For maps too large for one computer: the address of a "
+                    "Dask scheduler (such as tcp://10.0.0.5:8786) whose workers run the engine's Python; they compute "
+                    "the map window by window and this computer writes it, the same file as a run here. The inputs "
+                    "must be where every worker can read them (a shared folder, or /vsis3/… object storage): see "
+                    "docs/scale_out.md in the plugin's folder")
+
+
+def add_dask_scheduler(algorithm):
+    """Add the advanced :data:`DASK_SCHEDULER` parameter (empty: run here) to ``algorithm``."""
+    parameter = QgsProcessingParameterString(DASK_SCHEDULER, algorithm.tr(DASK_SCHEDULER_LABEL), defaultValue="",
+                                             optional=True)
+    parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
+    parameter.setHelp(algorithm.tr(DASK_SCHEDULER_HELP))
+    algorithm.addParameter(parameter)
+
+
+def dask_scheduler(algorithm, parameters, context):
+    """The scheduler address the user gave, or None to run on this computer."""
+    return (algorithm.parameterAsString(parameters, DASK_SCHEDULER, context) or "").strip() or None
 
 
 class PredictAlgorithm(DeepProspectAlgorithm):
@@ -38,7 +64,8 @@ class PredictAlgorithm(DeepProspectAlgorithm):
         "The classes are very high / high / moderate / low by share of area: by default the top 5 % of the "
         "area is very high, the next 5 % high, the next 15 % moderate (Pradhan et al. 2022 expected gold in "
         "about 5–7 % of their province).\n\n"
-        "Each map is written with a style file (.qml) beside it, so it opens coloured in QGIS."
+        "Each map is written with a style file (.qml) beside it, so it opens coloured in QGIS.\n\n"
+        "A map too large for one computer can be computed on several: see the advanced Dask scheduler setting."
     )
     PARAMETER_HELP = {
         "STACK": QT_TRANSLATE_NOOP("DeepProspect", "The evidence stack, with the factors the model was trained on, "
@@ -91,6 +118,7 @@ class PredictAlgorithm(DeepProspectAlgorithm):
                                                      defaultValue=100 * default, minValue=0.01, maxValue=99.99)
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(parameter)
+        add_dask_scheduler(self)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Prospectivity (probability)")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_UNCERTAINTY, self.tr("Uncertainty (spread between ensemble members)"),
@@ -123,6 +151,7 @@ class PredictAlgorithm(DeepProspectAlgorithm):
             "block_size": self.parameterAsInt(parameters, self.BLOCK_SIZE, context),
             "class_fractions": [self.parameterAsDouble(parameters, name, context) / 100.0
                                 for name in (self.VERY_HIGH_PERCENT, self.HIGH_PERCENT, self.MODERATE_PERCENT)],
+            "dask_scheduler": dask_scheduler(self, parameters, context),
         }, feedback, outputs=[output, uncertainty, classes])
 
         styles = result["styles"]

@@ -13,6 +13,7 @@ from qgis.core import QgsProcessingParameterRasterLayer
 from ..catalog import EXPLAINERS
 from .base import QT_TRANSLATE_NOOP, DeepProspectAlgorithm
 from .help_text import choices_help
+from .predict_algorithm import add_dask_scheduler, dask_scheduler
 
 
 class ShapAlgorithm(DeepProspectAlgorithm):
@@ -86,6 +87,7 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.MAP_STEPS, self.tr("Maps: integration steps"), QgsProcessingParameterNumber.Type.Integer, 8,
             minValue=1, maxValue=64))
+        add_dask_scheduler(self)
         self.addOutput(QgsProcessingOutputFile("HTML", self.tr("Explanation page")))
         self.addOutput(QgsProcessingOutputNumber("ADDITIVITY_ERROR", self.tr("Largest additivity error")))
 
@@ -105,6 +107,7 @@ class ShapAlgorithm(DeepProspectAlgorithm):
             "seed": self.parameterAsInt(parameters, self.SEED, context), "folder": folder, "raster": raster,
             "map_references": self.parameterAsInt(parameters, self.MAP_REFERENCES, context),
             "map_steps": self.parameterAsInt(parameters, self.MAP_STEPS, context),
+            "dask_scheduler": dask_scheduler(self, parameters, context),
         }, feedback, outputs=[folder, raster])
         outputs = {self.OUTPUT_FOLDER: folder, "HTML": result["html"], "ADDITIVITY_ERROR": result["additivity_error"]}
         if raster:
