@@ -177,11 +177,25 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
 
 
 def _gradient_map_method(bundle, centres, weights, steps, feedback):
-    """The network's ``ContributionMethod``: expected gradients from the weighted ``centres``,
-    ``steps`` midpoint steps per path; base value = the weighted mean prediction at the centres."""
+    """The network's ``ContributionMethod``. A chain of layers (the dense network, the 1-D CNN):
+    DeepSHAP by the rescale rule against the weighted ``centres`` (``models.deeplift``: one forward
+    pass per pixel and one backward pass per centre, exactly additive; ``steps`` unused). Other
+    networks: expected gradients from the centres, ``steps`` midpoint steps per path. Base value
+    (both): the weighted mean prediction at the centres."""
+    from .explain_methods import rescale_attributions
+
+    base_value = float(np.dot(weights, ensemble_output(bundle, centres)))
+    probe = rescale_attributions(bundle, centres[:1], centres, weights, feedback)
+    if probe is not None:
+        feedback.info("Contribution maps by DeepSHAP's rescale rule against {} background centres: exact "
+                      "(base value + sum of the maps = the probability), MAP_STEPS is not used.".format(len(centres)))
+        return ContributionMethod(
+            lambda inputs: rescale_attributions(bundle, inputs, centres, weights, feedback), base_value,
+            dict(SHAP_METHOD="DeepSHAP (DeepLIFT rescale rule)", SHAP_REFERENCES=str(len(centres))),
+            "DeepSHAP rescale rule, {} references".format(len(centres)),
+            "the rescale rule is exact up to float32 rounding, so please report this with the model")
     return ContributionMethod(
-        lambda inputs: expected_gradients(bundle, inputs, centres, weights, steps, feedback),
-        float(np.dot(weights, ensemble_output(bundle, centres))),
+        lambda inputs: expected_gradients(bundle, inputs, centres, weights, steps, feedback), base_value,
         dict(SHAP_METHOD="expected gradients", SHAP_REFERENCES=str(len(centres)), SHAP_STEPS=str(steps)),
         "expected gradients, {} references × {} steps".format(len(centres), steps),
         "raise the number of steps for a closer decomposition")

@@ -31,6 +31,9 @@ _FLOAT_BUDGET = 1 << 21   # input floats per expected-gradients batch (≈ 8 MB 
 #: Layer-output floats TensorFlow holds per expected-gradients call (≈ 64 MB; the backward pass
 #: needs about as much again): keeps SHAP of a 3-member ensemble well under 1 GB.
 _ACTIVATION_BUDGET = 1 << 24
+#: Most pixels per rescale-rule call: larger batches gain nothing once the matrix products are
+#: large (measured on 2 cores) and cost memory.
+RESCALE_BATCH = 2048
 
 
 def explainer_method(name):
@@ -129,6 +132,62 @@ def expected_gradients(bundle, inputs, references, weights, steps, feedback):
                                        for references_t, weights_t in parts)
         feedback.set_progress(100.0 * min(len(inputs), start + batch) / len(inputs))
     return out
+
+
+def rescale_attributions(bundle, inputs, references, weights, feedback):
+    """DeepSHAP of every input against weighted references by the rescale rule (``models.deeplift``):
+    ``inputs`` (n, *s), ``references`` (k, *s) standardised, ``weights`` (k,) positive (normalised
+    here); ``feedback`` is checked for cancel (progress is the caller's). Returns float32 (n, *s) in probability units, adding up exactly (float32 rounding) to
+    the prediction minus Σ w_k p(r_k); None when the network is not a chain of layers that
+    ``models.deeplift`` handles (then use :func:`expected_gradients`).
+
+    One compiled graph per bundle (kept with it), batches sized like :func:`expected_gradients`'
+    with one path point per reference (the rescale multipliers of every unit and pair are held).
+    """
+    import tensorflow as tf
+
+    function = _rescale_function(bundle)
+    if function is None:
+        return None
+    weights = np.asarray(weights, dtype=np.float64)
+    weights = tf.constant((weights / weights.sum()).astype(np.float32))
+    batch, _ = gradient_batches(bundle, inputs.shape[1:], len(references), 1)
+    batch = min(batch, RESCALE_BATCH)
+    references = tf.constant(references, dtype=tf.float32)
+    # one batch shape, the last one padded with zeros: XLA compiles once per shape
+    padded = np.zeros((batch,) + inputs.shape[1:], dtype=np.float32)
+    out = np.empty(inputs.shape, dtype=np.float32)
+    for start in range(0, len(inputs), batch):
+        feedback.check_canceled()
+        count = min(batch, len(inputs) - start)
+        padded[:count] = inputs[start:start + count]
+        padded[count:] = 0.0
+        out[start:start + count] = _call_rescale(bundle, function, tf.constant(padded), references, weights)[:count]
+    return out
+
+
+def _rescale_function(bundle):
+    """The bundle's compiled rescale-rule function (XLA-fused unless that failed before), or None."""
+    from .deeplift import rescale_function
+
+    if bundle.remember(("rescale unfused",), lambda: [False])[0]:
+        return bundle.remember(("rescale function", False), lambda: rescale_function(bundle.members, fused=False))
+    return bundle.remember(("rescale function", True), lambda: rescale_function(bundle.members, fused=True))
+
+
+def _call_rescale(bundle, function, inputs, references, weights):
+    """``function``'s values as numpy; where XLA cannot compile it (a platform without it), the
+    unfused graph from then on (same values to float32 rounding)."""
+    import tensorflow as tf
+
+    try:
+        return function(inputs, references, weights).numpy()
+    except (tf.errors.OpError, NotImplementedError):
+        unfused = bundle.remember(("rescale unfused",), lambda: [False])
+        if unfused[0]:
+            raise
+        unfused[0] = True
+        return _rescale_function(bundle)(inputs, references, weights).numpy()
 
 
 def gradient_batches(bundle, input_shape, reference_count, steps):
