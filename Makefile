@@ -3,7 +3,7 @@ PYTHON := /usr/bin/python3
 export QT_QPA_PLATFORM := offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup install test demo bench bench-full screenshots manual check-platforms check-qgis340 bad-input-table
+.PHONY: setup install test demo demo-check bench bench-full screenshots manual check-platforms check-qgis340 bad-input-table
 
 setup:
 	@bash scripts/setup.sh
@@ -30,6 +30,12 @@ test: setup
 
 demo: setup
 	$(PYTHON) scripts/demo.py
+
+# The full demo (about 5 minutes, so not in `make test`), then its log (demo_output/demo.log: every
+# step's Processing messages, QGIS's and the engine's standard error) checked for anything at warning
+# level from DeepProspect (scripts/demo_log.py). CI runs it after `make test`.
+demo-check: demo
+	$(PYTHON) scripts/demo_log.py demo_output/demo.log
 
 # Every benchmark, each line a ratio to an anchor measured in the same run. `make bench`: quick
 # sizes, under 15 minutes on 2 cores; `make bench-full`: the long sizes of the notes (about an hour).

@@ -9,6 +9,7 @@ from qgis.PyQt.QtWidgets import (
     QFormLayout, QGroupBox, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
 )
 
+from ..processing_provider.legend_headings import set_legend_heading
 from .dock_common import algorithm_title
 
 STYLES = Path(__file__).resolve().parent.parent / "resources" / "styles"
@@ -178,7 +179,7 @@ class LayersTab(QWidget):
                 problems.append(problem)
                 continue
             project.addMapLayer(layer, False)
-            group.insertLayer(0, layer)
+            set_legend_heading(group.insertLayer(0, layer))     # "Probability of a deposit (0–1)", not "Band 1: …"
             added.append(layer)
         lines = [self.tr("Loaded: {}.").format(", ".join(layer.name() for layer in added))] if added else []
         if already:

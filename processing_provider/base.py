@@ -20,7 +20,7 @@ from .. import engine_environment
 from . import engine_runner, file_checks
 from .gdal_sidecars import no_sidecar_files
 from .help_text import parameters_help
-from .legend_headings import heading_for_style, set_legend_heading
+from .legend_headings import set_legend_heading
 
 ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "deepprospect.svg"
 STYLES_PATH = Path(__file__).resolve().parent.parent / "resources" / "styles"
@@ -333,7 +333,7 @@ class _StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
             for project in (context.project(), QgsProject.instance()):
                 node = project.layerTreeRoot().findLayer(layer.id()) if project is not None else None
                 if node is not None:
-                    set_legend_heading(node, heading_for_style(self.qml_path))
+                    set_legend_heading(node)
                     break
 
 

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from .. import engine_environment
+from .engine_stderr_log import stderr_file_log
 
 WORKER = Path(__file__).resolve().parent.parent / "engine" / "worker.py"
 #: How long a worker may take to stop after a cancel request before it is killed (seconds).
@@ -101,7 +102,7 @@ class EngineProcess:
         if python is None or not Path(python).exists() or (
                 python == engine_environment.engine_python() and not engine_environment.is_ready()):
             raise EngineNotReady()
-        self._log = log
+        self._log = log if log is not None else stderr_file_log()     # a batch run's complete log
         self._messages = queue.Queue()
         self._stderr = collections.deque(maxlen=200)
         self._next_id = 0

@@ -6,32 +6,36 @@ legend's first entry; :func:`set_legend_heading` renames it the way a user does 
 legend entry" (a property of the layer's node in the Layers panel, saved with the project), so
 the legend reads e.g. "Probability of a deposit (0–1)" above the colour ramp.
 """
-from pathlib import Path
+from qgis.core import QgsMapLayerLegendUtils, QgsRasterLayer, QgsSimpleLegendNode
 
-from qgis.core import QgsMapLayerLegendUtils, QgsMapLayerType, QgsSimpleLegendNode
-
-#: The maps deepprospect:predict writes, by the name of their style (resources/styles).
+#: The maps DeepProspect writes, by the description of their band (models/predict.py, the synthetic
+#: province's truth), whatever their files are called.
 HEADINGS = {
-    "probability": "Probability of a deposit (0–1)",
-    "uncertainty": "Spread between the members' probabilities (sd)",
-    "classes": "Class, by share of the area",
+    "deposit_probability": "Probability of a deposit (0–1)",
+    "probability_std": "Spread between the members' probabilities (sd)",
+    "prospectivity_class": "Class, by share of the area",
+    "truth_probability": "True probability of a deposit (0–1)",
 }
 
 
-def heading_for_style(style_path):
-    """The heading of a map styled with ``style_path`` (a .qml named like those in resources/styles,
-    e.g. ``probability.qml`` or ``<output>.qml`` written beside ``<output>.tif``), else None."""
-    return HEADINGS.get(Path(str(style_path)).stem)
+def band_shown(layer):
+    """(number, description) of the band raster layer ``layer`` draws (its first band when the
+    renderer names none); the description is "" for a band without one."""
+    bands = layer.renderer().usesBands() if layer.renderer() is not None else []
+    number = bands[0] if bands else 1
+    return number, layer.bandName(number).partition(": ")[2]
 
 
-def set_legend_heading(node, words):
-    """Show ``words`` instead of the band heading of raster layer tree node ``node``
-    (``QgsLayerTreeLayer``). Nothing happens when the layer is not a raster or its legend starts
-    with a colour entry (no heading to rename). Returns whether the heading was renamed."""
+def set_legend_heading(node, words=None):
+    """Show ``words`` (default: :data:`HEADINGS` for the layer's band) instead of the band heading
+    of raster layer tree node ``node`` (``QgsLayerTreeLayer``). Nothing happens for other layers,
+    for a band without words, or when the legend starts with a colour entry (no heading to rename).
+    Returns whether the heading was renamed."""
     layer = node.layer()
-    if layer is None or layer.type() != QgsMapLayerType.RasterLayer or not words:
+    if not isinstance(layer, QgsRasterLayer) or layer.legend() is None:
         return False
-    entries = layer.legend().createLayerTreeModelLegendNodes(node) if layer.legend() else []
+    words = words or HEADINGS.get(band_shown(layer)[1])
+    entries = layer.legend().createLayerTreeModelLegendNodes(node) if words else []
     renamed = bool(entries) and isinstance(entries[0], QgsSimpleLegendNode)
     if renamed:
         QgsMapLayerLegendUtils.setLegendNodeUserLabel(node, 0, words)

@@ -9,7 +9,9 @@ sampling → training with spatial k-fold cross-validation (5 folds; the network
 baselines on the same folds) → probability, uncertainty and class maps with the success-rate
 curve, scored on the province's future deposits (never used in training) → SHAP charts → a
 QGIS project (``DeepProspect_demo.qgz``) with every layer, styled and grouped. Prints a summary
-with honest numbers and the wall time of each step.
+with honest numbers and the wall time of each step, and keeps the full log of every step
+(Processing's messages, QGIS's and the engine's standard error) in ``demo.log`` beside it;
+``make demo-check`` checks that log for warnings from DeepProspect (scripts/demo_log.py).
 
 Usage: scripts/demo.py [--size-km 100] [--seed 1] [--output demo_output]
                        [--architecture pradhan2022_dense|cnn1d|cnn2d_patch] [--pixel-size 444]
@@ -22,7 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
+
+from demo_log import PROJECT_STEP, DemoLog, report_of
 
 ROOT = Path(__file__).resolve().parent.parent
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
@@ -58,10 +63,12 @@ class Demo:
         self.output, self.args = output, args
         self.timings = []
         self.files = {}
+        self.log = None
 
     def run(self):
         started = time.perf_counter()
         self.output.mkdir(parents=True, exist_ok=True)
+        self.log = DemoLog(self.output / "demo.log")
         args, out = self.args, self.output
         evidence = out / "evidence"
         evidence.mkdir(exist_ok=True)
@@ -129,7 +136,8 @@ class Demo:
             **{"lithology_raster" if args.law == "linear" else "lithology_units": lithology})
         project_started = time.perf_counter()
         project_path = out / "DeepProspect_demo.qgz"
-        write_project(project_path, files)
+        self.log.step("QGIS project", PROJECT_STEP)
+        write_project(project_path, files, self.log)
         self.timings.append(("QGIS project", time.perf_counter() - project_started))
 
         self.summary(truth, train, predict, shap, project_path, time.perf_counter() - started)
@@ -137,7 +145,7 @@ class Demo:
     def step(self, title, algorithm, **parameters):
         print("\n== {} ({})".format(title, algorithm), flush=True)
         started = time.perf_counter()
-        results = qgis_process(algorithm, parameters)
+        results = qgis_process(algorithm, parameters, self.log, title)
         elapsed = time.perf_counter() - started
         self.timings.append((title, elapsed))
         print("   done in {:.1f} s".format(elapsed), flush=True)
@@ -171,20 +179,30 @@ class Demo:
         text = "\n".join(lines)
         print(text)
         (self.output / "summary.txt").write_text(text + "\n")
+        self.log.finish(text)
+        print("Full log: {}".format(self.log.path))
 
 
-def qgis_process(algorithm, parameters):
-    """Run one algorithm with /usr/bin/qgis_process.bin and return its results dict."""
+def qgis_process(algorithm, parameters, demo_log, title):
+    """Run one algorithm with /usr/bin/qgis_process.bin and return its results dict; everything it
+    (and the engine worker it starts) says goes to ``demo_log`` (scripts/demo_log.DemoLog)."""
     arguments = [QGIS_PROCESS, "--json", "run", algorithm, "--"]
     for name, value in parameters.items():
         values = value if isinstance(value, (list, tuple)) else [value]
         arguments += ["{}={}".format(name, item) for item in values]
-    environment = dict(os.environ, QT_QPA_PLATFORM="offscreen", TF_CPP_MIN_LOG_LEVEL="2")
-    completed = subprocess.run(arguments, capture_output=True, text=True, env=environment)
-    if completed.returncode != 0 or "{" not in completed.stdout:
+    demo_log.step(title, algorithm, " ".join(arguments))
+    with tempfile.TemporaryDirectory() as folder:
+        engine_log = Path(folder) / "engine_stderr.txt"
+        environment = dict(os.environ, QT_QPA_PLATFORM="offscreen", TF_CPP_MIN_LOG_LEVEL="2",
+                           DEEPPROSPECT_ENGINE_STDERR=str(engine_log))
+        completed = subprocess.run(arguments, capture_output=True, text=True, env=environment)
+        report = report_of(completed.stdout)
+        engine_lines = engine_log.read_text(errors="replace").splitlines() if engine_log.exists() else []
+    demo_log.processing(report, completed.stderr, engine_lines)
+    if completed.returncode != 0 or report is None:
         sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
-        raise SystemExit("{} failed (exit code {}).".format(algorithm, completed.returncode))
-    report = json.loads(completed.stdout[completed.stdout.index("{"):])
+        raise SystemExit("{} failed (exit code {}); the full log: {}".format(
+            algorithm, completed.returncode, demo_log.path))
     log = report.get("log", {}).get("info", []) if isinstance(report.get("log"), dict) else []
     for line in (log.splitlines() if isinstance(log, str) else log)[-6:]:
         print("   " + str(line).strip())
@@ -192,10 +210,13 @@ def qgis_process(algorithm, parameters):
 
 
 _APPLICATION = []
+#: Qgis.MessageLevel values as the log names them.
+_LEVELS = {0: "Info", 1: "Warning", 2: "Critical", 3: "Success", 4: "NoLevel"}
 
 
-def write_project(path, files):
-    """The demo's QGIS project (scripts/demo_project.py: zoomed to the province, grouped, every layer styled)."""
+def write_project(path, files, demo_log=None):
+    """The demo's QGIS project (scripts/demo_project.py: zoomed to the province, grouped, every layer
+    styled); QGIS's message log and Python's warnings meanwhile go to ``demo_log`` when given."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from qgis.core import QgsApplication
 
@@ -207,10 +228,23 @@ def write_project(path, files):
     sys.path.insert(0, str(_import_dir()))
     from demo_project import write_project as write_demo_project
 
+    def listen(message, tag, level):
+        demo_log.message(_LEVELS.get(int(level), str(int(level))), tag, message)
+
+    messages = QgsApplication.messageLog()
+    if demo_log is not None:
+        messages.messageReceived.connect(listen)
     try:
-        return write_demo_project(path, files)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            return write_demo_project(path, files)
     except RuntimeError as error:
         raise SystemExit(str(error))
+    finally:
+        if demo_log is not None:
+            messages.messageReceived.disconnect(listen)
+            for warning in caught:
+                demo_log.python_warning(warning)
 
 
 def _bundle_metadata(path):

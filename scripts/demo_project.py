@@ -55,8 +55,11 @@ LAYOUT = tuple((None if cells[0] == "-" else cells[0], cells[1], cells[2], cells
 GROUPS = ("Model", "Results", "Evidence", "Inputs")
 #: The words above each raster's legend, by role (QGIS would show the band, e.g. "Band 1:
 #: deposit_probability (Gray)"); ``{band}`` is the band shown, ``{number}``/``{count}`` its place in
-#: the file. Rasters styled with predict's .qml files: processing_provider.legend_headings; other
+#: the file. The maps predict writes and the truth: processing_provider.legend_headings; other
 #: roles not listed: "Factor name: {band}".
+#: The band (description) of the maps DeepProspect writes, by role: their headings come from there.
+MAP_BANDS = {"probability": "deposit_probability", "uncertainty": "probability_std", "classes": "prospectivity_class",
+             "truth_probability": "truth_probability"}
 LEGEND_HEADINGS = {
     "stack": "Factor shown: {band} (band {number} of {count})",
     "idw": "Element shown: {band} (band {number} of {count})",
@@ -93,7 +96,7 @@ def write_project(path, files, extent_role="stack"):
                 if groups[group_name] is None:
                     groups[group_name] = root.addGroup(group_name)
                 node = groups[group_name].addLayer(layer)
-            set_legend_heading(node, _legend_heading(role, style, layer))
+            set_legend_heading(node, _legend_heading(role, layer))
             node.setItemVisibilityChecked(shown)
             node.setExpanded(shown and group_name is not None)   # the probability legend open
     for group in groups.values():
@@ -110,21 +113,17 @@ def write_project(path, files, extent_role="stack"):
     return path
 
 
-def _legend_heading(role, style, layer):
+def _legend_heading(role, layer):
     """The words above ``layer``'s legend (see :data:`LEGEND_HEADINGS`); None for vector layers."""
     from qgis.core import QgsRasterLayer
 
-    from deepprospect.processing_provider.legend_headings import heading_for_style
+    from deepprospect.processing_provider.legend_headings import HEADINGS, band_shown
 
     if not isinstance(layer, QgsRasterLayer):
         return None
-    qml = style.partition(":")[2] or style
-    if style.endswith(".qml") and heading_for_style(qml):
-        return heading_for_style(qml)
-    band = (layer.renderer().usesBands() or [1])[0]
-    name = layer.dataProvider().generateBandName(band).partition(": ")[2] or layer.name()
-    words = LEGEND_HEADINGS.get(role, "Factor name: {band}")
-    return words.format(band=name, number=band, count=layer.bandCount())
+    number, band = band_shown(layer)
+    words = HEADINGS.get(MAP_BANDS.get(role, band)) or LEGEND_HEADINGS.get(role, "Factor name: {band}")
+    return words.format(band=band or layer.name(), number=number, count=layer.bandCount())
 
 
 def _title_of(role):

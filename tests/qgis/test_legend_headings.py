@@ -25,16 +25,17 @@ def test_a_loaded_probability_map_has_its_legend_in_words(qgis_app, tmp_path):
     from processing.gui.Postprocessing import handleAlgorithmResults
     from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingFeedback, QgsProject
 
-    path = write_raster(tmp_path / "probability.tif", np.linspace(0, 1, 100).reshape(1, 10, 10),
+    # any file name: the heading follows the band predict writes
+    path = write_raster(tmp_path / "my_prospects.tif", np.linspace(0, 1, 100).reshape(1, 10, 10),
                         (500000, 10, 0, 3000000, 0, -10), ["deposit_probability"])
-    shutil.copy(ROOT / "resources" / "styles" / "probability.qml", tmp_path / "probability.qml")
+    shutil.copy(ROOT / "resources" / "styles" / "probability.qml", tmp_path / "my_prospects.qml")
     project = QgsProject.instance()
     project.clear()
     context = QgsProcessingContext()
     context.setProject(project)
     context.addLayerToLoadOnCompletion(str(path), QgsProcessingContext.LayerDetails("Prospectivity", project, "OUTPUT"))
     algorithm = QgsApplication.processingRegistry().createAlgorithmById("deepprospect:predict")
-    algorithm.load_with_style(context, str(path), str(tmp_path / "probability.qml"), "Prospectivity")
+    algorithm.load_with_style(context, str(path), str(tmp_path / "my_prospects.qml"), "Prospectivity")
     try:
         assert handleAlgorithmResults(algorithm, context, QgsProcessingFeedback(), False, {})
         texts = _legend_texts(project, "Prospectivity")
