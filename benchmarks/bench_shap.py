@@ -3,8 +3,12 @@
 Usage: /usr/bin/python3 benchmarks/bench_shap.py [--size 1000] [--kernel-samples 20]
 (``make bench``: a 1000² map, kernel SHAP on 20 samples scaled to 1,000; ``make bench-full``:
 4000², 1,000 kernel samples.)
-Prints each time as a ratio against an anchor measured in the same run (one forward pass of the
-model over the same 1,000 samples, and prediction of the whole stack for the map).
+The model is the paper's dense network (4 × Dense(200)). Prints each time as a ratio against an
+anchor measured in the same run: one forward pass of the model over the same 1,000 samples for
+the explainers; for the contribution maps (issue 19 goal ≤ 5), ``deepprospect:predict``'s map of
+the same stack, end to end, in a fresh process like the SHAP map (wall and CPU seconds: the
+machine may be shared). Maps at ``--references`` 8 (the tool's default) and 3: the rescale rule
+costs one forward pass per pixel plus one backward pass per reference.
 
 ``--ensemble-memory``: instead, the peak memory (``ru_maxrss`` of a fresh process) of explaining
 200 pixels with a 3-member ensemble of each architecture and each explainer (issue 15: 4.1 GB for
@@ -28,7 +32,9 @@ def main():
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--kernel-samples", type=int, default=sized(20, 1000))
     parser.add_argument("--skip-map", action="store_true")
-    parser.add_argument("--child-map", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--references", type=int, nargs="+", default=[8, 3],
+                        help="background references of the contribution maps (8: the default of deepprospect:shap)")
+    parser.add_argument("--child-map", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--ensemble-memory", action="store_true")
     parser.add_argument("--child-memory", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -49,15 +55,12 @@ def main():
     rng = np.random.default_rng(0)
     names = ["f{:02d}".format(i) for i in range(16)]
     tf.keras.utils.set_random_seed(0)
-    # bundles store networks built from a description (models.architectures), not arbitrary Keras models
-    from deepprospect.models.architectures import build_network
+    # the paper's network (Table 2: 4 × Dense(200)), the one the issue's goal names
+    from deepprospect.models.architectures import build_model
 
-    model = build_network({"architecture": "sequential", "input_shape": [16], "layers": [
-        {"type": "dense", "units": 64, "activation": "relu"}, {"type": "dense", "units": 32, "activation": "relu"},
-        {"type": "dense", "units": 2, "activation": "softmax"}]})
+    model = build_model("pradhan2022_dense", 16)
     x = rng.normal(size=(4000, 16)).astype(np.float32)
     y = (x[:, 0] + 0.7 * x[:, 1] + 0.4 * x[:, 2] + rng.normal(size=4000) > 1).astype(int)
-    model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(x, y, epochs=3, verbose=0)
     bundle = load_bundle(save_bundle(folder / "m.dpm", [model], dict(
         architecture="pradhan2022_dense", factor_names=names, normalisation=dict(mean=[0.0] * 16, std=[1.0] * 16)),
@@ -92,42 +95,60 @@ def main():
     print("kernel / gradient time ratio: {:.1f}".format(timings["kernel"] / timings["gradient"]))
     if args.skip_map:
         return
-    start = time.perf_counter()
-    bundle.predict(bundle.standardise(x[:1]))
-    with __import__("rasterio").open(stack) as dataset:
-        data = dataset.read(window=((0, min(size, 1024)), (0, size)))
-    flat = np.moveaxis(data, 0, -1).reshape(-1, 16)
-    start = time.perf_counter()
-    bundle.predict(bundle.standardise(flat))
-    predict_rate = len(flat) / (time.perf_counter() - start)
-    predict_anchor = size * size / predict_rate
-    # The map runs in a fresh process: this one already holds the test data, and its peak memory
-    # would hide the map's own.
+    _map_ratios(stack, folder, size, args.references)
+
+
+def _map_ratios(stack, folder, size, reference_counts):
+    """Contribution map time / prediction map time, both end to end from the files (read, compute,
+    write) in fresh processes one after the other, and the CPU seconds of each (the machine may be
+    shared: CPU time is what the map itself spent)."""
     import json
     import subprocess
 
-    completed = subprocess.run([sys.executable, __file__, "--child-map", str(stack), str(folder / "m.dpm"),
-                                str(folder / "contrib.tif")], capture_output=True, text=True, check=True)
-    child = json.loads(completed.stdout.strip().splitlines()[-1])
-    print("contribution map {0}×{0} (8 references × 8 steps): {1:.1f} s = {2:.0f}× predicting the stack "
-          "(goal ≤ 5; anchor {3:.1f} s, extrapolated); peak RSS {4:.0f} MB (after loading TensorFlow and the model: {5:.0f} MB); "
-          "additivity error {6:.2g}".format(size, child["seconds"], child["seconds"] / predict_anchor, predict_anchor,
-                                            child["peak_mb"], child["loaded_mb"], child["additivity_error"]))
+    def child(*arguments):
+        completed = subprocess.run([sys.executable, __file__, "--child-map", str(stack), str(folder / "m.dpm"),
+                                    *arguments], capture_output=True, text=True, check=True)
+        return json.loads(completed.stdout.strip().splitlines()[-1])
+
+    predicted = child(str(folder / "probability.tif"), "predict")
+    print("prediction map {0}×{0}: {1:.1f} s ({2:.1f} CPU s), {3:.0f} px/s".format(
+        size, predicted["seconds"], predicted["cpu"], size * size / predicted["seconds"]), flush=True)
+    for references in reference_counts:
+        mapped = child(str(folder / "contrib{}.tif".format(references)), str(references))
+        print("contribution map {0}×{0}, {1} ({2} references): {3:.1f} s = {4:.1f}× the prediction map "
+              "(CPU {5:.1f}×; goal ≤ 5); peak RSS {6:.0f} MB (after loading TensorFlow and the model: {7:.0f} MB); "
+              "additivity error {8:.2g}".format(
+                  size, mapped["method"], references, mapped["seconds"], mapped["seconds"] / predicted["seconds"],
+                  mapped["cpu"] / predicted["cpu"], mapped["peak_mb"], mapped["loaded_mb"], mapped["additivity_error"]),
+              flush=True)
 
 
-def _child_map(stack, bundle_path, output):
+def _child_map(stack, bundle_path, output, what):
+    """One map in this fresh process: ``what`` "predict", or a number of references for SHAP."""
     import json
+
+    import rasterio
 
     from deepprospect.models import explain
     from deepprospect.models.bundle import load_bundle
+    from deepprospect.models.predict import predict_map
 
     bundle = load_bundle(bundle_path)
     bundle.predict(bundle.standardise(np.zeros((1, len(bundle.factor_names)), np.float32)))
     loaded = status_mb("VmHWM")
-    start = time.perf_counter()
-    result = explain.contribution_map(bundle, stack, output, references=8, steps=8)
-    print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": status_mb("VmHWM"), "loaded_mb": loaded,
-                      "additivity_error": float(result["additivity_error"])}))
+    start, cpu = time.perf_counter(), time.process_time()
+    if what == "predict":
+        predict_map(bundle, stack, output, write_styles=False)
+        result = dict(additivity_error=0.0)
+    else:
+        result = explain.contribution_map(bundle, stack, output, references=int(what), steps=8)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    method = ""
+    if what != "predict":
+        with rasterio.open(output) as dataset:
+            method = dataset.tags().get("SHAP_METHOD", "")
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": status_mb("VmHWM"), "loaded_mb": loaded,
+                      "additivity_error": float(result["additivity_error"]), "method": method}))
 
 
 def _ensemble_memory():
