@@ -13,7 +13,7 @@ from ..core.errors import DeepProspectError
 
 _TASKS = {}
 #: Modules whose functions register tasks (imported lazily, on the first request).
-_TASK_MODULES = ("evidence_tasks", "modelling_tasks", "spectral_tasks", "inspector_tasks")
+_TASK_MODULES = ("evidence_tasks", "modelling_tasks", "spectral_tasks", "inspector_tasks", "export_tasks")
 
 
 def task(name):
