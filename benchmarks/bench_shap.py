@@ -1,11 +1,11 @@
-"""Benchmark SHAP: 1,000 samples × 16 factors with gradient vs kernel, and contribution maps.
+"""Benchmark SHAP: 1,000 samples × 16 factors with gradient vs kernel (a 64-32 network), and
+contribution maps (the paper's dense network).
 
 Usage: /usr/bin/python3 benchmarks/bench_shap.py [--size 1000] [--kernel-samples 20]
 (``make bench``: a 1000² map, kernel SHAP on 20 samples scaled to 1,000; ``make bench-full``:
 4000², 1,000 kernel samples.)
-The model is the paper's dense network (4 × Dense(200)). Prints each time as a ratio against an
-anchor measured in the same run: one forward pass of the model over the same 1,000 samples for
-the explainers; for the contribution maps (issue 19 goal ≤ 5), ``deepprospect:predict``'s map of
+Prints each time as a ratio against an anchor measured in the same run: one forward pass of the
+model over the same 1,000 samples for the explainers; for the contribution maps (issue 19 goal ≤ 5), ``deepprospect:predict``'s map of
 the same stack, end to end, in a fresh process like the SHAP map (wall and CPU seconds: the
 machine may be shared). Maps at ``--references`` 8 (the tool's default) and 3: the rescale rule
 costs one forward pass per pixel plus one backward pass per reference.
@@ -54,17 +54,23 @@ def main():
     folder = Path(tempfile.mkdtemp(prefix="bench-shap-"))
     rng = np.random.default_rng(0)
     names = ["f{:02d}".format(i) for i in range(16)]
-    tf.keras.utils.set_random_seed(0)
-    # the paper's network (Table 2: 4 × Dense(200)), the one the issue's goal names
-    from deepprospect.models.architectures import build_model
-
-    model = build_model("pradhan2022_dense", 16)
     x = rng.normal(size=(4000, 16)).astype(np.float32)
     y = (x[:, 0] + 0.7 * x[:, 1] + 0.4 * x[:, 2] + rng.normal(size=4000) > 1).astype(int)
-    model.fit(x, y, epochs=3, verbose=0)
-    bundle = load_bundle(save_bundle(folder / "m.dpm", [model], dict(
-        architecture="pradhan2022_dense", factor_names=names, normalisation=dict(mean=[0.0] * 16, std=[1.0] * 16)),
-        background=x[:100]))
+    metadata = dict(architecture="pradhan2022_dense", factor_names=names, normalisation=dict(mean=[0.0] * 16, std=[1.0] * 16))
+    # the explainers on a small network (kernel SHAP's cost is model calls: it keeps this run short);
+    # the maps with the paper's network (Table 2: 4 × Dense(200)), the one the issue's goal names
+    from deepprospect.models.architectures import build_model, build_network
+
+    tf.keras.utils.set_random_seed(0)
+    small = build_network({"architecture": "sequential", "input_shape": [16], "layers": [
+        {"type": "dense", "units": 64, "activation": "relu"}, {"type": "dense", "units": 32, "activation": "relu"},
+        {"type": "dense", "units": 2, "activation": "softmax"}]})
+    small.compile("adam", "sparse_categorical_crossentropy")
+    paper = build_model("pradhan2022_dense", 16)
+    for model in (small, paper):
+        model.fit(x, y, epochs=3, verbose=0)
+    bundle = load_bundle(save_bundle(folder / "small.dpm", [small], metadata, background=x[:100]))
+    save_bundle(folder / "m.dpm", [paper], metadata, background=x[:100])
     size = args.size
     from rasterio.transform import from_origin
 
