@@ -85,7 +85,11 @@ class Registry:
 #: patch around each pixel (n, patch, patch, n_factors) rather than its factor vector (n, n_factors).
 #: ``kind`` "sklearn": a scikit-learn classifier instead, ``factory`` a function (seed, class_weight) →
 #: the unfitted estimator, in ``models/sklearn_members.py``; ``baseline``: also fitted beside every
-#: model on the same split or folds, as the report's baselines (their names are the metadata's keys).
+#: model on the same split or folds, as the report's baselines (their names are the metadata's keys);
+#: ``categories`` "native": categorical factors reach it as category positions, not one-hot;
+#: ``background_cells``: trained positive-unlabelled against random valid cells of the stack
+#: (``core.background_cells``); ``calibrated``: its probabilities are calibrated on out-of-fold
+#: predictions after cross-validation (``models.calibration``).
 ARCHITECTURES = Registry("architecture", [
     Choice("pradhan2022_dense", "Dense network of Pradhan et al. (2022)", "models.architectures:dense_network",
            dict(uses_patches=False),
@@ -104,8 +108,15 @@ ARCHITECTURES = Registry("architecture", [
            dict(uses_patches=False, kind="sklearn", baseline=True),
            "scikit-learn RandomForestClassifier: 300 trees, at least 2 points per leaf"),
     Choice("gradient_boosting", "Gradient boosting", "models.sklearn_members:boosted_model",
-           dict(uses_patches=False, kind="sklearn", baseline=True),
+           dict(uses_patches=False, kind="sklearn", baseline=True, categories="native"),
            "scikit-learn HistGradientBoostingClassifier (100 iterations, no early stopping)"),
+    Choice("auto", "Automatic: additive model + boosted stumps (measured best, default)",
+           "models.additive_boosting:default_recipe",
+           dict(uses_patches=False, kind="sklearn", categories="native", background_cells=True, calibrated=True),
+           "The recipe chosen by measurement on spatial k-fold and future deposits (README, 'Which model'): "
+           "cubic-spline logistic regression of every factor, trained positive-unlabelled on 5,000 random "
+           "background cells, averaged by rank with depth-2 gradient boosting on the training points; "
+           "calibrated on out-of-fold predictions"),
 ])
 
 EXPLAINERS = Registry("explainer", [
@@ -205,11 +216,13 @@ class TrainingSettings:
     ``learning_rate`` for Adam; ``validation_fraction`` and ``dropout`` as fractions 0–1;
     ``patch_size`` in pixels (odd, patch architectures only); ``folds``: folds of a cross-validation
     scheme (≥ 2); ``buffer``: map units, training points closer than this to a held-out block are
-    left out of that fold (0: none).
+    left out of that fold (0: none); ``prior``: the expected share of valid cells that hold a
+    deposit, found or not, that a calibrated model's probabilities are scaled to (0: the share
+    holding a *known* deposit, i.e. every deposit assumed found).
     """
 
     label_field: str = "label"
-    architecture: str = "pradhan2022_dense"
+    architecture: str = "auto"
     patch_size: int = 5
     epochs: int = 200
     batch_size: int = 32
@@ -227,6 +240,7 @@ class TrainingSettings:
     patience: int = 20
     balance_classes: bool = True
     compare_validation: bool = False
+    prior: float = 0.0
 
     def __post_init__(self):
         ARCHITECTURES.get(self.architecture)

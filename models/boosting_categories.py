@@ -80,10 +80,11 @@ def _index_of(column, categories):
 
 # SHAP ----------------------------------------------------------------------------------------
 
-def categorical_tree_shap(member, inputs, background):
-    """(SHAP values float64 (n, n_columns) of the deposit probability, base value float) of a
-    gradient boosting ``member`` with categorical splits, for its inputs (n, n_columns) against
-    ``background`` (k, n_columns) (module docstring)."""
+def categorical_tree_shap(member, inputs, background, model_output="probability"):
+    """(SHAP values float64 (n, n_columns) of the deposit probability (``model_output``
+    "probability") or of the log-odds ("raw"), base value float) of a gradient boosting ``member``
+    with categorical splits, for its inputs (n, n_columns) against ``background`` (k, n_columns)
+    (module docstring)."""
     import shap
 
     columns = _column_of_remapped(member)
@@ -97,7 +98,7 @@ def categorical_tree_shap(member, inputs, background):
                                                    for node in virtual_of])
     model = {"trees": trees, "base_offset": float(np.ravel(member._baseline_prediction)[0]),
              "tree_output": "log_odds", "objective": "binary_crossentropy", "input_dtype": np.float64}
-    explainer = shap.TreeExplainer(model, data=reference_all, model_output="probability",
+    explainer = shap.TreeExplainer(model, data=reference_all, model_output=model_output,
                                    feature_perturbation="interventional")
     values = np.asarray(explainer.shap_values(x_all, check_additivity=False), dtype=np.float64)
     owner = np.concatenate([columns, [columns[node[1]["feature_idx"]] for node in virtual_of]]).astype(np.int64)

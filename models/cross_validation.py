@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..catalog import ARCHITECTURES
 from ..core.raster import pixel_centres, sample_stack
+from .calibration import FoldScores, calibrate
 from ..core.success_rate import success_rate
 from .evaluation import Split, baseline_probability, classification_metrics
 from .training_data import read_patches
@@ -64,7 +66,7 @@ def cross_validate(stack_path, data, settings, feedback):
     folds = make_folds(data, settings.validation, settings.folds, settings.block_size, settings.seed,
                        settings.buffer)
     share = 100.0 / (len(folds) + 1)
-    results, out_of_fold, member_aucs = [], {}, []
+    results, out_of_fold, member_aucs, fold_scores = [], {}, [], []
     for number, fold in enumerate(folds):
         feedback.info("Fold {}/{}: {} training points ({} left out by the buffer), {} held out in {} blocks.".format(
             fold.fold, len(folds), len(fold.train), len(fold.dropped), len(fold.validation),
@@ -74,11 +76,14 @@ def cross_validate(stack_path, data, settings, feedback):
         for name, probability in probabilities.items():
             out_of_fold.setdefault(name, np.full(len(data.labels), np.nan))[fold.validation] = probability
         member_aucs.append(run.metrics["members_roc_auc"])
-        results.append(_score_fold(stack_path, data, fold, run, settings, probabilities))
+        results.append(_score_fold(stack_path, data, fold, run, settings, probabilities, fold_scores))
     feedback.info("Training the final model on all {} points.".format(len(data.labels)))
     everything = _all_points(data, folds)
     run = _train_final(stack_path, data, everything, settings, feedback.scaled(share * len(folds), 100.0))
     table = _table(folds, results, settings)
+    if ARCHITECTURES.get(settings.architecture).options.get("calibrated"):
+        table["calibration"] = calibrate(run.members, fold_scores, settings.prior)
+        _log_calibration(table["calibration"], feedback)
     run.metrics = _pooled_metrics(data.labels, out_of_fold[NETWORK], results, NETWORK)
     run.metrics["members_roc_auc"] = [float(v) for v in np.mean(np.array(member_aucs, dtype=float), axis=0)]
     run.baselines = {name: _pooled_metrics(data.labels, out_of_fold[name], results, name)
@@ -114,15 +119,18 @@ def held_out_cells(stack, blocks, limit=MAX_CELLS_PER_FOLD, seed=42):
     return rows, cols, total
 
 
-def _score_fold(stack_path, data, fold, run, settings, probabilities):
+def _score_fold(stack_path, data, fold, run, settings, probabilities, fold_scores):
     """One fold's row of the table: point counts and, per model, ROC-AUC, PR-AUC, the held-out
-    prediction-rate AUC and its curve at :data:`CURVE_AREAS`."""
+    prediction-rate AUC and its curve at :data:`CURVE_AREAS`. Appends the model's out-of-fold
+    scores of the held-out cells and deposits to ``fold_scores`` (``models.calibration``)."""
     rows, cols, total = held_out_cells(data.stack, fold.validation_blocks, MAX_CELLS_PER_FOLD,
                                        settings.seed + fold.fold)
+    sampled = len(rows)
     values, valid, _, _ = sample_stack(stack_path, pixel_centres(data.stack, rows, cols))
     rows, cols, values = rows[valid], cols[valid], values[valid]
     cells = _cell_probabilities(stack_path, run, rows, cols, values, settings)
     labels = data.labels[fold.validation]
+    fold_scores.append(FoldScores(cells[NETWORK], total / max(sampled, 1), probabilities[NETWORK][labels == 1]))
     scores = dict({NETWORK: run.metrics}, **run.baselines)
     models = {}
     for name, probability in probabilities.items():
@@ -191,6 +199,14 @@ def _table(folds, results, settings):
     return {"folds": len(folds), "buffer": float(settings.buffer), "block_size": float(folds[0].block_size),
             "max_cells_per_fold": MAX_CELLS_PER_FOLD, "area_fraction": CURVE_AREAS.tolist(),
             "fold_results": results, "summary": summary}
+
+
+def _log_calibration(calibration, feedback):
+    prior = calibration["prior"]
+    feedback.info("Calibrated on out-of-fold predictions ({}): {:.4f} of the valid cells hold a known deposit{}.".format(
+        calibration["method"], calibration["labelled_prior"],
+        "" if prior is None else "; probabilities are scaled to the stated prior {:.4f} ({:.0%} of the deposits "
+        "found)".format(prior, calibration["discovered_fraction"])))
 
 
 def _log_summary(summary, feedback):

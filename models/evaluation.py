@@ -18,6 +18,7 @@ All metrics come from scikit-learn. Nothing here imports TensorFlow.
 import numpy as np
 
 from ..core.errors import DeepProspectError
+from .sklearn_members import single_thread
 
 #: Sentence the report and the help use to explain why random splits flatter a model.
 RANDOM_SPLIT_WARNING = (
@@ -277,14 +278,16 @@ def fit_baseline_models(train_x, train_y, seed=42, class_weight="balanced"):
     # the catalog's baselines (``baseline`` option), in its order: their estimators of models.sklearn_members
     models = {name: resolve(ARCHITECTURES.get(name))(int(seed), class_weight)
               for name in ARCHITECTURES.where(baseline=True)}
-    for model in models.values():
-        model.fit(train_x, train_y)
+    with single_thread():
+        for model in models.values():
+            model.fit(train_x, train_y)
     return models
 
 
 def baseline_probability(model, x):
     """Deposit probability (n,) of a fitted scikit-learn classifier for factor values ``x`` (n, n_factors)."""
-    return model.predict_proba(x)[:, list(model.classes_).index(1)]
+    with single_thread():
+        return model.predict_proba(x)[:, list(model.classes_).index(1)]
 
 
 def score_baselines(models, validation_x, validation_y):

@@ -27,7 +27,7 @@ from ..core.pipeline import Grid, RasterOutput, WindowTask, map_windows, read_ne
 from ..core.raster import STACK_NODATA, pixel_centres, read_stack_info, sample_stack
 from .sklearn_members import is_sklearn_member
 from .sklearn_contribution import ContributionMethod
-from .sklearn_shap import explainer_name, sklearn_shap
+from .sklearn_shap import explainer_label, explainer_name, sklearn_shap
 from .explain_methods import ensemble_output, expected_gradients, explainer_method, weighted_centres
 from .window_tasks import ContributionContext, SharedBundle, contribution_method, contribution_window
 
@@ -342,8 +342,8 @@ def _explain_inputs(bundle, inputs, background, explainer, seed, feedback):
     """(SHAP values with the input's shape, base value) for the ensemble-mean deposit probability."""
     with _quiet_streams():
         if is_sklearn_member(bundle.members[0]):
-            feedback.info("A {} model is explained with shap's {} explainer (exact for it), whatever EXPLAINER "
-                          "says.".format(bundle.architecture, explainer_name(bundle.members[0])))
+            feedback.info("A {} model is explained with {} (exact for it), whatever EXPLAINER says.".format(
+                bundle.architecture, explainer_label(bundle.members[0])))
             return sklearn_shap(bundle.members, inputs, background, feedback)
         return explainer_method(explainer)(bundle, inputs, background, seed, feedback)
 

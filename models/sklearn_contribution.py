@@ -37,7 +37,8 @@ from .sklearn_shap import explainer_name, sklearn_shap
 #: GeoTIFF (``SHAP_METHOD`` …); ``label`` for messages; ``advice`` when the values do not add up.
 ContributionMethod = namedtuple("ContributionMethod", "explain base_value tags label advice")
 
-_SHAP_CLASS = {"linear": "LinearExplainer", "tree": "TreeExplainer"}
+_SHAP_CLASS = {"linear": "LinearExplainer", "tree": "TreeExplainer",
+               "additive": "TreeExplainer and additive terms, rescaled"}
 
 
 def sklearn_map_method(members, background, centres, weights, feedback):
@@ -58,6 +59,8 @@ def sklearn_map_method(members, background, centres, weights, feedback):
         weights = np.asarray(weights, dtype=np.float64) / np.sum(weights)
 
         def explain(inputs):
+            if name == "additive":
+                return sklearn_shap(members, inputs, rows, quiet, weights)
             return _weighted_tree_shap(members, inputs, rows, weights, quiet)
 
         references, label = len(rows), "{} weighted background rows, interventional".format(len(rows))

@@ -21,6 +21,7 @@ Structured arrays without object fields load with ``np.load(..., allow_pickle=Fa
 """
 import numpy as np
 
+from .additive_boosting import ESTIMATOR_NAME, AdditiveBoostingModel
 from .boosting_categories import category_arrays, has_categories, rebuild_categories
 
 #: Trees of a random forest member, and its smallest leaf (points).
@@ -63,18 +64,26 @@ def fit_members(make_estimator, x, y, seed, ensemble_size=1, balance_classes=Tru
     ``categorical_features`` (gradient boosting); None or all False: none."""
     class_weight = "balanced" if balance_classes else None
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
-    members = []
-    for member in range(int(ensemble_size)):
-        member_seed = int(seed) + member
-        chosen = np.arange(len(y))
-        if ensemble_size > 1:
-            chosen = _bootstrap(y, member_seed)
-        estimator = make_estimator(member_seed, class_weight)
-        if categorical is not None and np.any(categorical):
-            estimator.set_params(categorical_features=np.asarray(categorical, dtype=bool))
-        estimator.fit(x[chosen], y[chosen])
-        members.append(estimator)
-    return members
+    with single_thread():
+        return [_fit_member(make_estimator, x, y, int(seed) + member, ensemble_size, class_weight, categorical)
+                for member in range(int(ensemble_size))]
+
+
+def _fit_member(make_estimator, x, y, member_seed, ensemble_size, class_weight, categorical):
+    chosen = _bootstrap(y, member_seed) if ensemble_size > 1 else np.arange(len(y))
+    estimator = make_estimator(member_seed, class_weight)
+    if categorical is not None and np.any(categorical):
+        estimator.set_params(categorical_features=np.asarray(categorical, dtype=bool))
+    return estimator.fit(x[chosen], y[chosen])
+
+
+def single_thread():
+    """A context in which OpenMP runs one thread: gradient boosting's OpenMP threads spin-wait
+    when the cores are busy (measured: k-fold training took 176 s with two threads on two loaded
+    cores, 55 s with one), and one thread sums its histograms in one order on every machine."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="openmp")
 
 
 def _bootstrap(labels, seed):
@@ -91,13 +100,15 @@ def deposit_probabilities(members, x):
     x = np.asarray(x, dtype=np.float32)
     if len(x) == 0:
         return np.zeros((len(members), 0), dtype=np.float32)
-    return np.array([member.predict_proba(x)[:, list(member.classes_).index(1)] for member in members],
-                    dtype=np.float32)
+    with single_thread():
+        return np.array([member.predict_proba(x)[:, list(member.classes_).index(1)] for member in members],
+                        dtype=np.float32)
 
 
 def is_sklearn_member(model):
-    """Whether ``model`` is a scikit-learn estimator (not a Keras network)."""
-    return type(model).__module__.startswith("sklearn.")
+    """Whether ``model`` is a scikit-learn estimator or the default recipe built of them
+    (``models.additive_boosting``), not a Keras network."""
+    return type(model).__module__.startswith("sklearn.") or type(model).__name__ == ESTIMATOR_NAME
 
 
 def describe_members(members):
@@ -109,6 +120,8 @@ def describe_members(members):
 def member_arrays(estimator):
     """{name: numpy array} of a fitted estimator (module docstring), nothing pickled."""
     name = type(estimator).__name__
+    if name == ESTIMATOR_NAME:
+        return estimator.to_arrays()
     arrays = {"estimator": np.array(name), "classes_": np.asarray(estimator.classes_)}
     if name == "LogisticRegression":
         arrays.update(coef_=estimator.coef_, intercept_=estimator.intercept_)
@@ -138,7 +151,8 @@ def rebuild_member(arrays):
     """The fitted estimator stored as ``arrays`` ({name: array}, :func:`member_arrays`)."""
     name = str(arrays["estimator"])
     rebuild = {"LogisticRegression": _rebuild_linear, "RandomForestClassifier": _rebuild_forest,
-               "HistGradientBoostingClassifier": _rebuild_boosted}.get(name)
+               "HistGradientBoostingClassifier": _rebuild_boosted,
+               ESTIMATOR_NAME: AdditiveBoostingModel.from_arrays}.get(name)
     if rebuild is None:
         raise ValueError("a member of unknown estimator '{}'".format(name))
     return rebuild(arrays)
@@ -227,6 +241,8 @@ def member_npz_bytes(estimator):
 
 def parameter_count(estimator):
     """Numbers fitted in one member: coefficients and intercept, or the nodes of every tree."""
+    if hasattr(estimator, "parameter_count"):
+        return estimator.parameter_count()
     if hasattr(estimator, "coef_"):
         return int(estimator.coef_.size + estimator.intercept_.size)
     if hasattr(estimator, "estimators_"):

@@ -15,28 +15,42 @@ sum of SHAP = the ensemble-mean deposit probability.
 """
 import numpy as np
 
+from .additive_boosting_shap import additive_boosting_shap
 from .boosting_categories import categorical_tree_shap, has_categories
 
 
-def sklearn_shap(members, inputs, background, feedback):
+def sklearn_shap(members, inputs, background, feedback, weights=None):
     """(SHAP values float32 (n, n_factors), base value float) of the ensemble-mean deposit
     probability of scikit-learn ``members`` for standardised ``inputs`` (n, n_factors) against
-    the standardised ``background`` (k, n_factors)."""
+    the standardised ``background`` (k, n_factors) (rows weighted by ``weights`` (k,) for the
+    default model; None: equally)."""
     inputs = np.asarray(inputs, dtype=np.float32)
     background = np.asarray(background, dtype=np.float32)
     total, base = np.zeros(inputs.shape, dtype=np.float64), 0.0
     for number, member in enumerate(members):
         feedback.check_canceled()
-        explain = _linear if hasattr(member, "coef_") else _tree
-        values, member_base = explain(member, inputs, background)
+        if explainer_name(member) == "additive":
+            values, member_base = additive_boosting_shap(member, inputs, background, weights)
+        else:
+            values, member_base = (_linear if hasattr(member, "coef_") else _tree)(member, inputs, background)
         total += values
         base += member_base
         feedback.set_progress(100.0 * (number + 1) / len(members))
     return (total / len(members)).astype(np.float32), base / len(members)
 
 
+def explainer_label(member):
+    """The explainer of ``member`` in words, for messages and the report."""
+    return {"linear": "shap's linear explainer", "tree": "shap's tree explainer",
+            "additive": "its additive terms and shap's tree explainer per member, rescaled through the rank "
+                        "average and the calibration"}[explainer_name(member)]
+
+
 def explainer_name(member):
-    """The shap explainer used for ``member``: "linear" or "tree"."""
+    """The explainer used for ``member``: "linear", "tree" or "additive" (the default model's,
+    ``models.additive_boosting_shap``)."""
+    if hasattr(member, "additive_"):
+        return "additive"
     return "linear" if hasattr(member, "coef_") else "tree"
 
 

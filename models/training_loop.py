@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..catalog import ARCHITECTURES, VALIDATION_SCHEMES
+from ..core.background_cells import BACKGROUND_CELLS, draw_background_cells
 from ..core.errors import DeepProspectError
 from ..core.factor_encoding import NATIVE, ONE_HOT, FactorEncoding
 from ..core.patches import dihedral_augment
@@ -131,12 +132,9 @@ def training_encodings(data, train, settings):
 
 
 def input_mode(architecture):
-    """How ``architecture`` takes categorical factors: "native" for a scikit-learn estimator with
-    native categorical splits (a ``categorical_features`` parameter), else "one_hot"."""
-    choice = ARCHITECTURES.get(architecture)
-    if choice.options.get("kind") != "sklearn":
-        return ONE_HOT
-    return NATIVE if "categorical_features" in resolve(choice)(0, None).get_params() else ONE_HOT
+    """How ``architecture`` takes categorical factors: "native" when its catalog option
+    ``categories`` says so (estimators with native categorical splits), else "one_hot"."""
+    return NATIVE if ARCHITECTURES.get(architecture).options.get("categories") == NATIVE else ONE_HOT
 
 
 def encoded_inputs(stack_path, data, train, settings, feedback):
@@ -162,7 +160,10 @@ def train_network(data, inputs, split, settings, feedback, validation_data=None,
     choice = ARCHITECTURES.get(settings.architecture)
     categorical = encoding.categorical_columns() if encoding is not None else None
     if choice.options.get("kind") == "sklearn":
-        members = fit_members(resolve(choice), inputs[split.train], data.labels[split.train], settings.seed,
+        make_estimator = resolve(choice)
+        if choice.options.get("background_cells"):
+            make_estimator = _with_background(make_estimator, data, split, settings, encoding, feedback)
+        members = fit_members(make_estimator, inputs[split.train], data.labels[split.train], settings.seed,
                               settings.ensemble_size, settings.balance_classes, categorical)
         feedback.info("{}: {} member(s) fitted.".format(choice.label, len(members)))
         return members, [], _class_weight(data.labels[split.train]) if settings.balance_classes else None
@@ -177,6 +178,22 @@ def train_network(data, inputs, split, settings, feedback, validation_data=None,
     members, history = _train_members((fit_x, fit_y), validation_data, stop_data, class_weight,
                                       inputs.shape[-1], settings, feedback)
     return members, history, class_weight
+
+
+def _with_background(make_estimator, data, split, settings, encoding, feedback):
+    """``make_estimator`` giving each estimator the encoded background cells of ``split``: random
+    valid cells outside its validation blocks and off the deposits' cells (``core.background_cells``)."""
+    cells = draw_background_cells(data.stack, BACKGROUND_CELLS, settings.seed,
+                                  exclude_cells=(data.rows * data.stack.width + data.cols)[data.labels == 1],
+                                  exclude_blocks=split.validation_blocks if len(split.train) != len(data.labels) else ())
+    feedback.info("Positive-unlabelled training: {} deposits against {} random background cells of the stack "
+                  "(about {:,.0f} valid cells).".format(int(data.labels[split.train].sum()), len(cells.rows),
+                                                        cells.valid_cells))
+    background = encoding.encode(cells.values)
+
+    def make(seed, class_weight):
+        return make_estimator(seed, class_weight).set_params(background=background)
+    return make
 
 
 def _train_members(fit_data, validation_data, stop_data, class_weight, n_inputs, settings, feedback):

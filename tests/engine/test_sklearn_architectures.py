@@ -106,7 +106,8 @@ def trained(request, province_stack, training_points, tmp_path_factory):
 def test_catalog_appends_the_three_architectures():
     from deepprospect.catalog import ARCHITECTURES
 
-    assert ARCHITECTURES.names()[3:] == SKLEARN
+    assert ARCHITECTURES.names()[3:6] == SKLEARN
+    assert ARCHITECTURES.names()[6] == "auto"        # issue 17's contract: option 6, the default
     assert all(ARCHITECTURES.get(name).options == dict(ARCHITECTURES.get(name).options, kind="sklearn",
                                                        uses_patches=False) for name in SKLEARN)
 
