@@ -47,6 +47,8 @@ NUMBERS = {
                DOUBLE, 0.0, None),
     "ENSEMBLE_SIZE": ("ensemble_size", QT_TRANSLATE_NOOP("DeepProspect", "Ensemble size (members)"), INTEGER, 1, 50),
     "SEED": ("seed", QT_TRANSLATE_NOOP("DeepProspect", "Random seed"), INTEGER, 0, None),
+    "PRIOR": ("prior", QT_TRANSLATE_NOOP("DeepProspect", "Expected share of cells holding a deposit, found or not "
+                                                         "(0 = only the known ones)"), DOUBLE, 0.0, 1.0),
     "PATIENCE": ("patience", QT_TRANSLATE_NOOP("DeepProspect", "Early-stopping patience (epochs)"), INTEGER, 1, None),
     "DROPOUT": ("dropout", QT_TRANSLATE_NOOP("DeepProspect", "Dropout rate"), DOUBLE, 0.0, 0.9),
     "L2": ("l2", QT_TRANSLATE_NOOP("DeepProspect", "L2 weight penalty"), DOUBLE, 0.0, 1.0),
@@ -77,7 +79,17 @@ HELP = (
     "with an HTML report.\n\n"
     "Training points: known deposits (label 1) and non-deposits (label 0), as Sample non-deposit "
     "locations makes them; at least 10 of each, all on valid pixels of the stack.\n\n"
-    "Network architecture:\n" + choices_help(ARCHITECTURES) + "\n"
+    "Model:\n" + choices_help(ARCHITECTURES) + "\n"
+    "Automatic (the default) was chosen by measurement: on a synthetic province whose deposits follow "
+    "thresholds and interactions, scored on a second draw of deposits no model saw, it beat logistic "
+    "regression by 0.03 and random forest by 0.014 ROC-AUC (five seeds), and on a linear province it "
+    "matched logistic regression; the networks did not do better. It treats the problem as "
+    "positive-unlabelled: the deposits (one per cell) are contrasted with 5,000 random valid cells of the "
+    "stack, because a random non-deposit may be a deposit nobody has found. A smooth response curve per "
+    "factor (cubic splines, a level per category) and depth-2 boosted trees (pairs of factors, e.g. a fault "
+    "corridor and an anomaly together) are averaged by rank. With spatial k-fold its probabilities are "
+    "calibrated on the held-out predictions (isotonic regression) and scaled to the Expected share of cells "
+    "holding a deposit; the report shows the reliability diagram.\n\n"
     "The network of Pradhan et al. (2022), Table 2, has 124,402 weights for 16 factors. A patch "
     "architecture ({}) looks at a square window of pixels (Patch size) around each point, so it sees "
     "neighbourhood context (nearby shear zones, the shape of an anomaly). Its training deposits are "
@@ -113,8 +125,9 @@ PARAMETER_HELP = {
     "POINTS": QT_TRANSLATE_NOOP("DeepProspect", "Point layer of known deposits (label 1) and non-deposits (label "
                                                 "0), e.g. from Sample non-deposit locations"),
     "LABEL_FIELD": QT_TRANSLATE_NOOP("DeepProspect", "The field holding 1 for a deposit and 0 for a non-deposit"),
-    "ARCHITECTURE": QT_TRANSLATE_NOOP("DeepProspect", "Which model learns the evidence: a neural network, or a "
-                                                      "scikit-learn classifier"),
+    "ARCHITECTURE": QT_TRANSLATE_NOOP("DeepProspect", "Which model learns the evidence. Automatic (the default) "
+                                                      "is the one that scored best on deposits no model saw; the "
+                                                      "others are neural networks and scikit-learn classifiers"),
     "PATCH_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "Side of the square pixel window a patch network sees around "
                                                     "each point (odd)"),
     "EPOCHS": QT_TRANSLATE_NOOP("DeepProspect", "The most passes over the training points (the paper: 200); early "
@@ -136,6 +149,10 @@ PARAMETER_HELP = {
     "ENSEMBLE_SIZE": QT_TRANSLATE_NOOP("DeepProspect", "How many models are trained with different seeds; 2 or "
                                                        "more give an uncertainty map"),
     "SEED": QT_TRANSLATE_NOOP("DeepProspect", "The same seed and inputs give the same model"),
+    "PRIOR": QT_TRANSLATE_NOOP("DeepProspect", "The automatic model's probabilities are calibrated so that, over "
+                                               "the map, they add up to this share of cells holding a deposit, "
+                                               "found or not (e.g. 0.06). 0: the share holding a known deposit, "
+                                               "as if every deposit were already found"),
     "EARLY_STOPPING": QT_TRANSLATE_NOOP("DeepProspect", "Stop when the loss on a set-aside part of the training "
                                                         "points has not improved for Patience epochs, and keep the "
                                                         "best epoch's weights"),
@@ -174,14 +191,14 @@ class TrainAlgorithm(DeepProspectAlgorithm):
             "LABEL_FIELD", self.tr("Label field (1 deposit, 0 non-deposit)"), defaultValue=DEFAULTS.label_field,
             parentLayerParameterName="POINTS", type=QgsProcessingParameterField.DataType.Any, optional=True))
         self.addParameter(QgsProcessingParameterEnum(
-            "ARCHITECTURE", self.tr("Network architecture"), options=[self.tr(choice.label) for choice in ARCHITECTURES],
+            "ARCHITECTURE", self.tr("Model (network or classifier)"), options=[self.tr(choice.label) for choice in ARCHITECTURES],
             defaultValue=ARCHITECTURES.index(DEFAULTS.architecture)))
         for name in ("PATCH_SIZE", "EPOCHS", "BATCH_SIZE", "LEARNING_RATE"):
             self.addParameter(self._number(name))
         self.addParameter(QgsProcessingParameterEnum(
             "VALIDATION", self.tr("Validation split"), options=[self.tr(choice.label) for choice in VALIDATION_SCHEMES],
             defaultValue=VALIDATION_SCHEMES.index(DEFAULTS.validation)))
-        for name in ("VALIDATION_FRACTION", "BLOCK_SIZE", "FOLDS", "BUFFER", "ENSEMBLE_SIZE", "SEED"):
+        for name in ("VALIDATION_FRACTION", "BLOCK_SIZE", "FOLDS", "BUFFER", "ENSEMBLE_SIZE", "SEED", "PRIOR"):
             self.addParameter(self._number(name))
         for name in ADVANCED:
             parameter = self._number(name) if name in NUMBERS else self._switch(name)
