@@ -90,9 +90,15 @@ def run_window(function, context, sources, nodata, block):
     from .pipeline import GDAL_CACHE_MB, read_sources
     from .raster import bounded_gdal_cache
 
-    with bounded_gdal_cache(GDAL_CACHE_MB):
-        data = read_sources(sources, nodata, block)
-    return function(block, data, context, Feedback())
+    try:
+        with bounded_gdal_cache(GDAL_CACHE_MB):
+            data = read_sources(sources, nodata, block)
+        return function(block, data, context, Feedback())
+    except DeepProspectError as error:
+        # Its cause (a GDAL or Keras exception) may not pickle, and Dask would then send back a bare
+        # Exception: send the message alone, which says everything (raised below, without a context).
+        failure = DeepProspectError(str(error))
+    raise failure
 
 
 def connect(address):
@@ -147,6 +153,12 @@ def _result(future, block, address, feedback):
         time.sleep(POLL_SECONDS)
     try:
         return future.result()
+    except DeepProspectError as error:   # raised on the worker, e.g. opening an input it cannot reach
+        raise DeepProspectError(
+            "A Dask worker of the scheduler at {} stopped at window {} of {}: {} The workers open the evidence "
+            "stack and the model themselves, at the same path as this computer: put them on a shared folder or on "
+            "object storage every worker reaches (docs/scale_out.md).".format(
+                address, block.index + 1, block.count, str(error).rstrip(".") + ".")) from error
     except KilledWorker as error:
         raise DeepProspectError(
             "The Dask workers of {} died repeatedly while computing window {} of {} ({}): a worker probably ran out "

@@ -47,8 +47,10 @@ class SharedBundle:
     def require_file(self):
         """A clear error when the bundle has no file the workers could load."""
         if not self.key:
-            raise DeepProspectError("Running on a Dask cluster needs the model saved as a .dpm file that every "
-                                    "worker can read; this model was never saved.")
+            raise DeepProspectError(
+                "Running on a Dask cluster needs the model as a .dpm file every worker can read, and {}: save the "
+                "model (or put it back) where the workers reach it.".format(
+                    "its file {} is no longer there".format(self.path) if self.path else "this model was never saved"))
 
     def get(self):
         if self._bundle is None:

@@ -159,3 +159,21 @@ def test_unreachable_scheduler_is_a_clear_error(dense_bundle, stack, tmp_path, m
     assert "tcp://127.0.0.1:9" in message and "dask scheduler" in message and "empty" in message
     assert list((tmp_path / "out").iterdir()) == []
     bad_input("a Dask scheduler address where no scheduler answers", "error", message)
+
+
+def test_a_stack_the_workers_cannot_reach_is_a_clear_error(dense_bundle, stack, scheduler, tmp_path, bad_input):
+    """A stack only this process sees (GDAL's in-memory file system stands for a disk that is not
+    shared): the workers cannot open it, and the message says where the inputs must be."""
+    from rasterio.shutil import copy, delete
+
+    private = "/vsimem/this_process_only/stack.tif"
+    copy(stack, private, driver="GTiff")
+    try:
+        with pytest.raises(DeepProspectError) as error:
+            _predict(dense_bundle, private, tmp_path / "out", scheduler)
+    finally:
+        delete(private)
+    message = str(error.value)
+    assert "Dask worker" in message and private in message and "shared folder" in message
+    assert list((tmp_path / "out").iterdir()) == []
+    bad_input("an evidence stack the Dask workers cannot reach (not on shared storage)", "error", message)
