@@ -28,6 +28,8 @@ category's position (``core.factor_encoding`` mode "native", NaN when unseen in 
 """
 import numpy as np
 
+from ..core.background_cells import BACKGROUND_CELLS
+
 #: Spline knots per continuous factor (cubic: knots + 2 basis functions), placed at quantiles.
 SPLINE_KNOTS = 5
 SPLINE_DEGREE = 3
@@ -59,6 +61,11 @@ class AdditiveBoostingModel:
     def get_params(self, deep=False):
         return {"seed": self.seed, "class_weight": self.class_weight, "background": self.background,
                 "categorical_features": self.categorical_features}
+
+    def hyperparameters(self):
+        """The recipe's settings, for the bundle's metadata."""
+        return {"background_cells": BACKGROUND_CELLS, "spline_knots": SPLINE_KNOTS, "spline_degree": SPLINE_DEGREE,
+                "spline_C": SPLINE_C, "boosting": dict(BOOSTING), "combination": "mean of the members' ranks"}
 
     def set_params(self, **params):
         for key, value in params.items():

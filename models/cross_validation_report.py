@@ -5,7 +5,7 @@ Reads the "cross_validation" dict in the shape of ``models.metadata_schema``.
 """
 import html
 
-from .validation_charts import fold_map, model_title, prediction_rate_curves
+from .validation_charts import fold_map, model_title, prediction_rate_curves, reliability_diagram
 
 #: (key, column title) of the scores reported per fold and as mean ± sd.
 SCORE_COLUMNS = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("prediction_rate_auc", "Prediction-rate AUC"))
@@ -36,6 +36,8 @@ def section(cross_validation, result, embed):
                                "against the valid cells of the held-out blocks (cumulative deposits against "
                                "cumulative area, most prospective first); thin lines are folds, the thick line "
                                "their mean."))
+    if cross_validation.get("calibration"):
+        parts += calibration_section(cross_validation["calibration"], embed)
     if result.folds:
         figure = Figure(figsize=(6.2, 5.9))
         fold_map(figure.add_subplot(1, 1, 1), result.data.xy, result.data.labels, result.folds,
@@ -91,3 +93,30 @@ def _buffer_words(cross_validation):
         return ""
     return "; training points closer than {:g} map units to a held-out block were left out".format(
         cross_validation["buffer"])
+
+
+def calibration_section(calibration, embed):
+    """HTML parts of a calibrated model: which prior its probabilities state, and the
+    cross-validated reliability diagram."""
+    from matplotlib.figure import Figure
+
+    if calibration["prior"]:
+        prior = ("scaled to the stated prior: {:.4f} of the valid cells hold a deposit, found or not, of which the "
+                 "known ones are {:.4f}, so about {:.0%} are taken to be discovered".format(
+                     calibration["prior"], calibration["labelled_prior"], calibration["discovered_fraction"]))
+    else:
+        prior = ("with no prior stated, so a probability is that of a known deposit: {:.4f} of the valid cells "
+                 "hold one, and every deposit is taken to be found (set the expected share of cells holding a "
+                 "deposit to map the chance of any deposit)".format(calibration["labelled_prior"]))
+    figure = Figure(figsize=(5.2, 4.8))
+    reliability_diagram(figure.add_subplot(1, 1, 1), calibration)
+    figure.tight_layout()
+    return ["<h3>Calibration</h3>",
+            "<p>{}</p>".format(html.escape(
+                "The map's probabilities come from an {} ({} held-out deposits, {} held-out cells), {}. The "
+                "ranking of the cells is the model's own score's.".format(
+                    calibration["method"], calibration["out_of_fold_deposits"], calibration["out_of_fold_cells"],
+                    prior))),
+            embed(figure, "Reliability: each fold's cells calibrated by the other folds only, grouped into tenths "
+                          "of the cells by predicted probability; a point on the diagonal means that cells "
+                          "predicted at p hold deposits at rate p.")]

@@ -49,7 +49,13 @@ Shape (``normalise(metadata)`` → dict)::
                               {"mean": float | None, "sd": float | None}}}}; MODEL is "network",
                               "logistic_regression", "random_forest"; FOLD_SCORES is {"roc_auc",
                               "pr_auc", "prediction_rate_auc": float | None, "captured_fraction":
-                              [float] (share of held-out deposits in the top area_fraction)}
+                              [float] (share of held-out deposits in the top area_fraction)};
+                              "calibration": None, or for a calibrated model (``models.calibration``)
+                              {"method": str, "prior": float | None (stated share of cells holding a
+                              deposit), "labelled_prior": float (share holding a known one),
+                              "discovered_fraction", "scale": float, "out_of_fold_deposits",
+                              "out_of_fold_cells": int, "reliability": {"predicted", "observed",
+                              "cells": [float per bin]}}}
     history                  [one dict per ensemble member: "loss", "val_loss", "accuracy",
                               "val_accuracy", "stopping_loss": [float per epoch] ([] if not
                               recorded), "epochs_run": int, "best_epoch": int | None (1-based epoch
@@ -193,6 +199,20 @@ def _cross_validation(table):
     summary = table.get("summary") if isinstance(table.get("summary"), dict) else {}
     shape["summary"] = {model: {score: _mean_sd((summary.get(model) or {}).get(score)) for score in FOLD_SCORES}
                         for model in FOLD_MODELS}
+    shape["calibration"] = _calibration(table.get("calibration"))
+    return shape
+
+
+def _calibration(calibration):
+    """The "calibration" shape (``models.calibration.calibrate``), or None for an uncalibrated model."""
+    if not isinstance(calibration, dict):
+        return None
+    shape = {key: _number(calibration.get(key)) for key in ("prior", "labelled_prior", "discovered_fraction", "scale")}
+    shape.update(method=str(calibration.get("method") or ""),
+                 out_of_fold_deposits=_integer(calibration.get("out_of_fold_deposits")),
+                 out_of_fold_cells=_integer(calibration.get("out_of_fold_cells")))
+    reliability = calibration.get("reliability") if isinstance(calibration.get("reliability"), dict) else {}
+    shape["reliability"] = {key: [float(v) for v in reliability.get(key) or ()] for key in ("predicted", "observed", "cells")}
     return shape
 
 

@@ -230,6 +230,16 @@ class SklearnEnsemble:
                          "explainer".format(type(self.members[0]).__name__))
 
 
+def estimator_settings(estimator):
+    """The settings DeepProspect chose for an unfitted ``estimator``, for the bundle's metadata
+    (e.g. a gradient boosting's ``learning_rate`` is the shrinkage of its trees)."""
+    if hasattr(estimator, "hyperparameters"):
+        return estimator.hyperparameters()
+    chosen = ("C", "max_iter", "n_estimators", "max_depth", "max_features", "min_samples_leaf", "learning_rate",
+              "max_leaf_nodes", "l2_regularization", "early_stopping")
+    return {key: value for key, value in estimator.get_params().items() if key in chosen}
+
+
 def member_npz_bytes(estimator):
     """The ``.npz`` file (bytes) of one member: :func:`member_arrays`, nothing pickled."""
     import io

@@ -117,6 +117,7 @@ from .architectures import check_patch_size, trainable_parameter_count
 from .evaluation import RANDOM_SPLIT_WARNING
 from .training_data import MIN_PER_CLASS, TrainingData, read_patches, read_training_points, training_statistics
 from .training_loop import STOPPING_FRACTION, make_split, train_on_split
+from .sklearn_members import estimator_settings
 from .cross_validation import cross_validate
 
 #: Raw training samples stored in the bundle as the SHAP background.
@@ -338,21 +339,17 @@ def _metadata(stack_path, data, split, run, settings, comparison, started, cross
 def _hyperparameters(settings, split, class_weight):
     """The training options that shaped this model, in the bundle's metadata. A scikit-learn
     architecture has no epochs, batches, optimiser or dropout: it records its estimator's own
-    settings instead (those DeepProspect chooses, ``models.sklearn_members``; e.g. a gradient
-    boosting's ``learning_rate`` is the shrinkage of its trees)."""
+    settings instead (``models.sklearn_members.estimator_settings``)."""
     choice = ARCHITECTURES.get(settings.architecture)
     shared = dict(balance_classes=settings.balance_classes, class_weight=class_weight,
                   ensemble_size=settings.ensemble_size, validation=settings.validation,
                   validation_fraction=settings.validation_fraction, block_size=split.block_size)
-    tail = dict(label_field=settings.label_field, **_fold_settings(settings))
+    tail = dict(label_field=settings.label_field, prior=settings.prior, **_fold_settings(settings))
     if choice.options.get("kind") == "sklearn":
         from .registry import resolve
-
         estimator = resolve(choice)(settings.seed, class_weight)
-        chosen = ("C", "max_iter", "n_estimators", "max_depth", "max_features", "min_samples_leaf", "learning_rate",
-                  "max_leaf_nodes", "l2_regularization", "early_stopping")
-        own = {key: value for key, value in estimator.get_params().items() if key in chosen}
-        return dict(architecture=settings.architecture, estimator=type(estimator).__name__, **own, **shared, **tail)
+        return dict(architecture=settings.architecture, estimator=type(estimator).__name__,
+                    **estimator_settings(estimator), **shared, **tail)
     return dict(
         architecture=settings.architecture, patch_size=settings.patch_size, epochs=settings.epochs,
         batch_size=settings.batch_size, learning_rate=settings.learning_rate, dropout=settings.dropout,
@@ -374,7 +371,9 @@ def _write_outputs(result, run, seed, output_model, output_report):
     if output_model:
         from .bundle import save_bundle
 
-        background = _background(run.inputs, result.split.train, run.encoding, seed)
+        cells = getattr(run.members[0], "background", None)      # a positive-unlabelled model's map cells
+        inputs, train = (run.inputs, result.split.train) if cells is None else (cells, np.arange(len(cells)))
+        background = _background(inputs, train, run.encoding, seed)
         result.model_path = save_bundle(output_model, run.members, result.metadata, background=background)
     if output_report:
         from .report import write_report
@@ -383,8 +382,9 @@ def _write_outputs(result, run, seed, output_model, output_report):
 
 
 def _background(inputs, train, encoding, seed):
-    """Raw (not encoded) values of up to BACKGROUND_SIZE training samples, for SHAP: the model
-    ``inputs`` of the chosen samples decoded (``FactorEncoding.decode``; padded patch cells: the
+    """Raw (not encoded) values of up to BACKGROUND_SIZE training samples (or, for a model trained
+    against background cells, of those cells: SHAP then explains a cell against an average
+    cell of the map), for SHAP: the model ``inputs`` of the chosen samples decoded (``FactorEncoding.decode``; padded patch cells: the
     training mean of a continuous factor, NaN for a categorical one)."""
     rng = np.random.default_rng(int(seed))
     chosen = np.sort(rng.choice(train, size=min(BACKGROUND_SIZE, len(train)), replace=False))

@@ -75,3 +75,24 @@ def fold_map(axes, xy, labels, folds, bounds):
     axes.tick_params(labelsize=7)
     axes.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
     return axes
+
+
+def reliability_diagram(axes, calibration):
+    """The cross-validated reliability diagram of a calibrated model (``models.calibration``):
+    per bin of predicted probability, the mean prediction (x) against the observed share of cells
+    holding a deposit, scaled to the stated prior (y), on log axes (probabilities span decades);
+    a perfectly calibrated map lies on the diagonal. Returns the axes."""
+    reliability = calibration["reliability"]
+    predicted = np.asarray(reliability["predicted"], dtype=float)
+    observed = np.asarray(reliability["observed"], dtype=float)
+    shown = (predicted > 0) & (observed > 0)           # a log axis cannot show a bin with no deposit
+    low = max(min(predicted[shown].min(initial=1.0), observed[shown].min(initial=1.0)) / 2, 1e-5)
+    high = min(max(predicted.max(initial=0.0), observed.max(initial=0.0)) * 2, 1.0)
+    axes.plot([low, high], [low, high], color="0.6", ls="--", lw=1, label="Perfect calibration")
+    axes.plot([low, high], [low / 1.5, high / 1.5], color="0.8", ls=":", lw=1, label="Factor 1.5")
+    axes.plot([low, high], [low * 1.5, high * 1.5], color="0.8", ls=":", lw=1)
+    axes.plot(predicted[shown], observed[shown], "o-", color=NETWORK_COLOUR, lw=1.8, label="Each tenth of the cells")
+    axes.set(xscale="log", yscale="log", xlim=(low, high), ylim=(low, high), xlabel="Predicted deposit probability",
+             ylabel="Observed share of cells with a deposit", title="Reliability (held-out folds)")
+    axes.legend(loc="upper left", fontsize=8)
+    return axes
