@@ -64,13 +64,14 @@ def province_stack(province):
 @pytest.fixture(scope="session")
 def province_training_points(qgis_app, province, province_stack, tmp_path_factory):
     """GeoPackage of the province's deposits (label 1) and 150 non-deposits ≥ 500 m from them
-    (label 0), with the stack's values: deepprospect:sample_negatives, seed 7."""
+    (label 0), with the stack's values: deepprospect:sample_negatives, seed 7. Its layer is
+    ``training_points`` (the file's name)."""
     import processing
 
     folder = tmp_path_factory.mktemp("province_training")
     return processing.run("deepprospect:sample_negatives", {
         "STACK": province_stack, "DEPOSITS": province["deposits"], "COUNT": 150, "MIN_DISTANCE": 500.0, "SEED": 7,
-        "OUTPUT": str(folder / "training.gpkg")})["OUTPUT"]
+        "OUTPUT": str(folder / "training_points.gpkg")})["OUTPUT"]
 
 
 @pytest.fixture(scope="session")
@@ -112,6 +113,30 @@ def spectral_data(tmp_path_factory):
     folder = tmp_path_factory.mktemp("spectral_data")
     paths = json.loads(run_in_engine_python(_SPECTRAL_DATA.format(folder=str(folder))).splitlines()[-1])
     return dict(paths, folder=folder)
+
+
+@pytest.fixture(scope="session")
+def spectral_regressor(qgis_app, spectral_data, tmp_path_factory):
+    """deepprospect:train_spectral_regressor on the soil spectra (Sb, 15 epochs, 32-band frames every
+    16, baselines, seed 1), trained once for every test that needs one: (results, folder)."""
+    import processing
+
+    folder = tmp_path_factory.mktemp("spectral_regressor")
+    return processing.run("deepprospect:train_spectral_regressor", {
+        "INPUT": spectral_data["soil"], "TARGET": "Sb", "EPOCHS": 15, "FRAME_LENGTH": 32, "FRAME_STEP": 16,
+        "BASELINES": True, "SEED": 1, "OUTPUT": str(folder / "sb.dpm")}), folder
+
+
+@pytest.fixture(scope="session")
+def spectral_classifier(qgis_app, spectral_data, tmp_path_factory):
+    """deepprospect:train_spectral_classifier on the mineral library (30 epochs, default seed), trained
+    once for every test that needs one: (results, folder)."""
+    import processing
+
+    folder = tmp_path_factory.mktemp("spectral_classifier")
+    return processing.run("deepprospect:train_spectral_classifier", {
+        "INPUT": spectral_data["library"], "CLASS_FIELD": "class", "EPOCHS": 30,
+        "OUTPUT": str(folder / "c.dpm")}), folder
 
 
 # The ``bad_input`` fixture and its ``-m bad_input`` marker, shared by both suites.

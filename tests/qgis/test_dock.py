@@ -38,34 +38,21 @@ def _engine(task, args):
 
 # Fixtures ----------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def province(qgis_app, tmp_path_factory):
-    """A 20 km synthetic province (seed 1), written by the engine."""
-    return _engine("synthetic_province", {"folder": str(tmp_path_factory.mktemp("province20")), "size_km": 20,
-                                          "seed": 1})
-
+# The session's province, training points and bundle (conftest): the same 20 km province (seed 1),
+# 150 non-deposits ≥ 500 m (seed 7), and a two-member pradhan2022_dense ensemble trained on them.
 
 @pytest.fixture(scope="module")
-def province_stack(province):
-    return province["truth_evidence"]
+def training_points(province_training_points):
+    """The province's deposits (label 1) and 150 random non-deposits (label 0), as a GeoPackage
+    whose layer is ``training_points``."""
+    return province_training_points
 
 
 @pytest.fixture(scope="module")
-def training_points(province, province_stack, tmp_path_factory):
-    """The province's deposits (label 1) and 150 random non-deposits (label 0), as a GeoPackage."""
-    path = tmp_path_factory.mktemp("dock_points") / "training_points.gpkg"
-    _engine("sample_negatives", {"stack": province_stack, "deposits": province["deposits"], "count": 150,
-                                 "min_distance": 500.0, "seed": 7, "output": str(path)})
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def bundle_path(province_stack, training_points, tmp_path_factory):
-    """A real two-member ensemble trained quickly on the 20 km province by the engine."""
-    path = tmp_path_factory.mktemp("dock_model") / "gold.dpm"
-    _engine("train", {"stack": province_stack, "points": training_points, "points_layer": "training_points",
-                      "architecture": "pradhan2022_dense", "epochs": 40, "ensemble_size": 2, "seed": 42, "validation": "random", "output_model": str(path)})
-    return str(path)
+def bundle_path(province_bundle):
+    """A real two-member pradhan2022_dense ensemble trained quickly on the 20 km province by the engine
+    (a network: the dock's explanations use its gradients)."""
+    return province_bundle
 
 
 @pytest.fixture(scope="module")

@@ -107,13 +107,9 @@ def wide_scene(spectral_data, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def classifier_bundle(qgis_app, spectral_data, tmp_path_factory):
-    import processing
-
-    folder = tmp_path_factory.mktemp("classifier")
-    return processing.run("deepprospect:train_spectral_classifier", {
-        "INPUT": spectral_data["library"], "CLASS_FIELD": "class", "EPOCHS": 10,
-        "OUTPUT": str(folder / "classes.dpm")})["OUTPUT"]
+def classifier_bundle(spectral_classifier):
+    """The session's spectral classifier bundle (conftest)."""
+    return spectral_classifier[0]["OUTPUT"]
 
 
 def cancel_case(name, out, request):

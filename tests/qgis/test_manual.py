@@ -185,7 +185,8 @@ def _table_picture(csv_path, target, rows=12):
     table.deleteLater()
 
 
-def test_screenshot_of_the_spectral_outputs(qgis_app, spectral_data, tmp_path):
+def test_screenshot_of_the_spectral_outputs(qgis_app, spectral_data, spectral_regressor, spectral_classifier,
+                                            tmp_path):
     """The pictures the spectral algorithms write (the pre-processing plot, the regressor's
     predicted-against-measured plot), a class map, the classifier's report and a prediction
     table, from the synthetic spectra."""
@@ -197,12 +198,9 @@ def test_screenshot_of_the_spectral_outputs(qgis_app, spectral_data, tmp_path):
     processed = processing.run("deepprospect:spectral_preprocess", {
         "INPUT": spectral_data["soil"], "OUTPUT": str(tmp_path / "soil_processed.csv")})
     shutil.copy(processed["PLOT"], SCREENSHOTS / "output_spectral_preprocess.png")
-    regressor = processing.run("deepprospect:train_spectral_regressor", {
-        "INPUT": spectral_data["soil"], "TARGET": "Sb", "EPOCHS": 15, "FRAME_LENGTH": 32, "FRAME_STEP": 16,
-        "BASELINES": True, "SEED": 1, "OUTPUT": str(tmp_path / "sb.dpm")})
+    regressor, _ = spectral_regressor          # Sb, 15 epochs, seed 1: see the conftest
     shutil.copy(regressor["SCATTER"], SCREENSHOTS / "output_train_spectral_regressor.png")
-    classifier = processing.run("deepprospect:train_spectral_classifier", {
-        "INPUT": spectral_data["library"], "CLASS_FIELD": "class", "EPOCHS": 30, "OUTPUT": str(tmp_path / "c.dpm")})
+    classifier, _ = spectral_classifier        # 30 epochs
     classified = processing.run("deepprospect:classify_hyperspectral", {
         "MODEL": classifier["OUTPUT"], "INPUT": spectral_data["scene"], "METHOD": 0,
         "OUTPUT": str(tmp_path / "classes.tif")})

@@ -131,13 +131,10 @@ def test_preprocess_rejects_a_raster_without_wavelengths(qgis_app, spectral_data
     assert not (spectral_data["folder"] / "x.tif").exists()
 
 
-def test_regressor_train_and_predict_table(qgis_app, spectral_data):
+def test_regressor_train_and_predict_table(qgis_app, spectral_data, spectral_regressor):
     import processing
 
-    folder = spectral_data["folder"]
-    result = processing.run("deepprospect:train_spectral_regressor", {
-        "INPUT": spectral_data["soil"], "TARGET": "Sb", "EPOCHS": 4, "FRAME_LENGTH": 32, "FRAME_STEP": 16,
-        "BASELINES": True, "OUTPUT": str(folder / "sb.dpm")})
+    result, folder = spectral_regressor
     for key in ("OUTPUT", "METRICS", "SCATTER", "LEARNING_CURVES"):
         assert (folder / result[key]).exists(), key
     assert "PLS_R2_VALIDATION" in result and np.isfinite(result["R2_VALIDATION"])
@@ -145,22 +142,21 @@ def test_regressor_train_and_predict_table(qgis_app, spectral_data):
         rows = list(csv.DictReader(handle))
     assert [row["method"] for row in rows] == ["CNN", "PLS", "RF"]
     predicted = processing.run("deepprospect:predict_spectral", {
-        "MODEL": result["OUTPUT"], "INPUT": spectral_data["soil"], "OUTPUT": str(folder / "sb_predicted.csv")})
+        "MODEL": result["OUTPUT"], "INPUT": spectral_data["soil"],
+        "OUTPUT": str(spectral_data["folder"] / "sb_predicted.csv")})
     with open(predicted["OUTPUT"]) as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 120 and all(float(row["predicted_Sb_ppm"]) > 0 for row in rows)
     assert any(row["measured_Sb"].startswith(">") for row in rows)
 
 
-def test_classifier_train_classify_and_style(qgis_app, spectral_data):
+def test_classifier_train_classify_and_style(qgis_app, spectral_data, spectral_classifier):
     import processing
     from qgis.core import QgsProcessingException, QgsRasterLayer
 
-    folder = spectral_data["folder"]
     with open(spectral_data["library"]) as handle:
         class_names = sorted({row["class"] for row in csv.DictReader(handle)})
-    result = processing.run("deepprospect:train_spectral_classifier", {
-        "INPUT": spectral_data["library"], "CLASS_FIELD": "class", "EPOCHS": 30, "OUTPUT": str(folder / "c.dpm")})
+    result, folder = spectral_classifier
     assert 0 <= result["SAM_ACCURACY_VALIDATION"] <= 1 and result["ACCURACY_VALIDATION"] > 0.5
     assert (folder / "c_report.csv").exists()
     classified = processing.run("deepprospect:classify_hyperspectral", {
