@@ -61,3 +61,17 @@ class _ScaledFeedback(Feedback):
 def ensure_feedback(feedback):
     """``feedback`` itself, or a silent :class:`Feedback` when None was given."""
     return feedback if feedback is not None else Feedback()
+
+
+#: Share of the points a step leaves out or merges above which :func:`report_share` warns. Below it
+#: the line is information: a few deposits on nodata cells (an unsampled area) or sharing a cell
+#: (large cells, clustered workings) are the data's nature, and the count is still logged; losing
+#: more than a tenth says something is off (coarse cells, a stack that misses the deposits' area).
+LARGE_SHARE = 0.1
+
+
+def report_share(feedback, count, total, message):
+    """Log ``message`` about ``count`` of ``total`` points: a warning when ``count`` is more than
+    :data:`LARGE_SHARE` of ``total``, otherwise an information line."""
+    say = feedback.warning if count > LARGE_SHARE * total else feedback.info
+    say(message)

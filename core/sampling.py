@@ -11,13 +11,14 @@ each sits at its pixel's centre, so at most one falls on any pixel. The pixels a
 row-major order and the ranks drawn with ``numpy.random.default_rng(seed)``: the same stack,
 deposits and seed always give the same points, however the stack is read.
 Every point carries the stack's factor values as attributes (the training table).
-Deposits on one pixel count once: the first is kept and a log line says how many were merged (a warning
-when they are more than :data:`MERGED_WARNING_SHARE` of the deposits).
+Deposits on one pixel count once: the first is kept and a log line says how many were merged. That line,
+and the one about deposits off the stack or on nodata, is a warning when it concerns more than a tenth of
+the deposits (``core.feedback.LARGE_SHARE``), otherwise information.
 """
 import numpy as np
 
 from .errors import DeepProspectError
-from .feedback import ensure_feedback
+from .feedback import ensure_feedback, report_share
 from .pipeline import map_windows
 from .points import read_points, write_geopackage
 from .raster import read_stack_info, sample_stack
@@ -25,11 +26,6 @@ from .wording import agree, counted
 
 #: Values (pixels × bands) read per window (bounds memory for any stack size).
 WINDOW_VALUES = 8_000_000
-#: Share of the points merged into another on their cell above which :func:`one_per_cell` warns; below it
-#: the merge is logged as information. Several deposits on one cell are normal when cells are large
-#: (workings cluster; the demo's 444 m cells merge about 8 %), but losing more than a tenth says the
-#: cells are coarse for the deposits' spacing.
-MERGED_WARNING_SHARE = 0.1
 
 
 def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1, feedback=None):
@@ -55,8 +51,9 @@ def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1,
     usable &= located
     dropped = int(len(xy) - usable.sum())
     if dropped:
-        feedback.warning("{} of {} {} {} outside the evidence stack or on nodata pixels and {} left out.".format(
-            dropped, len(xy), agree(len(xy), "deposit"), agree(dropped, "lies", "lie"), agree(dropped, "was", "were")))
+        report_share(feedback, dropped, len(xy), "{} of {} {} {} outside the evidence stack or on nodata pixels and {} "
+                     "left out.".format(dropped, len(xy), agree(len(xy), "deposit"), agree(dropped, "lies", "lie"),
+                                        agree(dropped, "was", "were")))
     if not usable.any():
         raise DeepProspectError(
             "None of the {} lies on a valid pixel of the evidence stack. Check that the deposits and the "
@@ -85,7 +82,8 @@ def choose_non_deposits(stack, deposit_xy, count=None, min_distance=0.0, seed=1,
 def one_per_cell(keep, cells, what, feedback):
     """Keep the first of the points ``keep`` (bool (n,)) on each stack cell ``cells`` (int (n,), row-major
     index) and say how many were merged, so a cell is never counted twice: a warning when more than
-    :data:`MERGED_WARNING_SHARE` of the points were merged, otherwise an information line.
+    a tenth of the points were merged (``core.feedback.report_share``; the demo's 444 m cells merge
+    about 8 % of its deposits), otherwise an information line.
 
     ``what`` names one point in the message (e.g. "deposit"; an "s" makes the plural). Returns the new
     mask and the number of points merged into another one on their cell.
@@ -95,11 +93,11 @@ def one_per_cell(keep, cells, what, feedback):
     merged = int(len(chosen) - len(unique))
     if merged:
         crowded = int((counts > 1).sum())
-        say = feedback.warning if merged > MERGED_WARNING_SHARE * len(chosen) else feedback.info
-        say("{} {} on a stack cell that already holds {} and {} merged into it: one point per cell is kept ({} held "
-            "more than one).".format(counted(merged, what), agree(merged, "lies", "lie"),
-                                     agree(merged, "another", "another of them"), agree(merged, "was", "were"),
-                                     counted(crowded, "cell")))
+        report_share(feedback, merged, len(chosen), "{} {} on a stack cell that already holds {} and {} merged into "
+                     "it: one point per cell is kept ({} held more than one).".format(
+                         counted(merged, what), agree(merged, "lies", "lie"),
+                         agree(merged, "another", "another of them"), agree(merged, "was", "were"),
+                         counted(crowded, "cell")))
     kept = np.zeros_like(keep)
     kept[chosen[first]] = True
     return kept, merged

@@ -35,10 +35,11 @@ import numpy as np
 from ..core.atomic import atomic_output
 from ..core.blocks import dataset_tile_size
 from ..core.errors import DeepProspectError
-from ..core.feedback import ensure_feedback
+from ..core.feedback import ensure_feedback, report_share
 from ..core.pipeline import DEFAULT_BLOCK_SIZE, Grid, RasterOutput, WindowTask, map_windows, read_neighbourhoods
 from ..core.raster import points_to_pixels, read_stack_info
 from ..core.success_rate import SuccessRateAccumulator
+from ..core.wording import agree
 from .map_classes import CLASS_NODATA, DEFAULT_CLASS_FRACTIONS, AreaHistogram, check_class_fractions, classify
 from .map_styles import nice_maximum, write_style_beside
 from .success_rate_files import plot_success_rate, write_success_rate_csv
@@ -279,8 +280,11 @@ def _deposit_accumulator(request, probability_path, result, feedback):
     kept = np.isfinite(values)
     result.deposits_used, result.deposits_dropped = int(kept.sum()), int((~kept).sum())
     if result.deposits_dropped:
-        feedback.warning("{} of {} known deposits fall outside the stack or on nodata pixels and are "
-                         "left out of the success-rate curve.".format(result.deposits_dropped, len(kept)))
+        dropped = result.deposits_dropped
+        report_share(feedback, dropped, len(kept), "{} of {} known {} {} outside the stack or on nodata pixels and {} "
+                     "left out of the success-rate curve.".format(dropped, len(kept), agree(len(kept), "deposit"),
+                                                                  agree(dropped, "falls", "fall"),
+                                                                  agree(dropped, "is", "are")))
     return SuccessRateAccumulator(values[kept])
 
 

@@ -1,9 +1,11 @@
 """Counts in messages read as English when they are 1 (core/wording.py), and deposits sharing a stack
-cell are reported as information unless merging drops a large share of them (core/sampling.py)."""
+cell or lying on nodata are reported as information unless they are more than a tenth of the deposits
+(core/feedback.report_share, used by core/sampling.py and models/predict.py)."""
 import numpy as np
 from affine import Affine
 
 from deepprospect.core import sampling
+from deepprospect.core.feedback import report_share
 from deepprospect.core.raster import write_geotiff
 from deepprospect.core.wording import agree, counted
 from log_feedback import LogFeedback
@@ -36,11 +38,32 @@ def test_merging_more_than_a_tenth_of_the_deposits_is_a_warning():
                             "it: one point per cell is kept (2 cells held more than one)."]
 
 
-def test_one_deposit_outside_the_stack_is_named_in_the_singular(tmp_path):
+def _small_stack(tmp_path):
     data = np.arange(200, dtype=np.float32).reshape(2, 10, 10)
-    stack = write_geotiff(tmp_path / "small.tif", data, Affine(10, 0, 0, 0, -10, 100), "EPSG:32645", ["A", "B"])
+    return write_geotiff(tmp_path / "small.tif", data, Affine(10, 0, 0, 0, -10, 100), "EPSG:32645", ["A", "B"])
+
+
+def test_report_share_warns_only_above_a_tenth():
+    for count, total, level in ((1, 10, "info"), (2, 10, "warning"), (10, 100, "info"), (11, 100, "warning")):
+        log = LogFeedback()
+        report_share(log, count, total, "message")
+        assert (log.infos, log.warnings) == ((["message"], []) if level == "info" else ([], ["message"]))
+
+
+def test_one_deposit_outside_the_stack_is_named_in_the_singular(tmp_path):
+    stack = _small_stack(tmp_path)
     log = LogFeedback()
     chosen = sampling.choose_non_deposits(stack, np.array([[15.0, 15.0], [55.0, 55.0], [250.0, 55.0]]), 2,
                                           feedback=log)
     assert chosen["dropped"] == 1
     assert log.warnings == ["1 of 3 deposits lies outside the evidence stack or on nodata pixels and was left out."]
+
+
+def test_a_few_deposits_on_nodata_are_information(tmp_path, bad_input):
+    # 20 deposits, one of them east of the stack (5 %): the unsampled-area case of the demo
+    xy = np.array([[5.0 + 10 * (i % 10), 95.0 - 10 * (i // 10)] for i in range(19)] + [[250.0, 55.0]])
+    log = LogFeedback()
+    chosen = sampling.choose_non_deposits(_small_stack(tmp_path), xy, 5, feedback=log)
+    message = "1 of 20 deposits lies outside the evidence stack or on nodata pixels and was left out."
+    assert chosen["dropped"] == 1 and log.warnings == [] and message in log.infos
+    bad_input("A few deposits off the stack or on nodata (a tenth of them or fewer)", "handled", message)
