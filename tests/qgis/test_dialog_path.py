@@ -23,7 +23,6 @@ import pytest
 
 CHILD = Path(__file__).resolve().parent / "dialog_cycles.py"
 CYCLES = 3
-PREPARE_TIMEOUT_S = 300
 CYCLES_TIMEOUT_S = 1500  # the child's own watchdog ends a frozen run well before this
 
 
@@ -58,15 +57,11 @@ def _how_it_ended(completed):
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    """Province (20 km, seed 1) and training points, made by the plugin's algorithms in a child."""
+def prepared(province, province_stack, province_training_points, tmp_path_factory):
+    """The session's province (20 km, seed 1) and training points (conftest), made by the plugin's
+    algorithms; ``dialog_cycles.py prepare`` makes the same data alone, for running it by hand."""
     workdir = tmp_path_factory.mktemp("dialog_path")
-    completed = _run_child("prepare", str(workdir), timeout=PREPARE_TIMEOUT_S)
-    lines = [line for line in completed.stdout.splitlines() if line.startswith("prepared: ")]
-    if completed.returncode != 0 or not lines:
-        pytest.fail("preparing the data failed ({}):\n{}\n{}".format(
-            _how_it_ended(completed), _tail(completed.stdout), _tail(completed.stderr)))
-    return workdir, json.loads(lines[-1][len("prepared: "):])
+    return workdir, {"stack": province_stack, "points": province_training_points, "deposits": province["deposits"]}
 
 
 @pytest.fixture(scope="module")
