@@ -73,14 +73,14 @@ class Cluster:
         pending = collections.deque(submit(index) for index in range(min(len(blocks), WINDOWS_PER_THREAD * threads)))
         try:
             for index, block in enumerate(blocks):
-                future = pending.popleft()
-                if index + len(pending) + 1 < len(blocks):     # keep the workers busy while this one is awaited
-                    pending.append(submit(index + len(pending) + 1))
-                value = _result(future, block, self.address, feedback)
+                if index + len(pending) < len(blocks):     # keep the workers busy while this one is awaited
+                    pending.append(submit(index + len(pending)))
+                value = _result(pending[0], block, self.address, feedback)
+                pending.popleft()
                 write(block, value if task.collect is None else task.collect(block, value))
                 feedback.set_progress(100.0 * (index + 1) / len(blocks))
         finally:
-            if pending:
+            if pending:       # cancel, an error: the windows not collected yet stop
                 client.cancel(list(pending))
 
 
