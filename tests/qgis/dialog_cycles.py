@@ -27,6 +27,8 @@ from pathlib import Path
 
 PLUGIN_ROOT = Path(os.environ.get("DEEPPROSPECT_PLUGIN_ROOT") or Path(__file__).resolve().parents[2]).resolve()
 EPOCHS = 5
+#: The cycle that trains the default model (ARCHITECTURE auto, spatial k-fold) instead of the network.
+DEFAULT_MODEL_CYCLE = 2
 RUN_TIMEOUT_S = 240      # one run, Run to finished, the engine's first start included: else frozen
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -130,11 +132,13 @@ def plan(workdir, stack, points, deposits, cycles):
         folder = Path(workdir) / "cycle{}".format(cycle)
         folder.mkdir(parents=True, exist_ok=True)
         model = str(folder / "model.dpm")
+        training = {"ARCHITECTURE": 0, "EPOCHS": EPOCHS, "VALIDATION": 0}
+        if cycle == DEFAULT_MODEL_CYCLE:       # the default model, as a user gets it: calibrated on 2 folds
+            training = {"FOLDS": 2, "PRIOR": 0.06}
         runs += [
-            (cycle, "train", "deepprospect:train", {
-                "STACK": stack, "POINTS": points, "LABEL_FIELD": "label", "ARCHITECTURE": 0, "EPOCHS": EPOCHS,
-                "VALIDATION": 0, "ENSEMBLE_SIZE": 2, "SEED": 42, "OUTPUT_MODEL": model,
-                "OUTPUT_REPORT": str(folder / "report.html")}),
+            (cycle, "train", "deepprospect:train", dict({
+                "STACK": stack, "POINTS": points, "LABEL_FIELD": "label", "ENSEMBLE_SIZE": 2, "SEED": 42,
+                "OUTPUT_MODEL": model, "OUTPUT_REPORT": str(folder / "report.html")}, **training)),
             (cycle, "predict", "deepprospect:predict", {
                 "STACK": stack, "MODEL": model, "DEPOSITS": deposits, "OUTPUT": str(folder / "probability.tif"),
                 "OUTPUT_UNCERTAINTY": str(folder / "uncertainty.tif"),

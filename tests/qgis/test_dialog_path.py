@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 CHILD = Path(__file__).resolve().parent / "dialog_cycles.py"
+DEFAULT_MODEL_CYCLE = 2          # dialog_cycles.DEFAULT_MODEL_CYCLE: this cycle trains the default model
 CYCLES = 3
 CYCLES_TIMEOUT_S = 1500  # the child's own watchdog ends a frozen run well before this
 
@@ -90,7 +91,7 @@ def test_each_cycle_wrote_valid_outputs(cycles, cycle):
         pytest.fail("cycle {} did not finish (see test_three_dialog_cycles_leave_qgis_alive)".format(cycle))
     folder = workdir / "cycle{}".format(cycle)
     factors = _band_count(paths["stack"])
-    _check_bundle(folder / "model.dpm")
+    _check_bundle(folder / "model.dpm", "auto" if cycle == DEFAULT_MODEL_CYCLE else "pradhan2022_dense")
     assert (folder / "report.html").stat().st_size > 1000
     probability = _values(folder / "probability.tif", paths["stack"])
     assert 0.0 <= probability.min() and probability.max() <= 1.0
@@ -100,10 +101,12 @@ def test_each_cycle_wrote_valid_outputs(cycles, cycle):
     _check_shap(folder, factors, paths["stack"])
 
 
-def _check_bundle(path):
+def _check_bundle(path, architecture):
     with zipfile.ZipFile(path) as archive:
         metadata = json.loads(archive.read("metadata.json"))
-    assert metadata["architecture"] == "pradhan2022_dense" and len(metadata["factor_names"]) == 16
+    assert metadata["architecture"] == architecture and len(metadata["factor_names"]) == 16
+    if architecture == "auto":               # calibrated on the folds, to the prior the dialog stated
+        assert metadata["cross_validation"]["calibration"]["prior"] == 0.06
 
 
 def _check_shap(folder, factors, stack):
