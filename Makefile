@@ -52,10 +52,12 @@ bench: setup
 bench-full: setup
 	@export DEEPPROSPECT_BENCH_FULL=1; $(BENCHMARKS)
 
-# Pictures for the README and docs/manual: the dock, every algorithm's dialog, then (after `make demo`)
-# the demo project and its results.
+# Pictures for the README and docs/manual: every algorithm's dialog (in a session of its own, so they
+# open on an empty project as a new user's do), the dock, then (after `make demo`) the demo project
+# and its results.
 screenshots: setup
-	DEEPPROSPECT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTHON) -m pytest -q -p no:cacheprovider tests/qgis -k screenshot
+	DEEPPROSPECT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTHON) -m pytest -q -p no:cacheprovider tests/qgis/test_manual.py -k screenshot
+	DEEPPROSPECT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTHON) -m pytest -q -p no:cacheprovider tests/qgis -k "screenshot and not test_manual"
 	$(PYTHON) scripts/screenshots.py
 
 # docs/manual's generated parts (parameters in the dialogs' words, the bad-input messages) refreshed.

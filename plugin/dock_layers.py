@@ -120,7 +120,9 @@ class LayersTab(QWidget):
             item.setToolTip(layer_file(layer))
             self.project_list.addItem(item)
         count = self.project_list.count()
-        self.project_note.setText(self.tr("{} layer(s) from DeepProspect runs.").format(count) if count else self.tr(
+        found = self.tr("1 layer from a DeepProspect run.") if count == 1 else self.tr(
+            "{} layers from DeepProspect runs.").format(count)
+        self.project_note.setText(found if count else self.tr(
             "None yet: run {}, or load a run's files below.").format(algorithm_title("deepprospect:predict")))
         rows = max(2, min(count, 6))
         self.project_list.setFixedHeight(rows * self.project_list.sizeHintForRow(0) + 2 * self.project_list.frameWidth()

@@ -109,7 +109,8 @@ def main(argv=None):
     found = our_warnings(text)
     steps = sum(line.startswith("== ") for line in text.splitlines())
     if found:
-        print("demo log: {} line(s) at warning level from DeepProspect in {}:".format(len(found), path))
+        print("demo log: {} at warning level from DeepProspect in {}:".format(
+            "1 line" if len(found) == 1 else "{} lines".format(len(found)), path))
         print("\n".join("  " + line for line in found))
         return 1
     print("demo log: {} lines over {} sections, nothing at warning level from DeepProspect ({}).".format(

@@ -61,9 +61,14 @@ def _pictures(project_path, folder):
     for name, titles in OUTPUTS.items():
         tree = QgsLayerTree()
         for title in titles:
-            node = tree.addLayer(project.mapLayersByName(title)[0])
+            layer = project.mapLayersByName(title)[0]
+            node = tree.addLayer(layer)
             node.setItemVisibilityChecked(True)
             node.setExpanded(True)
+            original = project.layerTreeRoot().findLayer(layer.id())
+            for key in original.customProperties():   # the legend's words (its renamed heading)
+                if key.startswith("legend/"):
+                    node.setCustomProperty(key, original.customProperty(key))
         draw(tree, project.crs(), extent, folder / (name + ".png"))
     print("screenshots: demo_project.png and {} pictures of results in {}".format(len(OUTPUTS), folder))
 
