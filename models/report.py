@@ -107,18 +107,18 @@ def _lead_validation(meta):
 
 
 def verdict(metrics, baselines):
-    """One sentence: does the network beat the simple baselines on the validation split?"""
-    network = metrics["roc_auc"]
+    """One sentence: does the model beat the simple baselines on the validation points?"""
+    model = metrics["roc_auc"]
     best_name, best = max(((name, values["roc_auc"]) for name, values in baselines.items()), key=lambda item: item[1])
     readable = best_name.replace("_", " ")
-    if network >= best + 0.01:
-        return ("The network earns its keep: validation ROC-AUC {:.3f} against {:.3f} for the best baseline "
-                "({}).".format(network, best, readable))
-    if network >= best - 0.01:
-        return ("The network and the best baseline ({}) score alike (ROC-AUC {:.3f} vs {:.3f}); the simpler "
-                "model is as good on these data.".format(readable, network, best))
-    return ("The {} beats the network on the validation points (ROC-AUC {:.3f} vs {:.3f}): prefer the simpler "
-            "model, or regularise the network more (dropout, L2, early stopping).".format(readable, best, network))
+    if model >= best + 0.01:
+        return ("The model earns its keep: validation ROC-AUC {:.3f} against {:.3f} for the best baseline "
+                "({}).".format(model, best, readable))
+    if model >= best - 0.01:
+        return ("The model and the best baseline ({}) score alike (ROC-AUC {:.3f} vs {:.3f}); the simpler "
+                "model is as good on these data.".format(readable, model, best))
+    return ("The {} beats the model on the validation points (ROC-AUC {:.3f} vs {:.3f}): prefer the simpler "
+            "model, or regularise it more (a network: dropout, L2, early stopping).".format(readable, best, model))
 
 
 # Tables ---------------------------------------------------------------------------------------
