@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 rng = np.random.default_rng(3)
+NAMES4 = ["a", "b", "c", "d"]
 
 
 def _sigmoid_network(n_factors, seed, conv=False):
@@ -157,3 +158,25 @@ def test_contribution_map_of_the_dense_network_is_deep_shap_and_adds_up(tmp_path
     np.testing.assert_allclose(maps[:, [0, 17, 39], [0, 33, 49]].T, _float64_rescale(model, pixels, background),
                                rtol=0, atol=1e-6)
     assert float(tags["SHAP_BASE_VALUE"]) == pytest.approx(float(bundle.predict(background).mean()), abs=1e-6)
+
+
+def test_a_platform_where_xla_fails_gets_the_unfused_graph(tmp_path):
+    import tensorflow as tf
+
+    from deepprospect.core.feedback import Feedback
+    from deepprospect.models.bundle import load_bundle, save_bundle
+    from deepprospect.models.explain_methods import rescale_attributions
+
+    model = _sigmoid_network(4, seed=6)
+    bundle = load_bundle(save_bundle(tmp_path / "m.dpm", [model], dict(
+        architecture="pradhan2022_dense", factor_names=NAMES4, normalisation=dict(mean=[0.0] * 4, std=[1.0] * 4))))
+
+    def without_xla(*arguments):
+        raise tf.errors.UnimplementedError(None, None, "XLA is not available on this platform")
+
+    bundle.remember(("rescale function", True), lambda: without_xla)
+    inputs, references = rng.normal(size=(7, 4)).astype(np.float32), rng.normal(size=(2, 4)).astype(np.float32)
+    values = rescale_attributions(bundle, inputs, references, np.ones(2), Feedback())
+    np.testing.assert_allclose(values, _float64_rescale(model, inputs, references), rtol=0, atol=1e-6)
+    assert rescale_attributions(bundle, inputs, references, np.ones(2), Feedback()) is not None   # stays unfused
+
