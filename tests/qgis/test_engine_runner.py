@@ -390,9 +390,10 @@ def test_sample_negatives_reads_deposits_from_a_memory_layer(qgis_app, province,
 
 
 def _train(stack, points, output):
+    """A quick training (logistic regression: what is checked is which points reached the engine)."""
     import processing
 
-    processing.run("deepprospect:train", {"STACK": stack, "POINTS": points, "EPOCHS": 2, "SEED": 4,
+    processing.run("deepprospect:train", {"STACK": stack, "POINTS": points, "ARCHITECTURE": 3, "SEED": 4,
                                           "VALIDATION": 0, "OUTPUT_MODEL": str(output)})
     return bundle_metadata(output)
 

@@ -366,15 +366,16 @@ def test_train_checks_its_outputs_before_training(qgis_app, province_stack, prov
 
 @pytest.fixture(scope="module")
 def deep_bundle(qgis_app, province_stack, province_training_points, tmp_path_factory):
-    """deepprospect:train into a folder three levels deep that does not exist (bundle + report)."""
+    """deepprospect:train into a folder three levels deep that does not exist (bundle + report); a
+    quick logistic regression."""
     import processing
 
     root = tmp_path_factory.mktemp("deep_train")
     model = root / "a" / "b" / "c" / "model.dpm"
     report = root / "d" / "e" / "report.html"
     result = processing.run("deepprospect:train", {
-        "STACK": province_stack, "POINTS": province_training_points, "EPOCHS": 2, "ENSEMBLE_SIZE": 1, "SEED": 3, "VALIDATION": 0,
-        "OUTPUT_MODEL": str(model), "OUTPUT_REPORT": str(report)})
+        "STACK": province_stack, "POINTS": province_training_points, "ARCHITECTURE": 3, "ENSEMBLE_SIZE": 1, "SEED": 3,
+        "VALIDATION": 0, "OUTPUT_MODEL": str(model), "OUTPUT_REPORT": str(report)})
     return dict(result=result, model=model, report=report)
 
 

@@ -30,11 +30,12 @@ def small_stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def single_member_bundle(qgis_app, province_stack, province_training_points, tmp_path_factory):
+    """A one-member model, quickly trained (logistic regression)."""
     import processing
 
     folder = tmp_path_factory.mktemp("single_member")
     return processing.run("deepprospect:train", {
-        "STACK": province_stack, "POINTS": province_training_points, "EPOCHS": 2, "SEED": 1, "VALIDATION": 0,
+        "STACK": province_stack, "POINTS": province_training_points, "ARCHITECTURE": 3, "SEED": 1, "VALIDATION": 0,
         "OUTPUT_MODEL": str(folder / "single.dpm")})["OUTPUT_MODEL"]
 
 

@@ -37,9 +37,10 @@ def test_algorithm_contract(qgis_app):
     # the dropdowns show the catalog's labels; the index (what scripts pass) names the same choice as before
     assert algorithm.parameterDefinition("ARCHITECTURE").options() == [
         "Dense network of Pradhan et al. (2022)", "1-D CNN over the factors", "2-D CNN over pixel patches",
-        "Logistic regression", "Random forest", "Gradient boosting"]
-    assert [ARCHITECTURES.at(index).name for index in range(6)] == [
-        "pradhan2022_dense", "cnn1d", "cnn2d_patch", "logistic_regression", "random_forest", "gradient_boosting"]
+        "Logistic regression", "Random forest", "Gradient boosting",
+        "Automatic: additive model + boosted stumps (measured best, default)"]
+    assert [ARCHITECTURES.at(index).name for index in range(7)] == [
+        "pradhan2022_dense", "cnn1d", "cnn2d_patch", "logistic_regression", "random_forest", "gradient_boosting", "auto"]
     assert algorithm.parameterDefinition("VALIDATION").options() == [
         "Random split", "Spatial blocks", "Spatial k-fold cross-validation"]
     assert [VALIDATION_SCHEMES.at(index).name for index in range(3)] == ["random", "spatial_blocks", "spatial_kfold"]
@@ -52,7 +53,9 @@ def test_algorithm_contract(qgis_app):
     assert {output.name() for output in algorithm.outputDefinitions()} >= {
         "ACCURACY", "ROC_AUC", "F1", "OUTPUT_MODEL", "OUTPUT_REPORT", "ROC_AUC_SD", "PREDICTION_RATE_AUC"}
     assert "spatial" in algorithm.shortHelpString() and "124,402" in algorithm.shortHelpString()
-    assert "Gradient boosting) are fitted on the standardised factors" in algorithm.shortHelpString()
+    # the scikit-learn classifiers named where the help says how they are fitted ("auto" may follow them)
+    assert "The scikit-learn classifiers (Logistic regression, Random forest, Gradient boosting" in \
+        algorithm.shortHelpString() and ") are fitted on the standardised factors" in algorithm.shortHelpString()
 
 
 def test_processing_run_writes_bundle_and_report(qgis_app, province_stack, points, tmp_path):
@@ -127,7 +130,7 @@ def test_bundle_and_report_left_unnamed_are_kept_beside_the_stack(qgis_app, prov
 
     stack = tmp_path / "evidence.tif"
     shutil.copy(province_stack, stack)
-    settings = {"STACK": str(stack), "POINTS": points, "EPOCHS": 2, "VALIDATION": 0, "SEED": 1}
+    settings = {"STACK": str(stack), "POINTS": points, "ARCHITECTURE": 3, "VALIDATION": 0, "SEED": 1}   # quick
     first = processing.run("deepprospect:train", settings)
     assert first["OUTPUT_MODEL"] == str(tmp_path / "evidence_model.dpm")
     assert first["OUTPUT_REPORT"] == str(tmp_path / "evidence_model_report.html")
