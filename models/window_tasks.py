@@ -13,6 +13,7 @@ worker reads. The SHAP context also carries the background centres, so a worker 
 same explainer the map's base value came from.
 """
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,8 +24,10 @@ from ..core.raster import STACK_NODATA
 
 #: Nodata of the probability and uncertainty maps.
 PROBABILITY_NODATA = STACK_NODATA
-# Pixels per chunk between two cancel checks, and the budget for one chunk of patches.
-PIXEL_CHUNK = 262_144
+# Pixels per chunk between two cancel checks (32 of the model's fixed batches of 3072 rows,
+# models.compiled.PREDICT_BATCH: no padded batch but the window's last), and the budget for one
+# chunk of patches.
+PIXEL_CHUNK = 32 * 3072
 PATCH_CHUNK_BYTES = 64 * 2 ** 20
 
 
@@ -97,7 +100,8 @@ def predict_window_valid(bundle, raw, valid_all, inner, feedback):
 
     ``raw``: (n_factors, h, w) read with halo, ``valid_all`` its valid-pixel mask; ``inner``:
     slices of the pixels to predict. Returns ``(members (n_members, n_valid) float32, valid
-    (rows, cols) bool)``.
+    (rows, cols) bool)``. The pixels go to the model in chunks; the next chunk's inputs are made
+    (standardised, or cut into patches) in a helper thread while the model predicts this one.
     """
     valid = valid_all[inner]
     rows, cols = np.nonzero(valid)
@@ -110,13 +114,20 @@ def predict_window_valid(bundle, raw, valid_all, inner, feedback):
         # patches for a few thousand pixels at a time, so memory stays bounded
         chunk = max(1, PATCH_CHUNK_BYTES // (bundle.patch_size ** 2 * bundle.encoding.n_inputs * 4))
         standardised = bundle.standardised_window(raw)
-    outputs = []
-    for start in range(0, rows.size, chunk):
+    parts = [slice(start, start + chunk) for start in range(0, rows.size, chunk)]
+
+    def inputs(part):
+        return bundle.window_inputs(raw, valid_all, rows[part], cols[part], standardised)
+
+    helper = process_cached("model-inputs", lambda: ThreadPoolExecutor(1, thread_name_prefix="deepprospect-inputs"))
+    outputs, upcoming = [], helper.submit(inputs, parts[0])
+    for index in range(len(parts)):
         if feedback is not None:
             feedback.check_canceled()
-        part = slice(start, start + chunk)
-        outputs.append(bundle.predict_members(bundle.window_inputs(raw, valid_all, rows[part], cols[part],
-                                                                   standardised)))
+        ready = upcoming.result()
+        if index + 1 < len(parts):
+            upcoming = helper.submit(inputs, parts[index + 1])
+        outputs.append(bundle.predict_members(ready))
     return np.concatenate(outputs, axis=1), valid
 
 
