@@ -9,12 +9,14 @@ the legend reads e.g. "Probability of a deposit (0–1)" above the colour ramp.
 from qgis.core import QgsMapLayerLegendUtils, QgsRasterLayer, QgsSimpleLegendNode
 
 #: The maps DeepProspect writes, by the description of their band (models/predict.py, the synthetic
-#: province's truth), whatever their files are called.
+#: province's truth, models/spectral_classifier.py), whatever their files are called. Only
+#: DeepProspect's own outputs are given these headings (the algorithms, the dock, the demo).
 HEADINGS = {
     "deposit_probability": "Probability of a deposit (0–1)",
     "probability_std": "Spread between the members' probabilities (sd)",
     "prospectivity_class": "Class, by share of the area",
     "truth_probability": "True probability of a deposit (0–1)",
+    "class": "Most likely class",     # Classify hyperspectral image (band 2: its score)
 }
 
 

@@ -81,6 +81,7 @@ def draw(root, crs, extent, path, size=SIZE):
     from qgis.PyQt.QtCore import QCoreApplication
     from qgis.PyQt.QtWidgets import QSplitter
 
+    _headings_in_words(root)
     window = QSplitter()
     view = QgsLayerTreeView(window)
     model = QgsLayerTreeModel(root, window)
@@ -107,6 +108,18 @@ def draw(root, crs, extent, path, size=SIZE):
         raise SystemExit("Cannot write {}".format(path))
     window.hide()
     window.deleteLater()
+
+
+def _headings_in_words(root):
+    """Legend headings in words for DeepProspect's own maps not headed yet (a tree built here, not
+    read from the demo project, whose headings are copied over): needs the package importable."""
+    try:
+        from deepprospect.processing_provider.legend_headings import set_legend_heading
+    except ImportError:
+        return
+    for node in root.findLayers():
+        if not node.customProperty("legend/label-0"):
+            set_legend_heading(node)
 
 
 if __name__ == "__main__":
