@@ -212,5 +212,5 @@ def _log_calibration(calibration, feedback):
 def _log_summary(summary, feedback):
     for name, scores in summary.items():
         feedback.info("Cross-validated {}: ROC-AUC {:.3f} ± {:.3f}, prediction-rate AUC {:.3f} ± {:.3f}.".format(
-            name.replace("_", " "), scores["roc_auc"]["mean"], scores["roc_auc"]["sd"],
+            "model" if name == NETWORK else name.replace("_", " "), scores["roc_auc"]["mean"], scores["roc_auc"]["sd"],
             scores["prediction_rate_auc"]["mean"], scores["prediction_rate_auc"]["sd"]))
