@@ -5,8 +5,8 @@ On the synthetic province (default 100 × 100 km, seed 1, the paper's 16 factors
 law: deposits where a shear corridor meets an Sb anomaly, favoured in some lithology units):
 IDW of nine elements → distance to shear zones and lineament density with QGIS's own
 algorithms, lithology units as a categorical factor → 16-factor stack at 444 m → non-deposit
-sampling → training with spatial k-fold cross-validation (5 folds; the network and the
-baselines on the same folds) → probability, uncertainty and class maps with the success-rate
+sampling → training the default model with spatial k-fold cross-validation (5 folds; the
+baselines on the same folds), calibrated to the province's true share of deposit cells → probability, uncertainty and class maps with the success-rate
 curve, scored on the province's future deposits (never used in training) → SHAP charts → a
 QGIS project (``DeepProspect_demo.qgz``) with every layer, styled and grouped. Prints a summary
 with honest numbers and the wall time of each step, and keeps the full log of every step
@@ -14,7 +14,7 @@ with honest numbers and the wall time of each step, and keeps the full log of ev
 ``make demo-check`` checks that log for warnings from DeepProspect (scripts/demo_log.py).
 
 Usage: scripts/demo.py [--size-km 100] [--seed 1] [--output demo_output]
-                       [--architecture pradhan2022_dense|cnn1d|cnn2d_patch] [--pixel-size 444]
+                       [--architecture auto|pradhan2022_dense|cnn1d|…] [--pixel-size 444]
                        [--folds 5]  (0: one spatial-block split instead of k-fold) [--law nonlinear|linear]
 """
 import argparse
@@ -32,7 +32,19 @@ from demo_log import PROJECT_STEP, DemoLog, report_of
 ROOT = Path(__file__).resolve().parent.parent
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 ELEMENTS = ["Sb_con", "Pb_con", "As_con", "Al_con", "Hg_con", "Sn_con", "Co_con", "Cu_con", "SiO2_con"]
-ARCHITECTURES = ["pradhan2022_dense", "cnn1d", "cnn2d_patch"]
+def _catalog():
+    """The plugin's ``catalog.py`` (standard library only), for the architectures' names and order."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("deepprospect_catalog", ROOT / "catalog.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CATALOG = _catalog()
+#: deepprospect:train's ARCHITECTURE choices, in enum order.
+ARCHITECTURES = list(CATALOG.ARCHITECTURES.names())
 #: deepprospect:synthetic_province's LAW indices (0 linear, 1 nonlinear).
 LAWS = ["linear", "nonlinear"]
 #: deepprospect:train's VALIDATION indices (catalog.VALIDATION_SCHEMES order).
@@ -44,7 +56,7 @@ def main(argv=None):
     parser.add_argument("--size-km", type=float, default=100.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--output", default=str(ROOT / "demo_output"))
-    parser.add_argument("--architecture", choices=ARCHITECTURES, default="pradhan2022_dense")
+    parser.add_argument("--architecture", choices=ARCHITECTURES, default=CATALOG.TrainingSettings().architecture)
     parser.add_argument("--pixel-size", type=float, default=444.0, help="stack pixel (m); the paper used 444 m")
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--ensemble-size", type=int, default=3)
@@ -114,7 +126,8 @@ class Demo:
                           STACK=stack["OUTPUT"], POINTS=points["OUTPUT"], LABEL_FIELD="label", ARCHITECTURE=ARCHITECTURES.index(args.architecture),
                           EPOCHS=args.epochs, VALIDATION=SPATIAL_KFOLD if args.folds else SPATIAL_BLOCKS,
                           FOLDS=max(args.folds, 2), BLOCK_SIZE=block_size, ENSEMBLE_SIZE=args.ensemble_size,
-                          SEED=42, OUTPUT_MODEL=out / "model.dpm", OUTPUT_REPORT=out / "training_report.html")
+                          SEED=42, PRIOR=truth["mean_probability"],   # the province's true share of deposit cells
+                          OUTPUT_MODEL=out / "model.dpm", OUTPUT_REPORT=out / "training_report.html")
         predict = self.step("predict the map", "deepprospect:predict",
                             STACK=stack["OUTPUT"], MODEL=train["OUTPUT_MODEL"], DEPOSITS=province["FUTURE_DEPOSITS"],
                             OUTPUT=out / "probability.tif", OUTPUT_UNCERTAINTY=out / "uncertainty.tif",
@@ -158,6 +171,12 @@ class Demo:
             lines += _cross_validation_lines(metadata)
         else:
             lines += _single_split_lines(metadata)
+        calibration = (metadata.get("cross_validation") or {}).get("calibration")
+        if calibration:
+            lines.append("Probabilities calibrated on the held-out folds and scaled to the stated prior {:.3f} (known "
+                         "deposits: {:.4f} of the cells, so {:.0%} taken as found)".format(
+                             calibration["prior"] or 0.0, calibration["labelled_prior"],
+                             calibration["discovered_fraction"]))
         lines.append("ROC-AUC of the probability map on {} future deposits no model saw: {:.3f} "
                      "(the true law's own map: {:.3f})".format(
                          truth.get("future_deposit_count", "?"), float(predict.get("SUCCESS_RATE_AUC", float("nan"))),
