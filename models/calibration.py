@@ -21,6 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: What a single split means for a model calibrated on cross-validation (``models.training``).
+UNCALIBRATED_WARNING = (
+    "The automatic model is calibrated on the held-out folds of spatial k-fold; with one split its map holds its "
+    "raw score (the share of map cells it outranks, 0-1), which orders cells but is not a probability. Choose "
+    "Spatial k-fold cross-validation for a calibrated map.")
 #: Largest amount added to the calibrated probabilities to keep them strictly increasing in the score.
 TIE_BREAK = 1e-6
 #: Bins of the reliability diagram (deciles of the calibrated out-of-fold probability).

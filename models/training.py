@@ -7,9 +7,7 @@ are a ``catalog.TrainingSettings`` (the one place their defaults live)::
     settings = TrainingSettings(validation="spatial_blocks", epochs=100)
     result = train_model("stack.tif", "training_points.gpkg", settings, output_model="gold.dpm",
                          output_report="gold.html")
-    result.roc_auc, result.metrics, result.baselines
-
-(``train_model(stack, points, epochs=100, ...)`` with the settings' fields as keywords does the same.)
+    result.roc_auc, result.metrics, result.baselines   # or train_model(stack, points, epochs=100, ...)
 
 What happens, in order:
 
@@ -34,10 +32,9 @@ What happens, in order:
 
 The same inputs and seed give the same weights and metrics (TensorFlow op determinism).
 
-Metadata (``TrainingResult.metadata``, stored as the bundle's ``metadata.json``; the bundle adds
-``format``, ``format_version``, ``network``, ``ensemble_size``, ``members`` and ``versions``).
-One shape, always all keys; "metrics" below means the dict of
-``models.evaluation.classification_metrics``::
+Metadata (``TrainingResult.metadata``, the bundle's ``metadata.json``; the bundle adds ``format``,
+``format_version``, ``network``, ``ensemble_size``, ``members`` and ``versions``). One shape,
+always all keys; "metrics" means ``models.evaluation.classification_metrics``'s dict::
 
     kind                    "prospectivity"
     architecture            a name of catalog.ARCHITECTURES
@@ -114,6 +111,7 @@ from ..core.errors import DeepProspectError, OperationCanceled
 from ..core.factor_kinds import warn_if_untagged
 from ..core.feedback import ensure_feedback
 from .architectures import check_patch_size, trainable_parameter_count
+from .calibration import UNCALIBRATED_WARNING
 from .evaluation import RANDOM_SPLIT_WARNING
 from .training_data import MIN_PER_CLASS, TrainingData, read_patches, read_training_points, training_statistics
 from .training_loop import STOPPING_FRACTION, make_split, train_on_split
@@ -278,6 +276,8 @@ def _single_split(data, settings, feedback):
         settings.validation, len(split.train), len(split.validation)))
     if split.scheme == "random":
         feedback.info(RANDOM_SPLIT_WARNING)
+    if ARCHITECTURES.get(settings.architecture).options.get("calibrated"):
+        feedback.warning(UNCALIBRATED_WARNING)
     constant = [name for name, value in zip(data.factor_names, data.values[split.train].std(axis=0)) if value == 0]
     if constant:
         feedback.warning("Factors constant over the training points carry no information: " + ", ".join(constant))
