@@ -327,11 +327,10 @@ def idw_window(block, _, context, feedback):
     """The IDW values of one window: [float32 (fields, rows, cols)], for the one output (a
     ``core.pipeline.WindowTask`` function: here or on a Dask worker). ``context``: ([(field
     indexes, TiledIdw)], field count)."""
-    from .pipeline_dask import process_cached
+    from .pipeline_dask import process_pool
 
     evaluators, count = context
-    pool = process_cached("idw-threads", lambda: ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                                                                    thread_name_prefix="deepprospect-idw"))
+    pool = process_pool("idw", os.cpu_count() or 1)
     window = block.window
     bands = np.empty((count, window.height, window.width), dtype=np.float32)
     for members, evaluator in evaluators:

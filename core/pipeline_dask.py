@@ -17,6 +17,7 @@ Cancel stops waiting within a fraction of a second and cancels the windows not y
 """
 import collections
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 import uuid
 
@@ -186,3 +187,16 @@ def process_cached(key, build):
         while len(_cache) > CACHE_ENTRIES:
             _cache.popitem(last=False)
         return value
+
+
+_pools = {}
+
+
+def process_pool(name, workers=1):
+    """The thread pool ``name`` of this process (created once with ``workers`` threads, kept for the
+    process's life, never evicted like :func:`process_cached`'s entries), for helper work beside
+    a window's computation here or on a worker."""
+    with _cache_lock:
+        if name not in _pools:
+            _pools[name] = ThreadPoolExecutor(max(1, int(workers)), thread_name_prefix="deepprospect-" + name)
+        return _pools[name]

@@ -13,13 +13,12 @@ worker reads. The SHAP context also carries the background centres, so a worker 
 same explainer the map's base value came from.
 """
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..core.errors import DeepProspectError
-from ..core.pipeline_dask import process_cached
+from ..core.pipeline_dask import process_cached, process_pool
 from ..core.raster import STACK_NODATA
 
 #: Nodata of the probability and uncertainty maps.
@@ -119,7 +118,7 @@ def predict_window_valid(bundle, raw, valid_all, inner, feedback):
     def inputs(part):
         return bundle.window_inputs(raw, valid_all, rows[part], cols[part], standardised)
 
-    helper = process_cached("model-inputs", lambda: ThreadPoolExecutor(1, thread_name_prefix="deepprospect-inputs"))
+    helper = process_pool("model-inputs")
     outputs, upcoming = [], helper.submit(inputs, parts[0])
     for index in range(len(parts)):
         if feedback is not None:
