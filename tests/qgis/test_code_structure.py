@@ -139,6 +139,10 @@ def test_one_point_reader_and_vectors_opened_in_one_place():
     assert offences == []
 
 
+#: Architecture names that are ordinary words too.
+ORDINARY_ARCHITECTURE_NAMES = ("auto",)
+
+
 @pytest.mark.parametrize("registry", ["ARCHITECTURES", "EXPLAINERS", "VALIDATION_SCHEMES", "CLASSIFICATION_METHODS"])
 def test_choices_are_named_only_in_the_catalog(registry):
     names = _catalog_names(registry)
@@ -147,7 +151,11 @@ def test_choices_are_named_only_in_the_catalog(registry):
         # must not exist is a copy of the list (a tuple, list or set literal of two or more names)
         offences = [o for path, source in _sources(*SOURCE_FOLDERS) for o in list_offences(path, source, names)]
     else:
-        offences = [o for path, source in _sources(*SOURCE_FOLDERS) for o in literal_offences(path, source, names)]
+        # "auto" (the default model) is also an ordinary word (GDAL's "auto", automatic bounds): for it,
+        # as for the other registries, only a copied list counts
+        code_names = [name for name in names if name not in ORDINARY_ARCHITECTURE_NAMES]
+        offences = [o for path, source in _sources(*SOURCE_FOLDERS) for o in literal_offences(path, source, code_names)]
+        offences += [o for path, source in _sources(*SOURCE_FOLDERS) for o in list_offences(path, source, names)]
     assert offences == []
 
 
