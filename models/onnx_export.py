@@ -76,8 +76,8 @@ def onnx_probabilities(path, inputs):
     try:
         import onnxruntime
     except ImportError as error:
-        raise DeepProspectError("onnxruntime is not installed in the engine's Python; install it (pip install "
-                                "onnxruntime) to run ONNX models.") from error
+        raise DeepProspectError("onnxruntime is not installed in the engine's Python; install it to run ONNX "
+                                "models: {}".format(install_command("onnxruntime"))) from error
     options = onnxruntime.SessionOptions()
     # idle threads sleep instead of spinning: on a shared machine spinning threads cost more than
     # they save (measured: 70k px/s spinning, 150k px/s without, 2 cores under load)
@@ -88,6 +88,15 @@ def onnx_probabilities(path, inputs):
              for start in range(0, len(inputs), ONNX_BATCH)] or [session.run(
                  ["deposit_probability", "member_probabilities"], {"model_inputs": inputs})]
     return np.concatenate([part[0] for part in parts]), np.concatenate([part[1] for part in parts])
+
+
+def install_command(packages):
+    """The command that installs ``packages`` into this (the engine's) Python. Not in the engine's
+    lock: tf2onnx has no release for TensorFlow 2.20 on Python 3.9 (the resolver falls back to
+    tf2onnx 1.8 of 2021) and pins protobuf 3.20 on Intel Macs."""
+    import sys
+
+    return '"{}" -m pip install {}'.format(sys.executable, packages)
 
 
 def check_inputs(bundle, rows=CHECK_ROWS, seed=0):
@@ -108,8 +117,8 @@ def _convert(bundle):
     try:
         import tf2onnx
     except ImportError as error:
-        raise DeepProspectError("ONNX export needs the tf2onnx and onnx packages in the engine's Python (pip install "
-                                "tf2onnx onnx onnxruntime).") from error
+        raise DeepProspectError("ONNX export is optional and needs the tf2onnx and onnx packages in the engine's "
+                                "Python: {}".format(install_command("tf2onnx onnx onnxruntime"))) from error
     import tensorflow as tf
 
     from .compiled import deposit_output

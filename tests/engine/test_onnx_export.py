@@ -79,7 +79,7 @@ def test_ensembles_become_one_graph_averaging_the_members(tmp_path, architecture
     assert np.abs(expected_each[:, 0] - expected_each[:, 1]).max() > 1e-3      # two different members
 
 
-def test_the_engine_task_and_what_cannot_be_exported(tmp_path, bad_input):
+def test_the_engine_task_and_what_cannot_be_exported(tmp_path, bad_input, monkeypatch):
     import tensorflow as tf
 
     from deepprospect.core.errors import DeepProspectError
@@ -98,3 +98,7 @@ def test_the_engine_task_and_what_cannot_be_exported(tmp_path, bad_input):
         export_onnx(load_bundle(tmp_path / "pradhan2022_dense.dpm"), tmp_path / "model.txt")
     bad_input("ONNX export to a file not ending in .onnx", "error", str(error.value))
     assert not (tmp_path / "model.txt").exists()
+    monkeypatch.setitem(__import__("sys").modules, "tf2onnx", None)          # as where it is not installed
+    with pytest.raises(DeepProspectError, match="-m pip install tf2onnx onnx onnxruntime") as error:
+        export_onnx(load_bundle(tmp_path / "pradhan2022_dense.dpm"), tmp_path / "later.onnx")
+    bad_input("ONNX export where tf2onnx is not installed", "error", str(error.value))
