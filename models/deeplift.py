@@ -107,6 +107,9 @@ def _affine_step(layer, last):
 
     name = getattr(layer.activation, "__name__", "")
     kind = "dense" if isinstance(layer, keras.layers.Dense) else "conv"
+    if kind == "conv" and (layer.padding not in ("same", "valid") or layer.data_format != "channels_last"
+                           or getattr(layer, "groups", 1) != 1):
+        return None     # its transpose below covers plain convolutions only
     kernel, bias = layer.kernel, (layer.bias if layer.use_bias else None)
     units = int(kernel.shape[-1])
     if last and kind == "dense" and name == "softmax" and units == 2:
