@@ -5,7 +5,7 @@ Reads the "cross_validation" dict in the shape of ``models.metadata_schema``.
 """
 import html
 
-from .validation_charts import fold_map, model_title, prediction_rate_curves, reliability_diagram
+from .validation_charts import fold_map, model_title, prediction_rate_curves, reliability_diagram, trained_title
 
 #: (key, column title) of the scores reported per fold and as mean ± sd.
 SCORE_COLUMNS = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("prediction_rate_auc", "Prediction-rate AUC"))
@@ -26,11 +26,12 @@ def section(cross_validation, result, embed):
     points draw the map); ``embed(figure, caption)`` → the HTML of an embedded chart."""
     from matplotlib.figure import Figure
 
+    trained = trained_title(result.metadata["architecture"])
     parts = ["<h2>Spatial cross-validation</h2>",
              "<p>{}</p>".format(html.escape(scheme_sentence(cross_validation, len(result.data.labels)))),
-             summary_table(cross_validation), "<h3>Each fold</h3>", fold_table(cross_validation)]
+             summary_table(cross_validation, trained), "<h3>Each fold</h3>", fold_table(cross_validation, trained)]
     curves = Figure(figsize=(10, 3.9))
-    prediction_rate_curves(curves, cross_validation)
+    prediction_rate_curves(curves, cross_validation, trained)
     curves.tight_layout()
     parts.append(embed(curves, "Held-out prediction-rate curves: in each fold the held-out deposits are ranked "
                                "against the valid cells of the held-out blocks (cumulative deposits against "
@@ -47,7 +48,7 @@ def section(cross_validation, result, embed):
     return parts
 
 
-def summary_table(cross_validation):
+def summary_table(cross_validation, trained="Network"):
     """Mean ± sd over the folds of each score, one row per model; the best mean in bold."""
     summary = cross_validation["summary"]
     out = ["<table><tr><th>Model (mean ± sd over {} folds)</th>".format(cross_validation["folds"]) +
@@ -57,18 +58,18 @@ def summary_table(cross_validation):
         cells = "".join("<td{}>{:.3f} ± {:.3f}</td>".format(
             " class='best'" if scores[key]["mean"] == best[key] else "", scores[key]["mean"], scores[key]["sd"])
             for key, _ in SCORE_COLUMNS)
-        out.append("<tr><td>{}</td>{}</tr>".format(model_title(name), cells))
+        out.append("<tr><td>{}</td>{}</tr>".format(model_title(name, trained), cells))
     out.append("</table>")
     return "\n".join(out)
 
 
-def fold_table(cross_validation):
+def fold_table(cross_validation, trained="Network"):
     """One row per fold: its points and cells, and each model's three scores."""
     models = list(cross_validation["summary"])
     head = ("<tr><th rowspan='2'>Fold</th><th rowspan='2'>Training points</th><th rowspan='2'>Left out by the "
             "buffer</th><th rowspan='2'>Held-out points (deposits)</th><th rowspan='2'>Held-out blocks</th>"
             "<th rowspan='2'>Cells ranked</th>" +
-            "".join("<th colspan='3'>{}</th>".format(model_title(name)) for name in models) + "</tr><tr>" +
+            "".join("<th colspan='3'>{}</th>".format(model_title(name, trained)) for name in models) + "</tr><tr>" +
             "".join("<th>{}</th>".format(title) for _ in models for _, title in SCORE_COLUMNS) + "</tr>")
     out = ["<table>", head]
     for fold in cross_validation["fold_results"]:

@@ -17,12 +17,21 @@ MODEL_COLOURS = dict(zip(("network",) + ARCHITECTURES.where(baseline=True),
 FOLD_COLOURS = ("#a6cee3", "#fdbf6f", "#b2df8a", "#cab2d6", "#fb9a99", "#ffff99", "#d9d9d9", "#8dd3c7")
 
 
-def model_title(name):
-    """"logistic_regression" → "Logistic regression"."""
-    return name.replace("_", " ").capitalize()
+def model_title(name, trained="Network"):
+    """"logistic_regression" → "Logistic regression"; "network" (the trained model's key) → ``trained``."""
+    return trained if name == "network" else name.replace("_", " ").capitalize()
 
 
-def prediction_rate_curves(figure, cross_validation):
+def trained_title(architecture):
+    """What the charts and tables call the trained model: "Network", or "This model (<label>)" for a
+    scikit-learn one (the same classifier may also be a baseline beside it)."""
+    choice = ARCHITECTURES.get(architecture) if architecture in ARCHITECTURES else None
+    if choice is None or choice.options.get("kind") != "sklearn":
+        return "Network"
+    return "This model ({})".format(choice.label.split(":")[0].split(" (")[0])
+
+
+def prediction_rate_curves(figure, cross_validation, trained="Network"):
     """One panel per model: each fold's held-out prediction-rate curve (thin), their mean (thick)
     and chance (the diagonal). x: share of the held-out blocks' area, most prospective first;
     y: share of the held-out deposits inside it. Returns the axes."""
@@ -38,7 +47,7 @@ def prediction_rate_curves(figure, cross_validation):
         axes.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="Chance")
         score = cross_validation["summary"][name]["prediction_rate_auc"]
         axes.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="Share of held-out area",
-                 title="{}\nAUC {:.3f} ± {:.3f}".format(model_title(name), score["mean"], score["sd"]))
+                 title="{}\nAUC {:.3f} ± {:.3f}".format(model_title(name, trained), score["mean"], score["sd"]))
         axes.grid(alpha=0.3)
         axes.legend(fontsize=7, loc="lower right")
     axes_list[0].set_ylabel("Share of held-out deposits captured")
