@@ -39,14 +39,33 @@ def main(demo=ROOT / "demo_output", output=ROOT / "docs" / "images" / "probabili
         path = Path(output).with_name("_render_{}.png".format(len(images)))
         job.renderedImage().save(str(path), "PNG")
         images.append(path)
-    _side_by_side(images, output, ["Predicted probability (pradhan2022_dense, 3-member ensemble)",
-                                   "True probability of the synthetic province"])
+    title, note = _model_words(Path(demo) / "model.dpm")
+    _side_by_side(images, output, [title, "True probability of the synthetic province"], note)
     for path in images:
         path.unlink()
     print("wrote", output)
 
 
-def _side_by_side(images, output, titles):
+def _model_words(bundle):
+    """The map's title and the note on what its probabilities mean, from the bundle's metadata."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(str(bundle)) as archive:
+        metadata = json.loads(archive.read("metadata.json").decode("utf-8"))
+    members = metadata.get("ensemble_size") or len(metadata.get("members", [])) or 1
+    title = "Predicted probability ('{}' model{})".format(
+        metadata.get("architecture", "model"), ", {}-member ensemble".format(members) if members > 1 else "")
+    calibration = (metadata.get("cross_validation") or {}).get("calibration") or {}
+    if calibration.get("prior"):
+        note = ("calibrated on the held-out folds and scaled to the province's share of deposit cells ({:.2f}), "
+                "so they read as chances".format(calibration["prior"]))
+    else:
+        note = "trained on as many non-deposits as deposits, so they rank areas; they are not the absolute chance"
+    return title, "The probabilities were " + note + "."
+
+
+def _side_by_side(images, output, titles, note):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.image as mpimg
@@ -63,8 +82,7 @@ def _side_by_side(images, output, titles):
     colourbar = figure.colorbar(ScalarMappable(Normalize(0, 1), "viridis"), cax=figure.add_axes([0.9, 0.15, 0.015, 0.7]))
     colourbar.set_label("probability of a gold deposit")
     figure.text(0.02, 0.04, "Stars: known deposits. Red lines: shear zones. White: unsampled forest reserves (nodata). "
-                "The network was trained on as many non-deposits as deposits, so its probabilities rank areas; they are not the absolute chance.",
-                fontsize=9)
+                + note, fontsize=9)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(str(output), bbox_inches="tight")
 
