@@ -114,7 +114,7 @@ class ModelTab(QWidget):
 
         self.metrics_table = make_table(len(METRIC_ROWS), 1 + len(BASELINES))
         self.metrics_table.setHorizontalHeaderLabels(
-            [self.tr("Network")] + [self.tr(title) for _, title in BASELINES])
+            [self.tr("This model")] + [self.tr(title) for _, title in BASELINES])
         self.metrics_table.setVerticalHeaderLabels([self.tr(title) for title, _ in METRIC_ROWS])
         fit_table(self.metrics_table)
         self.validation_note = wrapped_label()
