@@ -191,7 +191,7 @@ def test_an_unwritable_report_fails_before_training(qgis_app, province_stack, po
 def test_qgis_process_trains_the_patch_cnn(province_stack, points, tmp_path):
     assert profile_plugin_link().exists(), "The plugin is not installed in the QGIS profile: run `make install`."
     results = qgis_process_run("deepprospect:train", [
-        ("STACK", province_stack), ("POINTS", points), ("ARCHITECTURE", 2), ("PATCH_SIZE", 3), ("EPOCHS", 15),
+        ("STACK", province_stack), ("POINTS", points), ("ARCHITECTURE", 2), ("PATCH_SIZE", 3), ("EPOCHS", 3),
         ("VALIDATION", 0), ("SEED", 1), ("OUTPUT_MODEL", tmp_path / "patch.dpm"), ("OUTPUT_REPORT", tmp_path / "patch.html")])
     assert Path(results["OUTPUT_MODEL"]).exists() and Path(results["OUTPUT_REPORT"]).exists()
     metadata = bundle_metadata(results["OUTPUT_MODEL"])
