@@ -44,7 +44,9 @@ def test_demo_chain_writes_a_project_that_opens(qgis_app, tmp_path):
     assert ", ".join(top_five) in summary
     truth = json.loads((out / "province" / "truth.json").read_text())
     assert ", ".join(truth["importance_ranking"][:5]) in summary
-    for step in ("IDW of nine elements", "distance to shear zones", "train pradhan2022_dense", "total"):
+    trained = "train {}".format(metadata["architecture"])     # the demo trains train's default model
+    assert metadata["architecture"] == _default_architecture()
+    for step in ("IDW of nine elements", "distance to shear zones", trained, "total"):
         assert step in summary
     # the nonlinear law (the demo's default): its lithology units stacked as one categorical factor,
     # and the map scored on the province's future deposits beside the true law's own score
@@ -56,3 +58,13 @@ def test_demo_chain_writes_a_project_that_opens(qgis_app, tmp_path):
         kinds = {name: stack.tags(index + 1).get("DEEPPROSPECT_FACTOR_KIND")
                  for index, name in enumerate(stack.descriptions)}
     assert kinds["Lithology"] == "categorical" and kinds["Sb_con"] == "continuous"
+
+
+def _default_architecture():
+    """deepprospect:train's default model, from the plugin's catalog (standard library only)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("deepprospect_catalog", ROOT / "catalog.py")
+    catalog = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(catalog)
+    return catalog.TrainingSettings().architecture
