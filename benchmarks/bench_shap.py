@@ -8,7 +8,10 @@ Prints each time as a ratio against an anchor measured in the same run: one forw
 model over the same 1,000 samples for the explainers; for the contribution maps (issue 19 goal ≤ 5), ``deepprospect:predict``'s map of
 the same stack, end to end, in a fresh process like the SHAP map (wall and CPU seconds: the
 machine may be shared). Maps at ``--references`` 8 (the tool's default) and 3: the rescale rule
-costs one forward pass per pixel plus one backward pass per reference.
+costs one forward pass per pixel plus one backward pass per reference. The additivity check
+predicts at most ``models.window_tasks.ADDITIVITY_SAMPLE`` pixels per window again;
+``--check-every-pixel`` adds a map at the first ``--references`` that checks them all (as before
+the sample), for the ratio with and without it in one run.
 
 ``--ensemble-memory``: instead, the peak memory (``ru_maxrss`` of a fresh process) of explaining
 200 pixels with a 3-member ensemble of each architecture and each explainer (issue 15: 4.1 GB for
@@ -34,6 +37,8 @@ def main():
     parser.add_argument("--skip-map", action="store_true")
     parser.add_argument("--references", type=int, nargs="+", default=[8, 3],
                         help="background references of the contribution maps (8: the default of deepprospect:shap)")
+    parser.add_argument("--check-every-pixel", action="store_true",
+                        help="also time a map whose additivity check predicts every pixel again")
     parser.add_argument("--child-map", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--ensemble-memory", action="store_true")
     parser.add_argument("--child-memory", nargs=3, help=argparse.SUPPRESS)
@@ -101,7 +106,8 @@ def main():
     print("kernel / gradient time ratio: {:.1f}".format(timings["kernel"] / timings["gradient"]))
     if args.skip_map:
         return
-    _map_ratios(stack, folder, size, args.references)
+    runs = [str(count) for count in args.references]
+    _map_ratios(stack, folder, size, runs + ["{}-all".format(args.references[0])] * args.check_every_pixel)
 
 
 def _map_ratios(stack, folder, size, reference_counts):
@@ -119,9 +125,10 @@ def _map_ratios(stack, folder, size, reference_counts):
     predicted = child(str(folder / "probability.tif"), "predict")
     print("prediction map {0}×{0}: {1:.1f} s ({2:.1f} CPU s), {3:.0f} px/s".format(
         size, predicted["seconds"], predicted["cpu"], size * size / predicted["seconds"]), flush=True)
-    for references in reference_counts:
-        mapped = child(str(folder / "contrib{}.tif".format(references)), str(references))
-        print("contribution map {0}×{0}, {1} ({2} references): {3:.1f} s = {4:.1f}× the prediction map "
+    for run in reference_counts:
+        mapped = child(str(folder / "contrib{}.tif".format(run)), run)
+        references = "{} references{}".format(run.split("-")[0], ", every pixel checked" * run.endswith("-all"))
+        print("contribution map {0}×{0}, {1} ({2}): {3:.1f} s = {4:.1f}× the prediction map "
               "(CPU {5:.1f}×; goal ≤ 5); peak RSS {6:.0f} MB (after loading TensorFlow and the model: {7:.0f} MB); "
               "additivity error {8:.2g}".format(
                   size, mapped["method"], references, mapped["seconds"], mapped["seconds"] / predicted["seconds"],
@@ -130,7 +137,8 @@ def _map_ratios(stack, folder, size, reference_counts):
 
 
 def _child_map(stack, bundle_path, output, what):
-    """One map in this fresh process: ``what`` "predict", or a number of references for SHAP."""
+    """One map in this fresh process: ``what`` "predict", or a number of references for SHAP
+    (``"8-all"``: 8, the additivity checked on every pixel)."""
     import json
 
     import rasterio
@@ -147,7 +155,11 @@ def _child_map(stack, bundle_path, output, what):
         predict_map(bundle, stack, output, write_styles=False)
         result = dict(additivity_error=0.0)
     else:
-        result = explain.contribution_map(bundle, stack, output, references=int(what), steps=8)
+        if what.endswith("-all"):
+            from deepprospect.models import window_tasks
+
+            window_tasks.ADDITIVITY_SAMPLE = 2 ** 62
+        result = explain.contribution_map(bundle, stack, output, references=int(what.split("-")[0]), steps=8)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     method = ""
     if what != "predict":

@@ -7,8 +7,13 @@ from the base value", in probability units, whatever the factor's own unit.
 
 The explainers are the choices of ``catalog.EXPLAINERS`` (the ``EXPLAINER`` enum of
 ``deepprospect:shap``, in that order); their code is in ``models.explain_methods``. Contribution
-maps use expected gradients, the only method fast enough for every pixel of a network; a
-scikit-learn model's maps use shap's exact linear or tree explainer (``models.sklearn_contribution``).
+maps are explained against ``references`` weighted k-means centres of the background, whatever
+the sample's explainer: the dense network's and the 1-D CNN's by DeepSHAP's rescale rule
+(``models.deeplift``: exact, ``steps`` unused), the 2-D patch CNN's by expected gradients
+(``steps`` midpoint steps per path), a scikit-learn model's by shap's exact linear or tree
+explainer (``models.sklearn_contribution``). Their additivity is checked on a seeded sample of
+each window's pixels for the exact methods, on every pixel for expected gradients
+(``models.window_tasks.additivity_pixels``).
 
 Ensembles: Shapley values are linear in the model, so the ensemble mean's SHAP values equal
 the average of the members'. ``cnn2d_patch``: a factor's SHAP value is the sum over all cells
@@ -127,22 +132,23 @@ def importance(result):
 
 def contribution_map(bundle, stack_path, output_path, background_size=100, references=8, steps=8, seed=0,
                      block_size=512, feedback=None, scheduler=None):
-    """Per-factor SHAP contribution maps over a whole stack, window by window (expected gradients).
+    """Per-factor SHAP contribution maps over a whole stack, window by window (module docstring: which method).
 
     Writes ``output_path``: float32 GeoTIFF, one band per factor (band description = factor
     name) holding that factor's SHAP contribution to the deposit probability, nodata
     :data:`STACK_NODATA` outside valid pixels; the base value is stored in the tag
     ``SHAP_BASE_VALUE``. The background is summarised by ``references`` weighted k-means
-    centres and every path integral uses ``steps`` midpoint steps, the same for every pixel (so
-    the maps have no sampling speckle); cost ≈ ``references × steps`` gradient evaluations per
-    pixel. Windows of ``block_size`` pixels go through ``core.pipeline.map_windows`` (bounded
+    centres, the same for every pixel (so the maps have no sampling speckle); for expected
+    gradients every path integral uses ``steps`` midpoint steps, cost ≈ ``references × steps``
+    gradient evaluations per pixel (the rescale rule: one forward pass per pixel and one backward
+    pass per reference). Windows of ``block_size`` pixels go through ``core.pipeline.map_windows`` (bounded
     memory, written atomically, honours cancel). A scikit-learn model has no gradients: its maps
     come from :func:`models.sklearn_contribution.sklearn_map_method` (``steps`` unused).
     ``scheduler``: a Dask scheduler's address to explain the windows on its workers
     (``models.window_tasks``; the stack and the bundle's file on storage they reach, the same
     bytes as a local run), None or empty to explain here.
 
-    Returns a dict: ``path``, ``base_value``, ``additivity_error`` (largest over valid pixels),
+    Returns a dict: ``path``, ``base_value``, ``additivity_error`` (largest over the checked pixels),
     ``valid_pixels``.
     """
     feedback = ensure_feedback(feedback)

@@ -33,10 +33,13 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         "The output folder receives importance.csv, shap_values.csv, importance_bar.png, summary_beeswarm.png, "
         "class_swarm_<factor>.png and dependence_<factor>.png for the top four factors, correlation_heatmap.png "
         "and explanation.html (everything on one page with a reading guide). The SHAP contribution maps have "
-        "one band per factor with its SHAP contribution at every pixel (always computed with expected "
-        "gradients, the only method fast enough for maps; background references × integration steps gradient "
-        "evaluations per pixel). For ensembles SHAP is averaged over members; for patch models a factor's SHAP "
-        "is summed over its patch."
+        "one band per factor with its SHAP contribution at every pixel, explained against the background "
+        "references (k-means centres of the background pixels) whatever the explainer chosen above: the dense "
+        "network's and the 1-D CNN's maps use DeepSHAP's rescale rule (exact: base value + the maps = the "
+        "probability; the integration steps are not used), the 2-D patch CNN's use expected gradients "
+        "(references × integration steps gradient evaluations per pixel), scikit-learn models' use shap's exact "
+        "linear or tree explainers. For ensembles SHAP is averaged over members; for patch models a factor's "
+        "SHAP is summed over its patch."
     )
     PARAMETER_HELP = {
         "MODEL": QT_TRANSLATE_NOOP("DeepProspect", "The model bundle written by Train prospectivity model"),
@@ -54,7 +57,9 @@ class ShapAlgorithm(DeepProspectAlgorithm):
                                                            "every pixel (slow on big stacks)"),
         "MAP_REFERENCES": QT_TRANSLATE_NOOP("DeepProspect", "Background references (k-means centres) of the "
                                                             "contribution maps"),
-        "MAP_STEPS": QT_TRANSLATE_NOOP("DeepProspect", "Integration steps per reference of the contribution maps"),
+        "MAP_STEPS": QT_TRANSLATE_NOOP("DeepProspect", "Integration steps per reference of the 2-D patch CNN's "
+                                                       "contribution maps (expected gradients; other models' maps "
+                                                       "are exact and do not use it)"),
     }
 
     MODEL, STACK, POINTS, SAMPLE_SIZE, BACKGROUND_SIZE = "MODEL", "STACK", "POINTS", "SAMPLE_SIZE", "BACKGROUND_SIZE"
