@@ -101,17 +101,21 @@ def _highest(x, row, left, right):
 @numba.njit(nogil=True, cache=True)
 def _fill_edge(x, row, left, right, out, divide):
     """The hull on the edge from vertex ``left`` to vertex ``right`` at bands left..right−1
-    (just ``left`` when they are the same band)."""
-    span = x[right] - x[left]
-    for band in range(left, max(right, left + 1)):
-        fraction = (x[band] - x[left]) / span if span > 0 else 0.0
-        hull = row[left] + fraction * (row[right] - row[left])
-        if not divide:
-            out[band] = hull
-        elif hull > 0:
-            out[band] = row[band] / hull
-        else:
-            out[band] = np.nan
+    (just ``left`` when they are the same band). The loops hold no test but the hull's sign, so
+    the compiler runs several bands' divisions at once; the arithmetic is the same as band by band."""
+    if right == left:   # the last band: its own hull
+        out[left] = row[left] if not divide else (row[left] / row[left] if row[left] > 0 else np.nan)
+        return
+    span, x_left, y_left, rise = x[right] - x[left], x[left], row[left], row[right] - row[left]
+    if not span > 0:   # bands at one wavelength: the hull stays at the left vertex
+        span, rise = 1.0, 0.0
+    if divide:
+        for band in range(left, right):
+            hull = y_left + (x[band] - x_left) / span * rise
+            out[band] = row[band] / hull if hull > 0 else np.nan
+    else:
+        for band in range(left, right):
+            out[band] = y_left + (x[band] - x_left) / span * rise
 
 
 @numba.njit(["void(float64[::1], float32[:, :], float64[:, ::1], boolean)",
