@@ -47,6 +47,24 @@ def province_stack(province):
     return province["truth_evidence"]
 
 
+def write_tiled_stack(path, data, factors, tile):
+    """Write ``data`` (bands, rows, cols) float32 as a tiled GeoTIFF stack at 250 m in UTM 45N with
+    the engine's nodata and ``factors`` as band names; returns the path as a string."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from deepprospect.core.raster import STACK_NODATA
+
+    bands, height, width = data.shape
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=bands, dtype="float32",
+                       crs="EPSG:32645", transform=from_origin(500000, 2400000, 250, 250), nodata=STACK_NODATA,
+                       tiled=True, blockxsize=tile, blockysize=tile, compress="deflate") as dataset:
+        dataset.write(data)
+        for index, name in enumerate(factors, start=1):
+            dataset.set_band_description(index, name)
+    return str(path)
+
+
 # The ``bad_input`` fixture and its ``-m bad_input`` marker, shared by both suites.
 if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))

@@ -11,6 +11,7 @@ import logging
 import numpy as np
 import pytest
 
+from conftest import write_tiled_stack
 from deepprospect.core.errors import DeepProspectError, OperationCanceled
 from deepprospect.core.feedback import Feedback
 from deepprospect.core.raster import STACK_NODATA
@@ -34,21 +35,11 @@ def scheduler():
 def stack(tmp_path_factory):
     """A 70 × 90 × 4 stack with 16-pixel tiles (30 windows of 16 pixels), a nodata hole across
     a window border and scattered nodata cells."""
-    import rasterio
-    from rasterio.transform import from_origin
-
     rng = np.random.default_rng(19)
     data = rng.normal(size=(4, HEIGHT, WIDTH)).astype(np.float32)
     data[:, 20:26, 40:47] = STACK_NODATA
     data[rng.integers(0, 4, 40), rng.integers(0, HEIGHT, 40), rng.integers(0, WIDTH, 40)] = STACK_NODATA
-    path = tmp_path_factory.mktemp("stack") / "stack.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=WIDTH, height=HEIGHT, count=4, dtype="float32",
-                       crs="EPSG:32645", transform=from_origin(500000, 2400000, 250, 250), nodata=STACK_NODATA,
-                       tiled=True, blockxsize=TILE, blockysize=TILE, compress="deflate") as dataset:
-        dataset.write(data)
-        for index, name in enumerate(FACTORS, start=1):
-            dataset.set_band_description(index, name)
-    return str(path)
+    return write_tiled_stack(tmp_path_factory.mktemp("stack") / "stack.tif", data, FACTORS, TILE)
 
 
 def _bundle(path, layers, input_shape, members, architecture, patch_size=1):

@@ -10,6 +10,7 @@ models/bundle.save_bundle, so these tests depend only on the bundle contract.
 import numpy as np
 import pytest
 
+from conftest import write_tiled_stack
 from deepprospect.core.errors import DeepProspectError, OperationCanceled
 from deepprospect.core.feedback import Feedback
 from deepprospect.core.raster import STACK_NODATA
@@ -26,9 +27,6 @@ STD = np.array([2.0, 0.5, 1.5, 1.0], dtype=np.float32)
 def stack(tmp_path_factory):
     """A 70 × 90 × 4 stack with 16-pixel tiles (so several windows), nodata in a block, on
     scattered pixels of single bands, on the raster's edge, and one NaN."""
-    import rasterio
-    from rasterio.transform import from_origin
-
     rng = np.random.default_rng(7)
     data = (MEAN[:, None, None] + STD[:, None, None] * rng.normal(size=(4, HEIGHT, WIDTH))).astype(np.float32)
     data[:, 20:26, 40:47] = STACK_NODATA                       # a hole straddling a window border
@@ -36,14 +34,7 @@ def stack(tmp_path_factory):
     data[band, rng.integers(0, HEIGHT, 60), rng.integers(0, WIDTH, 60)] = STACK_NODATA
     data[2, :, 0] = STACK_NODATA                                # the whole left edge in one band
     data[1, 33, 33] = np.nan
-    path = tmp_path_factory.mktemp("stack") / "stack.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=WIDTH, height=HEIGHT, count=4, dtype="float32",
-                       crs="EPSG:32645", transform=from_origin(500000, 2400000, 250, 250), nodata=STACK_NODATA,
-                       tiled=True, blockxsize=TILE, blockysize=TILE, compress="deflate") as dataset:
-        dataset.write(data)
-        for index, name in enumerate(FACTORS, start=1):
-            dataset.set_band_description(index, name)
-    return str(path)
+    return write_tiled_stack(tmp_path_factory.mktemp("stack") / "stack.tif", data, FACTORS, TILE)
 
 
 @pytest.fixture(scope="module")
