@@ -16,9 +16,15 @@ def _legend_texts(project, name):
     from qgis.core import QgsLayerTreeModel
     from qgis.PyQt.QtCore import Qt
 
+    from qgis.PyQt import sip
+
     model = QgsLayerTreeModel(project.layerTreeRoot())
-    node = project.layerTreeRoot().findLayer(project.mapLayersByName(name)[0].id())
-    return [entry.data(Qt.DisplayRole) for entry in model.layerLegendNodes(node, True)]
+    try:
+        node = project.layerTreeRoot().findLayer(project.mapLayersByName(name)[0].id())
+        return [entry.data(Qt.DisplayRole) for entry in model.layerLegendNodes(node, True)]
+    finally:
+        # a model left listening to the project's layer tree aborts QGIS when the project is cleared
+        sip.delete(model)
 
 
 def test_a_loaded_probability_map_has_its_legend_in_words(qgis_app, tmp_path):
@@ -29,8 +35,9 @@ def test_a_loaded_probability_map_has_its_legend_in_words(qgis_app, tmp_path):
     path = write_raster(tmp_path / "my_prospects.tif", np.linspace(0, 1, 100).reshape(1, 10, 10),
                         (500000, 10, 0, 3000000, 0, -10), ["deposit_probability"])
     shutil.copy(ROOT / "resources" / "styles" / "probability.qml", tmp_path / "my_prospects.qml")
-    project = QgsProject.instance()
-    project.clear()
+    # a project of its own: the shared QgsProject.instance() carries what earlier tests connected to it
+    # (a loaded and unloaded plugin), and clearing or reading it then aborted QGIS
+    project = QgsProject()
     context = QgsProcessingContext()
     context.setProject(project)
     context.addLayerToLoadOnCompletion(str(path), QgsProcessingContext.LayerDetails("Prospectivity", project, "OUTPUT"))
