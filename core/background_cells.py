@@ -48,7 +48,7 @@ def draw_background_cells(stack, count=BACKGROUND_CELLS, seed=0, exclude_cells=(
     total = int(stack.width) * int(stack.height)
     rng = np.random.default_rng(int(seed))
     excluded = np.unique(np.asarray(exclude_cells, dtype=np.int64))
-    chosen, values, tried = [], [], 0
+    values, tried = [], 0
     taken = np.zeros(0, dtype=np.int64)
     valid_drawn = drawn = 0
     for _ in range(_MAX_ROUNDS):
@@ -66,7 +66,6 @@ def draw_background_cells(stack, count=BACKGROUND_CELLS, seed=0, exclude_cells=(
         allowed = valid & ~np.isin(cells, excluded) & ~_in_blocks(pixel_centres(stack, rows, cols), exclude_blocks)
         keep = np.flatnonzero(allowed)
         keep = keep[rng.permutation(len(keep))][:need]
-        chosen.append(cells[keep])
         values.append(found[keep])
         taken = np.concatenate([taken, cells[keep]])
     if len(taken) == 0:

@@ -93,13 +93,6 @@ def _tree_values(model, inputs, background, weights):
 
 
 def _tree_log_odds(member, inputs, background):
-    import shap
+    from .sklearn_shap import tree_shap
 
-    from .boosting_categories import categorical_tree_shap, has_categories
-    from .sklearn_shap import _float32_thresholds
-
-    if has_categories(member):
-        return categorical_tree_shap(member, inputs, background, model_output="raw")[0]
-    explainer = shap.TreeExplainer(_float32_thresholds(member), data=background, model_output="raw",
-                                   feature_perturbation="interventional")
-    return np.asarray(explainer.shap_values(inputs, check_additivity=False), dtype=np.float64)
+    return tree_shap(member, inputs, background, model_output="raw")[0]

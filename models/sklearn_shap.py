@@ -32,7 +32,7 @@ def sklearn_shap(members, inputs, background, feedback, weights=None):
         if explainer_name(member) == "additive":
             values, member_base = additive_boosting_shap(member, inputs, background, weights)
         else:
-            values, member_base = (_linear if hasattr(member, "coef_") else _tree)(member, inputs, background)
+            values, member_base = (_linear if hasattr(member, "coef_") else tree_shap)(member, inputs, background)
         total += values
         base += member_base
         feedback.set_progress(100.0 * (number + 1) / len(members))
@@ -76,13 +76,15 @@ def _linear(member, inputs, background):
     return scaled, base_probability
 
 
-def _tree(member, inputs, background):
+def tree_shap(member, inputs, background, model_output="probability"):
+    """shap's TreeExplainer (interventional) of a tree ``member``: (values float64 (n, n_columns),
+    base value) of its deposit probability (``model_output`` "probability") or log-odds ("raw")."""
     import shap
 
     if has_categories(member):             # native categorical splits: shap would read them as thresholds
-        return categorical_tree_shap(member, inputs, background)
+        return categorical_tree_shap(member, inputs, background, model_output=model_output)
     member = _float32_thresholds(member) if hasattr(member, "_predictors") else _forest_float32_thresholds(member)
-    explainer = shap.TreeExplainer(member, data=background, model_output="probability",
+    explainer = shap.TreeExplainer(member, data=background, model_output=model_output,
                                    feature_perturbation="interventional")
     values = np.asarray(explainer.shap_values(inputs, check_additivity=False), dtype=np.float64)
     if values.ndim == 3:                   # one slice per class: keep the deposit class's
