@@ -12,6 +12,13 @@ sits in the batch, so a pixel's probability is the same number whatever else is 
 it: the inspector and the values at deposits equal the map bit for bit
 (tests/engine/test_predict.py checks it on the CPU the tests run on).
 
+The members' graphs are compiled by XLA (``jit_compile``). Measured on 2 cores with the paper's
+network (issue 19): TensorFlow's own kernels keep a row's number independent of its place in the
+batch only up to 3072 rows (at 6144 and more, a row computes differently in some positions) and
+run at 305k px/s there; XLA's keep it at every size tried (3072–16384) and run at 447k px/s with
+8192 rows, Keras's own best batch being 430k. Where XLA cannot compile a member (a platform
+without it), the plain graphs at :data:`UNFUSED_BATCH` rows are used from then on.
+
 The gradient function is the ensemble-mean deposit probability's expected gradients against
 weighted references (``models.explain_methods``), one compiled graph for all members.
 """
@@ -19,11 +26,13 @@ import numpy as np
 
 from ..core.errors import DeepProspectError
 
-#: Rows per model call, always (the last batch is padded): see the module docstring. 3072 = 2¹⁰ × 3
-#: is a whole number of the row blocks CPU matrix kernels work in (4 to 48 rows), so no row falls in
-#: a remainder block computed another way; large enough that the per-call overhead is small, small
-#: enough that the inspector's single pixel costs tens of milliseconds.
-PREDICT_BATCH = 3072
+#: Rows per model call, always (the last batch is padded): see the module docstring. 8192 = 2¹³ is
+#: a whole number of the row blocks CPU matrix kernels work in (4 to 48 rows), so no row falls in
+#: a remainder block computed another way; the inspector's single pixel costs about 20 ms.
+PREDICT_BATCH = 8192
+#: Rows per call of the plain (not XLA-compiled) graphs: the most at which TensorFlow's kernels
+#: still compute a row the same way wherever it sits in the batch (measured).
+UNFUSED_BATCH = 3072
 
 
 class CompiledEnsemble:
@@ -33,33 +42,47 @@ class CompiledEnsemble:
         self.members = list(members)
         self._prediction_functions = {}
         self._gradient_function = None
+        self._fused = True
+
+    @property
+    def batch(self):
+        """Rows of every model call: :data:`PREDICT_BATCH`, or :data:`UNFUSED_BATCH` without XLA."""
+        return PREDICT_BATCH if self._fused else UNFUSED_BATCH
 
     def predict_members(self, inputs):
         """Deposit probability of every member, float32 (n_members, n), for standardised model
         inputs (n, n_factors), or patches (n, p, p, n_factors) for patch models.
 
-        Every model call gets exactly :data:`PREDICT_BATCH` rows, the last batch padded with
-        zeros, through one compiled graph per member (eager calls cost about twice the
-        arithmetic on a CPU).
+        Every model call gets exactly :attr:`batch` rows, the last batch padded with zeros,
+        through one compiled graph per member (eager calls cost about twice the arithmetic on a
+        CPU).
         """
         import tensorflow as tf
 
         inputs = np.asarray(inputs, dtype=np.float32)
         functions = self._member_functions(inputs.shape[1:])
+        batch = self.batch
         outputs = np.empty((len(functions), len(inputs)), dtype=np.float32)
-        padded = np.zeros((PREDICT_BATCH,) + inputs.shape[1:], dtype=np.float32)
-        for start in range(0, len(inputs), PREDICT_BATCH):
-            count = min(PREDICT_BATCH, len(inputs) - start)
+        padded = np.zeros((batch,) + inputs.shape[1:], dtype=np.float32)
+        for start in range(0, len(inputs), batch):
+            count = min(batch, len(inputs) - start)
             padded[:count] = inputs[start:start + count]
             padded[count:] = 0.0
-            batch = tf.constant(padded)
+            rows = tf.constant(padded)
             for index, function in enumerate(functions):
-                predicted = function(batch).numpy()[:count]
+                try:
+                    predicted = function(rows).numpy()[:count]
+                except (tf.errors.OpError, NotImplementedError):
+                    if not self._fused:
+                        raise
+                    self._fused = False
+                    self._prediction_functions.clear()
+                    return self.predict_members(inputs)
                 outputs[index, start:start + count] = predicted[:, -1] if predicted.shape[-1] > 1 else predicted[:, 0]
         return outputs
 
     def _member_functions(self, input_shape):
-        """One tf.function per member for batches of shape (PREDICT_BATCH, *input_shape)."""
+        """One tf.function per member for batches of shape (:attr:`batch`, *input_shape)."""
         import tensorflow as tf
 
         input_shape = tuple(int(size) for size in input_shape)
@@ -67,9 +90,10 @@ class CompiledEnsemble:
         if input_shape != expected:
             raise DeepProspectError("The model takes inputs of shape {} but was given {}.".format(expected, input_shape))
         if input_shape not in self._prediction_functions:
-            signature = [tf.TensorSpec((PREDICT_BATCH,) + input_shape, tf.float32)]
+            signature = [tf.TensorSpec((self.batch,) + input_shape, tf.float32)]
             self._prediction_functions[input_shape] = [
-                tf.function(lambda x, model=model: model(x, training=False), input_signature=signature)
+                tf.function(lambda x, model=model: model(x, training=False), input_signature=signature,
+                            jit_compile=self._fused)
                 for model in self.members]
         return self._prediction_functions[input_shape]
 

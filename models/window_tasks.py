@@ -20,13 +20,14 @@ import numpy as np
 from ..core.errors import DeepProspectError
 from ..core.pipeline_dask import process_cached, process_pool
 from ..core.raster import STACK_NODATA
+from .compiled import PREDICT_BATCH
 
 #: Nodata of the probability and uncertainty maps.
 PROBABILITY_NODATA = STACK_NODATA
-# Pixels per chunk between two cancel checks (32 of the model's fixed batches of 3072 rows,
-# models.compiled.PREDICT_BATCH: no padded batch but the window's last), and the budget for one
-# chunk of patches.
-PIXEL_CHUNK = 32 * 3072
+# Pixels per chunk between two cancel checks (12 of the model's fixed batches,
+# models.compiled.PREDICT_BATCH, or 32 without XLA: no padded batch but the window's last), and the budget for one
+# chunk of patches (also a whole number of batches).
+PIXEL_CHUNK = 12 * PREDICT_BATCH
 PATCH_CHUNK_BYTES = 64 * 2 ** 20
 #: Valid pixels per window whose additivity (base value + Σ contributions = probability) an exact
 #: SHAP method's map checks (:func:`additivity_pixels`).
@@ -114,7 +115,8 @@ def predict_window_valid(bundle, raw, valid_all, inner, feedback):
     chunk, standardised = PIXEL_CHUNK, None
     if bundle.uses_patches:
         # patches for a few thousand pixels at a time, so memory stays bounded
-        chunk = max(1, PATCH_CHUNK_BYTES // (bundle.patch_size ** 2 * bundle.encoding.n_inputs * 4))
+        patches = PATCH_CHUNK_BYTES // (bundle.patch_size ** 2 * bundle.encoding.n_inputs * 4)
+        chunk = max(1, patches // PREDICT_BATCH) * PREDICT_BATCH
         standardised = bundle.standardised_window(raw)
     parts = [slice(start, start + chunk) for start in range(0, rows.size, chunk)]
 

@@ -205,18 +205,28 @@ def test_predict_at_pixels_matches_the_map(dense_bundle, patch_bundle, stack, st
 
 def test_a_pixel_gets_the_same_probability_in_any_batch(dense_bundle, patch_bundle):
     """ModelBundle.predict_members' promise (the one prediction path): a pixel's number does not
-    depend on how many pixels, or which, are predicted with it, nor on where it falls in a batch."""
-    from deepprospect.models.compiled import PREDICT_BATCH
+    depend on how many pixels, or which, are predicted with it, nor on where it falls in a batch;
+    with XLA's graphs, and with the plain graphs used where XLA cannot compile."""
+    from deepprospect.models.compiled import CompiledEnsemble
 
-    rng = np.random.default_rng(5)
-    for bundle, shape in ((dense_bundle, (len(FACTORS),)), (patch_bundle, (5, 5, len(FACTORS)))):
-        inputs = rng.normal(size=(2 * PREDICT_BATCH + 17,) + shape).astype(np.float32)
-        together = bundle.predict_members(inputs)
-        picked = np.array([0, 1, PREDICT_BATCH - 1, PREDICT_BATCH, 2 * PREDICT_BATCH + 16])
-        alone = np.concatenate([bundle.predict_members(inputs[[k]]) for k in picked], axis=1)
-        np.testing.assert_array_equal(alone, together[:, picked])
-        order = rng.permutation(len(inputs))
-        np.testing.assert_array_equal(bundle.predict_members(inputs[order]), together[:, order])
+    for fused in (True, False):
+        rng = np.random.default_rng(5)
+        for bundle, shape in ((dense_bundle, (len(FACTORS),)), (patch_bundle, (5, 5, len(FACTORS)))):
+            ensemble = CompiledEnsemble(bundle.members)
+            ensemble._fused = fused
+            batch = ensemble.batch
+            inputs = rng.normal(size=(2 * batch + 17,) + shape).astype(np.float32)
+            together = ensemble.predict_members(inputs)
+            picked = np.array([0, 1, batch - 1, batch, 2 * batch + 16])
+            alone = np.concatenate([ensemble.predict_members(inputs[[k]]) for k in picked], axis=1)
+            np.testing.assert_array_equal(alone, together[:, picked])
+            order = rng.permutation(len(inputs))
+            np.testing.assert_array_equal(ensemble.predict_members(inputs[order]), together[:, order])
+            # the closed form of the softmax members, 1e-6: either graph computes the model
+            if bundle is dense_bundle:
+                kernel, bias = bundle.members[0].layers[0].get_weights()
+                logits = inputs @ kernel + bias
+                np.testing.assert_allclose(together[0], 1 / (1 + np.exp(logits[:, 0] - logits[:, 1])), atol=1e-6)
 
 
 # Bad input, cancel ---------------------------------------------------------------------------
@@ -323,3 +333,27 @@ def test_success_rate_against_scikit_learn(dense_bundle, stack, stack_data, tmp_
     result = predict_map(dense_bundle, stack, tmp_path / "r.tif", deposits_xy=pixel_centres(info, rows[pick], cols[pick]))
     assert result.auc == pytest.approx(0.5, abs=0.05)
 
+
+
+def test_a_member_xla_cannot_compile_is_predicted_by_its_plain_graph():
+    """The fallback of models.compiled: an operation XLA has no kernel for (a NumPy call here, as on
+    a platform without XLA) switches the ensemble to its plain graphs, same values."""
+    import keras
+    import tensorflow as tf
+
+    from deepprospect.models.compiled import UNFUSED_BATCH, CompiledEnsemble
+
+    class NumpyHalf(keras.layers.Layer):
+        def call(self, inputs):
+            half = tf.numpy_function(lambda array: (array * 0.5).astype(np.float32), [inputs], tf.float32)
+            return tf.reshape(half, tf.shape(inputs))
+
+    inputs = keras.Input((len(FACTORS),))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(NumpyHalf()(inputs)))
+    ensemble = CompiledEnsemble([model])
+    pixels = np.random.default_rng(2).normal(size=(10, len(FACTORS))).astype(np.float32)
+    predicted = ensemble.predict_members(pixels)
+    kernel, bias = model.layers[-1].get_weights()
+    expected = 1 / (1 + np.exp(-((0.5 * pixels) @ kernel + bias)[:, 0]))
+    assert ensemble.batch == UNFUSED_BATCH
+    np.testing.assert_allclose(predicted[0], expected, atol=1e-6)
