@@ -88,16 +88,18 @@ def shap(args, feedback):
     feedback.info("Additivity: base value {:.4f}; largest |base + ΣSHAP − prediction| = {:.2g} ({})".format(
         result["base_value"], result["additivity_error"], result["explainer"]))
     feedback.info("Importance: " + ", ".join("{} {:.4f}".format(n, v) for n, v in explain.importance(result)[:5]))
-    paths = charts.write_report(result, args["folder"], model_name=os.path.basename(bundle.path or ""))
-    outputs = {"html": paths["html"], "additivity_error": result["additivity_error"]}
+    mapped = None
     if raster:
         feedback.check_canceled()
         mapped = explain.contribution_map(
             bundle, args["stack"], raster, background_size=int(args["background_size"]),
             references=int(args["map_references"]), steps=int(args["map_steps"]), seed=int(args["seed"]),
-            feedback=feedback.scaled(70, 100), scheduler=args.get("dask_scheduler"))
+            feedback=feedback.scaled(60, 95), scheduler=args.get("dask_scheduler"))
         feedback.info("Contribution maps: base value {:.4f}, largest additivity error {:.2g}".format(
             mapped["base_value"], mapped["additivity_error"]))
+    paths = charts.write_report(result, args["folder"], model_name=os.path.basename(bundle.path or ""), maps=mapped)
+    outputs = {"html": paths["html"], "additivity_error": result["additivity_error"]}
+    if mapped:
         outputs["map_additivity_error"] = mapped["additivity_error"]
     feedback.set_progress(100)
     return outputs

@@ -277,9 +277,10 @@ def sample_classes(labels):
     return np.where(labels == 1, "deposit", np.where(labels == 0, "non-deposit", "random pixel"))
 
 
-def write_report(result, folder, title="DeepProspect SHAP explanation", model_name=""):
+def write_report(result, folder, title="DeepProspect SHAP explanation", model_name="", maps=None):
     """Write the CSVs, PNGs and ``explanation.html`` of an :func:`explain.explain_sample` result
-    into ``folder``; returns a dict name → path (``models.shap_report``)."""
+    into ``folder`` (with the contribution maps' method, additivity and fidelity when ``maps``, an
+    :func:`explain.contribution_map` result); returns a dict name → path (``models.shap_report``)."""
     from .shap_report import write_report as write
 
-    return write(result, folder, title, model_name)
+    return write(result, folder, title, model_name, maps)

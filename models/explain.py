@@ -30,6 +30,7 @@ from ..core.errors import DeepProspectError
 from ..core.feedback import ensure_feedback
 from ..core.pipeline import Grid, RasterOutput, WindowTask, map_windows, read_neighbourhoods
 from ..core.raster import STACK_NODATA, pixel_centres, read_stack_info, sample_stack
+from . import contribution_fidelity
 from .sklearn_members import is_sklearn_member
 from .sklearn_contribution import ContributionMethod
 from .sklearn_shap import explainer_label, explainer_name, sklearn_shap
@@ -149,7 +150,9 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
     bytes as a local run), None or empty to explain here.
 
     Returns a dict: ``path``, ``base_value``, ``additivity_error`` (largest over the checked pixels),
-    ``valid_pixels``.
+    ``valid_pixels``, ``method`` (a label), ``references``, ``fidelity`` (the maps' agreement with
+    the explanation against the whole background at a few pixels,
+    :func:`models.contribution_fidelity.measure`; also in the raster's tags) or None.
     """
     feedback = ensure_feedback(feedback)
     info = read_stack_info(stack_path)
@@ -158,6 +161,7 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
     background = _background(bundle, info, background_size, rng)
     centres, weights = weighted_centres(background, int(references), int(seed))
     method = contribution_method(bundle, background, centres, weights, int(steps), feedback)
+    fidelity = contribution_fidelity.measure(bundle, info, background, centres, int(steps), method, seed, feedback)
     shared = SharedBundle(bundle)
     if scheduler:
         shared.require_file()
@@ -165,7 +169,8 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
                                   len(info.factor_names), method)
     additivity = dict(worst=0.0, counted=0)
     output = RasterOutput(output_path, count=len(info.factor_names), descriptions=tuple(info.factor_names),
-                          tags=dict(method.tags, SHAP_BASE_VALUE=repr(method.base_value)))
+                          tags=dict(method.tags, SHAP_BASE_VALUE=repr(method.base_value),
+                                    **(contribution_fidelity.tags(fidelity) if fidelity else {})))
 
     def collect(block, value):
         bands, worst, counted = value
@@ -179,7 +184,7 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
         feedback.warning("SHAP contribution map ({}): base value + sum of the maps differs from the predicted "
                          "probability by up to {:.3f}; {}.".format(method.label, additivity["worst"], method.advice))
     return dict(path=str(output_path), base_value=method.base_value, additivity_error=additivity["worst"],
-                valid_pixels=additivity["counted"])
+                valid_pixels=additivity["counted"], method=method.label, references=len(centres), fidelity=fidelity)
 
 
 def _gradient_map_method(bundle, centres, weights, steps, feedback):

@@ -29,9 +29,10 @@ def _save(figure, path):
     return str(path)
 
 
-def write_report(result, folder, title="DeepProspect SHAP explanation", model_name=""):
+def write_report(result, folder, title="DeepProspect SHAP explanation", model_name="", maps=None):
     """Write the CSVs, PNGs and ``explanation.html`` of an :func:`explain.explain_sample` result
-    into ``folder``; returns a dict name → path."""
+    into ``folder``, with a section on the contribution maps when ``maps`` (an
+    :func:`explain.contribution_map` result); returns a dict name → path."""
     from .explain import importance
 
     folder = Path(folder)
@@ -40,7 +41,8 @@ def write_report(result, folder, title="DeepProspect SHAP explanation", model_na
     paths = _write_tables(result, ranked, folder)
     paths.update(_write_charts(result, ranked, folder))
     paths["html"] = str(folder / "explanation.html")
-    Path(paths["html"]).write_text(_html(result, ranked, paths, title, model_name), encoding="utf-8")
+    page = _html(result, ranked, paths, title, model_name).replace("<p>Data:", _maps_section(maps) + "<p>Data:", 1)
+    Path(paths["html"]).write_text(page, encoding="utf-8")
     return paths
 
 
@@ -140,3 +142,18 @@ so read their importances together.</li></ul></div>
            n=len(labels), deposits=int((labels == 1).sum()), nondeposits=int((labels == 0).sum()),
            random=int(np.isnan(labels).sum()), base=result["base_value"], error=result["additivity_error"], rows=rows,
            sections="\n".join(sections))
+
+
+def _maps_section(maps):
+    """The contribution maps' method, additivity and agreement with the whole background."""
+    if not maps:
+        return ""
+    from .contribution_fidelity import describe
+
+    text = ("<h2>Contribution maps</h2><p>{} ({}): base value {:.4f}; largest additivity error "
+            "|base + ΣSHAP − prediction| over the checked pixels {:.2g}.").format(
+                html.escape(Path(maps["path"]).name), html.escape(maps["method"]), maps["base_value"],
+                maps["additivity_error"])
+    if maps.get("fidelity"):
+        text += " " + html.escape(describe(maps["fidelity"], maps["references"]))
+    return text + "</p>\n"

@@ -180,3 +180,32 @@ def test_a_platform_where_xla_fails_gets_the_unfused_graph(tmp_path):
     np.testing.assert_allclose(values, _float64_rescale(model, inputs, references), rtol=0, atol=1e-6)
     assert rescale_attributions(bundle, inputs, references, np.ones(2), Feedback()) is not None   # stays unfused
 
+
+
+def test_map_fidelity_compares_the_references_with_the_whole_background(tmp_path):
+    """models.contribution_fidelity against the float64 rescale rule written out here: the maps'
+    weighted centres (weighted sum of single-reference explanations) and every background row."""
+    from scipy.stats import spearmanr
+
+    from deepprospect.models.bundle import load_bundle, save_bundle
+    from deepprospect.models.contribution_fidelity import reference_fidelity
+    from deepprospect.models.explain_methods import weighted_centres
+    from deepprospect.models.window_tasks import contribution_method
+
+    model = _sigmoid_network(4, seed=7)
+    bundle = load_bundle(save_bundle(tmp_path / "m.dpm", [model], dict(
+        architecture="pradhan2022_dense", factor_names=NAMES4, normalisation=dict(mean=[0.0] * 4, std=[1.0] * 4))))
+    background = rng.normal(size=(30, 4)).astype(np.float32)
+    inputs = rng.normal(size=(60, 4)).astype(np.float32)
+    centres, weights = weighted_centres(background, 3, 0)
+    method = contribution_method(bundle, background, centres, weights, 8, None)
+    fidelity = reference_fidelity(bundle, inputs, background, 8, method)
+
+    few = sum(weight * _float64_rescale(model, inputs, centre[None]) for centre, weight in zip(centres, weights))
+    every = _float64_rescale(model, inputs, background)
+    assert fidelity["pixels"] == 60 and fidelity["background"] == 30
+    assert fidelity["difference"] == pytest.approx(np.abs(few - every).mean() / np.abs(every).mean(), abs=1e-4)
+    assert fidelity["correlation"] == pytest.approx(
+        np.mean([np.corrcoef(few[:, k], every[:, k])[0, 1] for k in range(4)]), abs=1e-4)
+    assert fidelity["ranking"] == pytest.approx(spearmanr(np.abs(few).mean(0), np.abs(every).mean(0))[0], abs=1e-6)
+    assert 0.05 < fidelity["difference"] < 1.5       # three centres of thirty rows: close, not equal

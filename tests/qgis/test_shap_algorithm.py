@@ -23,6 +23,12 @@ def test_shap_algorithm_writes_report_and_maps(qgis_app, province, province_stac
     _, _, names, _ = read_raster(raster)
     assert len(names) == 16 and names == factors
     assert result["ADDITIVITY_ERROR"] < 0.05
+    from osgeo import gdal
+
+    tags = gdal.Open(str(raster)).GetMetadata()
+    page = (folder / "explanation.html").read_text(encoding="utf-8")
+    assert "<h2>Contribution maps</h2>" in page and "agree with the explanation against all 40 background pixels to " \
+        "r = {:.2f} per factor".format(float(tags["SHAP_FIDELITY_R"])) in page
     with open(folder / "shap_values.csv") as handle:
         rows = list(csv.reader(handle))
     assert rows[1][2] == "1"      # deposits come first, labelled
