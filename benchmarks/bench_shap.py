@@ -88,6 +88,7 @@ def main():
     del bands
 
     inputs = x[:args.samples]
+    bundle.predict(inputs[:1])      # compiles the prediction graph: not part of the anchor
     start = time.perf_counter()
     bundle.predict(inputs)
     anchor = time.perf_counter() - start
@@ -104,10 +105,37 @@ def main():
         print("{:8s}: {} samples × 16 factors in {:.2f} s (scaled to {}); {:.0f}× a forward pass; "
               "additivity error {:.2g}".format(name, count, elapsed, args.samples, elapsed / anchor, error), flush=True)
     print("kernel / gradient time ratio: {:.1f}".format(timings["kernel"] / timings["gradient"]))
+    _rescale_in_memory(load_bundle(folder / "m.dpm"), x[:100], args.references)
     if args.skip_map:
         return
     runs = [str(count) for count in args.references]
     _map_ratios(stack, folder, size, runs + ["{}-all".format(args.references[0])] * args.check_every_pixel)
+
+
+def _rescale_in_memory(bundle, background, reference_counts, pixels=131_072):
+    """The maps' method (DeepSHAP's rescale rule, the paper's network) on pixels already in memory,
+    against a prediction of the same pixels: its cost floor, one backward pass per reference."""
+    from deepprospect.core.feedback import Feedback
+    from deepprospect.models.explain_methods import rescale_attributions, weighted_centres
+
+    inputs = np.random.default_rng(1).normal(size=(pixels, background.shape[1])).astype(np.float32)
+
+    def best_of_two(function):
+        function(inputs[:4096])          # compile for this batch shape first
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            function(inputs)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    predicting = best_of_two(bundle.predict)
+    for count in reference_counts:
+        centres, weights = weighted_centres(background, count, 0)
+        seconds = best_of_two(lambda part: rescale_attributions(bundle, part, centres, weights, Feedback()))
+        print("rescale rule in memory, {:,} pixels, {} references: {:.2f} s = {:.1f}× their prediction "
+              "({:.2f} per reference beyond one)".format(pixels, count, seconds, seconds / predicting,
+                                                        (seconds / predicting - 1) / count), flush=True)
 
 
 def _map_ratios(stack, folder, size, reference_counts):

@@ -56,7 +56,10 @@ class ShapAlgorithm(DeepProspectAlgorithm):
         "OUTPUT_RASTER": QT_TRANSLATE_NOOP("DeepProspect", "One band per factor with its SHAP contribution at "
                                                            "every pixel (slow on big stacks)"),
         "MAP_REFERENCES": QT_TRANSLATE_NOOP("DeepProspect", "Background references (k-means centres) of the "
-                                                            "contribution maps"),
+                                                            "contribution maps. Each costs about one prediction "
+                                                            "per pixel; more come closer to the explanation "
+                                                            "against every background pixel (the log and "
+                                                            "explanation.html say how close)"),
         "MAP_STEPS": QT_TRANSLATE_NOOP("DeepProspect", "Integration steps per reference of the 2-D patch CNN's "
                                                        "contribution maps (expected gradients; other models' maps "
                                                        "are exact and do not use it)"),
