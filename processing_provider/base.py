@@ -20,6 +20,7 @@ from .. import engine_environment
 from . import engine_runner, file_checks
 from .gdal_sidecars import no_sidecar_files
 from .help_text import parameters_help
+from .number_widgets import tidy_number_widget
 from .legend_headings import set_legend_heading
 
 ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icons" / "deepprospect.svg"
@@ -105,9 +106,11 @@ class DeepProspectAlgorithm(QgsProcessingAlgorithm):
         return manual_url(self.NAME)
 
     def addParameter(self, definition, createOutput=True):
-        """Every parameter gets its tooltip from :attr:`PARAMETER_HELP` (unless it has one)."""
+        """Every parameter gets its tooltip from :attr:`PARAMETER_HELP` (unless it has one), decimal
+        numbers their decimals (``number_widgets``)."""
         if not definition.help() and definition.name() in self.PARAMETER_HELP:
             definition.setHelp(self.tr(self.PARAMETER_HELP[definition.name()]))
+        tidy_number_widget(definition)
         return super().addParameter(definition, createOutput)
 
     def icon(self):

@@ -212,3 +212,36 @@ def test_screenshot_of_the_spectral_outputs(qgis_app, spectral_data, spectral_re
     for name in ("spectral_preprocess", "train_spectral_regressor", "classify_hyperspectral",
                  "train_spectral_classifier", "predict_spectral"):
         assert (SCREENSHOTS / "output_{}.png".format(name)).stat().st_size > 3_000, name
+
+
+def test_decimal_fields_show_two_decimals_and_keep_their_defaults(algorithms, desktop_iface):
+    """processing_provider.number_widgets through QGIS's own widgets: a pixel size reads "250.00",
+    not "250.000000", and no dialog rounds the default it passes more than QGIS's six decimals do
+    (a fraction such as 1/3, a learning rate keep six)."""
+    import processing
+    from qgis.core import QgsProcessingParameterDistance, QgsProcessingParameterNumber
+    from qgis.PyQt.QtWidgets import QDoubleSpinBox
+
+    shown = {}
+    for algorithm in algorithms:
+        dialog = processing.createAlgorithmDialog(algorithm.id())
+        for definition in algorithm.parameterDefinitions():
+            decimal = isinstance(definition, QgsProcessingParameterNumber) and \
+                definition.dataType() == QgsProcessingParameterNumber.Double
+            if not (decimal or isinstance(definition, QgsProcessingParameterDistance)):
+                continue
+            wrapper = dialog.mainWidget().wrappers[definition.name()]
+            widget = wrapper.wrappedWidget()
+            spins = [widget] if isinstance(widget, QDoubleSpinBox) else widget.findChildren(QDoubleSpinBox)
+            shown[(algorithm.name(), definition.name())] = spins[0].text()
+            if definition.defaultValue() is not None:
+                # no more rounding than QGIS's own six decimals (a default of 1/3 comes out 0.333333)
+                assert wrapper.parameterValue() == pytest.approx(definition.defaultValue(), rel=0, abs=5e-7), \
+                    (algorithm.name(), definition.name())
+        dialog.close()
+        dialog.deleteLater()
+        _settle()
+    assert shown[("idw", "PIXEL_SIZE")] == "250.00" and shown[("idw", "POWER")] == "2.00"
+    assert shown[("predict", "VERY_HIGH_PERCENT")] == "5.00"
+    assert shown[("train", "LEARNING_RATE")] == "0.001000" and shown[("train", "PRIOR")] == "0.000000"
+    assert shown[("train_spectral_regressor", "VALIDATION_FRACTION")] == "0.333333"
