@@ -34,6 +34,7 @@ from .idw_tiles import TiledIdw
 from .idw_values import FLOAT32_MAX, numeric_column
 from .points import read_points
 from .raster import STACK_NODATA
+from .wording import agree, counted
 
 #: Cells per side of a window (a multiple of every tile size and of the GeoTIFF's 256 tiles; one
 #: GeoTIFF tile per window keeps the tiles in the file in row-major order).
@@ -305,7 +306,8 @@ def _interpolate_columns(xy, columns, names, fields, output, transform, width, h
         label = ", ".join(fields[i] for i in members)
         points, values, merged = merge_duplicates(xy[mask], np.column_stack([columns[i][mask] for i in members]))
         if merged:
-            feedback.info("{}: {} samples at already-sampled locations were averaged with them.".format(label, merged))
+            feedback.info("{}: {} at already-sampled locations {} averaged with them.".format(
+                label, counted(merged, "sample"), agree(merged, "was", "were")))
         check_coverage(points, transform, width, height, radius, label, feedback)
         errors = _leave_one_out(points, values, power, neighbors, radius, label, feedback)
         cv_rmse.update((fields[i], errors[column]) for column, i in enumerate(members))
@@ -317,8 +319,8 @@ def _interpolate_columns(xy, columns, names, fields, output, transform, width, h
                 tile_size=WINDOW_SIZE, feedback=feedback, scheduler=scheduler)
     for field, name in zip(fields, names):
         rmse = "not computed" if cv_rmse[field] is None else "{:.6g}".format(cv_rmse[field])
-        feedback.info("{}: {} samples skipped; leave-one-out RMSE {}{}.".format(
-            name, skipped[field], rmse, " (log10 units)" if name.endswith("_log10") else ""))
+        feedback.info("{}: {} skipped; leave-one-out RMSE {}{}.".format(
+            name, counted(skipped[field], "sample"), rmse, " (log10 units)" if name.endswith("_log10") else ""))
     return dict(path=str(output), band_names=names, cv_rmse=cv_rmse, skipped=skipped, width=width,
                 height=height, transform=transform, crs=crs)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import DeepProspectError
 from .raster import STACK_NODATA
+from .wording import agree, counted
 
 #: float32 output: values beyond this cannot be stored in the evidence raster.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -40,8 +41,10 @@ def numeric_column(series, field, log10, feedback):
     if log10:
         positive = usable & (values > 0)
         if (usable & ~positive).any():
-            feedback.warning("{}: {} samples ≤ 0 have no log10 and are skipped (replace below-detection values by "
-                             "half the detection limit to keep them).".format(field, int((usable & ~positive).sum())))
+            count = int((usable & ~positive).sum())
+            feedback.warning("{}: {} ≤ 0 {} no log10 and {} skipped (replace below-detection values by half the "
+                             "detection limit to keep them).".format(field, counted(count, "sample"),
+                                                                     agree(count, "has", "have"), agree(count, "is", "are")))
         usable = positive
         values = np.where(usable, np.log10(np.where(usable, values, 1.0)), np.nan)
     else:
@@ -68,8 +71,9 @@ def _missing_codes(values, usable, field, feedback):
     if others.any() and (values[others] >= 0).all():
         coded |= usable & np.isin(values, MISSING_CODES)
     for code in sorted(set(values[coded].tolist()), reverse=True):
-        feedback.warning("{}: {} samples hold {:g}, taken as a missing-value code and skipped."
-                         .format(field, int((values[coded] == code).sum()), code))
+        count = int((values[coded] == code).sum())
+        feedback.warning("{}: {} {} {:g}, taken as a missing-value code and skipped."
+                         .format(field, counted(count, "sample"), agree(count, "holds", "hold"), code))
     return coded
 
 
@@ -78,11 +82,16 @@ def _warn_negative_codes(values, usable, field, feedback):
     entries written as the negative detection limit, which IDW would take as concentrations."""
     negative = usable & (values < 0)
     codes = np.unique(values[negative])
+    count = int(negative.sum())
     if negative.any() and (values[usable] > 0).any() and len(codes) <= NEGATIVE_CODES:
         feedback.warning(
-            "{}: {} samples hold negative values ({}) among positive ones and are interpolated as they are. If they "
-            "are below-detection entries (minus the detection limit), replace them by half the detection limit."
-            .format(field, int(negative.sum()), ", ".join("{:g}".format(code) for code in codes)))
+            "{}: {} ({}) among positive ones and {}. If {} (minus the detection limit), replace {} by half the "
+            "detection limit.".format(
+                field, counted(count, "sample") + " " + agree(count, "holds a negative value", "hold negative values"),
+                ", ".join("{:g}".format(code) for code in codes),
+                agree(count, "is interpolated as it is", "are interpolated as they are"),
+                agree(count, "it is a below-detection entry", "they are below-detection entries"),
+                agree(count, "it", "them")))
 
 
 def _warn_below_detection(texts, field, feedback):
@@ -91,6 +100,7 @@ def _warn_below_detection(texts, field, feedback):
     below = texts.astype(str).str.match(r"\s*<\s*[0-9.]").to_numpy(dtype=bool)
     if below.any():
         feedback.warning(
-            "{}: {} samples hold below-detection values such as '{}'; they are skipped, which leaves the lowest "
+            "{}: {} below-detection values such as '{}'; {} skipped, which leaves the lowest "
             "concentrations out of the map. Replace them by half the detection limit (e.g. 0.25 for '<0.5') to keep "
-            "them.".format(field, int(below.sum()), str(texts[below].iloc[0]).strip()))
+            "them.".format(field, counted(int(below.sum()), "sample") + " " + agree(int(below.sum()), "holds", "hold"),
+                           str(texts[below].iloc[0]).strip(), agree(int(below.sum()), "it is", "they are")))

@@ -36,6 +36,7 @@ from .sklearn_contribution import ContributionMethod
 from .sklearn_shap import explainer_label, explainer_name, sklearn_shap
 from .explain_methods import ensemble_output, expected_gradients, explainer_method, weighted_centres
 from .window_tasks import ContributionContext, SharedBundle, contribution_method, contribution_window
+from ..core.wording import agree, counted
 
 #: The explainer used when none is named: the first of ``catalog.EXPLAINERS``.
 DEFAULT_EXPLAINER = EXPLAINERS.at(0).name
@@ -84,8 +85,8 @@ def explain_sample(bundle, stack_path, points_xy=None, points_labels=None, sampl
                              len(background), int(background_size)))
     raw, inputs = read_model_inputs(bundle, info, rows, cols)
     feedback.set_progress(10)
-    feedback.info("Explaining {} pixels with the {} explainer against {} background rows…".format(
-        len(rows), explainer, len(background)))
+    feedback.info("Explaining {} with the {} explainer against {}…".format(
+        counted(len(rows), "pixel"), explainer, counted(len(background), "background row")))
     shap_values, base_value = _explain_inputs(bundle, inputs, background, explainer, int(seed),
                                               feedback.scaled(10, 100))
     result = _result(bundle, raw, inputs, shap_values, base_value, explainer, feedback)
@@ -299,8 +300,9 @@ def _sample_pixels(info, points_xy, points_labels, sample_size, rng, feedback):
                         else np.asarray(points_labels, dtype=float))
         _, ok, point_rows, point_cols = sample_stack(info.path, points_xy)
         if (~ok).any():
-            feedback.warning("{} of {} points are outside the stack or on nodata and are not explained.".format(
-                int((~ok).sum()), len(ok)))
+            outside = int((~ok).sum())
+            feedback.warning("{} of {} {} outside the stack or on nodata and {} not explained.".format(
+                outside, counted(len(ok), "point"), agree(outside, "is", "are"), agree(outside, "is", "are")))
         # one sample per pixel: two deposits in one cell are the same input
         keys = point_rows[ok] * info.width + point_cols[ok]
         _, first = np.unique(keys, return_index=True)

@@ -39,7 +39,7 @@ from ..core.feedback import ensure_feedback, report_share
 from ..core.pipeline import DEFAULT_BLOCK_SIZE, Grid, RasterOutput, WindowTask, map_windows, read_neighbourhoods
 from ..core.raster import points_to_pixels, read_stack_info
 from ..core.success_rate import SuccessRateAccumulator
-from ..core.wording import agree
+from ..core.wording import agree, counted
 from .map_classes import CLASS_NODATA, DEFAULT_CLASS_FRACTIONS, AreaHistogram, check_class_fractions, classify
 from .map_styles import nice_maximum, write_style_beside
 from .success_rate_files import plot_success_rate, write_success_rate_csv
@@ -314,8 +314,8 @@ def _write_success_rate(request, result, feedback):
     stem = str(Path(request.output).with_suffix(""))
     result.success_rate_csv = write_success_rate_csv(result.success_rate, stem + "_success_rate.csv")
     result.success_rate_png = plot_success_rate(result.success_rate, stem + "_success_rate.png", fractions)
-    feedback.info("Success-rate AUC {:.3f} over {} deposits; top {:.0f} % of the area holds {:.0f} % of them."
-                  .format(result.success_rate.auc, result.deposits_used, 100 * fractions[0],
+    feedback.info("Success-rate AUC {:.3f} over {}; top {:.0f} % of the area holds {:.0f} % of them."
+                  .format(result.success_rate.auc, counted(result.deposits_used, "deposit"), 100 * fractions[0],
                           100 * result.success_rate.captured_at(fractions[0])))
 
 

@@ -388,7 +388,7 @@ def test_missing_value_codes_of_a_concentration_field_are_skipped_with_a_warning
     coded[7] = -99999.0
     result, log = _interpolate_one_field(tmp_path, xy, "Cu_ppm", coded)
     assert log.warnings == ["Cu_ppm: 2 samples hold -999, taken as a missing-value code and skipped.",
-                            "Cu_ppm: 1 samples hold -99999, taken as a missing-value code and skipped."]
+                            "Cu_ppm: 1 sample holds -99999, taken as a missing-value code and skipped."]
     assert result["skipped"] == {"Cu_ppm": 3}
     # the same as interpolating the other 27 samples
     keep = np.ones(30, bool)

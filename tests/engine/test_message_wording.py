@@ -67,3 +67,25 @@ def test_a_few_deposits_on_nodata_are_information(tmp_path, bad_input):
     message = "1 of 20 deposits lies outside the evidence stack or on nodata pixels and was left out."
     assert chosen["dropped"] == 1 and log.warnings == [] and message in log.infos
     bad_input("A few deposits off the stack or on nodata (a tenth of them or fewer)", "handled", message)
+
+
+def test_one_odd_sample_in_an_idw_field_is_named_in_the_singular():
+    import pandas as pd
+
+    from deepprospect.core.idw_values import numeric_column
+
+    log = LogFeedback()
+    numeric_column(pd.Series(["3.1", "<0.5", "-9999", "2.0", "4.2"], dtype=object), "Au_ppb", False, log)
+    assert log.warnings == [
+        "Au_ppb: 1 sample holds below-detection values such as '<0.5'; it is skipped, which leaves the lowest "
+        "concentrations out of the map. Replace them by half the detection limit (e.g. 0.25 for '<0.5') to keep them.",
+        "Au_ppb: 1 sample holds -9999, taken as a missing-value code and skipped."]
+    log = LogFeedback()
+    numeric_column(pd.Series([3.1, -0.5, 2.0, 0.0]), "Cu_ppm", True, log)
+    assert log.warnings[0] == ("Cu_ppm: 2 samples ≤ 0 have no log10 and are skipped (replace below-detection values by "
+                               "half the detection limit to keep them).")
+    log = LogFeedback()
+    numeric_column(pd.Series([3.1, -0.5, 2.0, 4.0]), "Cu_ppm", False, log)
+    assert log.warnings == ["Cu_ppm: 1 sample holds a negative value (-0.5) among positive ones and is interpolated "
+                            "as it is. If it is a below-detection entry (minus the detection limit), replace it by "
+                            "half the detection limit."]
