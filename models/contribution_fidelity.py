@@ -19,8 +19,9 @@ import numpy as np
 #: Random valid pixels explained both ways: enough for r and the ranking to two decimals, few
 #: enough that the whole background costs a fraction of the map.
 FIDELITY_PIXELS = 200
-#: For expected gradients (every reference costs ``steps`` gradients per pixel).
-FIDELITY_PIXELS_PATH_METHOD = 50
+#: For expected gradients (every reference costs ``steps`` gradients per pixel) and tree SHAP
+#: (one explainer per reference).
+FIDELITY_PIXELS_COSTLY = 50
 
 
 def measure(bundle, info, background, centres, steps, method, seed, feedback):
@@ -29,12 +30,13 @@ def measure(bundle, info, background, centres, steps, method, seed, feedback):
     background (nothing to compare) or the stack has no valid pixel."""
     from .explain import _random_valid_pixels, read_model_inputs
 
-    if len(centres) >= len(background):
-        return None
+    references = int(method.tags.get("SHAP_REFERENCES", len(centres)))
+    if references >= len(background):
+        return None     # a logistic regression's maps already use every background row
     rows, cols = _random_valid_pixels(info, FIDELITY_PIXELS, np.random.default_rng([int(seed), 19]))
     fidelity = reference_fidelity(bundle, read_model_inputs(bundle, info, rows, cols)[1], background, steps, method)
     if fidelity is not None:
-        feedback.info(describe(fidelity, len(centres)))
+        feedback.info(describe(fidelity, references))
     return fidelity
 
 
@@ -55,8 +57,8 @@ def reference_fidelity(bundle, inputs, background, steps, method):
 
     if not len(inputs):
         return None
-    if "SHAP_STEPS" in method.tags:
-        inputs = inputs[:FIDELITY_PIXELS_PATH_METHOD]
+    if "SHAP_STEPS" in method.tags or "Tree" in method.tags.get("SHAP_METHOD", ""):
+        inputs = inputs[:FIDELITY_PIXELS_COSTLY]
     uniform = np.full(len(background), 1.0 / len(background))
     whole = contribution_method(bundle, background, background, uniform, steps, None)
     few = bundle.per_factor(method.explain(inputs)).astype(np.float64)

@@ -185,7 +185,8 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
         feedback.warning("SHAP contribution map ({}): base value + sum of the maps differs from the predicted "
                          "probability by up to {:.3f}; {}.".format(method.label, additivity["worst"], method.advice))
     return dict(path=str(output_path), base_value=method.base_value, additivity_error=additivity["worst"],
-                valid_pixels=additivity["counted"], method=method.label, references=len(centres), fidelity=fidelity)
+                valid_pixels=additivity["counted"], method=method.label,
+                references=int(method.tags.get("SHAP_REFERENCES", len(centres))), fidelity=fidelity)
 
 
 def _gradient_map_method(bundle, centres, weights, steps, feedback):
