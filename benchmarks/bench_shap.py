@@ -2,7 +2,7 @@
 contribution maps (the paper's dense network).
 
 Usage: /usr/bin/python3 benchmarks/bench_shap.py [--size 1000] [--kernel-samples 20]
-(``make bench``: a 1000² map, kernel SHAP on 20 samples scaled to 1,000; ``make bench-full``:
+(``make bench``: a 1000² map, kernel SHAP on 10 samples scaled to 1,000; ``make bench-full``:
 4000², 1,000 kernel samples.)
 Prints each time as a ratio against an anchor measured in the same run: one forward pass of the
 model over the same 1,000 samples for the explainers; for the contribution maps (issue 19 goal ≤ 5), ``deepprospect:predict``'s map of
@@ -33,7 +33,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=sized(1000, 4000), help="side of the stack for the map")
     parser.add_argument("--samples", type=int, default=1000)
-    parser.add_argument("--kernel-samples", type=int, default=sized(20, 1000))
+    parser.add_argument("--kernel-samples", type=int, default=sized(10, 1000))
     parser.add_argument("--skip-map", action="store_true")
     parser.add_argument("--references", type=int, nargs="+", default=[8, 3],
                         help="background references of the contribution maps (8: the default of deepprospect:shap)")
