@@ -26,8 +26,9 @@ FIDELITY_PIXELS_COSTLY = 50
 
 def measure(bundle, info, background, centres, steps, method, seed, feedback):
     """:func:`reference_fidelity` at :data:`FIDELITY_PIXELS` random valid pixels of the stack
-    ``info`` (drawn with ``seed``), told to ``feedback``; None when the references are the whole
-    background (nothing to compare) or the stack has no valid pixel."""
+    ``info`` (drawn with ``seed``), with ``references`` (those ``method`` really uses), told to
+    ``feedback``; None when the references are the whole background (nothing to compare) or the
+    stack has no valid pixel."""
     from .explain import _random_valid_pixels, read_model_inputs
 
     references = int(method.tags.get("SHAP_REFERENCES", len(centres)))
@@ -35,8 +36,10 @@ def measure(bundle, info, background, centres, steps, method, seed, feedback):
         return None     # a logistic regression's maps already use every background row
     rows, cols = _random_valid_pixels(info, FIDELITY_PIXELS, np.random.default_rng([int(seed), 19]))
     fidelity = reference_fidelity(bundle, read_model_inputs(bundle, info, rows, cols)[1], background, steps, method)
-    if fidelity is not None:
-        feedback.info(describe(fidelity, references))
+    if fidelity is None:
+        return None
+    fidelity["references"] = references
+    feedback.info(describe(fidelity))
     return fidelity
 
 
@@ -69,13 +72,13 @@ def reference_fidelity(bundle, inputs, background, steps, method):
                 ranking=_ranking(spearmanr, np.abs(few).mean(axis=0), np.abs(every).mean(axis=0)))
 
 
-def describe(fidelity, references):
-    """One sentence for the log and the explanation page."""
+def describe(fidelity):
+    """One sentence for the log and the explanation page (a :func:`measure` result)."""
     return ("At {pixels} random valid pixels the maps against {references} references agree with the explanation "
             "against all {background} background pixels to r = {correlation:.2f} per factor (mean difference "
             "{percent:.0f} % of a contribution; factor ranking Spearman {ranking:.2f}). More map references (MAP_REFERENCES) bring "
             "them closer; each costs about one prediction per pixel.").format(
-                references=references, percent=100 * fidelity["difference"], **fidelity)
+                percent=100 * fidelity["difference"], **fidelity)
 
 
 def tags(fidelity):

@@ -151,7 +151,7 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
     bytes as a local run), None or empty to explain here.
 
     Returns a dict: ``path``, ``base_value``, ``additivity_error`` (largest over the checked pixels),
-    ``valid_pixels``, ``method`` (a label), ``references``, ``fidelity`` (the maps' agreement with
+    ``valid_pixels``, ``method`` (a label), ``fidelity`` (the maps' agreement with
     the explanation against the whole background at a few pixels,
     :func:`models.contribution_fidelity.measure`; also in the raster's tags) or None.
     """
@@ -185,8 +185,7 @@ def contribution_map(bundle, stack_path, output_path, background_size=100, refer
         feedback.warning("SHAP contribution map ({}): base value + sum of the maps differs from the predicted "
                          "probability by up to {:.3f}; {}.".format(method.label, additivity["worst"], method.advice))
     return dict(path=str(output_path), base_value=method.base_value, additivity_error=additivity["worst"],
-                valid_pixels=additivity["counted"], method=method.label,
-                references=int(method.tags.get("SHAP_REFERENCES", len(centres))), fidelity=fidelity)
+                valid_pixels=additivity["counted"], method=method.label, fidelity=fidelity)
 
 
 def _gradient_map_method(bundle, centres, weights, steps, feedback):
@@ -302,8 +301,9 @@ def _sample_pixels(info, points_xy, points_labels, sample_size, rng, feedback):
         _, ok, point_rows, point_cols = sample_stack(info.path, points_xy)
         if (~ok).any():
             outside = int((~ok).sum())
+            verb = agree(outside, "is", "are")
             feedback.warning("{} of {} {} outside the stack or on nodata and {} not explained.".format(
-                outside, counted(len(ok), "point"), agree(outside, "is", "are"), agree(outside, "is", "are")))
+                outside, counted(len(ok), "point"), verb, verb))
         # one sample per pixel: two deposits in one cell are the same input
         keys = point_rows[ok] * info.width + point_cols[ok]
         _, first = np.unique(keys, return_index=True)

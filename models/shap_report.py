@@ -41,8 +41,7 @@ def write_report(result, folder, title="DeepProspect SHAP explanation", model_na
     paths = _write_tables(result, ranked, folder)
     paths.update(_write_charts(result, ranked, folder))
     paths["html"] = str(folder / "explanation.html")
-    page = _html(result, ranked, paths, title, model_name).replace("<p>Data:", _maps_section(maps) + "<p>Data:", 1)
-    Path(paths["html"]).write_text(page, encoding="utf-8")
+    Path(paths["html"]).write_text(_html(result, ranked, paths, title, model_name, maps), encoding="utf-8")
     return paths
 
 
@@ -97,7 +96,7 @@ def _write_charts(result, ranked, folder):
     return paths
 
 
-def _html(result, ranked, paths, title, model_name):
+def _html(result, ranked, paths, title, model_name, maps):
     def image(key, caption):
         return '<figure><img src="{}" alt="{}"><figcaption>{}</figcaption></figure>'.format(
             html.escape(Path(paths[key]).name), html.escape(caption), html.escape(caption))
@@ -136,12 +135,12 @@ zero is the value above which the factor starts to favour deposits.</li>
 so read their importances together.</li></ul></div>
 <h2>Importance</h2><table><tr><th>rank</th><th>factor</th><th>mean |SHAP|</th></tr>{rows}</table>
 {sections}
-<p>Data: <a href="importance.csv">importance.csv</a>, <a href="shap_values.csv">shap_values.csv</a>.</p>
+{maps}<p>Data: <a href="importance.csv">importance.csv</a>, <a href="shap_values.csv">shap_values.csv</a>.</p>
 </body></html>
 """.format(title=html.escape(title), model=html.escape(model_name or "—"), explainer=html.escape(result["explainer"]),
            n=len(labels), deposits=int((labels == 1).sum()), nondeposits=int((labels == 0).sum()),
            random=int(np.isnan(labels).sum()), base=result["base_value"], error=result["additivity_error"], rows=rows,
-           sections="\n".join(sections))
+           sections="\n".join(sections), maps=_maps_section(maps))
 
 
 def _maps_section(maps):
@@ -155,5 +154,5 @@ def _maps_section(maps):
                 html.escape(Path(maps["path"]).name), html.escape(maps["method"]), maps["base_value"],
                 maps["additivity_error"])
     if maps.get("fidelity"):
-        text += " " + html.escape(describe(maps["fidelity"], maps["references"]))
+        text += " " + html.escape(describe(maps["fidelity"]))
     return text + "</p>\n"
